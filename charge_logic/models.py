@@ -1,0 +1,143 @@
+"""The values the pure core takes and gives back.
+
+These are the project's own types: clients translate Tesla, Google and GridStatus JSON into them, so the rules never
+see a vendor's wire format and tests can build inputs by hand. Every datetime here is timezone-aware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# Charging states as Tesla reports them in charge_state.charging_state.
+CHARGING = "Charging"
+STARTING = "Starting"
+STOPPED = "Stopped"
+COMPLETE = "Complete"
+DISCONNECTED = "Disconnected"
+NO_POWER = "NoPower"
+
+
+@dataclass(frozen=True)
+class VehicleSnapshot:
+    """What the car last told us. Charge fields are None when only the free summary was read (car asleep)."""
+
+    vin_short: str  # never the full VIN: "…" + last 4
+    display_name: str
+    state: str  # "online" | "asleep" | "offline"
+    read_at: datetime | None = None  # when the charge fields were read; None = never/unknown
+    battery_level: int | None = None
+    charge_limit_soc: int | None = None
+    charge_limit_soc_min: int | None = None
+    charge_limit_soc_max: int | None = None
+    charging_state: str | None = None
+    charge_current_request: int | None = None
+    charge_current_request_max: int | None = None
+    charger_actual_current: int | None = None
+    charger_voltage: int | None = None
+    charger_phases: int | None = None
+    conn_charge_cable: str | None = None
+    charge_port_door_open: bool | None = None
+    fast_charger_present: bool | None = None
+    scheduled_charging_mode: str | None = None  # "Off" | "StartAt" | "DepartBy"
+    scheduled_charging_start_time_minutes: int | None = None
+    off_peak_charging_enabled: bool | None = None
+    off_peak_charging_times: str | None = None  # "all_week" | "weekdays"
+    scheduled_departure_time_minutes: int | None = None  # minutes after local midnight
+    off_peak_hours_end_time: int | None = None  # minutes after local midnight
+    preconditioning_enabled: bool | None = None
+    preconditioning_times: str | None = None
+    time_to_full_charge: float | None = None  # hours
+    battery_range_km: float | None = None
+    odometer_km: float | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    @property
+    def plugged_in(self) -> bool | None:
+        """None when unknown (never read); a cable or a non-Disconnected state means plugged in."""
+        if self.charging_state is None and self.conn_charge_cable is None:
+            return None
+        if self.charging_state == DISCONNECTED:
+            return False
+        if self.conn_charge_cable not in (None, "", "<invalid>"):
+            return True
+        return self.charging_state is not None and self.charging_state != DISCONNECTED
+
+    @property
+    def charging(self) -> bool:
+        return self.charging_state in (CHARGING, STARTING)
+
+
+@dataclass(frozen=True)
+class ForecastPoint:
+    """One hour of forecast grid load; `start` is the hour's start (aware, usually UTC)."""
+
+    start: datetime
+    load_mw: float
+
+
+@dataclass(frozen=True)
+class CalendarEvent:
+    """A calendar event, normalized from Google Calendar or iCal."""
+
+    uid: str
+    summary: str
+    start: datetime
+    end: datetime
+    all_day: bool = False
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """The drive from home to a place, one way."""
+
+    distance_km: float
+    drive_minutes: float
+
+
+@dataclass(frozen=True)
+class Trip:
+    """An event with the drive to it; route is None when the distance is unknown (no key, not a place, error)."""
+
+    event: CalendarEvent
+    route: Route | None = None
+    note: str | None = None  # why the route is missing, for the reasons
+
+
+@dataclass(frozen=True)
+class ChargeWindow:
+    """Charge at `amps` from start to end (aware datetimes)."""
+
+    start: datetime
+    end: datetime
+    amps: int
+
+
+@dataclass(frozen=True)
+class Command:
+    """One car command, named as in the Tesla Fleet API (`set_charging_amps`, `set_charge_limit`,
+    `set_scheduled_departure`, `set_scheduled_charging`, `charge_start`, `charge_stop`) with its JSON body."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the car should do now, why, and the fewest commands that get it there."""
+
+    at: datetime
+    mode: str  # short machine-readable label, e.g. "charge_now_low_soc", "scheduled", "not_plugged_in"
+    charge_now: bool | None  # True start, False stop, None leave as is
+    amps: int | None
+    charge_limit: int | None
+    departure: datetime | None  # the scheduled departure the car is given (local aware)
+    off_peak_end: datetime | None
+    needed_soc: float | None
+    reasons: tuple[str, ...]
+    commands: tuple[Command, ...]
+    windows: tuple[ChargeWindow, ...] = ()
+    expected_soc: tuple[tuple[datetime, float], ...] = ()

@@ -1,0 +1,249 @@
+"""Settings: read once at start from `.env` and the environment into one typed, validated object.
+
+Every setting is declared once below (name, type, default, range, one-line help); `.env.example` is checked against
+this table by a test, so the two cannot drift. A bad value stops start-up with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field, fields
+from datetime import time
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from charge_logic.config import RuleConfig
+
+ISOS = ("PJM", "ERCOT", "CAISO", "MISO", "NYISO", "ISONE", "SPP")
+
+
+class SettingsError(ValueError):
+    """A setting is wrong; the message names it and says what it accepts."""
+
+
+def _s(env: str, default: Any, help: str, *, low: float | None = None, high: float | None = None,
+       choices: tuple[str, ...] | None = None, secret: bool = False, aliases: tuple[str, ...] = ()) -> Any:
+    return field(default=default, metadata={"env": env, "help": help, "low": low, "high": high,
+                                            "choices": choices, "secret": secret, "aliases": aliases})
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- where and when
+    time_zone: str = _s("TIME_ZONE", "America/New_York", "IANA time zone of home, e.g. Europe/Oslo")
+    state_dir: str = _s("STATE_DIR", "./state", "folder for state.json, history, caches and tokens (kept private)")
+    home_address: str = _s("TESLA_HOME_ADDRESS", "", "home address; trips are measured from here")
+    home_latitude: float = _s("HOME_LATITUDE", 0.0, "home latitude; with HOME_LONGITUDE, decides 'at home' (0 = any)",
+                              low=-90, high=90)
+    home_longitude: float = _s("HOME_LONGITUDE", 0.0, "home longitude", low=-180, high=180)
+    home_radius_m: float = _s("HOME_RADIUS_M", 300.0, "the car counts as at home within this distance", low=10,
+                              high=100000)
+    # --- the car
+    tesla_backend: str = _s("TESLA_BACKEND", "teslapy", "teslapy (Owner API), fleet (Fleet API) or sim (simulated)",
+                            choices=("teslapy", "fleet", "sim"))
+    tesla_account_email: str = _s("TESLA_ACCOUNT_EMAIL", "", "Tesla account e-mail (teslapy backend)", secret=True)
+    tesla_vin: str = _s("TESLA_VIN", "", "VIN of the car to manage; empty = the account's first car", secret=True)
+    tesla_owner_base_url: str = _s("TESLA_OWNER_BASE_URL", "", "Owner API base URL; empty = teslapy's default")
+    tesla_auth_url: str = _s("TESLA_AUTH_URL", "https://auth.tesla.com", "Tesla SSO base URL")
+    tesla_fleet_base_url: str = _s("TESLA_FLEET_BASE_URL", "https://localhost:4443",
+                                   "Fleet API base: a regional host, or tesla-http-proxy for signed commands")
+    tesla_fleet_ca_cert: str = _s("TESLA_FLEET_CA_CERT", "", "CA certificate file to trust for the proxy's TLS")
+    tesla_client_id: str = _s("TESLA_CLIENT_ID", "", "Fleet API developer app client id", secret=True)
+    tesla_client_secret: str = _s("TESLA_CLIENT_SECRET", "", "Fleet API developer app client secret", secret=True)
+    vehicle_data_min_interval_min: float = _s("VEHICLE_DATA_MIN_INTERVAL_MIN", 10.0,
+                                              "read billed vehicle data at most this often (minutes)", low=1,
+                                              high=1440)
+    # --- the grid
+    grid_status_api_key: str = _s("GRID_STATUS_API_KEY", "", "GridStatus.io API key", secret=True,
+                                  aliases=("GRIDSTATUS_API_KEY",))
+    grid_iso: str = _s("GRID_ISO", "PJM", "grid operator: " + ", ".join(ISOS), choices=ISOS)
+    grid_dataset: str = _s("GRID_DATASET", "", "override the GridStatus dataset id for the ISO's load forecast")
+    grid_value_column: str = _s("GRID_VALUE_COLUMN", "", "override the dataset's load forecast column")
+    gridstatus_base_url: str = _s("GRIDSTATUS_BASE_URL", "https://api.gridstatus.io", "GridStatus API base URL")
+    grid_fetch_hours: float = _s("GRID_FETCH_HOURS", 3.0, "fetch the forecast at most this often (hours)", low=0.25,
+                                 high=48)
+    # --- the calendar and the drive
+    calendar_source: str = _s("CALENDAR_SOURCE", "auto", "auto, google, ical or none",
+                              choices=("auto", "google", "ical", "none"))
+    ical_url: str = _s("ICAL_URL", "", "a calendar's secret iCal address, or a path to an .ics file", secret=True)
+    google_calendar_id: str = _s("GOOGLE_CALENDAR_ID", "primary", "Google calendar id")
+    google_credentials_file: str = _s("GOOGLE_CREDENTIALS_FILE", "credentials.json",
+                                      "OAuth client file from Google Cloud (desktop app)")
+    google_token_file: str = _s("GOOGLE_TOKEN_FILE", "", "where the Google token is kept; empty = STATE_DIR/token.json")
+    google_oauth_host: str = _s("GOOGLE_OAUTH_HOST", "localhost", "address `auth google` listens on for the redirect")
+    google_oauth_port: int = _s("GOOGLE_OAUTH_PORT", 8085, "port `auth google` listens on", low=1, high=65535)
+    google_calendar_base_url: str = _s("GOOGLE_CALENDAR_BASE_URL", "", "Calendar API endpoint; empty = Google's")
+    calendar_hours: float = _s("CALENDAR_HOURS", 48.0, "how far ahead events are read (hours)", low=1, high=24 * 14)
+    calendar_include_declined: bool = _s("CALENDAR_INCLUDE_DECLINED", False, "count events you declined")
+    calendar_include_free: bool = _s("CALENDAR_INCLUDE_FREE", True, "count events marked free (transparent)")
+    google_maps_api_key: str = _s("GOOGLE_MAPS_API_KEY", "", "Google Maps key; empty = distances unknown",
+                                  secret=True)
+    maps_api: str = _s("MAPS_API", "routes", "routes (Routes API) or legacy (Distance Matrix via googlemaps)",
+                       choices=("routes", "legacy"))
+    maps_base_url: str = _s("MAPS_BASE_URL", "https://maps.googleapis.com", "legacy Maps API base URL")
+    routes_base_url: str = _s("ROUTES_BASE_URL", "https://routes.googleapis.com", "Routes API base URL")
+    distance_cache_days: float = _s("DISTANCE_CACHE_DAYS", 30.0, "keep a destination's distance this long",
+                                    low=0, high=365)
+    # --- the rules
+    policy: str = _s("POLICY", "planner", "planner (trip-aware, low-load hours) or seed (the original rules)",
+                     choices=("planner", "seed"))
+    min_soc: int = _s("MIN_SOC", 20, "below this % and plugged in: charge now at full power", low=0, high=100)
+    full_power_limit: int = _s("FULL_POWER_LIMIT", 95, "a charge limit set at or above this %: charge now at full power",
+                               low=50, high=100)
+    default_departure: time = _s("DEFAULT_DEPARTURE", time(8, 0), "departure (HH:MM) when the calendar has nothing")
+    latest_departure: time = _s("LATEST_DEPARTURE", time(10, 0), "scheduled departure is never later than this HH:MM")
+    base_charge_limit: int = _s("BASE_CHARGE_LIMIT", 80, "everyday charge limit %", low=50, high=100)
+    top_charge_limit: int = _s("TOP_CHARGE_LIMIT", 90, "highest limit % a long trip may raise it to", low=50, high=100)
+    min_charge_limit: int = _s("MIN_CHARGE_LIMIT", 50, "never set a limit below this %", low=50, high=100)
+    high_limit_hours: float = _s("HIGH_LIMIT_HOURS", 6.0, "go above BASE_CHARGE_LIMIT only this close to departure",
+                                 low=0, high=48)
+    departure_buffer_min: int = _s("DEPARTURE_BUFFER_MIN", 15, "leave this many minutes before the drive needs",
+                                   low=0, high=240)
+    forecast_days: float = _s("FORECAST_DAYS", 3.0, "days of forecast behind the mean and sigma", low=0.5, high=7)
+    amps_pct_very_high_load: int = _s("AMPS_PCT_VERY_HIGH_LOAD", 25, "% of max amps above mean+sigma", low=0,
+                                      high=100)
+    amps_pct_high_load: int = _s("AMPS_PCT_HIGH_LOAD", 50, "% of max amps above the mean", low=0, high=100)
+    amps_pct_low_load: int = _s("AMPS_PCT_LOW_LOAD", 75, "% of max amps below the mean", low=0, high=100)
+    amps_pct_very_low_load: int = _s("AMPS_PCT_VERY_LOW_LOAD", 100, "% of max amps below mean-sigma", low=0, high=100)
+    min_amps: int = _s("MIN_AMPS", 5, "lowest charging current the charger allows (A)", low=1, high=48)
+    max_amps: int = _s("MAX_AMPS", 32, "highest charging current the wall charger allows (A)", low=1, high=80)
+    battery_kwh: float = _s("BATTERY_KWH", 75.0, "usable battery capacity (kWh)", low=10, high=250)
+    consumption_wh_per_km: float = _s("CONSUMPTION_WH_PER_KM", 170.0, "energy use per km driven (Wh)", low=50,
+                                      high=600)
+    reserve_soc: int = _s("RESERVE_SOC", 10, "SoC % to be back home with", low=0, high=50)
+    events_horizon_hours: float = _s("EVENTS_HORIZON_HOURS", 36.0, "events further ahead do not shape tonight",
+                                     low=1, high=24 * 7)
+    # --- months unattended
+    forecast_stale_hours: float = _s("FORECAST_STALE_HOURS", 24.0, "use the last good forecast this long", low=1,
+                                     high=168)
+    calendar_stale_hours: float = _s("CALENDAR_STALE_HOURS", 6.0, "use the last good calendar this long", low=0.5,
+                                     high=168)
+    vehicle_stale_hours: float = _s("VEHICLE_STALE_HOURS", 24.0, "health fails when no car data is this old",
+                                    low=1, high=24 * 14)
+    tesla_wakes_per_day: int = _s("TESLA_WAKES_PER_DAY", 4, "most car wakes a day", low=0, high=100)
+    tesla_commands_per_day: int = _s("TESLA_COMMANDS_PER_DAY", 40, "most car commands a day", low=0, high=1000)
+    gridstatus_requests_per_month: int = _s("GRIDSTATUS_REQUESTS_PER_MONTH", 240, "most GridStatus requests a month",
+                                            low=0, high=1000000)
+    maps_calls_per_month: int = _s("MAPS_CALLS_PER_MONTH", 300, "most Maps calls a month", low=0, high=1000000)
+    # --- the dashboard
+    host: str = _s("HOST", "127.0.0.1", "address the dashboard listens on")
+    port: int = _s("PORT", 8050, "port the dashboard listens on", low=1, high=65535)
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state_dir)
+
+    def rules(self) -> RuleConfig:
+        """The thresholds as the pure core wants them."""
+        names = {f.name for f in fields(RuleConfig)}
+        return RuleConfig(**{k: getattr(self, k) for k in names})
+
+    def secrets(self) -> list[str]:
+        """Values that must never be logged or written (non-empty secret settings)."""
+        return [getattr(self, f.name) for f in fields(self) if f.metadata["secret"] and getattr(self, f.name)]
+
+
+SPECS = {f.metadata["env"]: f for f in fields(Settings)}
+ALIASES = {a: f.metadata["env"] for f in fields(Settings) for a in f.metadata["aliases"]}
+
+
+def _parse(f: Any, raw: str) -> Any:
+    name, md, kind = f.metadata["env"], f.metadata, type(f.default)
+    raw = raw.strip()
+    try:
+        if kind is bool:
+            low = raw.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError
+        if kind is time:
+            hh, mm = raw.split(":")
+            return time(int(hh), int(mm))
+        value: Any = kind(raw)
+    except (ValueError, TypeError):
+        what = {bool: "true or false", time: "a time HH:MM, e.g. 07:30", int: "a whole number",
+                float: "a number"}.get(kind, "text")
+        raise SettingsError(f"{name}={raw!r} is not valid: it takes {what}") from None
+    if isinstance(value, (int, float)):
+        if value != value or (md["low"] is not None and value < md["low"]) or (
+                md["high"] is not None and value > md["high"]):
+            raise SettingsError(f"{name}={raw} is out of range: it takes {_fmt(md['low'])} to {_fmt(md['high'])}")
+    if md["choices"]:
+        value = value.upper() if name == "GRID_ISO" else value.lower()
+        if name == "GRID_ISO":
+            value = {"ISO-NE": "ISONE", "NEISO": "ISONE", "ERCO": "ERCOT", "CISO": "CAISO", "NYIS": "NYISO"}.get(
+                value, value)
+        if value not in md["choices"]:
+            raise SettingsError(f"{name}={raw!r} is not known: it takes one of {', '.join(md['choices'])}")
+    return value
+
+
+def _fmt(x: float | None) -> str:
+    return "any" if x is None else (str(int(x)) if float(x).is_integer() else str(x))
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env",
+                  **overrides: Any) -> Settings:
+    """Settings from the environment, `.env` filling what the environment leaves unset (python-dotenv's rule)."""
+    from dotenv import dotenv_values
+
+    env = dict(os.environ if environ is None else environ)
+    file_keys: dict[str, str | None] = {}
+    if env_file is not None and Path(env_file).is_file():
+        try:
+            file_keys = dict(dotenv_values(env_file))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{env_file} cannot be read: {exc}") from None
+        for key in file_keys:
+            if key not in SPECS and key not in ALIASES:
+                close = difflib.get_close_matches(key, list(SPECS) + list(ALIASES), n=1, cutoff=0.6)
+                hint = f" — did you mean {close[0]}?" if close else " (see .env.example for the list)"
+                raise SettingsError(f"unknown setting {key} in {env_file}{hint}")
+        for key, value in file_keys.items():
+            env.setdefault(key, value or "")
+    values: dict[str, Any] = {}
+    for alias, name in ALIASES.items():
+        if alias in env and name not in env:
+            env[name] = env[alias]
+    for name, f in SPECS.items():
+        if name in env and env[name] is not None and (env[name].strip() != "" or type(f.default) is str):
+            values[f.name] = _parse(f, env[name])
+    values.update(overrides)
+    settings = Settings(**values)
+    _check(settings)
+    return settings
+
+
+def _check(s: Settings) -> None:
+    try:
+        ZoneInfo(s.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"TIME_ZONE={s.time_zone!r} is not a time zone: it takes an IANA name such as "
+                            "America/New_York or Europe/Oslo") from None
+    if s.min_amps > s.max_amps:
+        raise SettingsError(f"MIN_AMPS={s.min_amps} is above MAX_AMPS={s.max_amps}: MIN_AMPS must be the smaller")
+    if not s.min_charge_limit <= s.base_charge_limit <= s.top_charge_limit:
+        raise SettingsError("BASE_CHARGE_LIMIT must lie between MIN_CHARGE_LIMIT and TOP_CHARGE_LIMIT "
+                            f"(now {s.min_charge_limit} <= {s.base_charge_limit} <= {s.top_charge_limit})")
+    if s.default_departure > s.latest_departure:
+        raise SettingsError("DEFAULT_DEPARTURE must not be later than LATEST_DEPARTURE")
+
+
+def example_lines() -> list[str]:
+    """The body of `.env.example`: each setting with its one-line comment and default."""
+    out: list[str] = []
+    for name, f in SPECS.items():
+        default = f.default.strftime("%H:%M") if isinstance(f.default, time) else f.default
+        default = str(default).lower() if isinstance(default, bool) else default
+        extra = f" (also read as {', '.join(f.metadata['aliases'])})" if f.metadata["aliases"] else ""
+        out += [f"# {f.metadata['help']}{extra}", f"{name}={'' if f.metadata['secret'] else default}"]
+    return out
