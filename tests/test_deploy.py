@@ -66,6 +66,13 @@ def _compose_binary() -> str:
     return str(binary)
 
 
+@functools.cache
+def compose_options(*sub: str) -> set[str]:
+    done = subprocess.run([_compose_binary(), *sub, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"docker compose {' '.join(sub)} --help failed: {done.stderr}"
+    return options(done.stdout)
+
+
 def dockerfile() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
     out: list[tuple[str, str]] = []
@@ -439,9 +446,11 @@ def test_compose_environment_names_real_settings(compose_config: dict) -> None:
 # ------------------------------------------------------------------------------------------------ the guide
 def _guide_commands() -> list[str]:
     text = GUIDE.read_text()
-    blocks = re.findall(r"```(?:bash|sh|console|shell)?\n(.*?)```", text, re.S)
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", text, re.S | re.M)
     lines: list[str] = []
-    for block in blocks:
+    for lang, block in blocks:
+        if lang not in ("bash", "sh", "shell", "console", ""):
+            continue
         joined = re.sub(r"\\\n\s*", " ", block)
         lines += [ln.strip().lstrip("$ ").strip() for ln in joined.splitlines()]
     return [ln.split(" #", 1)[0].strip() for ln in lines if ln and not ln.startswith("#")]
@@ -462,7 +471,33 @@ def test_guide_commands_use_real_flags() -> None:
             args = words[words.index("scheduler") + 1:]
             assert_accepts("scheduler.py", args, f"guide: {line}")
             seen += 1
+        if words[:3] == ["docker", "compose", "exec"] and words[4:6] == ["python", "scheduler.py"]:
+            assert_accepts("scheduler.py", words[6:], f"guide: {line}")
+            seen += 1
     assert seen >= 6, f"the guide shows only {seen} scheduler/app commands"
+
+
+def test_guide_compose_commands_use_real_options() -> None:
+    """Every `docker compose …` line in the guide uses options Docker Compose v2 really has."""
+    seen = 0
+    for line in _guide_commands():
+        words = shlex.split(line)
+        if words[:2] != ["docker", "compose"]:
+            continue
+        rest = words[2:]
+        while rest and rest[0].startswith("-"):
+            assert rest[0] in compose_options(), f"guide: docker compose has no global option {rest[0]}: {line}"
+            rest = rest[2:] if rest[0] in ("-p", "--project-name", "-f", "--file") else rest[1:]
+        assert rest, f"guide: no compose subcommand in {line}"
+        sub, args = rest[0], rest[1:]
+        flags = compose_options(sub)
+        for word in args:
+            if word in ("scheduler", "dashboard"):
+                break
+            if word.startswith("-"):
+                assert word.split("=", 1)[0] in flags, f"guide: `docker compose {sub}` has no option {word}: {line}"
+        seen += 1
+    assert seen >= 8, f"the guide shows only {seen} docker compose commands"
 
 
 def test_guide_installs_what_the_image_installs() -> None:
