@@ -16,6 +16,7 @@ from typing import Any
 
 from charge_logic.models import Decision, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.rules import decide
+from service.session_log import Session, SessionLog
 from service.settings import Settings
 from service.sources import ForecastProvider, SourceStatus, TripProvider
 from service.state_file import (
@@ -59,6 +60,7 @@ class Coordinator:
         previous = read_json_or_move_aside(self.state_path, datetime.now().astimezone()) or {}
         history = previous.get("history") if isinstance(previous, dict) else None
         self.history: list[dict[str, Any]] = history if isinstance(history, list) else []
+        self.session_log = SessionLog(self.state_dir, settings.battery_kwh, datetime.now().astimezone())
 
     # ------------------------------------------------------------------ gathering
     def _forecast(self, now: datetime, notes: list[str]) -> list[ForecastPoint]:
@@ -110,14 +112,15 @@ class Coordinator:
         return decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
                       windows=windows, notes=notes)
 
-    def sessions(self) -> list[dict[str, Any]]:
-        return []
+    def sessions(self) -> list[Session]:
+        return self.session_log.finished()
 
     def tick(self, now: datetime) -> TickResult:
         notes: list[str] = []
         forecast = self._forecast(now, notes)
         trips = self._trips(now, notes)
         snap = self.link.read(now)
+        self.session_log.observe(now, snap)
         decision = self.decide(now, snap, forecast, trips, notes)
         report = self.link.send(now, decision, lambda fresh: self.decide(now, fresh, forecast, trips, notes))
         if report.skipped:

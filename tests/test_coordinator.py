@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,8 +19,8 @@ NY = ZoneInfo("America/New_York")
 
 def make(tmp_path: Path, clock: Clock, **car: object) -> tuple[Coordinator, SimVehicle]:
     settings = load_settings({}, env_file=None, state_dir=str(tmp_path), time_zone="America/New_York")
-    vehicle = SimVehicle(clock, NY, SimCarState(clock=clock.now.isoformat(), awake_until=clock.now.isoformat(),
-                                                **car))
+    awake = (clock.now + timedelta(minutes=15)).isoformat()  # just plugged in / just parked: awake
+    vehicle = SimVehicle(clock, NY, SimCarState(clock=clock.now.isoformat(), awake_until=awake, **car))
     link = VehicleLink(vehicle, tmp_path, data_min_interval_min=10, wakes_per_day=4, commands_per_day=40, zone=NY)
     return Coordinator(settings, link, DemoForecast(NY), DemoTrips(NY), mode="demo"), vehicle
 
