@@ -24,15 +24,29 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, secrets: list[str]):
         super().__init__()
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
-            msg = record.getMessage()
-            for s in self.secrets:
-                msg = msg.replace(s, "***")
+            msg = redact(record.getMessage(), self.secrets)
+            if record.exc_info:
+                msg += "\n" + redact(logging.Formatter().formatException(record.exc_info), self.secrets)
+                record.exc_info, record.exc_text = None, None
             record.msg, record.args = msg, None
         return True
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """Every secret of 4+ characters in `text` becomes ***."""
+    for s in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(s, "***")
+    return text
+
+
+def fail(message: str, secrets: list[str]) -> int:
+    """The one line a person sees when the scheduler cannot start; exit code 2."""
+    print(f"error: {redact(message, secrets)}", file=sys.stderr)
+    return 2
 
 
 def setup_logging(verbose: bool, secrets: list[str]) -> None:
@@ -146,21 +160,19 @@ def describe(result, zone) -> str:  # noqa: ANN001
 
 
 def run_daemon(args: argparse.Namespace, settings: Settings) -> int:
-    from clients.vehicle import VehicleAuthError
+    from clients.vehicle import VehicleError
     from service.state_file import StateDirLock, StateDirLocked, ensure_private_dir
 
     try:
         lock = StateDirLock(ensure_private_dir(Path(settings.state_dir)))
         lock.acquire()
     except StateDirLocked as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc), settings.secrets())
     try:
         try:
             coordinator, clock = make_coordinator(args, settings)
-        except VehicleAuthError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        except (VehicleError, SettingsError) as exc:  # no token, a refused key, a broken credentials file
+            return fail(str(exc), settings.secrets())
         stop = threading.Event()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
