@@ -143,8 +143,12 @@ def options(text: str) -> set[str]:
 
 
 def choices(text: str) -> set[str]:
-    """Subcommands or positional choices as argparse prints them: {a,b,c}."""
-    return {c for group in re.findall(r"\{([\w,-]+)\}", text) for c in group.split(",")}
+    """Subcommands or positional choices as argparse prints them: {a,b,c}, or listed under a COMMAND metavar."""
+    found = {c for group in re.findall(r"\{([\w,-]+)\}", text) for c in group.split(",")}
+    positional = re.search(r"^positional arguments:\n(.*?)(?:^\S|\Z)", text, re.S | re.M)
+    if positional:
+        found |= set(re.findall(r"^ {4}(\w[\w-]*)(?: {2,}|$)", positional.group(1), re.M))
+    return found
 
 
 def assert_accepts(script: str, argv: list[str], where: str) -> None:
@@ -498,6 +502,31 @@ def test_guide_compose_commands_use_real_options() -> None:
                 assert word.split("=", 1)[0] in flags, f"guide: `docker compose {sub}` has no option {word}: {line}"
         seen += 1
     assert seen >= 8, f"the guide shows only {seen} docker compose commands"
+
+
+def test_guide_fleet_proxy_override_merges(tmp_path: Path) -> None:
+    """The guide's docker-compose.override.yml for tesla-http-proxy merges with the compose file: the scheduler
+    reaches the proxy by service name and gets its certificate, never the command key."""
+    blocks = re.findall(r"^```yaml\n(.*?)^```", GUIDE.read_text(), re.S | re.M)
+    override = [b for b in blocks if "tesla-proxy" in b]
+    assert len(override) == 1, "the guide should show one docker-compose.override.yml for the Fleet proxy"
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    (tmp_path / "docker-compose.override.yml").write_text(override[0])
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
+    done = subprocess.run([_compose_binary(), "--project-directory", str(tmp_path), "config", "--format", "json"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"docker compose rejects the guide's override:\n{done.stderr}"
+    services = json.loads(done.stdout)["services"]
+    scheduler, proxy = services["scheduler"], services["tesla-proxy"]
+    assert scheduler["environment"]["TESLA_FLEET_BASE_URL"] == "https://tesla-proxy:4443"
+    assert "-port" in proxy["command"] and proxy["command"][proxy["command"].index("-port") + 1] == "4443"
+    ca = scheduler["environment"]["TESLA_FLEET_CA_CERT"]
+    mounted = {v["target"]: v for v in scheduler["volumes"]}
+    assert ca in mounted and mounted[ca].get("read_only"), "the scheduler must get the proxy's certificate, read-only"
+    assert all("key" not in Path(v.get("source", "")).name for v in scheduler["volumes"]), (
+        "the command-signing key belongs to the proxy alone")
+    assert mounted["/data"]["source"] == "state", "the override must keep the shared state volume"
+    assert not proxy.get("ports"), "the proxy must not be published on the host"
 
 
 def test_guide_installs_what_the_image_installs() -> None:
