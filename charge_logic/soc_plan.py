@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from charge_logic.config import RuleConfig
-from charge_logic.localtime import floor_minute
 from charge_logic.models import ChargeWindow, VehicleSnapshot
 
 CHARGE_EFFICIENCY = 0.9  # share of the wall energy that ends up in the battery on AC charging
@@ -46,7 +45,7 @@ def charge_before(now: datetime, end: datetime, soc: float, limit: int, amps: in
                   config: RuleConfig) -> Plan:
     """The stretch just long enough to reach the limit by `end` (from now if there is not that much time)."""
     hours = hours_to(soc, limit, vehicle, amps, config)
-    start = max(now, floor_minute(end - timedelta(hours=hours)))
+    start = max(now, end - timedelta(hours=hours))
     return follow([ChargeWindow(start, max(start, end), amps)], now, soc, limit, vehicle, config)
 
 
