@@ -341,32 +341,62 @@ def test_image_files_run_a_demo_tick_and_pass_the_healthcheck(image_tree: Path, 
     assert ok.returncode == 0, f"health fails right after a good tick:\n{ok.stdout}{ok.stderr}"
 
 
+def _stops_on_sigterm(proc: subprocess.Popen, within_s: float = 20) -> int | None:
+    """SIGTERM, as `docker stop` sends through the init process; the exit code, or None if it ignored it."""
+    proc.terminate()
+    try:
+        return proc.wait(timeout=within_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
 def test_image_files_serve_the_dashboard(image_tree: Path, tmp_path: Path) -> None:
+    """The dashboard's compose command, from the image's files, answers on its port and stops on SIGTERM."""
     script_in_repo("app.py")
     port = _free_port()
     env = _clean_env(STATE_DIR=str(tmp_path / "data"), TZ="UTC")
     (tmp_path / "data").mkdir()
+    log = (tmp_path / "app.log").open("w")
     proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)], cwd=image_tree,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    status = None
     try:
         deadline = time.monotonic() + 90
-        status = None
-        while time.monotonic() < deadline and proc.poll() is None:
+        while time.monotonic() < deadline and proc.poll() is None and status is None:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
                     status = response.status
-                    break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.5)
-        assert status == 200, f"app.py did not serve / (exit {proc.poll()})"
     finally:
-        proc.terminate()
-        try:
-            out, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-    assert proc.returncode is not None
+        code = _stops_on_sigterm(proc) if proc.poll() is None else proc.returncode
+        log.close()
+    output = (tmp_path / "app.log").read_text()[-2000:]
+    assert status == 200, f"app.py did not serve / (exit {proc.returncode}):\n{output}"
+    assert code is not None, "app.py ignored SIGTERM for 20 s: `docker compose stop` would have to kill it"
+
+
+def test_image_files_scheduler_stops_on_sigterm(image_tree: Path, tmp_path: Path) -> None:
+    """The daemon (as the scheduler service runs it) finishes its tick and exits 0 on SIGTERM."""
+    script_in_repo("scheduler.py")
+    env = _clean_env(STATE_DIR=str(tmp_path / "data"), TZ="UTC")
+    log = (tmp_path / "scheduler.log").open("w")
+    proc = subprocess.Popen([sys.executable, "scheduler.py", "-v", "-i", "14", "--demo"], cwd=image_tree, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and not (tmp_path / "data" / "state.json").exists():
+            time.sleep(0.2)
+        wrote = (tmp_path / "data" / "state.json").exists()
+        running = proc.poll() is None
+    finally:
+        code = _stops_on_sigterm(proc) if proc.poll() is None else proc.returncode
+        log.close()
+    output = (tmp_path / "scheduler.log").read_text()[-2000:]
+    assert wrote and running, f"the daemon did not keep running after its first tick:\n{output}"
+    assert code == 0, f"on SIGTERM the daemon should finish the tick and exit 0, got {code}:\n{output}"
 
 
 # ------------------------------------------------------------------------------------------ docker-compose.yml
@@ -438,7 +468,7 @@ def test_first_sign_in_commands_resolve(compose_config: dict) -> None:
     assert env["GOOGLE_OAUTH_PORT"] == "8085"
 
 
-def test_compose_environment_names_real_settings(compose_config: dict) -> None:
+def test_compose_environment_names_real_settings() -> None:
     from service.settings import ALIASES, SPECS
 
     raw = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
