@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ ASLEEP_MARKERS = ("offline or asleep", "vehicle unavailable")
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def short_vin(vin: str) -> str:
@@ -124,7 +124,7 @@ def snapshot_from_vehicle_data(data: dict[str, Any], clock: Clock) -> VehicleSna
     ds = data.get("drive_state") or {}
     vs = data.get("vehicle_state") or {}
     ts = cs.get("timestamp")
-    read_at = datetime.fromtimestamp(ts / 1000, timezone.utc) if isinstance(ts, (int, float)) and ts > 0 else clock()
+    read_at = datetime.fromtimestamp(ts / 1000, UTC) if isinstance(ts, (int, float)) and ts > 0 else clock()
     rng = _num(cs, "battery_range", float)
     odo = _num(vs, "odometer", float)
     return VehicleSnapshot(

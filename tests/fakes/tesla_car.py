@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 import time as _time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
@@ -37,7 +37,7 @@ class FakeCar:
                  name: str = "Fakey", battery_level: float = 45.0, charge_limit: int = 80, plugged: bool = True,
                  state: str = "asleep", wake_polls: int = 2, sleep_after_min: float = 15.0,
                  battery_kwh: float = 75.0, voltage: int = 240, max_amps: int = 32) -> None:
-        self.now = now or datetime(2026, 11, 27, 23, 0, tzinfo=timezone.utc)
+        self.now = now or datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
         self.zone = ZoneInfo(zone)
         self.vin, self.name = vin, name
         self.id = 1492931337
