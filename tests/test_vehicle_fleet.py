@@ -23,10 +23,15 @@ class Sleeps(list):
         self.append(seconds)
 
 
-@pytest.fixture
-def fake():
-    with FakeFleetApi(FakeCar(state="asleep")) as f:
+@pytest.fixture(scope="module")
+def server():
+    with FakeFleetApi() as f:
         yield f
+
+
+@pytest.fixture
+def fake(server):
+    return server.reset(FakeCar(state="asleep"))
 
 
 def make(fake: FakeFleetApi, tmp_path: Path, *, token: dict | None = None, vin: str = VIN, **kw) -> FleetVehicle:
