@@ -12,6 +12,8 @@ pkg/proxy/proxy.go): errors as {"response": null, "error": "...", "error_descrip
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import time as _time
 from dataclasses import dataclass, field
@@ -265,6 +267,7 @@ class TokenStore:
     access: set[str] = field(default_factory=set)
     refresh: set[str] = field(default_factory=set)
     codes: dict[str, str] = field(default_factory=dict)  # code -> client_id
+    challenges: dict[str, str] = field(default_factory=dict)  # code -> PKCE code_challenge (S256)
     expires_in: int = 28800
 
     def issue(self) -> dict[str, Any]:
@@ -470,6 +473,9 @@ class FakeTesla(FakeServer):
             client = self.tokens.codes.pop(code, None)
             if client is None or client != form.get("client_id"):
                 return Reply(400, {"error": "invalid_grant", "error_description": "The authorization code is invalid"})
+            challenge = self.tokens.challenges.pop(code, None)
+            if challenge is not None and _s256(form.get("code_verifier", "")) != challenge:
+                return Reply(400, {"error": "invalid_grant", "error_description": "PKCE verification failed"})
             if client != "ownerapi" and form.get("client_secret") != self.client_secret:
                 return Reply(401, {"error": "invalid_client", "error_description": "client authentication failed"})
             return Reply(200, self.tokens.issue())
@@ -479,8 +485,14 @@ class FakeTesla(FakeServer):
         """What the browser lands on after the user signs in at `authorize_url`."""
         query = parse_qs(authorize_url.split("?", 1)[1])
         code = self.issue_code(client_id)
+        if "code_challenge" in query:
+            self.tokens.challenges[code] = query["code_challenge"][0]
         return redirect_uri + "?" + urlencode({"code": code, "state": query.get("state", [""])[0],
                                                "issuer": self.url + "/oauth2/v3"})
+
+
+def _s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
 def wait_until(pred: Any, timeout: float = 5.0) -> bool:
