@@ -8,15 +8,14 @@ the path ids and the sign-in differ.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from charge_logic.models import VehicleSnapshot
+from clients.private_files import write_json_atomic
 from clients.vehicle import BENIGN_REASONS, CommandResult, VehicleSummary
 
 Clock = Callable[[], datetime]
@@ -174,20 +173,9 @@ def command_result(body: Any) -> CommandResult:
 
 
 def write_private_json(path: Path, data: Any) -> None:
-    """Write a token file readable by its owner only (0600), atomically, never briefly world-readable."""
+    """A token file: whole or not at all, readable by its owner only (0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    os.chmod(path, 0o600)
+    write_json_atomic(path, data)
 
 
 def read_json(path: Path) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from clients.vehicle import Vehicle
@@ -19,7 +20,8 @@ def make_vehicle(settings: Any, **kw: Any) -> Vehicle:
 
         return FleetVehicle.from_settings(settings, **kw)
     if backend == "sim":
+        from clients.tesla_common import utc_now
         from clients.vehicle_sim import SimVehicle
 
-        return SimVehicle(settings)
+        return SimVehicle(kw.get("clock") or utc_now, settings.zone, path=Path(settings.state_dir) / "sim_car.json")
     raise ValueError(f"TESLA_BACKEND={backend!r} is not known: it takes teslapy, fleet or sim")
