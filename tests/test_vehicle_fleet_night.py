@@ -68,9 +68,10 @@ def test_a_night_costs_at_most_one_wake_and_six_commands(tmp_path, data_interval
     commands = fake.requests("POST", r"/command/")
     data = fake.requests("GET", r"/vehicle_data$")
     summaries = fake.requests("GET", r"^/api/1/vehicles$")
+    names = [c.path.rsplit("/", 1)[1] for c in commands]
     print(f"\nnight on the Fleet fake, data every >= {data_interval_min:g} min: {timeline['ticks']} ticks, "
-          f"{len(summaries)} free summaries, {len(data)} data reads, {len(wakes)} wakes, {len(commands)} commands ({[c.path.rsplit('/', 1)[1] for c in commands]}), "
-          f"{fake.car.asleep_reads} reads of a sleeping car, asleep at {timeline['asleep_ticks']} ticks, "
+          f"{len(summaries)} free summaries, {len(data)} data reads, {len(wakes)} wakes, {len(commands)} commands "
+          f"({names}), {fake.car.asleep_reads} reads of a sleeping car, asleep at {timeline['asleep_ticks']} ticks, "
           f"est. ${timeline['cost']:.3f}, SoC {timeline['final_soc']:.0f}% by 07:30 (limit {timeline['final_limit']})")
     assert len(wakes) <= 1
     assert len(commands) <= 6
