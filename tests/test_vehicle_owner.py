@@ -261,3 +261,16 @@ def test_unknown_command_is_refused(fake, tmp_path):
     with pytest.raises(VehicleError, match="unknown car command"):
         make(fake, tmp_path).execute(Command("door_unlock"))
     assert fake.requests("POST") == []
+
+
+def test_scheduler_once_without_a_token_exits_2_with_its_one_line(fake, tmp_path):
+    for module in ("charge_logic.rules", "service.grid_source", "service.trip_source"):
+        pytest.importorskip(module, reason="the daemon's other parts are not merged yet")
+    env = {**os.environ, "TESLA_BACKEND": "teslapy", "TESLA_ACCOUNT_EMAIL": EMAIL, "STATE_DIR": str(tmp_path / "s"),
+           "TESLA_OWNER_BASE_URL": fake.url, "TESLA_AUTH_URL": fake.url, "CALENDAR_SOURCE": "none"}
+    proc = subprocess.run([sys.executable, str(ROOT / "scheduler.py"), "--once"], env=env, cwd=tmp_path,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "run `python scheduler.py auth tesla`" in lines[0]
+    assert EMAIL not in proc.stderr + proc.stdout and fake.log == []
