@@ -104,10 +104,13 @@ class FleetVehicle:
         self.max_retry_after_s = max_retry_after_s
         self.calls = CallCounter()
         self.session = requests.Session()
+        # Passed on every request: a Session's own `verify` loses to REQUESTS_CA_BUNDLE in the environment
+        # (github.com/psf/requests/issues/4650), which docker images often set.
+        self.verify: str | bool = True
         if ca_cert:
             if not Path(ca_cert).is_file():
                 raise VehicleError(f"TESLA_FLEET_CA_CERT={ca_cert} is not a file: give the proxy's tls-cert.pem")
-            self.session.verify = ca_cert
+            self.verify = ca_cert
         self.scrub = Scrubber()
         self.scrub.add(vin, client_id)
         self._token: dict[str, Any] | None = None
@@ -219,9 +222,13 @@ class FleetVehicle:
         while True:
             token = self._access_token()
             try:
-                resp = self.session.request(method, self.base_url + path, timeout=self.timeout,
+                resp = self.session.request(method, self.base_url + path, timeout=self.timeout, verify=self.verify,
                                             headers={"Authorization": f"Bearer {token}"}, **kw)
-            except requests.exceptions.SSLError:
+            except requests.exceptions.SSLError as exc:
+                if "hostname mismatch" in str(exc).lower():
+                    raise VehicleError(f"the TLS certificate at {self._host()} is not made out to that host name: "
+                                       "make the proxy's certificate with -addext \"subjectAltName = DNS:<host>\" "
+                                       "(docs/tesla.md)") from None
                 raise VehicleError(f"TLS to {self._host()} failed for {what}: for tesla-http-proxy set "
                                    "TESLA_FLEET_CA_CERT to its tls-cert.pem") from None
             except requests.Timeout:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import stat
+import subprocess
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -341,3 +343,44 @@ def test_no_vin_set_takes_the_accounts_first_car(fake, tmp_path):
     car = make(fake, tmp_path, vin="")
     assert car.snapshot().vin_short == "…3456"
     assert fake.requests(path_re="vehicle_data")[0].path == f"/api/1/vehicles/{VIN}/vehicle_data"
+
+
+# ---------------------------------------------------------------------- the proxy's TLS
+def _cert(tmp_path: Path, san: bool) -> tuple[str, str]:
+    """The certificate command from docs/tesla.md (san=True) or from tesla-http-proxy's README (san=False)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    key, cert = tmp_path / "tls-key.pem", tmp_path / "tls-cert.pem"
+    cmd = ["openssl", "req", "-x509", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp384r1",
+           "-pkeyopt", "ec_param_enc:named_curve", "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert),
+           "-sha256", "-days", "3650", "-addext", "extendedKeyUsage = serverAuth",
+           "-addext", "keyUsage = digitalSignature, keyCertSign, keyAgreement"]
+    if san:
+        cmd += ["-addext", "subjectAltName = DNS:localhost"]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    return str(cert), str(key)
+
+
+def test_through_a_tls_proxy_trusting_its_certificate(tmp_path):
+    cert, key = _cert(tmp_path, san=True)
+    with FakeFleetApi(FakeCar(state="online")) as proxy:
+        url = proxy.serve_tls(cert, key)
+        path = tmp_path / "token.json"
+        save_token(path, proxy.grant())
+        car = FleetVehicle(url, token_file=path, client_id="id", auth_url=proxy.url, vin=VIN, ca_cert=cert)
+        assert car.snapshot().battery_level == 45
+        untrusting = FleetVehicle(url, token_file=path, client_id="id", auth_url=proxy.url, vin=VIN)
+        with pytest.raises(VehicleError, match="TESLA_FLEET_CA_CERT"):
+            untrusting.summary()
+
+
+def test_a_proxy_certificate_without_the_host_name_is_explained(tmp_path):
+    """The README's command makes a CN-only certificate, which Python's TLS refuses for the host name."""
+    cert, key = _cert(tmp_path, san=False)
+    with FakeFleetApi(FakeCar(state="online")) as proxy:
+        url = proxy.serve_tls(cert, key)
+        path = tmp_path / "token.json"
+        save_token(path, proxy.grant())
+        car = FleetVehicle(url, token_file=path, client_id="id", auth_url=proxy.url, vin=VIN, ca_cert=cert)
+        with pytest.raises(VehicleError, match="subjectAltName"):
+            car.summary()
