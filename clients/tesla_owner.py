@@ -6,7 +6,9 @@ blocks on input() in its default authenticator; the daemon must never do that, s
 (VehicleAuthError) and `python scheduler.py auth tesla` does it once. The token cache is teslapy's format
 ({email: {"url": sso_base, "sso": token}}) but written 0600 by us (teslapy's own dumper makes it 0640).
 We call teslapy's `Tesla.api()` with endpoint names rather than building `teslapy.Vehicle` objects, because the
-latter fetch the order list on every construction (an extra call per tick).
+latter fetch the order list on every construction (an extra call per tick). Cars are listed from
+/api/1/products, as teslapy's vehicle_list() does: the Owner API's /api/1/vehicles answers 412 "Endpoint is only
+available on fleetapi" since January 2024 (github.com/tdorssers/TeslaPy/issues/156).
 """
 
 from __future__ import annotations
@@ -129,9 +131,10 @@ class OwnerVehicle:
 
     # ------------------------------------------------------------------ the Vehicle protocol
     def summary(self) -> VehicleSummary:
-        body = self._api("VEHICLE_LIST", what="the vehicle list", path_vars=None)
+        body = self._api("PRODUCT_LIST", what="the product list", path_vars=None)
         self.calls.summaries += 1
-        item = pick_vehicle(body.get("response") or [], self.vin)
+        cars = [p for p in body.get("response") or [] if isinstance(p, dict) and "vehicle_id" in p]
+        item = pick_vehicle(cars, self.vin)
         if item is None:
             which = f"a car with VIN {short_vin(self.vin)}" if self.vin else "any car"
             raise VehicleError(f"the Tesla account has no {which}: check TESLA_VIN")

@@ -94,7 +94,7 @@ def test_summary_reads_the_list_only(fake, tmp_path):
     car = make(fake, tmp_path)
     s = car.summary()
     assert (s.state, s.vin_short) == ("asleep", "…3456")
-    assert [r.path for r in fake.log] == ["/api/1/vehicles"]
+    assert [r.path for r in fake.log] == ["/api/1/products"]
     assert fake.log[0].headers["User-Agent"].startswith("teslapy/")  # really teslapy's session
     assert car.calls.summaries == 1 and car.calls.cost_usd() == 0
 
@@ -217,7 +217,7 @@ def test_an_expired_token_is_refreshed_by_teslapy_before_the_call(fake, tmp_path
     old = write_cache(fake, path, expires_in=-10)
     car = make(fake, tmp_path)
     car.summary()
-    assert [r.path for r in fake.log] == ["/oauth2/v3/token", "/api/1/vehicles"]
+    assert [r.path for r in fake.log] == ["/oauth2/v3/token", "/api/1/products"]
     saved = json.loads(path.read_text())[EMAIL]["sso"]
     assert saved["refresh_token"] != old["refresh_token"] and stat.S_IMODE(path.stat().st_mode) == 0o600
 

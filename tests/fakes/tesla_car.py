@@ -347,7 +347,7 @@ class FakeTesla(FakeServer):
                 out["commands"] += 1
             elif r.path.endswith("/wake_up"):
                 out["wakes"] += 1
-            elif r.path.startswith("/api/1/vehicles"):
+            elif r.path.startswith(("/api/1/vehicles", "/api/1/products")):
                 out["summaries"] += 1
         return out
 
