@@ -60,6 +60,7 @@ def test_summary_is_free_and_does_not_wake(fake, tmp_path):
     s = car.summary()
     assert (s.state, s.vin_short, s.display_name) == ("asleep", "…3456", "Fakey")
     assert [r.path for r in fake.log] == ["/api/1/vehicles"]
+    assert fake.billed() == {"data": 0, "commands": 0, "wakes": 0, "summaries": 1}
     assert fake.car.state == "asleep"
     assert car.calls.cost_usd() == 0 and car.calls.summaries == 1
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import time as _time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -493,13 +492,3 @@ class FakeTesla(FakeServer):
 
 def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
-def wait_until(pred: Any, timeout: float = 5.0) -> bool:
-    """Poll a condition in tests that wait for a subprocess (not for timing)."""
-    end = _time.monotonic() + timeout
-    while _time.monotonic() < end:
-        if pred():
-            return True
-        _time.sleep(0.02)
-    return bool(pred())
