@@ -10,15 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-pytest.importorskip("charge_logic.rules", reason="the rules module is not merged yet")
-
-from clients.tesla_fleet import FleetVehicle, save_token  # noqa: E402
-from service.coordinator import Coordinator  # noqa: E402
-from service.demo import DemoForecast  # noqa: E402
-from service.settings import load_settings  # noqa: E402
-from service.vehicle_link import VehicleLink  # noqa: E402
-from tests.clock import Clock  # noqa: E402
-from tests.fakes.tesla_fleet import FakeCar, FakeFleetApi  # noqa: E402
+from clients.tesla_fleet import FleetVehicle, save_token
+from service.coordinator import Coordinator
+from service.demo import DemoForecast
+from service.settings import load_settings
+from service.vehicle_link import VehicleLink
+from tests.clock import Clock
+from tests.fakes.tesla_fleet import FakeCar, FakeFleetApi
 
 NY = ZoneInfo("America/New_York")
 
