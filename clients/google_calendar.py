@@ -44,15 +44,21 @@ def api_endpoint(base_url: str) -> str | None:
     return (base if base.endswith("/calendar/v3") else base + "/calendar/v3") + "/"
 
 
-def load_credentials(token_file: str | Path) -> Credentials:
+def load_credentials(token_file: str | Path, token_uri: str | None = None) -> Credentials:
+    """google-auth always refreshes at Google's token endpoint whatever token.json says; `token_uri` (tests, proxies)
+    is the only way to change that."""
     path = Path(token_file)
     if not path.is_file():
         raise CalendarAuthError(f"no Google token at {path}: {REAUTH.replace('again', '')}once "
                                 "(or copy token.json there from a machine with a browser)")
     try:
-        return Credentials.from_authorized_user_info(json.loads(path.read_text(encoding="utf-8")), SCOPES)
+        creds = Credentials.from_authorized_user_info(json.loads(path.read_text(encoding="utf-8")), SCOPES)
     except (ValueError, KeyError, OSError) as exc:
         raise CalendarAuthError(f"Google token {path} is unreadable ({type(exc).__name__}): {REAUTH}") from None
+    if token_uri:
+        expiry, creds = creds.expiry, creds.with_token_uri(token_uri)
+        creds.expiry = expiry  # the copy forgets it
+    return creds
 
 
 def save_credentials(creds: Credentials, token_file: str | Path) -> None:
@@ -77,7 +83,9 @@ class GoogleCalendar:
     name = "google"
 
     def __init__(self, token_file: str | Path, zone: tzinfo, rules: EventRules = EventRules(), *,
-                 calendar_id: str = "primary", base_url: str = "", timeout: float = 20.0, page_size: int = 250) -> None:
+                 calendar_id: str = "primary", base_url: str = "", timeout: float = 20.0, page_size: int = 250,
+                 token_uri: str | None = None) -> None:
+        self.token_uri = token_uri
         self.token_file = Path(token_file)
         self.zone = zone
         self.rules = rules
@@ -87,7 +95,7 @@ class GoogleCalendar:
         self.page_size = page_size
 
     def _credentials(self) -> Credentials:
-        creds = load_credentials(self.token_file)
+        creds = load_credentials(self.token_file, self.token_uri)
         if not creds.valid:
             if not creds.refresh_token:
                 raise CalendarAuthError(f"Google token {self.token_file} has expired and has no refresh token: "
