@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 
-def write_private(path: str | Path, text: str) -> None:
+def write_private(path: str | Path, text: str, *, durable: bool = True) -> None:
     """Atomically replace `path` with `text`, mode 0600 from the first byte (a token never sits world-readable)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -16,8 +16,9 @@ def write_private(path: str | Path, text: str) -> None:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:  # tokens: yes; caches that are rebuilt by the next fetch: not worth an fsync each
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

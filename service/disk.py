@@ -18,8 +18,8 @@ def read_json(path: str | Path) -> Any:
         return None
 
 
-def write_json(path: str | Path, data: Any) -> None:
-    write_private(path, json.dumps(data, indent=1, sort_keys=True))
+def write_json(path: str | Path, data: Any, *, durable: bool = False) -> None:
+    write_private(path, json.dumps(data, indent=1, sort_keys=True), durable=durable)
 
 
 class MonthlyBudget:

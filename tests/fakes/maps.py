@@ -35,7 +35,8 @@ class FakeMaps(FakeServer):
         self.route("POST", r"/directions/v2:computeRoutes", self._routes)
 
     def calls(self) -> list[Request]:
-        return [r for r in self.log if "distancematrix" in r.path or "directions" in r.path]
+        """Every billable call, legacy or Routes."""
+        return [r for r in self.log if r.path.startswith("/maps/api/") or r.path.startswith("/directions/v2")]
 
     def _legacy_denied(self, req: Request) -> Reply | None:
         if req.query.get("key", [""])[0] != KEY:
