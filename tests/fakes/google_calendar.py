@@ -3,10 +3,11 @@ token endpoint (authorization_code and refresh_token grants)."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
 
 from tests.fakes.http import FakeServer, Reply, Request
 
@@ -48,6 +49,11 @@ class FakeGoogle(FakeServer):
 
     def _token(self, req: Request) -> Reply:
         form = {k: v[0] for k, v in parse_qs(req.body.decode()).items()}
+        basic = (req.headers.get("Authorization") or req.headers.get("authorization") or "")
+        if basic.startswith("Basic "):  # RFC 6749 2.3.1: client credentials may come as HTTP Basic auth
+            cid, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+            form.setdefault("client_id", unquote_plus(cid))
+            form.setdefault("client_secret", unquote_plus(secret))
         if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
             return Reply(401, {"error": "invalid_client", "error_description": "The OAuth client was not found."})
         if form.get("grant_type") == "refresh_token":
