@@ -86,7 +86,10 @@ class DistanceService:
             self.entries[key] = {"at": now.isoformat(), "km": None, "min": None, "note": str(exc)[:200]}
             self._save(now)
             return None, f"distance unknown: {exc}"
-        except MapsError as exc:
+        except Exception as exc:  # MapsError, or a library surprise: never stop the loop over a distance
+            if not isinstance(exc, MapsError):
+                log.exception("maps: unexpected failure")
+                exc = MapsError(f"Maps call failed unexpectedly ({type(exc).__name__})")
             log.warning("maps: %s", exc)
             self.status.ok, self.status.last_error, self.status.last_error_at = False, str(exc)[:300], now
             if isinstance(exc, MapsKeyError):

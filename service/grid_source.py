@@ -129,6 +129,10 @@ class GridForecastProvider:
         except gridstatus.GridStatusError as exc:
             self._failed(now, exc)
             return
+        except Exception as bug:  # an unexpected reply shape must not stop the loop
+            log.exception("grid forecast: unexpected failure")
+            self._failed(now, gridstatus.UnavailableError(f"GridStatus reply could not be used ({type(bug).__name__})"))
+            return
         self.points, self.fetched_at, self._retry_at = points, now, None
         self._save_cache()
         self.status.ok, self.status.stale = True, False

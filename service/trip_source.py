@@ -65,7 +65,13 @@ class CalendarTripProvider:
         """Events ending after `now` and starting within the horizon; the last good ones when the calendar fails."""
         until = now + (timedelta(hours=hours) if hours is not None else self.horizon)
         try:
-            events = self.calendar.events(now, until)
+            try:
+                events = self.calendar.events(now, until)
+            except CalendarError:
+                raise
+            except Exception as bug:  # a library surprise must not stop the loop: report it like any failure
+                log.exception("calendar: unexpected failure")
+                raise CalendarError(f"calendar read failed unexpectedly ({type(bug).__name__})") from bug
         except CalendarError as exc:
             log.warning("calendar: %s", exc)
             self.status.ok, self.status.last_error, self.status.last_error_at = False, str(exc)[:300], now

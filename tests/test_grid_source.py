@@ -183,3 +183,11 @@ def test_monthly_cap_stops_requests_and_keeps_the_forecast(fake, tmp_path):
     assert provider(fake, tmp_path, GRIDSTATUS_REQUESTS_PER_MONTH=5).budget.used(t) == 5  # survives a restart
     p.get(datetime(2026, 12, 1, 0, 5, tzinfo=UTC))
     assert len(fake.log) == 6 and p.status.ok
+
+
+def test_a_reply_of_unexpected_shape_is_a_failure_not_a_crash(fake, tmp_path):
+    fake.errors = [Reply(200, {"data": "oops", "meta": []}), Reply(200, {"data": [{"x": 1}], "meta": []}),
+                   Reply(200, [1, 2, 3])]
+    p = provider(fake, tmp_path)
+    for i in range(3):
+        assert p.get(NOW + timedelta(hours=i)) == [] and not p.status.ok and p.status.last_error

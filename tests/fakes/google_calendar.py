@@ -29,6 +29,12 @@ def google_error(code: int, message: str, status: str) -> Reply:
 
 
 class FakeGoogle(FakeServer):
+    def start(self) -> FakeGoogle:
+        super().start()
+        assert self._httpd is not None
+        self._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # headers and body go out as two writes
+        return self
+
     def __init__(self, *, page_size: int = 3, time_zone: str = "America/New_York") -> None:
         super().__init__()
         self.page_size = page_size

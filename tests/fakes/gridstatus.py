@@ -30,6 +30,12 @@ class FakeGridStatus(FakeServer):
         self.force_schema: str | None = None  # answer in this json_schema whatever was asked
         self.route("GET", r"/v1/datasets/(?P<dataset>[^/]+)/query", self._query)
 
+    def start(self) -> FakeGridStatus:
+        super().start()
+        assert self._httpd is not None
+        self._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # headers and body go out as two writes
+        return self
+
     def _synthetic(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         out, t = [], start.replace(minute=0, second=0, microsecond=0)
         published = start.replace(minute=0, second=0, microsecond=0).isoformat()

@@ -25,6 +25,12 @@ def _find(dest: str) -> tuple[int, int] | None:
 
 
 class FakeMaps(FakeServer):
+    def start(self) -> FakeMaps:
+        super().start()
+        assert self._httpd is not None
+        self._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # headers and body go out as two writes
+        return self
+
     def __init__(self) -> None:
         super().__init__()
         self.legacy_enabled = True
