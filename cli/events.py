@@ -43,7 +43,8 @@ def trip_json(t: Trip, settings: Settings) -> dict:
     return {"summary": e.summary, "start": e.start.astimezone(z).isoformat(), "end": e.end.astimezone(z).isoformat(),
             "all_day": e.all_day, "location": e.location,
             "distance_km": t.route.distance_km if t.route else None,
-            "drive_minutes": t.route.drive_minutes if t.route else None, "note": t.note, "uid": e.uid}
+            "drive_minutes": t.route.drive_minutes if t.route else None, "note": t.note, "virtual": t.virtual,
+            "uid": e.uid}
 
 
 def _line(t: Trip, settings: Settings) -> str:

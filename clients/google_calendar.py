@@ -30,7 +30,7 @@ from clients.calendar_events import (
     clean_location,
     sort_and_window,
 )
-from clients.private_file import write_private
+from clients.private_files import write_json_atomic
 
 SCOPES = ["https://www.googleapis.com/auth/calendar.readonly"]
 REAUTH = "run `python scheduler.py auth google` again"
@@ -62,7 +62,9 @@ def load_credentials(token_file: str | Path, token_uri: str | None = None) -> Cr
 
 
 def save_credentials(creds: Credentials, token_file: str | Path) -> None:
-    write_private(token_file, creds.to_json())
+    path = Path(token_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, json.loads(creds.to_json()))
 
 
 def _zone(name: str | None, fallback: tzinfo) -> tzinfo:

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from clients.private_file import write_private
+from clients.private_files import write_json_atomic
 
 
 def read_json(path: str | Path) -> Any:
@@ -18,8 +18,11 @@ def read_json(path: str | Path) -> Any:
         return None
 
 
-def write_json(path: str | Path, data: Any, *, durable: bool = False) -> None:
-    write_private(path, json.dumps(data, indent=1, sort_keys=True), durable=durable)
+def write_json(path: str | Path, data: Any) -> None:
+    """Whole or not at all, 0600 (caches hold event places, counters must not reset on a torn write)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, data)
 
 
 class MonthlyBudget:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from charge_logic.models import CalendarEvent, Trip
+from clients import places
 from clients.calendar_events import CalendarError, CalendarSource, EventRules
 from clients.google_auth import token_path
 from clients.google_calendar import GoogleCalendar
@@ -91,7 +92,8 @@ class CalendarTripProvider:
         trips = []
         for e in self.events(now, hours):
             route, note = self.distances.route(e.location, now)
-            trips.append(Trip(e, route, note))
+            virtual = bool(e.location) and not places.is_place(e.location)  # a link, "Zoom", a phone number
+            trips.append(Trip(e, route, note, virtual))
         return trips
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -59,6 +61,19 @@ def test_ics_file_as_json_at_the_right_instants(capsys, tmp_path):
     assert events[6]["location"] == "Gym annex, 5 Elm St, Springfield MA"
     assert all(e["distance_km"] is None for e in events)
     assert "no GOOGLE_MAPS_API_KEY" in events[0]["note"] and "not a place" in events[2]["note"]
+    assert [e["summary"] for e in events if e["virtual"]] == ["Standup", "Call with Oslo"]  # a link, a phone
+
+
+def test_through_scheduler_py_in_a_subprocess(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE", "ICAL", "CALENDAR", "TESLA", "GRID"))}
+    env.update({"STATE_DIR": str(tmp_path), "TIME_ZONE": "America/New_York"})
+    proc = subprocess.run([sys.executable, "scheduler.py", "--env-file", str(tmp_path / "none.env"), "events",
+                           "--ics", ICS, "--json", "--from", "2026-10-31T12:00", "--hours", "24"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    (trip,) = json.loads(proc.stdout)
+    assert (trip["start"], trip["end"]) == ("2026-10-31T22:00:00-04:00", "2026-11-01T06:00:00-05:00")
 
 
 def test_window_free_events_and_text_output(capsys, tmp_path):
