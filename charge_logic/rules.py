@@ -20,7 +20,7 @@ from charge_logic.forecast_stats import forecast_stats
 from charge_logic.limit import TripNeed, choose_limit, trip_need
 from charge_logic.localtime import clock_text, minutes_after_midnight, require_aware
 from charge_logic.models import NO_POWER, ChargeWindow, Decision, ForecastPoint, Trip, VehicleSnapshot
-from charge_logic.soc_plan import Plan, charge_before, charge_from, follow
+from charge_logic.soc_plan import Plan, charge_before, charge_from, follow, hours_to
 
 # The car's own off-peak schedule may start a little before our estimate (it measures the supply first and has
 # its own losses model); charging that close to the estimated start is left alone rather than stopped.
@@ -137,12 +137,21 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
         amps = choice.amps
         tail.append(choice.reason)
         if manage:
+            ready = _ready_amps(now, off_peak_end, battery, limit, amps, top, vehicle, config)
+            if ready > amps:
+                head.append(f"{amps} A would not reach {limit} % by {clock_text(off_peak_end, now, zone)}: "
+                            f"{ready} A instead, so the car is ready")
+                amps = ready
             plan = charge_before(now, off_peak_end, battery, limit, amps, vehicle, config)
             start = plan[0][0].start if plan[0] else None
             if vehicle.charging and start is not None and now < start - SCHEDULE_SLACK:
                 charge_now = False
                 head.append(f"Battery {battery} % is at or above {config.min_soc} %: charging stops now and the car's "
                             f"off-peak schedule charges it from about {clock_text(start, now, zone)}")
+            elif start is not None and not vehicle.charging and now >= start:
+                charge_now = True  # the car's schedule may be paused (a stop pauses it until its next day)
+                head.append(f"Charging to {limit} % by {clock_text(off_peak_end, now, zone)} must start now: starting "
+                            "it, so the car is ready whatever its own schedule does")
             elif start is not None:
                 head.append(f"The car's off-peak schedule charges it to {limit} % by "
                             f"{clock_text(off_peak_end, now, zone)}, from about {clock_text(start, now, zone)}")
@@ -177,6 +186,16 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
         departure=departure.at if manage else None, off_peak_end=off_peak_end if manage else None,
         needed_soc=round(need.needed_soc, 1), reasons=(*head, *tail, *notes),
         commands=commands_for(vehicle, target), windows=plan[0], expected_soc=plan[1])
+
+
+def _ready_amps(now: datetime, end: datetime, soc: float, limit: int, amps: int, top: int,
+                vehicle: VehicleSnapshot, config: RuleConfig) -> int:
+    """The fewest amps (from `amps` up to `top`) that still reach the limit by `end`; readiness beats the band."""
+    left_h = (end - now).total_seconds() / 3600
+    for candidate in range(amps, top + 1):
+        if hours_to(soc, limit, vehicle, candidate, config) <= left_h:
+            return candidate
+    return top
 
 
 def _off_peak_end(departure: datetime, windows: Sequence[ChargeWindow] | None, now: datetime) -> datetime:

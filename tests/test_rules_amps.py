@@ -28,7 +28,8 @@ BANDS = [
 
 @pytest.mark.parametrize("load, car_max, amps, phrase", BANDS)
 def test_amps_follow_the_load_band(load, car_max, amps, phrase):
-    vehicle = car(charge_current_request=10, charge_current_request_max=car_max)
+    # 75 -> 80 % overnight: any band's amps make it by 08:00, so the band alone sets them
+    vehicle = car(battery_level=75, charge_current_request=10, charge_current_request_max=car_max)
     decision = decide(NOW, vehicle, forecast(NOW, load), [], CFG, zone=NY)
     assert decision.amps == amps
     assert args(decision, "set_charging_amps") == {"charging_amps": amps}
@@ -70,9 +71,17 @@ def test_load_beyond_the_forecast_days_does_not_move_the_mean():
 
 def test_a_missing_current_hour_uses_the_next_hour_and_says_so():
     points = forecast(NOW + timedelta(hours=1), 105_000)  # nothing for 22:00; 105 GW at 23:00
-    decision = decide(NOW, car(), points, [], CFG, zone=NY)
+    decision = decide(NOW, car(battery_level=75), points, [], CFG, zone=NY)
     assert decision.amps == 8
     assert said(decision, "(next forecast hour)")
+
+
+def test_the_band_is_raised_when_it_would_leave_the_car_short():
+    """45 -> 80 % is 26 kWh; 8 A (busy grid) gives 1.92 kW, 13.7 h: too slow for 08:00, so more amps."""
+    decision = decide(NOW, car(battery_level=45), forecast(NOW, 105_000), [], CFG, zone=NY)
+    assert decision.amps == 13  # 26.25 kWh / 9.83 h = 2.67 kW = 11.1 A at 240 V; 13 A with the taper's margin
+    assert said(decision, "8 A would not reach 80 % by", "13 A instead")
+    assert decision.expected_soc[-1][1] >= 80
 
 
 def test_unsorted_forecast_gives_the_same_amps():
