@@ -19,7 +19,7 @@ from charge_logic.departure import DeparturePlan, plan_departure
 from charge_logic.forecast_stats import forecast_stats
 from charge_logic.limit import TripNeed, choose_limit, trip_need
 from charge_logic.localtime import clock_text, minutes_after_midnight, require_aware
-from charge_logic.models import NO_POWER, ChargeWindow, Decision, ForecastPoint, Trip, VehicleSnapshot
+from charge_logic.models import NO_POWER, ChargeWindow, Command, Decision, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.soc_plan import Plan, charge_before, charge_from, follow
 
 # The car's own off-peak schedule may start a little before our estimate (it measures the supply first and has
@@ -172,11 +172,23 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
 
     target = Target(charge_now=charge_now, amps=amps, charge_limit=None if full else limit,
                     departure_minutes=dep_minutes, off_peak_end_minutes=end_minutes)
+    commands = commands_for(vehicle, target)
+    if mode == "scheduled" and _amps_only_for_a_sleeping_car(vehicle, commands):
+        commands = ()
+        tail.append(f"The new {amps} A wait until the car is awake: a new current alone is not worth waking it "
+                    "while it is not charging")
     return Decision(
         at=now, mode=mode, charge_now=charge_now, amps=amps, charge_limit=limit,
         departure=departure.at if manage else None, off_peak_end=off_peak_end if manage else None,
         needed_soc=round(need.needed_soc, 1), reasons=(*head, *tail, *notes),
-        commands=commands_for(vehicle, target), windows=plan[0], expected_soc=plan[1])
+        commands=commands, windows=plan[0], expected_soc=plan[1])
+
+
+def _amps_only_for_a_sleeping_car(vehicle: VehicleSnapshot, commands: tuple[Command, ...]) -> bool:
+    """The forecast band moves every few hours; waking an idle car for each move would spend the day's wake budget.
+    The current only matters once charging starts, and a charging car is awake to receive it."""
+    return (vehicle.state != "online" and not vehicle.charging
+            and [c.name for c in commands] == ["set_charging_amps"])
 
 
 def _off_peak_end(departure: datetime, windows: Sequence[ChargeWindow] | None, now: datetime) -> datetime:
