@@ -9,7 +9,7 @@ windows when given, else the seed rules (forecast-banded amps and the car's own 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from charge_logic.amps import clamp_amps, forecast_amps, max_amps, max_text
@@ -35,6 +35,11 @@ def decide(now: datetime, vehicle: VehicleSnapshot | None, forecast: Sequence[Fo
     """One tick's decision. `windows` is the planner's plan (None = the seed rules); `notes` are the caller's own
     reasons (stale data and the like) and end up in Decision.reasons."""
     require_aware(now, "now")
+    if not isinstance(zone, tzinfo):
+        raise ValueError(f"zone must be a time zone object such as ZoneInfo('America/New_York'), got {zone!r}")
+    for window in windows or ():
+        require_aware(window.start, "planner window start")
+        require_aware(window.end, "planner window end")
     if config.min_amps > config.max_amps:
         raise ValueError(f"min_amps {config.min_amps} is above max_amps {config.max_amps}: min_amps must be smaller")
     if config.battery_kwh <= 0:
