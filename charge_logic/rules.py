@@ -8,6 +8,7 @@ windows when given, else the seed rules (forecast-banded amps and the car's own 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -20,11 +21,15 @@ from charge_logic.forecast_stats import forecast_stats
 from charge_logic.limit import TripNeed, choose_limit, trip_need
 from charge_logic.localtime import clock_text, minutes_after_midnight, require_aware
 from charge_logic.models import NO_POWER, ChargeWindow, Command, Decision, ForecastPoint, Trip, VehicleSnapshot
-from charge_logic.soc_plan import Plan, charge_before, charge_from, follow
+from charge_logic.soc_plan import Plan, amps_for_need, charge_before, charge_from, follow
 
 # The car's own off-peak schedule may start a little before our estimate (it measures the supply first and has
 # its own losses model); charging that close to the estimated start is left alone rather than stopped.
 SCHEDULE_SLACK = timedelta(hours=1)
+
+# When the forecast's amps are too few to have the trips' charge ready by departure, the amps are raised to what is
+# needed plus this share, so the car's own schedule has slack and the next ticks need not raise them again.
+NEED_HEADROOM = 1.25
 
 __all__ = ["decide", "SCHEDULE_SLACK"]
 
@@ -141,6 +146,16 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
         choice = forecast_amps(forecast_stats(now, forecast, config.forecast_days), config, top)
         amps = choice.amps
         tail.append(choice.reason)
+        ready_by = off_peak_end if manage else departure.at
+        enough = amps_for_need(now, ready_by, battery, min(need.needed_soc, limit), vehicle, config, top)
+        if enough > amps:
+            current = vehicle.charge_current_request
+            if current is not None and enough <= current <= top:
+                amps, verb = current, "Kept at"  # still enough: no command just because time passed
+            else:
+                amps, verb = clamp_amps(min(top, math.ceil(enough * NEED_HEADROOM)), config, top), "Raised to"
+            tail.append(f"{verb} {amps} A so the {min(need.needed_soc, limit):.0f} % the trips need is there by "
+                        f"{clock_text(ready_by, now, zone)}")
         if manage:
             plan = charge_before(now, off_peak_end, battery, limit, amps, vehicle, config)
             start = plan[0][0].start if plan[0] else None
@@ -173,7 +188,7 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
     else:
         tail.append("Scheduled departure with off-peak charging is off in the car, so the calendar does not set it")
     if at_home is None:
-        tail.append("Where the car is is unknown: assuming it is at home")
+        tail.append("The car's location is unknown: assuming it is at home")
 
     target = Target(charge_now=charge_now, amps=amps, charge_limit=None if full else limit,
                     departure_minutes=dep_minutes, off_peak_end_minutes=end_minutes)

@@ -7,9 +7,10 @@ from datetime import UTC, timedelta
 
 import pytest
 
+from charge_logic.commands import apply_commands
 from charge_logic.models import ForecastPoint
 from charge_logic.rules import decide
-from tests.rules_support import CFG, NY, args, car, forecast, local, said
+from tests.rules_support import CFG, NY, args, car, forecast, local, said, trip
 
 NOW = local(NY, 2026, 11, 27, 22, 10)
 
@@ -89,3 +90,39 @@ def test_small_grid_loads_read_in_mw():
 def test_amps_already_set_are_not_sent_again():
     decision = decide(NOW, car(charge_current_request=16), forecast(NOW, 95_000), [], CFG, zone=NY)
     assert decision.amps == 16 and args(decision, "set_charging_amps") is None
+
+
+# Saturday's trips need 80 % (capped at the limit) and the busy grid's 8 A cannot get 45 % there by 08:05.
+LONG_DAY = [trip("Dentist", local(NY, 2026, 11, 28, 9, 0), 45.0, 40.0),
+            trip("Cabin", local(NY, 2026, 11, 28, 13, 0), 140.0, 120.0)]
+EVE = local(NY, 2026, 11, 27, 22, 0)
+
+
+def test_amps_are_raised_when_the_trips_need_more_than_the_band_gives():
+    decision = decide(EVE, car(charge_current_request=10), forecast(EVE, 105_000), LONG_DAY, CFG, zone=NY)
+    # 35 % at 0.288 %/h per amp (240 V, 90 % into a 75 kWh battery) over 10.1 h needs 13 A; with 25 % slack: 17 A
+    assert decision.amps == 17
+    assert args(decision, "set_charging_amps") == {"charging_amps": 17}
+    assert said(decision, "25 % of 32 A = 8 A") and said(decision, "Raised to 17 A", "80 %", "by tomorrow 08:05")
+    assert decision.expected_soc[-1][1] == 80.0
+
+
+def test_raised_amps_are_not_touched_again_while_the_car_waits():
+    vehicle = car(charge_current_request=10)
+    first = decide(EVE, vehicle, forecast(EVE, 105_000), LONG_DAY, CFG, zone=NY)
+    vehicle = apply_commands(vehicle, first.commands)
+    for minutes in (14, 28, 42, 56, 70):
+        later = EVE + timedelta(minutes=minutes)
+        assert decide(later, vehicle, forecast(later, 105_000), LONG_DAY, CFG, zone=NY).commands == ()
+
+
+def test_enough_amps_already_on_the_car_are_kept():
+    decision = decide(EVE, car(charge_current_request=20), forecast(EVE, 105_000), LONG_DAY, CFG, zone=NY)
+    assert decision.amps == 20 and args(decision, "set_charging_amps") is None
+    assert said(decision, "Kept at 20 A")
+
+
+def test_short_trips_leave_the_band_alone():
+    short = [trip("Dentist", local(NY, 2026, 11, 28, 9, 0), 5.0, 10.0)]
+    decision = decide(EVE, car(battery_level=70), forecast(EVE, 105_000), short, CFG, zone=NY)
+    assert decision.amps == 8 and not said(decision, "Raised")
