@@ -170,8 +170,12 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
                 head.append(f"The battery is at {battery} %, already at the {limit} % limit: nothing to charge")
         else:
             plan = charge_from(now, battery, limit, amps, vehicle, config) if vehicle.charging else ((), ())
-            head.append("The car has no off-peak departure schedule, so it charges when it is plugged in; amps and "
-                        "limit are still set")
+            if vehicle.scheduled_charging_mode == "StartAt":
+                head.append("The car starts charging at its own set time (Scheduled Charging), left as the owner set "
+                            "it; amps and limit are still set")
+            else:
+                head.append("The car has no off-peak departure schedule, so it charges when it is plugged in; amps "
+                            "and limit are still set")
 
     if not full:
         tail.extend(limit_choice.reasons)
@@ -185,7 +189,7 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
             tail.append(f"Off-peak charging ends {clock_text(off_peak_end, now, zone)}, with the plan's last window")
     elif low and _schedule_on(vehicle):
         tail.append(f"The scheduled departure is left alone while the battery is below {config.min_soc} %")
-    else:
+    elif vehicle.scheduled_charging_mode != "StartAt":
         tail.append("Scheduled departure with off-peak charging is off in the car, so the calendar does not set it")
     if at_home is None:
         tail.append("The car's location is unknown: assuming it is at home")
