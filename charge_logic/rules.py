@@ -4,6 +4,12 @@ Pure: `now` and every input come in as values, nothing is read from the clock, a
 be replayed exactly and tested with any clock. Order of precedence: guards (nothing to do or nothing safe to do),
 then "charge now" (battery below the minimum, or the owner asked for a full charge), then the plan — the planner's
 windows when given, else the seed rules (forecast-banded amps and the car's own off-peak schedule).
+
+Decision.mode, for the dashboard and the history:
+  no_vehicle_data, no_charge_data, supercharging, not_at_home, not_plugged_in, no_power  — guards: no commands
+  charge_now_low_soc, charge_now_full  — charging now at full power
+  scheduled  — seed rules: the car's off-peak schedule charges it by departure
+  plan_charging, plan_waiting  — following the planner's windows (inside one / between them)
 """
 
 from __future__ import annotations
