@@ -42,6 +42,8 @@ def trip_need(now: datetime, trips: Sequence[Trip], until: datetime, config: Rul
     unknown: list[str] = []
     km = 0.0
     for trip in trips_before(now, trips, until):
+        if trip.virtual:
+            continue
         route = trip.route
         if route is None or not math.isfinite(route.distance_km) or route.distance_km < 0:
             unknown.append(f"{trip.event.summary} ({trip.note or 'no route'})")

@@ -14,7 +14,6 @@ Decision.mode, for the dashboard and the history:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -26,16 +25,12 @@ from charge_logic.departure import DeparturePlan, plan_departure
 from charge_logic.forecast_stats import forecast_stats
 from charge_logic.limit import TripNeed, choose_limit, trip_need
 from charge_logic.localtime import clock_text, minutes_after_midnight, require_aware
-from charge_logic.models import NO_POWER, ChargeWindow, Command, Decision, ForecastPoint, Trip, VehicleSnapshot
-from charge_logic.soc_plan import Plan, amps_for_need, charge_before, charge_from, follow
+from charge_logic.models import NO_POWER, ChargeWindow, Decision, ForecastPoint, Trip, VehicleSnapshot
+from charge_logic.soc_plan import Plan, charge_before, charge_from, follow, hours_to
 
 # The car's own off-peak schedule may start a little before our estimate (it measures the supply first and has
 # its own losses model); charging that close to the estimated start is left alone rather than stopped.
 SCHEDULE_SLACK = timedelta(hours=1)
-
-# When the forecast's amps are too few to have the trips' charge ready by departure, the amps are raised to what is
-# needed plus this share, so the car's own schedule has slack and the next ticks need not raise them again.
-NEED_HEADROOM = 1.25
 
 __all__ = ["decide", "SCHEDULE_SLACK"]
 
@@ -152,23 +147,22 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
         choice = forecast_amps(forecast_stats(now, forecast, config.forecast_days), config, top)
         amps = choice.amps
         tail.append(choice.reason)
-        ready_by = off_peak_end if manage else departure.at
-        enough = amps_for_need(now, ready_by, battery, min(need.needed_soc, limit), vehicle, config, top)
-        if enough > amps:
-            current = vehicle.charge_current_request
-            if current is not None and enough <= current <= top:
-                amps, verb = current, "Kept at"  # still enough: no command just because time passed
-            else:
-                amps, verb = clamp_amps(min(top, math.ceil(enough * NEED_HEADROOM)), config, top), "Raised to"
-            tail.append(f"{verb} {amps} A so the {min(need.needed_soc, limit):.0f} % the trips need is there by "
-                        f"{clock_text(ready_by, now, zone)}")
         if manage:
+            ready = _ready_amps(now, off_peak_end, battery, limit, amps, top, vehicle, config)
+            if ready > amps:
+                head.append(f"{amps} A would not reach {limit} % by {clock_text(off_peak_end, now, zone)}: "
+                            f"{ready} A instead, so the car is ready")
+                amps = ready
             plan = charge_before(now, off_peak_end, battery, limit, amps, vehicle, config)
             start = plan[0][0].start if plan[0] else None
             if vehicle.charging and start is not None and now < start - SCHEDULE_SLACK:
                 charge_now = False
                 head.append(f"Battery {battery} % is at or above {config.min_soc} %: charging stops now and the car's "
                             f"off-peak schedule charges it from about {clock_text(start, now, zone)}")
+            elif start is not None and not vehicle.charging and now >= start:
+                charge_now = True  # the car's schedule may be paused (a stop pauses it until its next day)
+                head.append(f"Charging to {limit} % by {clock_text(off_peak_end, now, zone)} must start now: starting "
+                            "it, so the car is ready whatever its own schedule does")
             elif start is not None:
                 head.append(f"The car's off-peak schedule charges it to {limit} % by "
                             f"{clock_text(off_peak_end, now, zone)}, from about {clock_text(start, now, zone)}")
@@ -203,10 +197,6 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
     target = Target(charge_now=charge_now, amps=amps, charge_limit=None if full else limit,
                     departure_minutes=dep_minutes, off_peak_end_minutes=end_minutes)
     commands = commands_for(vehicle, target)
-    if mode == "scheduled" and _amps_only_for_a_sleeping_car(vehicle, commands):
-        commands = ()
-        tail.append(f"The new {amps} A wait until the car is awake: a new current alone is not worth waking it "
-                    "while it is not charging")
     return Decision(
         at=now, mode=mode, charge_now=charge_now, amps=amps, charge_limit=limit,
         departure=departure.at if manage else None, off_peak_end=off_peak_end if manage else None,
@@ -214,11 +204,14 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
         commands=commands, windows=plan[0], expected_soc=plan[1])
 
 
-def _amps_only_for_a_sleeping_car(vehicle: VehicleSnapshot, commands: tuple[Command, ...]) -> bool:
-    """The forecast band moves every few hours; waking an idle car for each move would spend the day's wake budget.
-    The current only matters once charging starts, and a charging car is awake to receive it."""
-    return (vehicle.state != "online" and not vehicle.charging
-            and [c.name for c in commands] == ["set_charging_amps"])
+def _ready_amps(now: datetime, end: datetime, soc: float, limit: int, amps: int, top: int,
+                vehicle: VehicleSnapshot, config: RuleConfig) -> int:
+    """The fewest amps (from `amps` up to `top`) that still reach the limit by `end`; readiness beats the band."""
+    left_h = (end - now).total_seconds() / 3600
+    for candidate in range(amps, top + 1):
+        if hours_to(soc, limit, vehicle, candidate, config) <= left_h:
+            return candidate
+    return top
 
 
 def _off_peak_end(departure: datetime, windows: Sequence[ChargeWindow] | None, now: datetime) -> datetime:

@@ -6,7 +6,6 @@ until it has told us better. Some of the wall energy warms the battery and the c
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -78,15 +77,3 @@ def follow(windows: Sequence[ChargeWindow], now: datetime, soc: float, limit: in
         return (), ()
     return tuple(kept), tuple(points)
 
-
-def amps_for_need(now: datetime, by: datetime, soc: float, need: float, vehicle: VehicleSnapshot | None,
-                  config: RuleConfig, top: int) -> int:
-    """The fewest amps that bring the battery from `soc` to `need` by `by` (capped at `top`); 0 when nothing is
-    needed. The forecast bands may pick fewer amps than this; the driver's trips come first."""
-    if need <= soc:
-        return 0
-    hours = (by - now).total_seconds() / 3600
-    per_amp = soc_per_hour(vehicle, 1, config)
-    if hours <= 0 or per_amp <= 0:
-        return top
-    return min(top, math.ceil((need - soc) / (per_amp * hours) - 1e-9))

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from charge_logic.config import RuleConfig
@@ -52,6 +53,10 @@ class Settings:
     tesla_fleet_ca_cert: str = _s("TESLA_FLEET_CA_CERT", "", "CA certificate file to trust for the proxy's TLS")
     tesla_client_id: str = _s("TESLA_CLIENT_ID", "", "Fleet API developer app client id", secret=True)
     tesla_client_secret: str = _s("TESLA_CLIENT_SECRET", "", "Fleet API developer app client secret", secret=True)
+    tesla_redirect_uri: str = _s("TESLA_REDIRECT_URI", "http://localhost:8080/callback",
+                                 "Fleet API app's allowed redirect URI, used once by `auth tesla`")
+    tesla_fleet_audience: str = _s("TESLA_FLEET_AUDIENCE", "https://fleet-api.prd.na.vn.cloud.tesla.com",
+                                   "your region's Fleet API host the token is for (na, eu or cn)")
     vehicle_data_min_interval_min: float = _s("VEHICLE_DATA_MIN_INTERVAL_MIN", 10.0,
                                               "read billed vehicle data at most this often (minutes)", low=1,
                                               high=1440)
@@ -90,7 +95,7 @@ class Settings:
     policy: str = _s("POLICY", "planner", "planner (trip-aware, low-load hours) or seed (the original rules)",
                      choices=("planner", "seed"))
     min_soc: int = _s("MIN_SOC", 20, "below this % and plugged in: charge now at full power", low=0, high=100)
-    full_power_limit: int = _s("FULL_POWER_LIMIT", 95, "a charge limit set at or above this %: charge now at full power",
+    full_power_limit: int = _s("FULL_POWER_LIMIT", 95, "a limit set at or above this %: charge now at full power",
                                low=50, high=100)
     default_departure: time = _s("DEFAULT_DEPARTURE", time(8, 0), "departure (HH:MM) when the calendar has nothing")
     latest_departure: time = _s("LATEST_DEPARTURE", time(10, 0), "scheduled departure is never later than this HH:MM")

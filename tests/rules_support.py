@@ -42,11 +42,11 @@ def forecast(now: datetime, current_mw: float, hours: int = 100) -> list[Forecas
 
 
 def trip(summary: str, start: datetime, km: float | None = None, minutes: float | None = None, *,
-         all_day: bool = False, note: str | None = None, hours: float = 1.0) -> Trip:
+         all_day: bool = False, note: str | None = None, hours: float = 1.0, virtual: bool = False) -> Trip:
     event = CalendarEvent(uid=summary, summary=summary, start=start, end=start + timedelta(hours=hours),
                           all_day=all_day, location=f"{summary} place")
     route = Route(km, minutes) if km is not None and minutes is not None else None
-    return Trip(event, route, note if route is None else None)
+    return Trip(event, route, note if route is None else None, virtual)
 
 
 def names(decision: Decision) -> list[str]:

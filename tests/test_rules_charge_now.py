@@ -4,6 +4,7 @@ minimum so the car's own schedule takes over."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -76,8 +77,8 @@ def test_min_soc_is_a_setting():
 
 
 def test_no_stop_when_the_schedule_could_not_finish_in_time():
-    """At 8 A (busy grid) 20 → 80 % takes 13 h: stopping now would leave the driver short at 08:00."""
+    """At 8 A (busy grid) 20 → 80 % takes 13 h: the amps rise and charging goes on, or the driver is short at 08:00."""
     decision = decide(EVE, car(battery_level=20, charging_state="Charging"), forecast(EVE, 105_000), [], CFG, zone=NY)
-    assert decision.amps == 8
+    assert decision.amps > 8 and decision.expected_soc[-1][1] >= 80
     assert "charge_stop" not in names(decision)
-    assert decision.windows[0].start == EVE
+    assert decision.windows[0].start - EVE < timedelta(minutes=15)

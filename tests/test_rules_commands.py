@@ -117,14 +117,6 @@ def test_guards_never_ask_for_a_wake():
     assert names(decide(EVE, asleep, forecast(EVE, 95_000), TRIPS, CFG, zone=NY)) == []
 
 
-def test_a_sleeping_idle_car_is_not_woken_for_new_amps_alone():
-    asleep = car(state="asleep", charge_current_request=32, scheduled_departure_time_minutes=485,
-                 off_peak_hours_end_time=485)
-    decision = decide(EVE, asleep, forecast(EVE, 95_000), TRIPS, CFG, zone=NY)
-    assert decision.amps == 16 and "set_charging_amps" not in names(decision)
-    assert any("not worth waking" in r for r in decision.reasons)
-
-
 def test_new_amps_go_along_when_the_car_must_be_woken_anyway():
     asleep = car(state="asleep", charge_current_request=32, charge_limit_soc=70, scheduled_departure_time_minutes=485,
                  off_peak_hours_end_time=485)

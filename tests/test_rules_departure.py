@@ -24,6 +24,8 @@ CALENDAR = [
     ("drive time unknown", EVE, [trip("Party", local(NY, *SAT, 9, 0), note="no maps key")],
      local(NY, *SAT, 8, 45), "unknown (no maps key)"),
     ("no event: default", EVE, [], local(NY, *SAT, 8, 0), "default"),
+    ("an online meeting does not set it", EVE, [trip("Stand-up", local(NY, *SAT, 7, 0), note="online meeting",
+                                                     virtual=True)], local(NY, *SAT, 8, 0), "default"),
     ("all-day event does not set it", EVE, [trip("Holiday", local(NY, *SAT, 0, 0), 10.0, 15.0, all_day=True,
                                                  hours=24)], local(NY, *SAT, 8, 0), "default"),
     ("late event capped at latest", EVE, [trip("Lunch", local(NY, *SAT, 14, 0), 20.0, 30.0)],
