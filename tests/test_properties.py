@@ -8,10 +8,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from charge_logic.amps import max_amps
 from charge_logic.commands import apply_commands
 from charge_logic.config import RuleConfig
-from charge_logic.limit import limit_bounds
 from charge_logic.models import CalendarEvent, ChargeWindow, ForecastPoint, Route, Trip, VehicleSnapshot
 from charge_logic.rules import decide
 
@@ -91,6 +89,26 @@ def worlds(draw):
                 zone=draw(st.sampled_from(ZONES)), at_home=draw(st.sampled_from([True, False, None])), windows=windows)
 
 
+def amps_range(config: RuleConfig, vehicle: VehicleSnapshot | None) -> tuple[int, int]:
+    """The wall charger's max lowered by the car's own; min_amps unless the car's max is below it."""
+    top = config.max_amps
+    if vehicle is not None and vehicle.charge_current_request_max:
+        top = min(top, vehicle.charge_current_request_max)
+    return min(config.min_amps, top), top
+
+
+def limit_range(config: RuleConfig, vehicle: VehicleSnapshot | None) -> tuple[int, int]:
+    """Limits the scheduler may set: the settings' range within the car's, and below the full-charge threshold (a
+    limit there would read as the owner asking for a full charge)."""
+    high = min(config.top_charge_limit, config.full_power_limit - 1)
+    low = config.min_charge_limit
+    if vehicle is not None and vehicle.charge_limit_soc_max:
+        high = min(high, vehicle.charge_limit_soc_max)
+    if vehicle is not None and vehicle.charge_limit_soc_min:
+        low = max(low, vehicle.charge_limit_soc_min)
+    return min(low, high), high
+
+
 def run(world, vehicle=None):
     w = dict(world)
     if vehicle is not None:
@@ -106,8 +124,7 @@ PROPS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthC
 @given(worlds())
 def test_amps_stay_within_what_charger_and_car_allow(world):
     decision = run(world)
-    top = max_amps(world["config"], world["vehicle"])
-    low = min(world["config"].min_amps, top)
+    low, top = amps_range(world["config"], world["vehicle"])
     amps = [decision.amps] + [c.args["charging_amps"] for c in decision.commands if c.name == "set_charging_amps"]
     amps += [w.amps for w in decision.windows]
     for a in amps:
@@ -118,7 +135,7 @@ def test_amps_stay_within_what_charger_and_car_allow(world):
 @given(worlds())
 def test_limit_stays_within_bounds(world):
     decision, vehicle, config = run(world), world["vehicle"], world["config"]
-    low, high = limit_bounds(config, vehicle)
+    low, high = limit_range(config, vehicle)
     for c in decision.commands:
         if c.name == "set_charge_limit":
             assert low <= c.args["percent"] <= high
