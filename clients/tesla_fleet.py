@@ -12,6 +12,7 @@ refreshed at TESLA_AUTH_URL/oauth2/v3/token with grant_type=refresh_token and cl
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -278,6 +279,11 @@ class FleetVehicle:
             return VehicleAsleep(f"the car is asleep or offline ({what} answered {status})")
         if status == 429:
             return VehicleError(f"Fleet API rate limit on {what}: retry after {retry_after or '?'} s")
+        region = re.search(r"use base URL: (https://[-a-z0-9.]+)", text)
+        if status == 421 and region:  # the wording tesla-http-proxy also parses (pkg/proxy/proxy.go, baseDomainRE)
+            return VehicleError(f"the Tesla account lives in another region: set TESLA_FLEET_BASE_URL and "
+                                f"TESLA_FLEET_AUDIENCE to {region.group(1)} (or use tesla-http-proxy), then "
+                                f"{AUTH_HINT}")
         return VehicleError(f"Fleet API error {status} on {what}: {text or 'no details'}")
 
     def _host(self) -> str:
