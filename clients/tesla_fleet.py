@@ -116,7 +116,7 @@ class FleetVehicle:
         self.scrub.add(vin, client_id)
         self._token: dict[str, Any] | None = None
         self._last_summary: tuple[Any, VehicleSummary] | None = None
-        self._access_token_loaded()
+        self._load_token()
 
     @classmethod
     def from_settings(cls, settings: Any, **kw: Any) -> FleetVehicle:
@@ -188,7 +188,7 @@ class FleetVehicle:
                 return summary
         return self.summary()
 
-    def _access_token_loaded(self) -> None:
+    def _load_token(self) -> None:
         """Fail at start-up, not at the first tick, when nobody has signed in."""
         if self._token is None:
             saved = read_json(self.token_file)
@@ -198,7 +198,7 @@ class FleetVehicle:
             self.scrub.add(saved.get("access_token"), saved.get("refresh_token"))
 
     def _access_token(self, force_refresh: bool = False) -> str:
-        self._access_token_loaded()
+        self._load_token()
         assert self._token is not None
         if force_refresh or float(self._token.get("expires_at") or 0) - 60 < time.time():
             self._refresh()
