@@ -9,6 +9,7 @@ box) comes back to http://localhost:GOOGLE_OAUTH_PORT/. GOOGLE_OAUTH_HOST is the
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from pathlib import Path
@@ -66,10 +67,21 @@ def sign_in(settings: Settings) -> Path:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = getattr(args, "settings", None) or load_settings()
-        path = sign_in(settings)
-    except (SettingsError, CredentialsFileError) as exc:
+    except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        path = sign_in(settings)
+    except CredentialsFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            print(f"error: port {settings.google_oauth_port} is in use: stop what uses it or set GOOGLE_OAUTH_PORT",
+                  file=sys.stderr)
+            return 2
+        print(f"error: Google sign-in failed ({type(exc).__name__}: {exc.strerror or exc})", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("sign-in cancelled", file=sys.stderr)
         return 130

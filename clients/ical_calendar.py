@@ -25,7 +25,7 @@ def _is_url(source: str) -> bool:
 def describe(source: str) -> str:
     """How to name the source in messages: a file by its path, a URL only by its host (the path is the secret)."""
     if _is_url(source):
-        host = source.split("://", 1)[1].split("/", 1)[0]
+        host = source.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]  # never user:password@
         return f"the iCal address at {host} (ICAL_URL)"
     return f"the iCal file {source} (ICAL_URL)"
 

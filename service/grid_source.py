@@ -12,7 +12,6 @@ import math
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import requests
 
@@ -151,12 +150,6 @@ class GridForecastProvider:
             self._retry_at = now + self.fetch_every  # needs a config fix; do not burn requests
         else:
             self._retry_at = now + min(self.fetch_every, timedelta(minutes=30))
-
-    def to_json(self, now: datetime) -> dict[str, Any]:
-        """The state file's `forecast` block, minus the mean/std the rules compute."""
-        return {"source": "gridstatus", "iso": self.iso,
-                "fetched_at": self.fetched_at.isoformat() if self.fetched_at else None,
-                "stale": self.status.stale}
 
 
 def make_forecast_provider(settings: Settings, *, session: requests.Session | None = None

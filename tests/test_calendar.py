@@ -132,6 +132,13 @@ def test_ical_url_recurring_events_and_errors_never_show_the_secret(tmp_path):
     assert "private-0123456789abcdef" not in str(err.value) and "ICAL_URL" in str(err.value)
 
 
+def test_ical_address_with_credentials_is_named_by_host_only():
+    cal = ICalCalendar("https://me:hunter2@127.0.0.1:9/private-abc/basic.ics", NY, timeout=2)
+    with pytest.raises(CalendarError) as err:
+        cal.events(START, END)
+    assert "127.0.0.1:9" in str(err.value) and "hunter2" not in str(err.value) and "private-abc" not in str(err.value)
+
+
 def test_ical_file_errors(tmp_path):
     with pytest.raises(CalendarError, match="cannot read"):
         ICalCalendar(str(tmp_path / "missing.ics"), NY).events(START, END)

@@ -79,3 +79,17 @@ def test_local_server_flow_saves_a_private_token(tmp_path, monkeypatch):
         assert stat.S_IMODE(os.stat(token).st_mode) == 0o600
         creds = load_credentials(token)
         assert creds.refresh_token == REFRESH_TOKEN and creds.token in fake.valid_tokens
+
+
+def test_a_busy_port_names_the_setting(tmp_path, capsys):
+    (tmp_path / "credentials.json").write_text(json.dumps({"installed": {
+        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token"}}))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = google_auth.run(argparse.Namespace(settings=settings(tmp_path, GOOGLE_OAUTH_HOST="127.0.0.1",
+                                                                    GOOGLE_OAUTH_PORT=port)))
+    err = capsys.readouterr().err
+    assert code == 2 and "GOOGLE_OAUTH_PORT" in err and str(port) in err
