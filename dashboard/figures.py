@@ -27,13 +27,13 @@ NEEDED = "#f87171"
 NOW = "#e2e8f0"
 
 
-def _base(title: str | None = None, height: int = 320) -> go.Figure:
+def _base(title: str | None = None) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(
-        template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", height=height,
-        margin={"l": 44, "r": 12, "t": 28 if title else 10, "b": 8}, font={"color": INK, "size": 12},
+        template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", autosize=True,
+        margin={"l": 44, "r": 12, "t": 30 if title else 22, "b": 8}, font={"color": INK, "size": 12},
         title={"text": title, "font": {"size": 13, "color": MUTED}, "x": 0, "xanchor": "left"} if title else None,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0, "font": {"size": 11}},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "font": {"size": 11}},
         hovermode="x unified", uirevision="keep", showlegend=True,
     )
     fig.update_xaxes(gridcolor=GRID, zeroline=False, tickformat="%H:%M\n%a %d", hoverformat="%a %H:%M")
@@ -58,9 +58,7 @@ def departure(state: dict[str, Any], zone: ZoneInfo) -> datetime | None:
 def _shade_windows(fig: go.Figure, state: dict[str, Any], zone: ZoneInfo, label: bool = True) -> None:
     for i, (start, end, amps, _kw) in enumerate(_windows(state, zone)):
         fig.add_vrect(x0=plot_x(start), x1=plot_x(end), fillcolor=WINDOW, line_width=0, layer="below",
-                      name="charging window", legendgroup="windows", showlegend=i == 0,
-                      label={"text": f"{amps:.0f} A" if (label and amps is not None) else "",
-                             "textposition": "top center", "font": {"color": CHARGE, "size": 11}})
+                      name="charging window", legendgroup="windows", showlegend=i == 0)
 
 
 def _vline(fig: go.Figure, moment: datetime, text: str, color: str, dash: str, yshift: float = 1.0) -> None:
@@ -73,7 +71,7 @@ def _vline(fig: go.Figure, moment: datetime, text: str, color: str, dash: str, y
 def forecast_figure(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> go.Figure:
     """Load in GW over the coming days, its mean and ±σ (what sets the amps), the charging windows, now, departure."""
     fc = obj(state.get("forecast"))
-    fig = _base(height=330)
+    fig = _base()
     xs, ys = [], []
     for p in items(fc.get("points")):
         start, load = when(p.get("start"), zone), num(p.get("load_mw"))
@@ -111,7 +109,7 @@ def forecast_figure(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> go.
 def soc_figure(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> go.Figure:
     """The SoC the plan expects until departure against the SoC the drives need and the charge limit."""
     plan, decision, vehicle = obj(state.get("plan")), obj(state.get("decision")), obj(state.get("vehicle"))
-    fig = _base(height=280)
+    fig = _base()
     pts = sorted((t, s) for t, s in ((when(p.get("at"), zone), num(p.get("soc")))
                                      for p in items(plan.get("expected_soc"))) if t is not None and s is not None)
     dep = departure(state, zone)
@@ -150,7 +148,7 @@ def history_figure(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> go.F
     """The last 7 days: SoC, charging power, and the ticks that sent commands or woke the car."""
     rows = sorted((t, h) for t, h in ((when(h.get("at"), zone), h) for h in items(state.get("history")))
                   if t is not None and t >= now - timedelta(days=7))
-    fig = _base(height=280)
+    fig = _base()
     fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "ticksuffix": " kW",
                               "rangemode": "tozero"}, margin={"r": 44})
     xs = [plot_x(t) for t, _ in rows]

@@ -98,10 +98,25 @@ def _card(title: str, children: list[Any], card_id: str | None = None, wide: boo
                         children=[html.Div(className="card-head", children=head), *children])
 
 
-def _tile(label: str, value: str, tile_id: str | None = None, tone: str = "") -> html.Div:
+def _graph(graph_id: str, figure: Any, tall: bool = False) -> html.Div:
+    """Plotly's responsive mode fills its box; the box's height comes from the CSS, per screen width."""
+    return html.Div(className="graph-box" + (" tall" if tall else ""), children=dcc.Graph(
+        id=graph_id, figure=figure, config=GRAPH_CONFIG, style={"height": "100%", "width": "100%"}))
+
+
+def _tile(label: str, value: str, tile_id: str | None = None, tone: str = "", note: str | None = None) -> html.Div:
     extra = {"id": tile_id} if tile_id else {}
     return html.Div(className=f"tile {tone}".strip(), children=[
-        html.Div(label, className="tile-label"), html.Div(value, className="tile-value", **extra)])
+        html.Div(label, className="tile-label"), html.Div(value, className="tile-value", **extra),
+        html.Div(note, className="tile-note") if note else None])
+
+
+def _time_tile(label: str, moment: datetime | None, now: datetime, tile_id: str | None = None) -> html.Div:
+    """'07:30' big, 'tomorrow' small: fits a phone's half-width tile."""
+    if moment is None:
+        return _tile(label, DASH, tile_id)
+    day = clock(moment, now).removesuffix(moment.strftime("%H:%M")).strip() or "today"
+    return _tile(label, moment.strftime("%H:%M"), tile_id, note=day)
 
 
 def _windows(state: dict[str, Any], zone: ZoneInfo) -> list[tuple[datetime, datetime, float | None, float | None]]:
@@ -158,7 +173,7 @@ def tonight_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.S
     short = expected is not None and needed is not None and expected < needed
     tiles = [
         _tile("Battery now", fmt(soc, "%"), "tile-soc"),
-        _tile("Departure", clock(dep, now), "departure"),
+        _time_tile("Departure", dep, now, "departure"),
         _tile("Needed", fmt(needed, "%"), "tile-needed"),
         _tile("Expected", fmt(expected, "%"), "tile-expected", tone="bad" if short else "good"),
     ]
@@ -183,7 +198,7 @@ def decision_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
     tiles = [
         _tile("Amps", fmt(decision.get("amps"), "A")), _tile("Charge limit", fmt(decision.get("charge_limit"), "%")),
         _tile("Charging now", charge_now),
-        _tile("Off-peak ends", clock(when(decision.get("off_peak_end"), zone), now)),
+        _time_tile("Off-peak ends", when(decision.get("off_peak_end"), zone), now),
     ]
     reasons = [r for r in decision.get("reasons") or [] if isinstance(r, str)] if isinstance(
         decision.get("reasons"), list) else []
@@ -222,8 +237,7 @@ def forecast_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
     if fc.get("stale") is True:
         sub += " · STALE"
     return _card("Grid load and charging plan", [
-        dcc.Graph(id="forecast-graph", figure=forecast_figure(state, zone, now), config=GRAPH_CONFIG,
-                  className="graph"),
+        _graph("forecast-graph", forecast_figure(state, zone, now), tall=True),
         html.P("Green: planned charging. Band: mean ± σ of the coming days' load; the amps fall as load rises.",
                className="note"),
     ], "forecast", wide=True, subtitle=sub)
@@ -231,7 +245,7 @@ def forecast_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
 
 def soc_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
     return _card("Battery until departure", [
-        dcc.Graph(id="soc-graph", figure=soc_figure(state, zone, now), config=GRAPH_CONFIG, className="graph"),
+        _graph("soc-graph", soc_figure(state, zone, now)),
     ], "soc")
 
 
@@ -303,13 +317,12 @@ def _facts(rows: list[tuple[str, str]]) -> html.Dl:
 
 def history_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
     return _card("Last 7 days", [
-        dcc.Graph(id="history-graph", figure=history_figure(state, zone, now), config=GRAPH_CONFIG,
-                  className="graph"),
+        _graph("history-graph", history_figure(state, zone, now)),
         history_table(state, zone, now),
     ], "history", wide=True)
 
 
-def history_table(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Table:
+def history_table(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Div:
     """Per day: energy charged, hours charging, commands sent, wakes and the decision that held most ticks."""
     rows = sorted((t, h) for t, h in ((when(h.get("at"), zone), h) for h in items(state.get("history")))
                   if t is not None and t >= now - timedelta(days=7))
@@ -318,7 +331,7 @@ def history_table(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
     for i, (t, h) in enumerate(rows):
         gap = (rows[i + 1][0] - t).total_seconds() / 60 if i + 1 < len(rows) else default_gap
         gap = min(gap, 2 * default_gap)
-        d = days.setdefault(t.strftime("%a %d %b"), {"kwh": 0.0, "min": 0.0, "sent": 0, "woke": 0, "modes": {}})
+        d = days.setdefault(t.strftime("%a %d"), {"kwh": 0.0, "min": 0.0, "sent": 0, "woke": 0, "modes": {}})
         power = num(h.get("power_kw")) or 0.0
         d["kwh"] += power * gap / 60
         d["min"] += gap if power > 0 or h.get("charging_state") == "Charging" else 0
@@ -333,7 +346,8 @@ def history_table(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
             for day, d in reversed(list(days.items()))]
     if not body:
         body = [html.Tr([html.Td("No history yet", colSpan=6, className="muted")])]
-    return html.Table(id="history-table", className="table", children=[html.Thead(head), html.Tbody(body)])
+    return html.Div(className="scroll", children=html.Table(id="history-table", className="table",
+                                                            children=[html.Thead(head), html.Tbody(body)]))
 
 
 def health_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
@@ -355,10 +369,12 @@ def health_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
                     else ago(num(src.get("data_age_min")))),
             html.Td(f"{err} ({clock(err_at, now)})" if err and err_at else err or "none",
                     className="err" if err else "muted"),
-            html.Td(DASH if calls is None else f"{calls:.0f}" + (f" / {budget:.0f}" if budget is not None else "")),
+            html.Td(DASH if calls is None else f"{calls:.0f}" + (f" / {budget:.0f}" if budget is not None else ""),
+                    className="hide-narrow"),
         ]))
     table = html.Table(id="health-table", className="table", children=[
-        html.Thead(html.Tr([html.Th(x) for x in ("Source", "State", "Data age", "Last error", "Calls this month")])),
+        html.Thead(html.Tr([html.Th("Source"), html.Th("State"), html.Th("Data age"), html.Th("Last error"),
+                            html.Th("Calls this month", className="hide-narrow")])),
         html.Tbody(rows or [html.Tr(html.Td("No source has reported yet", colSpan=5, className="muted"))])])
     tesla = obj(health.get("tesla"))
     usage = None
@@ -368,7 +384,7 @@ def health_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
             f"{fmt(tesla.get('commands'))} commands, {fmt(tesla.get('wakes'))} wakes "
             f"(≈ ${num(tesla.get('est_cost_usd')) or 0:.3f}); today {fmt(tesla.get('commands_today'))} commands, "
             f"{fmt(tesla.get('wakes_today'))} wakes."))
-    return _card("Sources", [html.Div(className="scroll", children=table), usage], "health", wide=True)
+    return _card("Sources", [html.Div(className="scroll", children=table), usage], "health")
 
 
 def problem_page(problem: Problem, snapshot: Snapshot, refresh_s: float) -> html.Section:
