@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from charge_logic.config import RuleConfig
@@ -90,7 +91,7 @@ class Settings:
     policy: str = _s("POLICY", "planner", "planner (trip-aware, low-load hours) or seed (the original rules)",
                      choices=("planner", "seed"))
     min_soc: int = _s("MIN_SOC", 20, "below this % and plugged in: charge now at full power", low=0, high=100)
-    full_power_limit: int = _s("FULL_POWER_LIMIT", 95, "a charge limit set at or above this %: charge now at full power",
+    full_power_limit: int = _s("FULL_POWER_LIMIT", 95, "a limit set at or above this %: charge now at full power",
                                low=50, high=100)
     default_departure: time = _s("DEFAULT_DEPARTURE", time(8, 0), "departure (HH:MM) when the calendar has nothing")
     latest_departure: time = _s("LATEST_DEPARTURE", time(10, 0), "scheduled departure is never later than this HH:MM")

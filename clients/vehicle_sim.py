@@ -1,0 +1,215 @@
+"""The simulated car (backend `sim`): the demo's car, and a stand-in owners can run without a Tesla account.
+
+It behaves like a car where it matters to the scheduler: it falls asleep 15 minutes after it stops charging, answers
+commands only while awake, charges at amps × volts as time passes, tapers near full, and runs its own scheduled
+departure (off-peak charging that finishes by the off-peak end) even when nobody sends it anything. Its state can be
+saved to a JSON file so that `--demo --once` runs continue where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from charge_logic.models import CHARGING, COMPLETE, DISCONNECTED, STOPPED, Command, VehicleSnapshot
+from clients.private_files import write_json_atomic
+from clients.vehicle import CallCounter, CommandResult, VehicleAsleep, VehicleError, VehicleSummary
+
+AWAKE_AFTER_ACTIVITY = timedelta(minutes=15)
+TAPER_FROM_SOC = 80.0
+
+
+@dataclass
+class SimCarState:
+    """Everything the simulated car remembers; times are ISO strings so it round-trips through JSON."""
+
+    clock: str  # the last instant the simulation advanced to
+    battery_kwh: float = 75.0
+    soc: float = 45.0
+    plugged_in: bool = True
+    charging: bool = False
+    manual_start: bool = False  # charging because someone said charge_start (not the car's own schedule)
+    amps: int = 16
+    max_amps: int = 32
+    volts: int = 240
+    phases: int = 1
+    limit: int = 80
+    departure_minutes: int = 7 * 60 + 30
+    scheduled_departure: bool = True
+    off_peak: bool = True
+    off_peak_end_minutes: int = 7 * 60 + 30
+    preconditioning: bool = False
+    awake_until: str = ""
+    schedule_paused_until: str = ""  # a charge_stop pauses the car's own schedule until its next off-peak end
+    odometer_km: float = 21000.0
+    latitude: float = 40.7420
+    longitude: float = -74.0020
+
+
+class SimVehicle:
+    """A Vehicle (clients.vehicle) that simulates a Tesla; `now` is injected so demos and soaks can run fast."""
+
+    def __init__(self, now: Callable[[], datetime], zone: ZoneInfo, state: SimCarState | None = None,
+                 path: Path | None = None, display_name: str = "Demo Model 3", vin: str = "5YJ3SIMULATED04321"):
+        self._now = now
+        self.zone = zone
+        self.path = path
+        self.display_name = display_name
+        self.vin = vin
+        self.calls = CallCounter()
+        if state is None and path is not None and path.is_file():
+            try:
+                state = SimCarState(**json.loads(path.read_text()))
+            except (ValueError, TypeError):
+                state = None  # a broken sim file is simply started afresh
+        self.s = state or SimCarState(clock=now().isoformat(), awake_until=(now() + AWAKE_AFTER_ACTIVITY).isoformat())
+
+    # ------------------------------------------------------------------ physics
+    def _power_kw(self) -> float:
+        kw = self.s.amps * self.s.volts * self.s.phases / 1000
+        if self.s.soc > TAPER_FROM_SOC:  # the last fifth goes slower, as on a real battery
+            kw *= max(0.25, 1 - (self.s.soc - TAPER_FROM_SOC) / 25)
+        return kw
+
+    def _next_off_peak_end(self, t: datetime) -> datetime:
+        m = self.s.off_peak_end_minutes
+        end = t.astimezone(self.zone).replace(hour=m // 60, minute=m % 60, second=0, microsecond=0)
+        return end if end > t else end + timedelta(days=1)
+
+    def _schedule_wants_charge(self, t: datetime) -> bool:
+        """Off-peak charging: start when what is missing would just finish by the off-peak end."""
+        if not (self.s.scheduled_departure and self.s.off_peak) or self.s.soc >= self.s.limit:
+            return False
+        if self.s.schedule_paused_until and t < datetime.fromisoformat(self.s.schedule_paused_until):
+            return False
+        need_h = (self.s.limit - self.s.soc) / 100 * self.s.battery_kwh / max(self._power_kw(), 0.1)
+        hours_left = (self._next_off_peak_end(t) - t).total_seconds() / 3600
+        return hours_left <= need_h + 0.25 and hours_left < 12
+
+    def advance(self) -> None:
+        """Run the car from its last instant to now in 5-minute steps."""
+        target = self._now()
+        t = datetime.fromisoformat(self.s.clock)
+        while t < target:
+            step = min(timedelta(minutes=5), target - t)
+            if self.s.plugged_in and not self.s.charging and self._schedule_wants_charge(t):
+                self.s.charging = True
+            if self.s.charging:
+                if not self.s.plugged_in or self.s.soc >= self.s.limit:
+                    self.s.charging = self.s.manual_start = False
+                else:
+                    kwh = self._power_kw() * step.total_seconds() / 3600
+                    self.s.soc = min(float(self.s.limit), self.s.soc + kwh / self.s.battery_kwh * 100)
+                self.s.awake_until = (t + step + AWAKE_AFTER_ACTIVITY).isoformat()
+            t += step
+        self.s.clock = max(t, target).isoformat()
+        self._save()
+
+    def _awake(self) -> bool:
+        return self.s.charging or self._now() < datetime.fromisoformat(self.s.awake_until)
+
+    def _touch(self) -> None:
+        self.s.awake_until = (self._now() + AWAKE_AFTER_ACTIVITY).isoformat()
+
+    def _save(self) -> None:
+        if self.path is not None:
+            write_json_atomic(self.path, asdict(self.s))
+
+    # ------------------------------------------------------------------ the test bench's hands
+    def plug(self, plugged: bool) -> None:
+        self.advance()
+        self.s.plugged_in = plugged
+        if not plugged:
+            self.s.charging = self.s.manual_start = False
+        self._touch()
+        self._save()
+
+    def drive(self, km: float, wh_per_km: float = 170.0) -> None:
+        self.advance()
+        self.s.plugged_in = self.s.charging = False
+        self.s.soc = max(0.0, self.s.soc - km * wh_per_km / 1000 / self.s.battery_kwh * 100)
+        self.s.odometer_km += km
+        self._touch()
+        self._save()
+
+    # ------------------------------------------------------------------ the Vehicle interface
+    def summary(self) -> VehicleSummary:
+        self.advance()
+        self.calls.summaries += 1
+        return VehicleSummary("…" + self.vin[-4:], self.display_name, "online" if self._awake() else "asleep")
+
+    def snapshot(self) -> VehicleSnapshot:
+        self.advance()
+        self.calls.data += 1
+        if not self._awake():
+            raise VehicleAsleep("the simulated car is asleep")
+        s = self.s
+        state = (CHARGING if s.charging else COMPLETE if s.soc >= s.limit else STOPPED) if s.plugged_in \
+            else DISCONNECTED
+        power = self._power_kw() if s.charging else 0.0
+        return VehicleSnapshot(
+            vin_short="…" + self.vin[-4:], display_name=self.display_name, state="online", read_at=self._now(),
+            battery_level=int(s.soc), charge_limit_soc=s.limit, charge_limit_soc_min=50, charge_limit_soc_max=100,
+            charging_state=state, charge_current_request=s.amps, charge_current_request_max=s.max_amps,
+            charger_actual_current=s.amps if s.charging else 0, charger_voltage=s.volts if s.plugged_in else 0,
+            charger_phases=s.phases if s.plugged_in else None,
+            conn_charge_cable="SAE" if s.plugged_in else "<invalid>", charge_port_door_open=s.plugged_in,
+            fast_charger_present=False, scheduled_charging_mode="DepartBy" if s.scheduled_departure else "Off",
+            off_peak_charging_enabled=s.off_peak, off_peak_charging_times="all_week",
+            scheduled_departure_time_minutes=s.departure_minutes, off_peak_hours_end_time=s.off_peak_end_minutes,
+            preconditioning_enabled=s.preconditioning, preconditioning_times="all_week",
+            time_to_full_charge=round((s.limit - s.soc) / 100 * s.battery_kwh / power, 2) if power else 0.0,
+            battery_range_km=round(s.soc / 100 * s.battery_kwh * 1000 / 150, 1), odometer_km=round(s.odometer_km, 1),
+            latitude=s.latitude, longitude=s.longitude)
+
+    def wake(self, timeout_s: float = 30.0) -> bool:
+        self.advance()
+        self.calls.wakes += 1
+        self._touch()
+        self._save()
+        return True
+
+    def execute(self, command: Command) -> CommandResult:
+        self.advance()
+        self.calls.commands += 1
+        if not self._awake():
+            raise VehicleAsleep("vehicle unavailable: the simulated car is asleep")
+        s, a = self.s, command.args
+        self._touch()
+        result = CommandResult(True)
+        if command.name == "set_charging_amps":
+            s.amps = max(0, min(int(a["charging_amps"]), s.max_amps))
+        elif command.name == "set_charge_limit":
+            percent = int(a["percent"])
+            if not 50 <= percent <= 100:
+                return CommandResult(False, "invalid charge limit")
+            result = CommandResult(True, "already_set") if percent == s.limit else result
+            s.limit = percent
+        elif command.name == "set_scheduled_departure":
+            s.scheduled_departure = bool(a.get("enable", True))
+            s.departure_minutes = int(a.get("departure_time", s.departure_minutes))
+            s.off_peak = bool(a.get("off_peak_charging_enabled", s.off_peak))
+            s.off_peak_end_minutes = int(a.get("end_off_peak_time", s.off_peak_end_minutes))
+            s.preconditioning = bool(a.get("preconditioning_enabled", s.preconditioning))
+        elif command.name == "charge_start":
+            if not s.plugged_in:
+                return CommandResult(False, "disconnected")
+            if s.charging:
+                return CommandResult(True, "is_charging")
+            if s.soc >= s.limit:
+                return CommandResult(True, "complete")
+            s.charging = s.manual_start = True
+            s.schedule_paused_until = ""
+        elif command.name == "charge_stop":
+            if not s.charging:
+                return CommandResult(True, "not_charging")
+            s.charging = s.manual_start = False
+            s.schedule_paused_until = self._next_off_peak_end(self._now()).isoformat()
+        else:
+            raise VehicleError(f"the simulated car does not know the command {command.name}")
+        self._save()
+        return result

@@ -1,0 +1,226 @@
+"""The charge scheduler daemon: `python scheduler.py -v -i 14` (see README.md), plus its subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import schedule
+
+import cli
+from service.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("scheduler")
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces every configured secret (tokens, keys, e-mail, VIN) in a log record with ***."""
+
+    def __init__(self, secrets: list[str]):
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            msg = redact(record.getMessage(), self.secrets)
+            if record.exc_info:
+                msg += "\n" + redact(logging.Formatter().formatException(record.exc_info), self.secrets)
+                record.exc_info, record.exc_text = None, None
+            record.msg, record.args = msg, None
+        return True
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """Every secret of 4+ characters in `text` becomes ***."""
+    for s in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(s, "***")
+    return text
+
+
+def fail(message: str, secrets: list[str]) -> int:
+    """The one line a person sees when the scheduler cannot start; exit code 2."""
+    print(f"error: {redact(message, secrets)}", file=sys.stderr)
+    return 2
+
+
+def setup_logging(verbose: bool, secrets: list[str]) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    for noisy in ("urllib3", "googleapiclient", "teslapy", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="scheduler.py",
+        description="Decides when and how fast a Tesla charges at home, from the grid's load forecast, your calendar "
+                    "and the car's state. Settings come from .env (see .env.example).")
+    p.add_argument("-v", "--verbose", action="store_true", help="print one line a tick: car, decision, reasons")
+    p.add_argument("-i", "--interval", type=float, default=14.0, metavar="MINUTES",
+                   help="minutes between ticks (default 14)")
+    p.add_argument("--once", action="store_true", help="run one tick, write the state file and exit")
+    p.add_argument("--demo", action="store_true",
+                   help="run on the embedded demo: simulated car, sample calendar, a real week of grid forecast "
+                        "(no credentials, no network)")
+    p.add_argument("--demo-speed", type=float, default=10.0, metavar="X",
+                   help="with --demo: the simulated clock runs X times faster than the wall clock (default 10)")
+    p.add_argument("--state-dir", metavar="DIR", help="where state.json and the caches live (default STATE_DIR)")
+    p.add_argument("--env-file", default=".env", metavar="FILE", help="settings file (default .env)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    cli.register_all(sub)
+    return p
+
+
+def make_coordinator(args: argparse.Namespace, settings: Settings):  # noqa: ANN201 - returns (coordinator, clock)
+    from service.coordinator import Coordinator
+    from service.state_file import ensure_private_dir
+    from service.vehicle_link import VehicleLink
+
+    state_dir = ensure_private_dir(Path(settings.state_dir))
+    if args.demo:
+        from service.demo import DemoClock, DemoForecast, DemoTrips, demo_vehicle
+
+        clock = DemoClock(args.demo_speed, start=_demo_start(state_dir))
+        vehicle = demo_vehicle(clock, settings.zone, state_dir)
+        forecast, trips, mode = DemoForecast(settings.zone), DemoTrips(settings.zone, settings.calendar_hours), "demo"
+    else:
+        from clients.vehicle_factory import make_vehicle
+        from service.grid_source import make_forecast_provider
+        from service.trip_source import make_trip_provider
+
+        def clock() -> datetime:
+            return datetime.now(UTC)
+
+        vehicle = make_vehicle(settings)
+        forecast, trips, mode = make_forecast_provider(settings), make_trip_provider(settings), "live"
+    link = VehicleLink(vehicle, state_dir, data_min_interval_min=settings.vehicle_data_min_interval_min,
+                       wakes_per_day=settings.tesla_wakes_per_day, commands_per_day=settings.tesla_commands_per_day,
+                       zone=settings.zone)
+    planner = _planner()
+    coordinator = Coordinator(settings, link, forecast, trips, mode=mode, interval_min=args.interval,
+                              planner=planner)
+    return coordinator, clock
+
+
+def _planner():  # noqa: ANN202
+    try:
+        from charge_logic.planner import plan_for_vehicle
+    except ImportError:
+        return None
+    return plan_for_vehicle
+
+
+def _demo_start(state_dir: Path) -> datetime:
+    """Carry on from the simulated car's own clock if an earlier demo run left it ahead of the wall clock."""
+    import json
+
+    now = datetime.now(UTC)
+    try:
+        saved = datetime.fromisoformat(json.loads((state_dir / "demo_car.json").read_text())["clock"])
+        return max(now, saved)
+    except (OSError, ValueError, KeyError, TypeError):
+        return now
+
+
+def describe(result, zone) -> str:  # noqa: ANN001
+    """One readable line: the car, then the decision, then its reasons."""
+    v, d = result.vehicle, result.decision
+    local = result.at.astimezone(zone)
+    if v is None or v.battery_level is None:
+        car = f"car {v.state if v else 'unknown'}, no charge data yet"
+    else:
+        plug = "plugged in" if v.plugged_in else "unplugged"
+        car = f"car {v.battery_level}% (limit {v.charge_limit_soc}%), {plug}, {v.charging_state}"
+        if v.charging:
+            car += f" at {v.charger_actual_current} A"
+    parts = [d.mode.replace("_", " ")]
+    if d.charge_now is not None:
+        parts.append("charge now" if d.charge_now else "stop charging")
+    if d.amps is not None:
+        parts.append(f"{d.amps} A")
+    if d.charge_limit is not None:
+        parts.append(f"limit {d.charge_limit}%")
+    if d.departure is not None:
+        parts.append(f"depart {d.departure.astimezone(local.tzinfo):%a %H:%M}")
+    sent = [s["name"] for s in result.report.sent if s["ok"]]
+    acted = f"sent {', '.join(sent)}" if sent else "nothing sent"
+    if result.report.woke:
+        acted = "woke the car, " + acted
+    return f"{local:%a %H:%M} | {car} | {', '.join(parts)} | {acted} | " + " ".join(d.reasons)
+
+
+def run_daemon(args: argparse.Namespace, settings: Settings) -> int:
+    from clients.vehicle import VehicleError
+    from service.state_file import StateDirLock, StateDirLocked, ensure_private_dir
+
+    try:
+        lock = StateDirLock(ensure_private_dir(Path(settings.state_dir)))
+        lock.acquire()
+    except StateDirLocked as exc:
+        return fail(str(exc), settings.secrets())
+    try:
+        try:
+            coordinator, clock = make_coordinator(args, settings)
+        except (VehicleError, SettingsError) as exc:  # no token, a refused key, a broken credentials file
+            return fail(str(exc), settings.secrets())
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            log.info("signal %d: finishing the tick and stopping", signum)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+        def tick() -> None:
+            try:
+                result = coordinator.tick(clock())
+                log.info("%s", describe(result, settings.zone))
+            except Exception:  # one bad tick must not end months of unattended running
+                log.exception("tick failed; the next tick will try again")
+
+        tick()
+        if args.once:
+            return 0
+        schedule.clear()
+        schedule.every(args.interval * 60).seconds.do(tick)
+        while not stop.is_set():
+            schedule.run_pending()
+            stop.wait(0.5)
+        return 0
+    finally:
+        lock.release()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.interval <= 0:
+        parser.error("-i/--interval takes a number of minutes above 0")
+    overrides = {"state_dir": args.state_dir} if args.state_dir else {}
+    if args.demo:
+        overrides.setdefault("time_zone", "America/New_York")
+    try:
+        settings = load_settings(env_file=args.env_file, **overrides)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(args.verbose, settings.secrets())
+    if args.command:
+        args.settings = settings
+        return int(args.func(args))
+    return run_daemon(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""One tick of the daemon: gather, decide, act, record. The only place where side effects meet the pure rules.
+
+Modelled on Home Assistant's coordinators: sources are polled here, each failure is caught at its boundary and shown
+in `health`, and the tick always ends with a whole state.json, whatever failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from charge_logic.models import Decision, ForecastPoint, Trip, VehicleSnapshot
+from charge_logic.rules import decide
+from service.session_log import Session, SessionLog
+from service.settings import Settings
+from service.sources import ForecastProvider, SourceStatus, TripProvider
+from service.state_file import (
+    SCHEMA_VERSION,
+    ensure_private_dir,
+    read_json_or_move_aside,
+    trim_history,
+    write_json_atomic,
+)
+from service.vehicle_link import SendReport, VehicleLink
+
+log = logging.getLogger(__name__)
+
+Planner = Callable[..., Any]
+
+
+@dataclass
+class TickResult:
+    at: datetime
+    vehicle: VehicleSnapshot | None
+    decision: Decision
+    report: SendReport
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class Coordinator:
+    def __init__(self, settings: Settings, link: VehicleLink, forecast: ForecastProvider | None,
+                 trips: TripProvider | None, *, mode: str = "live", interval_min: float = 14.0,
+                 planner: Planner | None = None):
+        self.settings = settings
+        self.zone = settings.zone
+        self.rules = settings.rules()
+        self.link = link
+        self.forecast_source = forecast
+        self.trip_source = trips
+        self.mode = mode
+        self.interval_min = interval_min
+        self.planner = planner
+        self.state_dir = ensure_private_dir(Path(settings.state_dir))
+        self.state_path = self.state_dir / "state.json"
+        previous = read_json_or_move_aside(self.state_path, datetime.now().astimezone()) or {}
+        history = previous.get("history") if isinstance(previous, dict) else None
+        self.history: list[dict[str, Any]] = history if isinstance(history, list) else []
+        self.session_log = SessionLog(self.state_dir, settings.battery_kwh, datetime.now().astimezone())
+
+    # ------------------------------------------------------------------ gathering
+    def _forecast(self, now: datetime, notes: list[str]) -> list[ForecastPoint]:
+        if self.forecast_source is None:
+            notes.append("No grid forecast is configured (GRID_STATUS_API_KEY): charging is not shifted by load.")
+            return []
+        try:
+            points = self.forecast_source.get(now)
+        except Exception as exc:  # a provider bug must not stop the loop
+            log.exception("forecast source failed")
+            self.forecast_source.status.ok, self.forecast_source.status.last_error = False, str(exc)[:300]
+            points = []
+        st = self.forecast_source.status
+        if st.stale and points:
+            notes.append(f"The grid forecast is stale (from {_ago(now, st.data_at)}); using it until it is renewed.")
+        elif not points:
+            notes.append("No usable grid forecast right now: charging simply finishes by the departure.")
+        return points
+
+    def _trips(self, now: datetime, notes: list[str]) -> list[Trip]:
+        if self.trip_source is None:
+            notes.append("No calendar is configured: the default departure and limit apply.")
+            return []
+        try:
+            trips = self.trip_source.get(now)
+        except Exception as exc:
+            log.exception("calendar source failed")
+            self.trip_source.statuses[0].ok, self.trip_source.statuses[0].last_error = False, str(exc)[:300]
+            trips = []
+        cal = self.trip_source.statuses[0]
+        if cal.stale:
+            notes.append(f"The calendar could not be read; using events from {_ago(now, cal.data_at)}.")
+        return trips
+
+    def _at_home(self, snap: VehicleSnapshot | None) -> bool | None:
+        s = self.settings
+        if not (s.home_latitude or s.home_longitude):
+            return True  # no home set: wherever the car is plugged in counts as home
+        if snap is None or snap.latitude is None or snap.longitude is None:
+            return None
+        return _distance_m(s.home_latitude, s.home_longitude, snap.latitude, snap.longitude) <= s.home_radius_m
+
+    # ------------------------------------------------------------------ the tick
+    def decide(self, now: datetime, snap: VehicleSnapshot | None, forecast: Sequence[ForecastPoint],
+               trips: Sequence[Trip], notes: Sequence[str]) -> Decision:
+        windows = None
+        if self.planner is not None and self.rules.policy == "planner" and snap is not None:
+            windows = self.planner(now, snap, forecast, trips, self.rules, self.zone, self.sessions())
+        return decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
+                      windows=windows, notes=notes)
+
+    def sessions(self) -> list[Session]:
+        return self.session_log.finished()
+
+    def tick(self, now: datetime) -> TickResult:
+        notes: list[str] = []
+        forecast = self._forecast(now, notes)
+        trips = self._trips(now, notes)
+        snap = self.link.read(now)
+        self.session_log.observe(now, snap)
+        decision = self.decide(now, snap, forecast, trips, notes)
+        report = self.link.send(now, decision, lambda fresh: self.decide(now, fresh, forecast, trips, notes))
+        if report.skipped:
+            log.info("commands not sent: %s", report.skipped)
+        snap = self.link.last or snap
+        self.link.save()
+        state = self._state(now, snap, forecast, trips, report)
+        write_json_atomic(self.state_path, state)
+        return TickResult(now, snap, report.decision, report, state)
+
+    # ------------------------------------------------------------------ the state file
+    def _state(self, now: datetime, snap: VehicleSnapshot | None, forecast: Sequence[ForecastPoint],
+               trips: Sequence[Trip], report: SendReport) -> dict[str, Any]:
+        d = report.decision
+        self.history.append({
+            "at": now.isoformat(), "soc": snap.battery_level if snap else None,
+            "plugged_in": snap.plugged_in if snap else None, "charging_state": snap.charging_state if snap else None,
+            "amps": d.amps, "limit": d.charge_limit, "mode": d.mode, "charge_now": d.charge_now,
+            "sent": sum(1 for s in report.sent if s["ok"]), "woke": report.woke,
+            "power_kw": _power_kw(snap)})
+        self.history = trim_history(self.history, now)
+        loads = [p.load_mw for p in forecast if now <= p.start < now + timedelta(days=self.rules.forecast_days)]
+        mean = sum(loads) / len(loads) if loads else None
+        std = math.sqrt(sum((x - mean) ** 2 for x in loads) / len(loads)) if loads and mean is not None else None
+        statuses: list[SourceStatus] = [self.link.status]
+        if self.forecast_source is not None:
+            statuses.append(self.forecast_source.status)
+        if self.trip_source is not None:
+            statuses.extend(self.trip_source.statuses)
+        u = self.link.usage
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "generated_at": now.astimezone(self.zone).isoformat(),
+            "mode": self.mode,
+            "interval_min": self.interval_min,
+            "time_zone": self.settings.time_zone,
+            "vehicle": _vehicle_json(snap, self._at_home(snap)),
+            "forecast": {
+                "source": "demo" if self.mode == "demo" else "gridstatus", "iso": self.settings.grid_iso,
+                "fetched_at": _iso(self.forecast_source.status.data_at) if self.forecast_source else None,
+                "stale": bool(self.forecast_source and self.forecast_source.status.stale),
+                "mean_mw": _round(mean), "std_mw": _round(std),
+                "points": [{"start": _iso(p.start), "load_mw": p.load_mw} for p in forecast]},
+            "events": [_event_json(t, self.rules) for t in trips],
+            "decision": {
+                "at": _iso(d.at), "mode": d.mode, "charge_now": d.charge_now, "amps": d.amps,
+                "charge_limit": d.charge_limit, "departure": _iso(d.departure), "off_peak_end": _iso(d.off_peak_end),
+                "needed_soc": d.needed_soc, "reasons": list(d.reasons) + ([report.skipped] if report.skipped else []),
+                "commands": [{"name": c.name, "args": c.args} for c in d.commands],
+                "sent": report.sent, "woke": report.woke},
+            "plan": {
+                "windows": [{"start": _iso(w.start), "end": _iso(w.end), "amps": w.amps,
+                             "kw": round(w.amps * _volts_phases(snap) / 1000, 2)} for w in d.windows],
+                "departure": _iso(d.departure), "needed_soc": d.needed_soc,
+                "expected_soc": [{"at": _iso(t), "soc": round(s, 1)} for t, s in d.expected_soc]},
+            "history": self.history,
+            "health": {
+                "sources": {st.name: st.to_json(now) for st in statuses},
+                "tesla": {"month": u.month, "data": u.data, "commands": u.commands, "wakes": u.wakes,
+                          "est_cost_usd": u.cost_usd(), "wakes_today": u.wakes_today,
+                          "commands_today": u.commands_today, "budget_wakes_day": self.settings.tesla_wakes_per_day,
+                          "budget_commands_day": self.settings.tesla_commands_per_day}},
+        }
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def _ago(now: datetime, t: datetime | None) -> str:
+    if t is None:
+        return "an unknown time ago"
+    hours = (now - t).total_seconds() / 3600
+    return f"{hours:.1f} h ago"
+
+
+def _volts_phases(snap: VehicleSnapshot | None) -> float:
+    volts = (snap.charger_voltage if snap and snap.charger_voltage else 240) or 240
+    return volts * ((snap.charger_phases if snap and snap.charger_phases else 1) or 1)
+
+
+def _power_kw(snap: VehicleSnapshot | None) -> float | None:
+    if snap is None or snap.charger_actual_current is None or snap.charger_voltage is None:
+        return None
+    return round(snap.charger_actual_current * snap.charger_voltage * (snap.charger_phases or 1) / 1000, 2)
+
+
+def _vehicle_json(snap: VehicleSnapshot | None, at_home: bool | None) -> dict[str, Any] | None:
+    if snap is None:
+        return None
+    return {
+        "name": snap.display_name, "vin": snap.vin_short, "state": snap.state, "read_at": _iso(snap.read_at),
+        "plugged_in": snap.plugged_in, "at_home": at_home, "battery_level": snap.battery_level,
+        "charge_limit_soc": snap.charge_limit_soc, "charging_state": snap.charging_state,
+        "charge_current_request": snap.charge_current_request,
+        "charge_current_request_max": snap.charge_current_request_max,
+        "charger_actual_current": snap.charger_actual_current, "charger_voltage": snap.charger_voltage,
+        "charger_phases": snap.charger_phases, "charger_power_kw": _power_kw(snap),
+        "scheduled_charging_mode": snap.scheduled_charging_mode,
+        "off_peak_charging_enabled": snap.off_peak_charging_enabled,
+        "scheduled_departure_time_minutes": snap.scheduled_departure_time_minutes,
+        "off_peak_hours_end_time": snap.off_peak_hours_end_time, "time_to_full_charge": snap.time_to_full_charge}
+
+
+def _event_json(trip: Trip, rules: Any) -> dict[str, Any]:
+    e, r = trip.event, trip.route
+    energy = round(2 * r.distance_km * rules.consumption_wh_per_km / 1000, 1) if r else None
+    return {"summary": e.summary, "start": _iso(e.start), "end": _iso(e.end), "all_day": e.all_day,
+            "location": e.location, "distance_km": r.distance_km if r else None,
+            "drive_minutes": r.drive_minutes if r else None, "energy_kwh": energy, "note": trip.note}
+
+
+def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371000 * math.asin(math.sqrt(a))

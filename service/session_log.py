@@ -1,0 +1,71 @@
+"""The household's plug-in sessions, learned from what the car reports, kept in STATE_DIR/sessions.json.
+
+Why: at home nobody types in when they will leave or how much they need; the planner learns both from the finished
+sessions (arrival, departure, energy) this file keeps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from charge_logic.models import VehicleSnapshot
+from clients.private_files import write_json_atomic
+from service.state_file import read_json_or_move_aside
+
+MAX_SESSIONS = 1000
+
+
+@dataclass
+class Session:
+    arrival: str
+    departure: str | None = None
+    soc_start: float | None = None
+    soc_end: float | None = None
+    delivered_kwh: float = 0.0
+
+    @property
+    def arrival_at(self) -> datetime:
+        return datetime.fromisoformat(self.arrival)
+
+    @property
+    def departure_at(self) -> datetime | None:
+        return datetime.fromisoformat(self.departure) if self.departure else None
+
+
+class SessionLog:
+    def __init__(self, state_dir: Path, battery_kwh: float, now: datetime):
+        self.path = state_dir / "sessions.json"
+        self.battery_kwh = battery_kwh
+        raw: Any = read_json_or_move_aside(self.path, now) or {}
+        try:
+            self.sessions = [Session(**s) for s in raw.get("sessions", [])]
+        except (TypeError, AttributeError):
+            self.sessions = []
+
+    @property
+    def open(self) -> Session | None:
+        return self.sessions[-1] if self.sessions and self.sessions[-1].departure is None else None
+
+    def finished(self) -> list[Session]:
+        return [s for s in self.sessions if s.departure is not None]
+
+    def observe(self, now: datetime, snap: VehicleSnapshot | None) -> None:
+        """Open a session when the car is seen plugged in, add what it charged, close it when it is unplugged."""
+        if snap is None or snap.read_at is None or snap.plugged_in is None:
+            return
+        soc = snap.battery_level
+        current = self.open
+        if snap.plugged_in and current is None:
+            self.sessions.append(Session(arrival=now.isoformat(), soc_start=soc, soc_end=soc))
+        elif snap.plugged_in and current is not None and soc is not None:
+            if current.soc_end is not None and soc > current.soc_end:
+                current.delivered_kwh = round(current.delivered_kwh + (soc - current.soc_end) / 100 * self.battery_kwh,
+                                              2)
+            current.soc_end = soc
+        elif not snap.plugged_in and current is not None:
+            current.departure = now.isoformat()
+        del self.sessions[:-MAX_SESSIONS]
+        write_json_atomic(self.path, {"sessions": [asdict(s) for s in self.sessions]})

@@ -1,0 +1,92 @@
+"""The state dir: state.json replaced atomically, small JSON side files, and one scheduler per dir.
+
+Why atomic: the dashboard reads state.json at any moment; a temp file in the same folder renamed over the old one
+means a reader sees either the old whole file or the new whole file, never half of one. A file that cannot be read
+at start is moved aside (never deleted) so the owner can look at it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from clients.private_files import write_json_atomic  # noqa: F401 - re-exported for the service
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+HISTORY_DAYS = 7
+
+
+class StateDirLocked(RuntimeError):
+    """Another scheduler already runs on this state dir."""
+
+
+def ensure_private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def read_json_or_move_aside(path: Path, now: datetime) -> Any | None:
+    """The file's JSON, or None when it is missing; a corrupt file is renamed `*.corrupt-<time>` and None returned."""
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        aside = path.with_name(f"{path.name}.corrupt-{now.strftime('%Y%m%dT%H%M%S')}")
+        os.replace(path, aside)
+        log.warning("%s could not be read (%s); moved it to %s and started afresh", path.name, exc, aside.name)
+        return None
+
+
+class StateDirLock:
+    """An flock on STATE_DIR/scheduler.lock: the kernel drops it when the process dies, so a crash never leaves it."""
+
+    def __init__(self, state_dir: Path):
+        self.path = state_dir / "scheduler.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StateDirLocked(f"another scheduler is already running on {self.path.parent} "
+                                 "(stop it, or use another --state-dir)") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> StateDirLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def trim_history(history: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Keep the last HISTORY_DAYS days of ticks."""
+    cutoff = now.timestamp() - HISTORY_DAYS * 86400
+    kept = []
+    for row in history:
+        try:
+            if datetime.fromisoformat(row["at"]).timestamp() >= cutoff:
+                kept.append(row)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return kept

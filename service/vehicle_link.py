@@ -1,0 +1,189 @@
+"""How the daemon talks to the car without running up a bill or draining the battery.
+
+Each tick asks the free summary first; billed vehicle data is read only when the car is online anyway, and not more
+often than VEHICLE_DATA_MIN_INTERVAL_MIN. A sleeping car is woken only when it was last seen plugged in and a changed
+decision needs a command, within the day's wake budget. Every billed call is counted per day and per month.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from charge_logic.models import Command, Decision, VehicleSnapshot
+from clients.vehicle import CallCounter, Vehicle, VehicleAsleep, VehicleError
+from service.sources import SourceStatus
+from service.state_file import read_json_or_move_aside, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Usage:
+    """Billed Tesla calls this month and today, kept in STATE_DIR/usage.json across restarts."""
+
+    month: str = ""
+    day: str = ""
+    data: int = 0
+    commands: int = 0
+    wakes: int = 0
+    data_today: int = 0
+    commands_today: int = 0
+    wakes_today: int = 0
+
+    def roll(self, local_now: datetime) -> None:
+        month, day = local_now.strftime("%Y-%m"), local_now.strftime("%Y-%m-%d")
+        if month != self.month:
+            self.month, self.data, self.commands, self.wakes = month, 0, 0, 0
+        if day != self.day:
+            self.day, self.data_today, self.commands_today, self.wakes_today = day, 0, 0, 0
+
+    def add(self, before: CallCounter, after: CallCounter) -> None:
+        d, c, w = after.data - before.data, after.commands - before.commands, after.wakes - before.wakes
+        self.data, self.commands, self.wakes = self.data + d, self.commands + c, self.wakes + w
+        self.data_today += d
+        self.commands_today += c
+        self.wakes_today += w
+
+    def cost_usd(self) -> float:
+        return round(CallCounter(self.data, self.commands, self.wakes).cost_usd(), 4)
+
+
+@dataclass
+class SendReport:
+    decision: Decision
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    woke: bool = False
+    skipped: str | None = None  # why commands were not sent
+
+
+class VehicleLink:
+    def __init__(self, vehicle: Vehicle, state_dir: Path, *, data_min_interval_min: float, wakes_per_day: int,
+                 commands_per_day: int, zone: Any):
+        self.vehicle = vehicle
+        self.zone = zone
+        self.data_min_interval = timedelta(minutes=data_min_interval_min)
+        self.wakes_per_day, self.commands_per_day = wakes_per_day, commands_per_day
+        self.path = state_dir / "vehicle.json"
+        self.status = SourceStatus("vehicle")
+        self.usage = Usage()
+        self.last: VehicleSnapshot | None = None
+        self.online = False
+        self._load()
+
+    # ------------------------------------------------------------------ persistence
+    def _load(self) -> None:
+        saved = read_json_or_move_aside(self.path, datetime.now().astimezone()) or {}
+        try:
+            self.usage = Usage(**saved.get("usage", {}))
+            snap = saved.get("last")
+            if snap:
+                snap["read_at"] = datetime.fromisoformat(snap["read_at"]) if snap.get("read_at") else None
+                self.last = VehicleSnapshot(**snap)
+        except (TypeError, ValueError, KeyError) as exc:
+            log.warning("vehicle.json is from another version (%s); starting without the last known car", exc)
+            self.usage, self.last = Usage(), None
+
+    def save(self) -> None:
+        write_json_atomic(self.path, {"usage": dataclasses.asdict(self.usage),
+                                      "last": dataclasses.asdict(self.last) if self.last else None})
+
+    def _counted(self, fn: Callable[[], Any]) -> Any:
+        before = dataclasses.replace(self.vehicle.calls)
+        try:
+            return fn()
+        finally:
+            self.usage.add(before, self.vehicle.calls)
+
+    # ------------------------------------------------------------------ reading
+    def read(self, now: datetime) -> VehicleSnapshot | None:
+        """The freshest snapshot this tick may have: billed data only if online and the last read is old enough."""
+        self.usage.roll(now.astimezone(self.zone))
+        try:
+            summary = self.vehicle.summary()
+        except VehicleError as exc:
+            self._error(now, exc)
+            return self.last
+        self.online = summary.state == "online"
+        due = self.last is None or self.last.read_at is None or now - self.last.read_at >= self.data_min_interval
+        if self.online and due:
+            self._read_data(now)
+        elif self.last is not None:
+            self.last = dataclasses.replace(self.last, state=summary.state)
+        if self.last is None:
+            self.status.ok = True
+            self.status.last_success = now
+            return VehicleSnapshot(summary.vin_short, summary.display_name, summary.state)
+        return self.last
+
+    def _read_data(self, now: datetime) -> bool:
+        try:
+            self.last = self._counted(self.vehicle.snapshot)
+        except VehicleAsleep:
+            self.online = False
+            return False
+        except VehicleError as exc:
+            self._error(now, exc)
+            return False
+        self.status.ok, self.status.last_success, self.status.data_at = True, now, self.last.read_at or now
+        return True
+
+    def _error(self, now: datetime, exc: Exception) -> None:
+        self.status.ok, self.status.last_error, self.status.last_error_at = False, str(exc)[:300], now
+
+    # ------------------------------------------------------------------ commanding
+    def send(self, now: datetime, decision: Decision,
+             decide_again: Callable[[VehicleSnapshot], Decision]) -> SendReport:
+        """Send the decision's commands; wake first only if the car was last seen plugged in."""
+        report = SendReport(decision)
+        if not decision.commands:
+            return report
+        if not self.online:
+            if not (self.last is not None and self.last.plugged_in):
+                report.skipped = "the car is asleep and not known to be plugged in: not woken"
+                return report
+            if self.usage.wakes_today >= self.wakes_per_day:
+                report.skipped = f"the car is asleep and today's {self.wakes_per_day} wakes are spent"
+                return report
+            try:
+                awake = self._counted(lambda: self.vehicle.wake(30.0))
+            except VehicleError as exc:
+                self._error(now, exc)
+                awake = False
+            report.woke = True
+            if not awake or not self._read_data(now):
+                report.skipped = "the car did not wake up within 30 s"
+                return report
+            self.online = True
+            report.decision = decide_again(self.last)  # the fresh data may already hold what we wanted
+            if not self.last.plugged_in:
+                report.skipped = "the car turned out not to be plugged in"
+                return report
+        report.sent = self._send_all(now, report.decision.commands)
+        return report
+
+    def _send_all(self, now: datetime, commands: Sequence[Command]) -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+        for cmd in commands:
+            if self.usage.commands_today >= self.commands_per_day:
+                sent.append({"name": cmd.name, "ok": False, "reason": "daily command budget spent"})
+                break
+            try:
+                result = self._counted(lambda c=cmd: self.vehicle.execute(c))
+                sent.append({"name": cmd.name, "ok": result.ok, "reason": result.reason})
+            except VehicleAsleep as exc:
+                sent.append({"name": cmd.name, "ok": False, "reason": f"asleep: {exc}"[:200]})
+                self.online = False
+                break
+            except VehicleError as exc:
+                self._error(now, exc)
+                sent.append({"name": cmd.name, "ok": False, "reason": str(exc)[:200]})
+                break
+        if any(s["ok"] for s in sent):
+            self.last = None if self.last is None else dataclasses.replace(self.last, read_at=None)  # re-read next
+        return sent

@@ -1,0 +1,61 @@
+"""The daemon's tick with the simulated car: what it costs, what it never does, and what it writes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from clients.vehicle_sim import SimCarState, SimVehicle
+from service.coordinator import Coordinator
+from service.demo import DemoForecast, DemoTrips
+from service.settings import load_settings
+from service.vehicle_link import VehicleLink
+from tests.clock import Clock
+
+NY = ZoneInfo("America/New_York")
+
+
+def make(tmp_path: Path, clock: Clock, **car: object) -> tuple[Coordinator, SimVehicle]:
+    settings = load_settings({}, env_file=None, state_dir=str(tmp_path), time_zone="America/New_York")
+    awake = (clock.now + timedelta(minutes=15)).isoformat()  # just plugged in / just parked: awake
+    vehicle = SimVehicle(clock, NY, SimCarState(clock=clock.now.isoformat(), awake_until=awake, **car))
+    link = VehicleLink(vehicle, tmp_path, data_min_interval_min=10, wakes_per_day=4, commands_per_day=40, zone=NY)
+    return Coordinator(settings, link, DemoForecast(NY), DemoTrips(NY), mode="demo"), vehicle
+
+
+def test_an_unplugged_sleeping_car_is_never_woken_or_commanded(tmp_path: Path) -> None:
+    clock = Clock(datetime(2026, 11, 27, 18, 0, tzinfo=NY))
+    coord, car = make(tmp_path, clock, plugged_in=False, soc=15.0, amps=8)
+    for _ in range(100):  # a day and a half of 14-minute ticks
+        coord.tick(clock())
+        clock.advance(minutes=14)
+    assert car.calls.wakes == 0 and car.calls.commands == 0
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["decision"]["sent"] == [] and state["health"]["tesla"]["wakes"] == 0
+
+
+def test_a_second_identical_tick_sends_nothing(tmp_path: Path) -> None:
+    clock = Clock(datetime(2026, 11, 27, 18, 0, tzinfo=NY))
+    coord, car = make(tmp_path, clock, plugged_in=True, soc=45.0, amps=5, limit=60)
+    first = coord.tick(clock())
+    assert [s for s in first.report.sent if s["ok"]], "the first tick should have changed something"
+    commands_after_first = car.calls.commands
+    second = coord.tick(clock())
+    assert second.report.sent == [] and car.calls.commands == commands_after_first
+
+
+def test_a_sleeping_plugged_in_car_is_woken_at_most_once_for_a_changed_decision(tmp_path: Path) -> None:
+    clock = Clock(datetime(2026, 11, 27, 18, 0, tzinfo=NY))
+    coord, car = make(tmp_path, clock, plugged_in=True, soc=45.0, amps=5, limit=60)
+    clock.advance(minutes=30)  # it fell asleep before the scheduler first saw it, but it was plugged in earlier
+    coord.link.last = None
+    coord.tick(clock())  # cannot know it is plugged in: no wake
+    assert car.calls.wakes == 0
+    car.wake()
+    coord.tick(clock())  # now it is known plugged in and commanded
+    for _ in range(40):
+        clock.advance(minutes=14)
+        coord.tick(clock())
+    assert car.calls.wakes - 1 <= 1
