@@ -26,7 +26,7 @@ def register(app: Dash, reader: StateReader, refresh_s: float, state_dir: str) -
             status = layout.status(snapshot, now, state_dir)
             if snapshot.signature == shown:
                 return status, no_update, no_update
-            return status, layout.content(snapshot, now, refresh_s, state_dir), snapshot.signature
+            return status, layout.content(snapshot, snapshot.clock(now), refresh_s, state_dir), snapshot.signature
         except Exception:  # noqa: BLE001 - the owner gets words, the log gets the trace
             log.exception("the page could not be drawn from %s", snapshot.path)
             bad = unreadable(snapshot)

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from dash import dcc, html
 
-from dashboard.figures import departure, forecast_figure, history_figure, soc_figure
+from dashboard.figures import forecast_figure, history_figure, soc_figure
+from dashboard.plan import Window, departure, expected_soc, needed_soc, recent_history, windows
 from dashboard.state import STALE_INTERVALS, Problem, Snapshot
 from dashboard.values import DASH, ago, clock, fmt, items, num, obj, text, when
 
@@ -29,7 +30,7 @@ MODE_WORDS = {
 
 
 def page(snapshot: Snapshot, now: datetime, refresh_s: float, state_dir: str) -> html.Div:
-    """The whole page at first load; the refresh callback swaps `status` and `content` afterwards."""
+    """The whole page at first load (`now` is the wall clock); the refresh callback swaps `status` and `content`."""
     return html.Div(className="page", children=[
         dcc.Interval(id="tick", interval=int(refresh_s * 1000), n_intervals=0),
         dcc.Store(id="signature", data=snapshot.signature),
@@ -37,7 +38,7 @@ def page(snapshot: Snapshot, now: datetime, refresh_s: float, state_dir: str) ->
             html.H1("Charge scheduler"),
             html.Div(id="status", className="status", children=status(snapshot, now, state_dir)),
         ]),
-        html.Main(id="content", children=content(snapshot, now, refresh_s, state_dir)),
+        html.Main(id="content", children=content(snapshot, snapshot.clock(now), refresh_s, state_dir)),
         html.Footer(className="foot", children=f"Reads {snapshot.path} · checks for changes every {refresh_s:g} s"),
     ])
 
@@ -53,6 +54,9 @@ def status(snapshot: Snapshot, now: datetime, state_dir: str) -> list[Any]:
                                                                           else "")),
         html.Span(f"updated {ago(age)}", id="updated", className="muted"),
     ]
+    if snapshot.demo and snapshot.generated_at is not None and snapshot.zone is not None:
+        out.append(html.Span(f"demo clock {snapshot.generated_at.astimezone(snapshot.zone):%a %H:%M}",
+                             className="muted"))
     if snapshot.is_stale(now):
         out.append(html.Div(id="stale-warning", className="warning", role="alert", children=[
             html.Strong("The scheduler seems to have stopped. "),
@@ -66,6 +70,7 @@ def status(snapshot: Snapshot, now: datetime, state_dir: str) -> list[Any]:
 
 # ------------------------------------------------------------------ content
 def content(snapshot: Snapshot, now: datetime, refresh_s: float, state_dir: str) -> list[Any]:
+    """The cards, drawn at `now`: the state's own clock (see Snapshot.clock)."""
     if snapshot.state is None or snapshot.zone is None:
         return [problem_page(snapshot.problem or Problem("No state yet", "The state file could not be read."),
                              snapshot, refresh_s)]
@@ -119,40 +124,19 @@ def _time_tile(label: str, moment: datetime | None, now: datetime, tile_id: str 
     return _tile(label, moment.strftime("%H:%M"), tile_id, note=day)
 
 
-def _windows(state: dict[str, Any], zone: ZoneInfo) -> list[tuple[datetime, datetime, float | None, float | None]]:
-    out = []
-    for w in items(obj(state.get("plan")).get("windows")):
-        start, end = when(w.get("start"), zone), when(w.get("end"), zone)
-        if start and end and end > start:
-            out.append((start, end, num(w.get("amps")), num(w.get("kw"))))
-    return sorted(out, key=lambda w: w[0])
-
-
-def _expected_at_departure(state: dict[str, Any], zone: ZoneInfo) -> float | None:
-    pts = sorted((t, s) for t, s in ((when(p.get("at"), zone), num(p.get("soc")))
-                                     for p in items(obj(state.get("plan")).get("expected_soc")))
-                 if t is not None and s is not None)
-    return pts[-1][1] if pts else None
-
-
-def _needed(state: dict[str, Any]) -> float | None:
-    needed = num(obj(state.get("plan")).get("needed_soc"))
-    return needed if needed is not None else num(obj(state.get("decision")).get("needed_soc"))
-
-
-def _window_text(start: datetime, end: datetime, amps: float | None, kw: float | None, now: datetime) -> str:
-    hours = (end - start).total_seconds() / 3600
-    energy = f" · ≈{kw * hours:.0f} kWh" if kw is not None else ""
-    power = f" · {kw:.1f} kW" if kw is not None else ""
-    return f"{clock(start, now)}–{end.strftime('%H:%M')} · {fmt(amps, 'A')}{power}{energy}"
+def _window_text(w: Window, now: datetime) -> str:
+    energy = f" · ≈{w.kwh:.0f} kWh" if w.kwh is not None else ""
+    power = f" · {w.kw:.1f} kW" if w.kw is not None else ""
+    return f"{clock(w.start, now)}–{w.end.strftime('%H:%M')} · {fmt(w.amps, 'A')}{power}{energy}"
 
 
 def tonight_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
     """One sentence of what the car will do, then the four numbers that matter."""
     vehicle, decision = obj(state.get("vehicle")), obj(state.get("decision"))
-    windows = _windows(state, zone)
+    wins = windows(state, zone)
     dep = departure(state, zone)
-    needed, expected = _needed(state), _expected_at_departure(state, zone)
+    expected_points = expected_soc(state, zone)
+    needed, expected = needed_soc(state), (expected_points[-1][1] if expected_points else None)
     soc = num(vehicle.get("battery_level"))
     if not state.get("vehicle"):
         headline = "No car data yet: the scheduler has not read the car."
@@ -160,10 +144,9 @@ def tonight_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.S
         headline = "The car is not plugged in: plug it in to charge tonight."
     elif decision.get("charge_now") is True:
         headline = f"Charging now at {fmt(decision.get('amps'), 'A')}."
-    elif windows:
-        total = sum(kw * (e - s).total_seconds() / 3600 for s, e, _, kw in windows if kw is not None)
-        first = windows[0]
-        headline = (f"Charges from {clock(first[0], now)} in {len(windows)} window{'s' if len(windows) > 1 else ''}"
+    elif wins:
+        total = sum(w.kwh or 0 for w in wins)
+        headline = (f"Charges from {clock(wins[0].start, now)} in {len(wins)} window{'s' if len(wins) > 1 else ''}"
                     + (f", about {total:.0f} kWh" if total else "") + ".")
     else:
         headline = "No charging planned before departure."
@@ -178,8 +161,7 @@ def tonight_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.S
         _tile("Expected", fmt(expected, "%"), "tile-expected", tone="bad" if short else "good"),
     ]
     win_list = html.Ul(id="windows", className="windows", children=[
-        html.Li(_window_text(s, e, a, k, now)) for s, e, a, k in windows] or [html.Li("No charging windows planned",
-                                                                                      className="muted")])
+        html.Li(_window_text(w, now)) for w in wins] or [html.Li("No charging windows planned", className="muted")])
     body = [html.P(headline, className="headline", id="headline"), html.Div(className="tiles", children=tiles),
             html.H3("Charging windows"), win_list]
     if short:
@@ -273,7 +255,7 @@ def events_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
         ]))
     return _card("Coming drives", [html.Ul(id="events", className="events", children=rows or [
         html.Li("No events in the calendar window.", className="muted")])], "events",
-        subtitle="distance, drive time and energy of each trip (one way)")
+        subtitle="distance and drive time from home, energy the trip needs")
 
 
 def car_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
@@ -324,8 +306,7 @@ def history_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.S
 
 def history_table(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Div:
     """Per day: energy charged, hours charging, commands sent, wakes and the decision that held most ticks."""
-    rows = sorted((t, h) for t, h in ((when(h.get("at"), zone), h) for h in items(state.get("history")))
-                  if t is not None and t >= now - timedelta(days=7))
+    rows = recent_history(state, zone, now)
     default_gap = float(num(state.get("interval_min")) or 14)
     days: dict[str, dict[str, Any]] = {}
     for i, (t, h) in enumerate(rows):

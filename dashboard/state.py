@@ -46,16 +46,30 @@ class Snapshot:
     problem: Problem | None
     zone: ZoneInfo | None = None
     generated_at: datetime | None = None
+    mtime: float | None = None  # when the file was written, by the wall clock
 
-    def age_min(self, now: datetime) -> float | None:
-        return None if self.generated_at is None else (now - self.generated_at).total_seconds() / 60
+    @property
+    def demo(self) -> bool:
+        return (self.state or {}).get("mode") == "demo"
+
+    def clock(self, wall: datetime) -> datetime:
+        """The state's own now: the demo's clock runs faster than the wall's, so a demo is drawn at its own time."""
+        if self.demo and self.generated_at is not None:
+            return self.generated_at.astimezone(self.zone or wall.tzinfo)
+        return wall.astimezone(self.zone) if self.zone else wall
+
+    def age_min(self, wall: datetime) -> float | None:
+        """Minutes since the scheduler wrote the file: generated_at, or for a demo the file's mtime."""
+        if self.demo and self.mtime is not None:
+            return (wall.timestamp() - self.mtime) / 60
+        return None if self.generated_at is None else (wall - self.generated_at).total_seconds() / 60
 
     def interval_min(self) -> float:
         value = (self.state or {}).get("interval_min")
         return float(value) if isinstance(value, (int, float)) and value > 0 else DEFAULT_INTERVAL_MIN
 
-    def is_stale(self, now: datetime) -> bool:
-        age = self.age_min(now)
+    def is_stale(self, wall: datetime) -> bool:
+        age = self.age_min(wall)
         return age is not None and age > STALE_INTERVALS * self.interval_min()
 
 
@@ -73,8 +87,9 @@ def parse_time(value: Any) -> datetime | None:
 def validate(raw: Any) -> tuple[dict[str, Any] | None, Problem | None, ZoneInfo | None, datetime | None]:
     """The state if it is whole enough to draw, else the problem naming what is missing or wrong."""
     if not isinstance(raw, dict):
+        kind = KIND_NAMES.get(type(raw), type(raw).__name__)
         return None, Problem("The state file is not what the dashboard expects",
-                             f"It holds {KIND_NAMES.get(type(raw), type(raw).__name__)}, not a JSON object."), None, None
+                             f"It holds {kind}, not a JSON object."), None, None
     version = raw.get("schema_version")
     if isinstance(version, int) and version > SCHEMA_VERSION:
         return None, Problem("The state file is newer than this dashboard",
@@ -143,7 +158,7 @@ def read_snapshot(path: Path) -> Snapshot:
     state, problem, zone, generated_at = validate(raw)
     if problem is not None:
         problem = Problem(problem.title, f"{path}: {problem.detail}")
-    return Snapshot(path, signature, state, problem, zone, generated_at)
+    return Snapshot(path, signature, state, problem, zone, generated_at, st.st_mtime)
 
 
 def unreadable(snapshot: Snapshot) -> Snapshot:
