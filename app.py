@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not settings.verbose:  # the page polls every few seconds: one log line a poll is noise for months
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(settings.state_dir, refresh_s=settings.refresh_s)
     print(f"Dashboard on http://{settings.host}:{settings.port}/ reading {settings.state_file}", flush=True)
     app.run(host=settings.host, port=settings.port, debug=False)

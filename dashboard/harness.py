@@ -7,6 +7,7 @@ import contextlib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -40,15 +41,17 @@ def demo_state(state_dir: Path, timeout_s: float = 120) -> Path:
 def run_app(state_dir: Path, refresh_s: float = 10.0, timeout_s: float = 30) -> Iterator[str]:
     """`python app.py` on a free port; yields its base URL once it answers."""
     port = free_port()
+    log = tempfile.TemporaryFile(mode="w+")  # not a pipe: an unread pipe fills up and stalls the server
     proc = subprocess.Popen([sys.executable, "app.py", "--state-dir", str(state_dir), "--host", "127.0.0.1",
                              "--port", str(port), "--refresh-s", str(refresh_s)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"app.py exited {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
+                log.seek(0)
+                raise RuntimeError(f"app.py exited {proc.returncode}: {log.read()[-3000:]}")
             try:
                 with urllib.request.urlopen(url + "/_dash-layout", timeout=2):
                     break
@@ -64,6 +67,7 @@ def run_app(state_dir: Path, refresh_s: float = 10.0, timeout_s: float = 30) -> 
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
 
 
 def launch(playwright: Any) -> Any:

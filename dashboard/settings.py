@@ -21,6 +21,7 @@ class DashboardSettings:
     port: int
     state_dir: Path
     refresh_s: float
+    verbose: bool = False
 
     @property
     def state_file(self) -> Path:
@@ -64,6 +65,7 @@ def parse_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | N
     parser.add_argument("--port", default=env.get("PORT", SPECS["PORT"].default), help="port (env PORT)")
     parser.add_argument("--refresh-s", type=float, default=10.0,
                         help="how often the page checks state.json for a change (seconds)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     try:
         port = _port(args.port)
@@ -71,4 +73,5 @@ def parse_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | N
         parser.error(str(exc))
     if not 0.2 <= args.refresh_s <= 3600:
         parser.error("--refresh-s takes 0.2 to 3600 seconds")
-    return DashboardSettings(host=args.host, port=port, state_dir=Path(args.state_dir), refresh_s=args.refresh_s)
+    return DashboardSettings(host=args.host, port=port, state_dir=Path(args.state_dir), refresh_s=args.refresh_s,
+                              verbose=args.verbose)
