@@ -156,7 +156,7 @@ def describe(result, zone) -> str:  # noqa: ANN001
     acted = f"sent {', '.join(sent)}" if sent else "nothing sent"
     if result.report.woke:
         acted = "woke the car, " + acted
-    return f"{local:%a %H:%M} | {car} | {', '.join(parts)} | {acted} | " + " ".join(d.reasons)
+    return f"{local:%a %H:%M} | {car} | {', '.join(parts)} | {acted} | " + "; ".join(d.reasons)
 
 
 def run_daemon(args: argparse.Namespace, settings: Settings) -> int:

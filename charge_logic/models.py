@@ -105,6 +105,7 @@ class Trip:
     event: CalendarEvent
     route: Route | None = None
     note: str | None = None  # why the route is missing, for the reasons
+    virtual: bool = False  # an online meeting (a URL, "Zoom", "Teams"): nobody drives to it
 
 
 @dataclass(frozen=True)

@@ -89,8 +89,9 @@ class DemoTrips:
             location = str(comp.get("LOCATION", "")) or None
             event = CalendarEvent(str(comp.get("UID")), str(comp.get("SUMMARY", "")), start, end, all_day, location)
             route = DEMO_ROUTES.get(location or "")
-            note = None if route else ("no location" if not location else "not a place")
-            trips.append(Trip(event, route, note))
+            virtual = bool(location) and location.startswith("https://")
+            note = None if route else ("no location" if not location else "online meeting" if virtual else None)
+            trips.append(Trip(event, route, note, virtual))
         trips.sort(key=lambda t: t.event.start)
         for st in self.statuses:
             st.ok, st.last_success, st.data_at = True, now, now

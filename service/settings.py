@@ -53,6 +53,10 @@ class Settings:
     tesla_fleet_ca_cert: str = _s("TESLA_FLEET_CA_CERT", "", "CA certificate file to trust for the proxy's TLS")
     tesla_client_id: str = _s("TESLA_CLIENT_ID", "", "Fleet API developer app client id", secret=True)
     tesla_client_secret: str = _s("TESLA_CLIENT_SECRET", "", "Fleet API developer app client secret", secret=True)
+    tesla_redirect_uri: str = _s("TESLA_REDIRECT_URI", "http://localhost:8080/callback",
+                                 "Fleet API app's allowed redirect URI, used once by `auth tesla`")
+    tesla_fleet_audience: str = _s("TESLA_FLEET_AUDIENCE", "https://fleet-api.prd.na.vn.cloud.tesla.com",
+                                   "your region's Fleet API host the token is for (na, eu or cn)")
     vehicle_data_min_interval_min: float = _s("VEHICLE_DATA_MIN_INTERVAL_MIN", 10.0,
                                               "read billed vehicle data at most this often (minutes)", low=1,
                                               high=1440)

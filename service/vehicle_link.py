@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from charge_logic.commands import apply_commands
 from charge_logic.models import Command, Decision, VehicleSnapshot
 from clients.vehicle import CallCounter, Vehicle, VehicleAsleep, VehicleError
 from service.sources import SourceStatus
@@ -147,6 +148,10 @@ class VehicleLink:
             if not (self.last is not None and self.last.plugged_in):
                 report.skipped = "the car is asleep and not known to be plugged in: not woken"
                 return report
+            if all(c.name == "set_charging_amps" for c in decision.commands):
+                report.skipped = ("the car is asleep, so not charging: the new amps are sent when it wakes to "
+                                  "charge, rather than waking it now")
+                return report
             if self.usage.wakes_today >= self.wakes_per_day:
                 report.skipped = f"the car is asleep and today's {self.wakes_per_day} wakes are spent"
                 return report
@@ -184,6 +189,7 @@ class VehicleLink:
                 self._error(now, exc)
                 sent.append({"name": cmd.name, "ok": False, "reason": str(exc)[:200]})
                 break
-        if any(s["ok"] for s in sent):
-            self.last = None if self.last is None else dataclasses.replace(self.last, read_at=None)  # re-read next
+        done = [c for c, s in zip(commands, sent, strict=False) if s["ok"]]
+        if done and self.last is not None:  # what the car now holds, without paying for another read
+            self.last = apply_commands(self.last, done)
         return sent

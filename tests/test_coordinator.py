@@ -44,18 +44,3 @@ def test_a_second_identical_tick_sends_nothing(tmp_path: Path) -> None:
     commands_after_first = car.calls.commands
     second = coord.tick(clock())
     assert second.report.sent == [] and car.calls.commands == commands_after_first
-
-
-def test_a_sleeping_plugged_in_car_is_woken_at_most_once_for_a_changed_decision(tmp_path: Path) -> None:
-    clock = Clock(datetime(2026, 11, 27, 18, 0, tzinfo=NY))
-    coord, car = make(tmp_path, clock, plugged_in=True, soc=45.0, amps=5, limit=60)
-    clock.advance(minutes=30)  # it fell asleep before the scheduler first saw it, but it was plugged in earlier
-    coord.link.last = None
-    coord.tick(clock())  # cannot know it is plugged in: no wake
-    assert car.calls.wakes == 0
-    car.wake()
-    coord.tick(clock())  # now it is known plugged in and commanded
-    for _ in range(40):
-        clock.advance(minutes=14)
-        coord.tick(clock())
-    assert car.calls.wakes - 1 <= 1

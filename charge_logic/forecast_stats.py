@@ -1,0 +1,52 @@
+"""Mean and spread of the grid load over the coming days, and the load of the hour we are in.
+
+The amps bands compare this hour's load with these figures; the state file shows them too, so they live in one
+function both can call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from charge_logic.localtime import require_aware
+from charge_logic.models import ForecastPoint
+
+HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class ForecastStats:
+    mean_mw: float
+    std_mw: float  # population standard deviation over the window
+    current_mw: float  # load of the hour containing now (else the next hour that has a point)
+    current_start: datetime
+    points: int  # how many hourly points the figures come from
+    covers_now: bool  # False when the forecast has no point for the current hour
+
+
+def forecast_stats(now: datetime, forecast: Sequence[ForecastPoint], days: float) -> ForecastStats | None:
+    """Figures over [now, now + days): the hour in progress counts, past hours and NaN loads do not. None if empty."""
+    end = now + timedelta(days=days)
+    used: list[ForecastPoint] = []
+    for point in forecast:
+        if point.start.tzinfo is None:
+            require_aware(point.start, "forecast point start")
+        if point.start + HOUR > now and point.start < end and math.isfinite(point.load_mw):
+            used.append(point)
+    if not used:
+        return None
+    used.sort(key=lambda p: p.start)
+    loads = [p.load_mw for p in used]
+    mean = math.fsum(loads) / len(loads)
+    std = math.sqrt(math.fsum((x - mean) ** 2 for x in loads) / len(loads))
+    current = used[0]
+    return ForecastStats(mean_mw=mean, std_mw=std, current_mw=current.load_mw, current_start=current.start,
+                         points=len(used), covers_now=current.start <= now)
+
+
+def load_text(mw: float) -> str:
+    """Loads the way a grid operator's page shows them: GW above 10 GW, else MW."""
+    return f"{mw / 1000:.1f} GW" if abs(mw) >= 10_000 else f"{mw:,.0f} MW"

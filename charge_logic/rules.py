@@ -1,0 +1,206 @@
+"""The rules: from the car, the grid forecast and the calendar to one decision and the fewest commands.
+
+Pure: `now` and every input come in as values, nothing is read from the clock, a file or the network, so a tick can
+be replayed exactly and tested with any clock. Order of precedence: guards (nothing to do or nothing safe to do),
+then "charge now" (battery below the minimum, or the owner asked for a full charge), then the plan — the planner's
+windows when given, else the seed rules (forecast-banded amps and the car's own off-peak schedule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from charge_logic.amps import clamp_amps, forecast_amps, max_amps, max_text
+from charge_logic.commands import DEPART_BY, Target, commands_for
+from charge_logic.config import RuleConfig
+from charge_logic.departure import DeparturePlan, plan_departure
+from charge_logic.forecast_stats import forecast_stats
+from charge_logic.limit import TripNeed, choose_limit, trip_need
+from charge_logic.localtime import clock_text, minutes_after_midnight, require_aware
+from charge_logic.models import NO_POWER, ChargeWindow, Decision, ForecastPoint, Trip, VehicleSnapshot
+from charge_logic.soc_plan import Plan, charge_before, charge_from, follow, hours_to
+
+# The car's own off-peak schedule may start a little before our estimate (it measures the supply first and has
+# its own losses model); charging that close to the estimated start is left alone rather than stopped.
+SCHEDULE_SLACK = timedelta(hours=1)
+
+__all__ = ["decide", "SCHEDULE_SLACK"]
+
+
+def decide(now: datetime, vehicle: VehicleSnapshot | None, forecast: Sequence[ForecastPoint], trips: Sequence[Trip],
+           config: RuleConfig, *, zone: ZoneInfo, at_home: bool | None = True,
+           windows: Sequence[ChargeWindow] | None = None, notes: Sequence[str] = ()) -> Decision:
+    """One tick's decision. `windows` is the planner's plan (None = the seed rules); `notes` are the caller's own
+    reasons (stale data and the like) and end up in Decision.reasons."""
+    require_aware(now, "now")
+    if config.min_amps > config.max_amps:
+        raise ValueError(f"min_amps {config.min_amps} is above max_amps {config.max_amps}: min_amps must be smaller")
+    if config.battery_kwh <= 0:
+        raise ValueError(f"battery_kwh must be above 0, got {config.battery_kwh}")
+    departure = plan_departure(now, trips, config, zone)
+    need = trip_need(now, trips, departure.trips_until, config)
+    guard = _guard(vehicle, at_home, need)
+    if guard is not None:
+        mode, guard_reasons = guard
+        return Decision(at=now, mode=mode, charge_now=None, amps=None, charge_limit=None, departure=None,
+                        off_peak_end=None, needed_soc=round(need.needed_soc, 1),
+                        reasons=(*guard_reasons, *notes), commands=())
+    assert vehicle is not None and vehicle.battery_level is not None  # the guards saw to it
+    return _decide_plugged_in(now, vehicle, forecast, config, zone, at_home, windows, notes, departure, need)
+
+
+def _guard(vehicle: VehicleSnapshot | None, at_home: bool | None, need: TripNeed) -> tuple[str, list[str]] | None:
+    """Situations where the scheduler must not touch the car; each says why in the owner's words."""
+    if vehicle is None:
+        return "no_vehicle_data", ["No data from the car yet: nothing is changed"]
+    if vehicle.battery_level is None or vehicle.plugged_in is None:
+        if vehicle.state != "online":
+            return "no_charge_data", [f"The car is {vehicle.state} and has sent no charge data; it is not woken "
+                                      "just to look"]
+        return "no_charge_data", ["The car is online but sent no charge data: nothing is changed"]
+    if vehicle.fast_charger_present:
+        return "supercharging", ["The car is on a fast charger: the home schedule leaves it alone"]
+    if at_home is False:
+        return "not_at_home", ["The car is away from home: charging there is left alone"]
+    if not vehicle.plugged_in:
+        reasons = ["The car is not plugged in: nothing to schedule"]
+        if vehicle.battery_level < need.needed_soc:
+            reasons.append(f"Plug in: the trips before the next charge need {need.needed_soc:.1f} % and the battery "
+                           f"has {vehicle.battery_level} %")
+        return "not_plugged_in", reasons
+    if vehicle.charging_state == NO_POWER:
+        return "no_power", ["The car is plugged in but the charger gives no power (check the breaker or the "
+                            "charger's own schedule): no start is sent"]
+    return None
+
+
+def _schedule_on(vehicle: VehicleSnapshot) -> bool:
+    """The car charges by departure itself (DepartBy / off-peak), so we may set its departure. A start-time
+    schedule (StartAt) is the owner's own choice and is left alone."""
+    mode = vehicle.scheduled_charging_mode
+    return mode == DEPART_BY or (bool(vehicle.off_peak_charging_enabled) and mode != "StartAt")
+
+
+def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint],
+                       config: RuleConfig, zone: ZoneInfo, at_home: bool | None,
+                       windows: Sequence[ChargeWindow] | None, notes: Sequence[str], departure: DeparturePlan,
+                       need: TripNeed) -> Decision:
+    battery = vehicle.battery_level or 0
+    top = max_amps(config, vehicle)
+    low = battery < config.min_soc
+    owner_limit = vehicle.charge_limit_soc
+    full = owner_limit is not None and owner_limit >= config.full_power_limit
+    limit_choice = choose_limit(now, need, departure.at, config, vehicle)
+    limit = owner_limit if full and owner_limit is not None else limit_choice.limit
+    manage = _schedule_on(vehicle) and not low
+    off_peak_end = _off_peak_end(departure.at, windows, now)
+
+    head: list[str] = []
+    tail: list[str] = []
+    charge_now: bool | None = None
+    amps: int | None
+    plan: Plan
+    if low or full:
+        mode = "charge_now_low_soc" if low else "charge_now_full"
+        charge_now, amps = True, top
+        if low:
+            head.append(f"Battery {battery} % is below {config.min_soc} %: charging now at the full "
+                        f"{max_text(config, top)}")
+        if full:
+            head.append(f"The charge limit is set to {owner_limit} % (at or above {config.full_power_limit} %): "
+                        f"{'also ' if low else ''}charging now at the full {max_text(config, top)} and leaving the "
+                        f"limit as set. Set it below {config.full_power_limit} % to go back to the schedule")
+        plan = charge_from(now, battery, limit, amps, vehicle, config)
+    elif windows is not None:
+        current = next((w for w in windows if w.start <= now < w.end and w.amps > 0), None)
+        ahead = [w for w in windows if w.end > now and w.amps > 0]
+        if current is not None:
+            mode, charge_now = "plan_charging", True
+            amps = clamp_amps(current.amps, config, top)
+            head.append(f"The plan charges now until {clock_text(current.end, now, zone)} at {amps} A")
+        else:
+            mode, charge_now, amps = "plan_waiting", False, None
+            upcoming = min(ahead, key=lambda w: w.start, default=None)
+            if upcoming is not None:
+                head.append(f"The plan's next charge starts {clock_text(upcoming.start, now, zone)} at "
+                            f"{upcoming.amps} A: not charging until then")
+            else:
+                head.append("The plan has no more charging ahead: not charging")
+        clipped = tuple(ChargeWindow(max(w.start, now), w.end, clamp_amps(w.amps, config, top))
+                        for w in sorted(ahead, key=lambda w: w.start))
+        plan = (clipped, follow(clipped, now, battery, limit, vehicle, config)[1])
+    else:
+        mode = "scheduled"
+        choice = forecast_amps(forecast_stats(now, forecast, config.forecast_days), config, top)
+        amps = choice.amps
+        tail.append(choice.reason)
+        if manage:
+            ready = _ready_amps(now, off_peak_end, battery, limit, amps, top, vehicle, config)
+            if ready > amps:
+                head.append(f"{amps} A would not reach {limit} % by {clock_text(off_peak_end, now, zone)}: "
+                            f"{ready} A instead, so the car is ready")
+                amps = ready
+            plan = charge_before(now, off_peak_end, battery, limit, amps, vehicle, config)
+            start = plan[0][0].start if plan[0] else None
+            if vehicle.charging and start is not None and now < start - SCHEDULE_SLACK:
+                charge_now = False
+                head.append(f"Battery {battery} % is at or above {config.min_soc} %: charging stops now and the car's "
+                            f"off-peak schedule charges it from about {clock_text(start, now, zone)}")
+            elif start is not None and not vehicle.charging and now >= start:
+                charge_now = True  # the car's schedule may be paused (a stop pauses it until its next day)
+                head.append(f"Charging to {limit} % by {clock_text(off_peak_end, now, zone)} must start now: starting "
+                            "it, so the car is ready whatever its own schedule does")
+            elif start is not None:
+                head.append(f"The car's off-peak schedule charges it to {limit} % by "
+                            f"{clock_text(off_peak_end, now, zone)}, from about {clock_text(start, now, zone)}")
+            else:
+                head.append(f"The battery is at {battery} %, already at the {limit} % limit: nothing to charge")
+        else:
+            plan = charge_from(now, battery, limit, amps, vehicle, config) if vehicle.charging else ((), ())
+            head.append("The car has no off-peak departure schedule, so it charges when it is plugged in; amps and "
+                        "limit are still set")
+
+    if not full:
+        tail.extend(limit_choice.reasons)
+    tail.extend(need.reasons)
+    dep_minutes = end_minutes = None
+    if manage:
+        dep_minutes = minutes_after_midnight(departure.at, zone)
+        end_minutes = minutes_after_midnight(off_peak_end, zone)
+        tail.extend(departure.reasons)
+        if off_peak_end != departure.at:
+            tail.append(f"Off-peak charging ends {clock_text(off_peak_end, now, zone)}, with the plan's last window")
+    elif low and _schedule_on(vehicle):
+        tail.append(f"The scheduled departure is left alone while the battery is below {config.min_soc} %")
+    else:
+        tail.append("Scheduled departure with off-peak charging is off in the car, so the calendar does not set it")
+    if at_home is None:
+        tail.append("Where the car is is unknown: assuming it is at home")
+
+    target = Target(charge_now=charge_now, amps=amps, charge_limit=None if full else limit,
+                    departure_minutes=dep_minutes, off_peak_end_minutes=end_minutes)
+    return Decision(
+        at=now, mode=mode, charge_now=charge_now, amps=amps, charge_limit=limit,
+        departure=departure.at if manage else None, off_peak_end=off_peak_end if manage else None,
+        needed_soc=round(need.needed_soc, 1), reasons=(*head, *tail, *notes),
+        commands=commands_for(vehicle, target), windows=plan[0], expected_soc=plan[1])
+
+
+def _ready_amps(now: datetime, end: datetime, soc: float, limit: int, amps: int, top: int,
+                vehicle: VehicleSnapshot, config: RuleConfig) -> int:
+    """The fewest amps (from `amps` up to `top`) that still reach the limit by `end`; readiness beats the band."""
+    left_h = (end - now).total_seconds() / 3600
+    for candidate in range(amps, top + 1):
+        if hours_to(soc, limit, vehicle, candidate, config) <= left_h:
+            return candidate
+    return top
+
+
+def _off_peak_end(departure: datetime, windows: Sequence[ChargeWindow] | None, now: datetime) -> datetime:
+    """The departure, or with a plan the end of its last window before departure (ahead of now)."""
+    if not windows:
+        return departure
+    ends = [min(w.end, departure) for w in windows if w.start < departure and w.end > now and w.amps > 0]
+    return max(ends, default=departure)

@@ -1,0 +1,136 @@
+"""`python scheduler.py auth tesla`: the one interactive Tesla sign-in; the daemon never asks for input.
+
+teslapy: teslapy's own PKCE flow (client "ownerapi"), the redirected `tesla://auth/callback?...` URL pasted back.
+fleet: the OAuth authorization-code flow for a developer app (developer.tesla.com/docs/fleet-api/authentication/
+third-party-tokens): open the authorize URL, sign in, paste the redirected URL (or just its code); the code is
+exchanged at TESLA_AUTH_URL/oauth2/v3/token. Either way the token lands in STATE_DIR, readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from typing import Any, TextIO
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+
+from clients import tesla_fleet, tesla_owner
+from clients.tesla_common import Scrubber
+from clients.vehicle import VehicleError
+
+FLEET_SCOPES = "openid offline_access vehicle_device_data vehicle_cmds vehicle_charging_cmds"
+
+
+def run(args: Any, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """0 signed in, 1 sign-in failed, 2 settings are wrong."""
+    from service.settings import SettingsError, load_settings
+
+    out = stdout or sys.stdout
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=out)
+        return 2
+    backend = settings.tesla_backend
+    if backend == "sim":
+        print("TESLA_BACKEND=sim is the simulated car: nothing to sign in to.", file=out)
+        return 0
+    try:
+        if backend == "teslapy":
+            return _owner(settings, stdin or sys.stdin, out)
+        return _fleet(settings, stdin or sys.stdin, out)
+    except VehicleError as exc:
+        print(f"error: {exc}", file=out)
+        return 1
+
+
+def _ask(prompt: str, stdin: TextIO, out: TextIO) -> str:
+    print(prompt, end="", file=out, flush=True)
+    line = stdin.readline()
+    if not line:
+        raise VehicleError("no answer on standard input: run `python scheduler.py auth tesla` in a terminal")
+    return line.strip()
+
+
+def _owner(settings: Any, stdin: TextIO, out: TextIO) -> int:
+    if not settings.tesla_account_email:
+        print("error: TESLA_ACCOUNT_EMAIL is empty: set it to your Tesla account e-mail in .env", file=out)
+        return 2
+    tesla_owner.set_base_url(settings.tesla_owner_base_url)
+    cache = tesla_owner.token_path(settings.state_dir)
+
+    def authenticator(url: str) -> str:
+        print("1. Open this address in a browser and sign in to Tesla:", file=out)
+        print(url, file=out)
+        print("2. Tesla then shows 'Page Not Found'; copy that page's whole address (tesla://auth/callback?...).",
+              file=out)
+        return _ask("3. Paste it here: ", stdin, out)
+
+    tesla = tesla_owner.open_session(settings.tesla_account_email, cache, sso_base_url=settings.tesla_auth_url,
+                                     authenticator=authenticator)
+    if tesla.authorized:
+        print(f"Already signed in (token in {cache}); delete that file to sign in again.", file=out)
+        return 0
+    try:
+        tesla.fetch_token()
+    except VehicleError:
+        raise
+    except Exception as exc:  # oauthlib and requests raise many kinds; the user needs one line
+        scrub = Scrubber()
+        scrub.add(settings.tesla_account_email)
+        print(f"error: sign-in failed ({type(exc).__name__}: {scrub(exc)}); run it again and paste the address "
+              "straight after signing in", file=out)
+        return 1
+    print(f"Signed in. Token saved to {cache} (readable by you only).", file=out)
+    _show_car(lambda: tesla_owner.OwnerVehicle.from_settings(settings), out)
+    return 0
+
+
+def _fleet(settings: Any, stdin: TextIO, out: TextIO) -> int:
+    missing = [n for n, v in (("TESLA_CLIENT_ID", settings.tesla_client_id),
+                              ("TESLA_CLIENT_SECRET", settings.tesla_client_secret)) if not v]
+    if missing:
+        print(f"error: {' and '.join(missing)} empty: copy them from your app at developer.tesla.com", file=out)
+        return 2
+    state = secrets.token_urlsafe(16)
+    query = {"response_type": "code", "client_id": settings.tesla_client_id,
+             "redirect_uri": settings.tesla_redirect_uri, "scope": FLEET_SCOPES, "state": state,
+             "prompt_missing_scopes": "true"}
+    url = settings.tesla_auth_url.rstrip("/") + "/oauth2/v3/authorize?" + urlencode(query)
+    print("1. Open this address in a browser and sign in to Tesla, allowing the app's access:", file=out)
+    print(url, file=out)
+    print(f"2. The browser then goes to {settings.tesla_redirect_uri}?code=... (the page may not load).", file=out)
+    answer = _ask("3. Paste that whole address (or just the code) here: ", stdin, out)
+    code = answer
+    if "?" in answer or answer.startswith("http"):
+        params = parse_qs(urlsplit(answer).query)
+        if "error" in params:
+            print(f"error: Tesla said {params['error'][0]}: sign in again and allow the access asked", file=out)
+            return 1
+        if params.get("state", [state])[0] != state:
+            print("error: that address is from another sign-in (state differs); use the newest one", file=out)
+            return 1
+        code = params.get("code", [""])[0]
+    if not code:
+        print("error: no code in what was pasted; paste the address the browser ended on", file=out)
+        return 1
+    token = tesla_fleet.token_request(requests.Session(), settings.tesla_auth_url, {
+        "grant_type": "authorization_code", "client_id": settings.tesla_client_id,
+        "client_secret": settings.tesla_client_secret, "code": code,
+        "audience": settings.tesla_fleet_audience, "redirect_uri": settings.tesla_redirect_uri})
+    path = tesla_fleet.token_path(settings.state_dir)
+    tesla_fleet.save_token(path, token)
+    print(f"Signed in. Token saved to {path} (readable by you only).", file=out)
+    _show_car(lambda: tesla_fleet.FleetVehicle.from_settings(settings), out)
+    return 0
+
+
+def _show_car(make: Any, out: TextIO) -> None:
+    """Prove the token works with the free vehicle list; a failure here does not undo the sign-in."""
+    try:
+        summary = make().summary()
+    except VehicleError as exc:
+        print(f"warning: signed in, but listing the car failed: {exc}", file=out)
+        return
+    print(f"Found {summary.display_name} ({summary.vin_short}), now {summary.state}.", file=out)

@@ -1,0 +1,186 @@
+"""What the two Tesla backends share: the vehicle_data JSON (the same in Owner and Fleet API), private token files,
+and error text scrubbed of secrets.
+
+Why shared: Owner API and Fleet API return the same `vehicle_data` and command-reply shapes; only the transport,
+the path ids and the sign-in differ.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from charge_logic.models import VehicleSnapshot
+from clients.private_files import write_json_atomic
+from clients.vehicle import BENIGN_REASONS, CommandResult, VehicleSummary
+
+Clock = Callable[[], datetime]
+
+# The sections a charge decision needs; location_data gives the position on firmware 2023.38+ (Fleet API docs,
+# "vehicle_data" endpoint).
+VEHICLE_DATA_ENDPOINTS = "charge_state;location_data;vehicle_state"
+
+# The five commands the scheduler sends, named as in the Fleet API; the Owner API uses the same names and bodies.
+COMMANDS = ("set_charging_amps", "set_charge_limit", "set_scheduled_departure", "set_scheduled_charging",
+            "charge_start", "charge_stop")
+
+KM_PER_MILE = 1.609344
+AUTH_HINT = "run `python scheduler.py auth tesla`"
+# The 403 body Tesla sends for unsigned commands (github.com/jankeesvw/omarchy-tesla/issues/8,
+# github.com/teslamotors/vehicle-command/issues/76): "Tesla Vehicle Command Protocol required, please refer to ...".
+PROTOCOL_MARKERS = ("vehicle command protocol required", "unsigned_cmds_hardlocked")
+# Fleet API and tesla-http-proxy say this for a sleeping car, as a 408 (or, via the proxy, sometimes a 500).
+ASLEEP_MARKERS = ("offline or asleep", "vehicle unavailable")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def short_vin(vin: str) -> str:
+    """The only form of a VIN that may appear in logs, errors and the state file."""
+    return "…" + vin[-4:] if vin else "…"
+
+
+class Scrubber:
+    """Removes the VIN, the e-mail and any token from text before it goes into an error or a log."""
+
+    def __init__(self) -> None:
+        self.secrets: set[str] = set()
+
+    def add(self, *values: str | None) -> None:
+        self.secrets.update(v for v in values if v and len(v) >= 4)
+
+    def __call__(self, text: object) -> str:
+        out = str(text)
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            out = out.replace(secret, short_vin(secret) if _looks_like_vin(secret) else "***")
+        out = re.sub(r"(?i)(bearer\s+)[\w.\-~+/=]+", r"\1***", out)
+        out = re.sub(r"\b[A-HJ-NPR-Z0-9]{17}\b", lambda m: short_vin(m.group(0)), out)
+        out = re.sub(r"[\w.+-]+@[\w-]+\.[\w.-]+", "<email>", out)
+        return " ".join(out.split())[:300]
+
+
+def _looks_like_vin(value: str) -> bool:
+    return re.fullmatch(r"[A-HJ-NPR-Z0-9]{17}", value) is not None
+
+
+def error_text(body: Any) -> str:
+    """The human part of a Tesla error body: {"response": null, "error": "...", "error_description": "..."}."""
+    if isinstance(body, dict):
+        parts = [str(body.get(k) or "") for k in ("error", "error_description", "message")]
+        resp = body.get("response")
+        if isinstance(resp, dict) and resp.get("reason"):
+            parts.append(str(resp["reason"]))
+        text = ". ".join(p.strip().rstrip(".") for p in parts if p and p.strip())
+        return text or json.dumps(body)[:200]
+    return str(body or "")[:200]
+
+
+def is_protocol_error(text: str) -> bool:
+    low = text.lower()
+    return any(m in low for m in PROTOCOL_MARKERS)
+
+
+def is_asleep_error(text: str) -> bool:
+    low = text.lower()
+    return any(m in low for m in ASLEEP_MARKERS)
+
+
+def summary_from_json(item: dict[str, Any]) -> VehicleSummary:
+    state = str(item.get("state") or "offline")
+    if state not in ("online", "asleep", "offline"):
+        state = "offline"
+    return VehicleSummary(vin_short=short_vin(str(item.get("vin") or "")),
+                          display_name=str(item.get("display_name") or "Tesla"), state=state)
+
+
+def pick_vehicle(items: Iterable[dict[str, Any]], vin: str) -> dict[str, Any] | None:
+    """The configured car (by VIN), or the account's first car when no VIN is set."""
+    items = [i for i in items if isinstance(i, dict) and i.get("vin")]
+    if vin:
+        return next((i for i in items if i.get("vin") == vin), None)
+    return items[0] if items else None
+
+
+def _num(d: dict[str, Any], key: str, kind: type = int) -> Any:
+    value = d.get(key)
+    if value is None or isinstance(value, bool) and kind is not bool:
+        return None
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def snapshot_from_vehicle_data(data: dict[str, Any], clock: Clock) -> VehicleSnapshot:
+    """Translate Tesla's vehicle_data response into our snapshot (miles to km, ms timestamps to datetimes)."""
+    cs = data.get("charge_state") or {}
+    ds = data.get("drive_state") or {}
+    vs = data.get("vehicle_state") or {}
+    ts = cs.get("timestamp")
+    read_at = datetime.fromtimestamp(ts / 1000, UTC) if isinstance(ts, (int, float)) and ts > 0 else clock()
+    rng = _num(cs, "battery_range", float)
+    odo = _num(vs, "odometer", float)
+    return VehicleSnapshot(
+        vin_short=short_vin(str(data.get("vin") or "")),
+        display_name=str(data.get("display_name") or vs.get("vehicle_name") or "Tesla"),
+        state=str(data.get("state") or "online"),
+        read_at=read_at,
+        battery_level=_num(cs, "battery_level"),
+        charge_limit_soc=_num(cs, "charge_limit_soc"),
+        charge_limit_soc_min=_num(cs, "charge_limit_soc_min"),
+        charge_limit_soc_max=_num(cs, "charge_limit_soc_max"),
+        charging_state=cs.get("charging_state"),
+        charge_current_request=_num(cs, "charge_current_request"),
+        charge_current_request_max=_num(cs, "charge_current_request_max"),
+        charger_actual_current=_num(cs, "charger_actual_current"),
+        charger_voltage=_num(cs, "charger_voltage"),
+        charger_phases=_num(cs, "charger_phases"),
+        conn_charge_cable=cs.get("conn_charge_cable"),
+        charge_port_door_open=cs.get("charge_port_door_open"),
+        fast_charger_present=cs.get("fast_charger_present"),
+        scheduled_charging_mode=cs.get("scheduled_charging_mode"),
+        scheduled_charging_start_time_minutes=_num(cs, "scheduled_charging_start_time_minutes"),
+        off_peak_charging_enabled=cs.get("off_peak_charging_enabled"),
+        off_peak_charging_times=cs.get("off_peak_charging_times"),
+        scheduled_departure_time_minutes=_num(cs, "scheduled_departure_time_minutes"),
+        off_peak_hours_end_time=_num(cs, "off_peak_hours_end_time"),
+        preconditioning_enabled=cs.get("preconditioning_enabled"),
+        preconditioning_times=cs.get("preconditioning_times"),
+        time_to_full_charge=_num(cs, "time_to_full_charge", float),
+        battery_range_km=round(rng * KM_PER_MILE, 1) if rng is not None else None,
+        odometer_km=round(odo * KM_PER_MILE, 1) if odo is not None else None,
+        latitude=_num(ds, "latitude", float),
+        longitude=_num(ds, "longitude", float),
+    )
+
+
+def command_result(body: Any) -> CommandResult:
+    """{"response": {"result": bool, "reason": str}}; benign reasons count as done. tesla-http-proxy sends the
+    car's reason under "string" (pkg/proxy/proxy.go, carResponse), so both keys are read."""
+    resp = body.get("response") if isinstance(body, dict) else None
+    if not isinstance(resp, dict):
+        return CommandResult(False, error_text(body) or "no response")
+    reason = str(resp.get("reason") or resp.get("string") or "")
+    if resp.get("result") is True:
+        return CommandResult(True, reason)
+    return CommandResult(reason in BENIGN_REASONS, reason or "refused")
+
+
+def write_private_json(path: Path, data: Any) -> None:
+    """A token file: whole or not at all, readable by its owner only (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, data)
+
+
+def read_json(path: Path) -> Any:
+    """The file's JSON, or None when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,291 @@
+"""Backend `fleet`: the Tesla Fleet API over requests, directly or through Tesla's tesla-http-proxy.
+
+Paths, per Tesla's Fleet API docs (developer.tesla.com/docs/fleet-api/endpoints/vehicle-endpoints) and the proxy's
+README (github.com/teslamotors/vehicle-command): GET /api/1/vehicles (the list: free, never wakes the car),
+GET /api/1/vehicles/{vin}/vehicle_data (billed; 408 when asleep), POST /api/1/vehicles/{vin}/wake_up (billed),
+POST /api/1/vehicles/{vin}/command/{name} (billed; the proxy signs it; the proxy wants the VIN, not the id).
+Errors come as {"response": null, "error": "...", "error_description": ""} (pkg/proxy/proxy.go, writeJSONError);
+a 429 carries Retry-After (developer.tesla.com/docs/fleet-api/support/faq). Tokens: third-party OAuth tokens
+refreshed at TESLA_AUTH_URL/oauth2/v3/token with grant_type=refresh_token and client_id
+(developer.tesla.com/docs/fleet-api/authentication/third-party-tokens); Tesla rotates the refresh token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from charge_logic.models import Command, VehicleSnapshot
+from clients.tesla_common import (
+    AUTH_HINT,
+    COMMANDS,
+    VEHICLE_DATA_ENDPOINTS,
+    Clock,
+    Scrubber,
+    command_result,
+    error_text,
+    is_asleep_error,
+    is_protocol_error,
+    pick_vehicle,
+    read_json,
+    short_vin,
+    snapshot_from_vehicle_data,
+    summary_from_json,
+    utc_now,
+    write_private_json,
+)
+from clients.vehicle import (
+    CallCounter,
+    CommandProtocolRequired,
+    CommandResult,
+    VehicleAsleep,
+    VehicleAuthError,
+    VehicleError,
+    VehicleSummary,
+)
+
+TOKEN_FILE = "tesla_fleet_token.json"
+TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
+MAX_RETRY_AFTER_S = 30.0  # wait out a 429 this long at most, once; longer waits become an error for this tick
+SUMMARY_FRESH_S = 60.0  # a summary this young is trusted by snapshot() without asking again
+
+
+def token_path(state_dir: str | Path) -> Path:
+    return Path(state_dir) / TOKEN_FILE
+
+
+def save_token(path: Path, token: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+    """Keep only what is needed to call and refresh, with an absolute expiry; 0600."""
+    now = time.time() if now is None else now
+    saved = {"access_token": token["access_token"], "refresh_token": token.get("refresh_token", ""),
+             "expires_at": now + float(token.get("expires_in") or 3600)}
+    write_private_json(path, saved)
+    return saved
+
+
+def token_request(session: requests.Session, auth_url: str, data: dict[str, str],
+                  timeout: tuple[float, float] = TIMEOUT) -> dict[str, Any]:
+    """POST to Tesla's OAuth token endpoint; raises VehicleAuthError when Tesla refuses the grant."""
+    url = auth_url.rstrip("/") + "/oauth2/v3/token"
+    try:
+        resp = session.post(url, data=data, timeout=timeout, headers={"Accept": "application/json"})
+    except requests.RequestException as exc:
+        raise VehicleError(f"cannot reach Tesla sign-in at {urlsplit(url).netloc} ({type(exc).__name__}); "
+                           "check TESLA_AUTH_URL and the network") from None
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if resp.status_code in (400, 401, 403):
+        what = error_text(body) if isinstance(body, dict) else f"HTTP {resp.status_code}"
+        raise VehicleAuthError(f"Tesla refused the token request ({what}): {AUTH_HINT}")
+    if resp.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
+        raise VehicleError(f"Tesla sign-in answered HTTP {resp.status_code} without a token; try again later")
+    return body
+
+
+class FleetVehicle:
+    """One car through the Fleet API. Counts billed calls in `calls`; never puts a token or the VIN in an error."""
+
+    def __init__(self, base_url: str, *, token_file: Path, client_id: str, auth_url: str, vin: str = "",
+                 ca_cert: str = "", clock: Clock = utc_now, sleep: Callable[[float], None] = time.sleep,
+                 timeout: tuple[float, float] = TIMEOUT, max_retry_after_s: float = MAX_RETRY_AFTER_S) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token_file = Path(token_file)
+        self.client_id = client_id
+        self.auth_url = auth_url
+        self.vin = vin
+        self.clock, self.sleep, self.timeout = clock, sleep, timeout
+        self.max_retry_after_s = max_retry_after_s
+        self.calls = CallCounter()
+        self.session = requests.Session()
+        # Passed on every request: a Session's own `verify` loses to REQUESTS_CA_BUNDLE in the environment
+        # (github.com/psf/requests/issues/4650), which docker images often set.
+        self.verify: str | bool = True
+        if ca_cert:
+            if not Path(ca_cert).is_file():
+                raise VehicleError(f"TESLA_FLEET_CA_CERT={ca_cert} is not a file: give the proxy's tls-cert.pem")
+            self.verify = ca_cert
+        self.scrub = Scrubber()
+        self.scrub.add(vin, client_id)
+        self._token: dict[str, Any] | None = None
+        self._last_summary: tuple[Any, VehicleSummary] | None = None
+        self._access_token_loaded()
+
+    @classmethod
+    def from_settings(cls, settings: Any, **kw: Any) -> FleetVehicle:
+        return cls(settings.tesla_fleet_base_url, token_file=token_path(settings.state_dir),
+                   client_id=settings.tesla_client_id, auth_url=settings.tesla_auth_url, vin=settings.tesla_vin,
+                   ca_cert=settings.tesla_fleet_ca_cert, **kw)
+
+    # ------------------------------------------------------------------ the Vehicle protocol
+    def summary(self) -> VehicleSummary:
+        body = self._call("GET", "/api/1/vehicles", what="the vehicle list")
+        self.calls.summaries += 1
+        item = pick_vehicle(body.get("response") or [], self.vin)
+        if item is None:
+            which = f"a car with VIN {short_vin(self.vin)}" if self.vin else "any car"
+            raise VehicleError(f"the Tesla account has no access to {which}: check TESLA_VIN and the app's "
+                               "vehicle scopes")
+        if not self.vin:
+            self.vin = str(item["vin"])
+            self.scrub.add(self.vin)
+        summary = summary_from_json(item)
+        self._last_summary = (self.clock(), summary)
+        return summary
+
+    def snapshot(self) -> VehicleSnapshot:
+        summary = self._fresh_summary()
+        if summary.state != "online":
+            raise VehicleAsleep(f"the car ({summary.vin_short}) is {summary.state}; not read")
+        body = self._call("GET", f"/api/1/vehicles/{self.vin}/vehicle_data", what="vehicle data", billed="data",
+                          params={"endpoints": VEHICLE_DATA_ENDPOINTS})
+        data = body.get("response")
+        if not isinstance(data, dict):
+            raise VehicleError("Fleet API vehicle_data reply had no vehicle data")
+        return snapshot_from_vehicle_data(data, self.clock)
+
+    def wake(self, timeout_s: float = 30.0) -> bool:
+        """Wake once (billed) and poll the free list until online; bounded by timeout_s (at most 30 s)."""
+        timeout_s = max(0.0, min(timeout_s, 30.0))
+        if self._fresh_summary(max_age_s=0).state == "online":
+            return True
+        started, waited, interval = time.monotonic(), 0.0, 2.0
+        body = self._call("POST", f"/api/1/vehicles/{self.vin}/wake_up", what="wake_up", billed="wakes")
+        if (body.get("response") or {}).get("state") == "online":
+            return True
+        while waited + (time.monotonic() - started) < timeout_s:
+            pause = min(interval, timeout_s - waited - (time.monotonic() - started))
+            if pause <= 0:
+                break
+            self.sleep(pause)
+            waited += pause
+            interval = min(interval * 1.5, 8.0)
+            if self.summary().state == "online":
+                return True
+        return False
+
+    def execute(self, command: Command) -> CommandResult:
+        if command.name not in COMMANDS:
+            raise VehicleError(f"unknown car command {command.name!r}; known: {', '.join(COMMANDS)}")
+        if not self.vin:
+            self.summary()
+        body = self._call("POST", f"/api/1/vehicles/{self.vin}/command/{command.name}", what=command.name,
+                          billed="commands", json=dict(command.args))
+        return command_result(body)
+
+    # ------------------------------------------------------------------ plumbing
+    def _fresh_summary(self, max_age_s: float = SUMMARY_FRESH_S) -> VehicleSummary:
+        if self._last_summary is not None and self.vin:
+            at, summary = self._last_summary
+            if 0 <= (self.clock() - at).total_seconds() < max_age_s:
+                return summary
+        return self.summary()
+
+    def _access_token_loaded(self) -> None:
+        """Fail at start-up, not at the first tick, when nobody has signed in."""
+        if self._token is None:
+            saved = read_json(self.token_file)
+            if not isinstance(saved, dict) or not saved.get("access_token"):
+                raise VehicleAuthError(f"no Fleet API token in {self.token_file}: {AUTH_HINT}")
+            self._token = saved
+            self.scrub.add(saved.get("access_token"), saved.get("refresh_token"))
+
+    def _access_token(self, force_refresh: bool = False) -> str:
+        self._access_token_loaded()
+        assert self._token is not None
+        if force_refresh or float(self._token.get("expires_at") or 0) - 60 < time.time():
+            self._refresh()
+        return str(self._token["access_token"])
+
+    def _refresh(self) -> None:
+        assert self._token is not None
+        refresh = self._token.get("refresh_token")
+        if not refresh:
+            raise VehicleAuthError(f"the Fleet API token expired and has no refresh token: {AUTH_HINT}")
+        if not self.client_id:
+            raise VehicleAuthError("TESLA_CLIENT_ID is empty: set it to the Fleet API app's client id")
+        body = token_request(self.session, self.auth_url, {"grant_type": "refresh_token",
+                                                           "client_id": self.client_id,
+                                                           "refresh_token": str(refresh)}, self.timeout)
+        body.setdefault("refresh_token", refresh)
+        self._token = save_token(self.token_file, body)
+        self.scrub.add(self._token["access_token"], self._token["refresh_token"])
+
+    def _call(self, method: str, path: str, *, what: str, billed: str | None = None, **kw: Any) -> dict[str, Any]:
+        refreshed = rate_waited = False
+        while True:
+            token = self._access_token()
+            try:
+                resp = self.session.request(method, self.base_url + path, timeout=self.timeout, verify=self.verify,
+                                            headers={"Authorization": f"Bearer {token}"}, **kw)
+            except requests.exceptions.SSLError as exc:
+                if "hostname mismatch" in str(exc).lower():
+                    raise VehicleError(f"the TLS certificate at {self._host()} is not made out to that host name: "
+                                       "make the proxy's certificate with -addext \"subjectAltName = DNS:<host>\" "
+                                       "(docs/tesla.md)") from None
+                raise VehicleError(f"TLS to {self._host()} failed for {what}: for tesla-http-proxy set "
+                                   "TESLA_FLEET_CA_CERT to its tls-cert.pem") from None
+            except requests.Timeout:
+                raise VehicleError(f"Fleet API at {self._host()} did not answer {what} within "
+                                   f"{self.timeout[1]:g} s") from None
+            except requests.RequestException as exc:
+                raise VehicleError(f"cannot reach the Fleet API at {self._host()} for {what} "
+                                   f"({type(exc).__name__}): check TESLA_FLEET_BASE_URL and that the proxy "
+                                   "is running") from None
+            status = resp.status_code
+            try:
+                body = resp.json()
+            except ValueError:
+                body = None
+            text = self.scrub(error_text(body) if body is not None else resp.text[:120])
+            if status == 401 and not refreshed:
+                refreshed = True
+                self._access_token(force_refresh=True)
+                continue
+            if status == 429 and not rate_waited:
+                wait = _retry_after(resp.headers.get("Retry-After"))
+                if wait is not None and wait <= self.max_retry_after_s:
+                    rate_waited = True
+                    self.sleep(wait)
+                    continue
+            if billed and (status in (200, 408) or (status >= 400 and is_asleep_error(text))):
+                setattr(self.calls, billed, getattr(self.calls, billed) + 1)
+            if status == 200 and isinstance(body, dict):
+                return body
+            raise self._error(status, text, what, resp.headers.get("Retry-After"), body is None)
+
+    def _error(self, status: int, text: str, what: str, retry_after: str | None, not_json: bool) -> VehicleError:
+        if status == 200 and not_json:
+            return VehicleError(f"Fleet API at {self._host()} sent a non-JSON reply to {what}: is "
+                                "TESLA_FLEET_BASE_URL the API or tesla-http-proxy?")
+        if status == 401:
+            return VehicleAuthError(f"Tesla refused the Fleet API token for {what}: {AUTH_HINT}")
+        if status == 403 and is_protocol_error(text):
+            return CommandProtocolRequired(
+                f"the car needs signed commands ({what} refused): run tesla-http-proxy and set "
+                "TESLA_FLEET_BASE_URL=https://localhost:4443 and TESLA_FLEET_CA_CERT=<its tls-cert.pem> "
+                "(see docs/tesla.md)")
+        if status == 403:
+            return VehicleAuthError(f"Tesla refused {what} (403 {text}): check the app's scopes and the car's "
+                                    f"virtual key, then {AUTH_HINT}")
+        if status == 408 or is_asleep_error(text):
+            return VehicleAsleep(f"the car is asleep or offline ({what} answered {status})")
+        if status == 429:
+            return VehicleError(f"Fleet API rate limit on {what}: retry after {retry_after or '?'} s")
+        return VehicleError(f"Fleet API error {status} on {what}: {text or 'no details'}")
+
+    def _host(self) -> str:
+        return urlsplit(self.base_url).netloc or self.base_url
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
