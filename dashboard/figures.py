@@ -149,7 +149,8 @@ def history_figure(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> Figu
     xs = [plot_x(t) for t, _ in rows]
     fig.add(type="bar", x=xs, y=[num(h.get("power_kw")) for _, h in rows], name="charging kW", yaxis="y2",
             marker={"color": "rgba(34,197,94,0.45)"}, hovertemplate="%{y:.1f} kW<extra></extra>")
-    fig.add(x=xs, y=[num(h.get("soc")) for _, h in rows], mode="lines", name="SoC",
+    fig.add(x=xs, y=[num(h.get("soc")) for _, h in rows], mode="lines" if len(rows) > 48 else "lines+markers",
+            name="SoC",
             line={"color": LOAD, "width": 2}, hovertemplate="%{y:.0f} %<extra>SoC</extra>")
     marks = [("commands sent", lambda h: (num(h.get("sent")) or 0) > 0,
               {"color": MEAN, "size": 7, "symbol": "diamond"}),
@@ -160,7 +161,10 @@ def history_figure(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> Figu
             fig.add(x=[x for x, _ in sel], y=[s if s is not None else 0 for _, s in sel], mode="markers", name=name,
                     marker=marker, hovertemplate=name + "<extra></extra>")
     fig.layout["yaxis"].update(range=[0, 105], ticksuffix=" %")
-    fig.layout["xaxis"].update(tickformat="%a %d", hoverformat="%a %d %H:%M")
+    peak = max([num(h.get("power_kw")) or 0 for _, h in rows] + [0])
+    fig.layout["yaxis2"].update(range=[0, max(peak * 1.15, 1.0)], nticks=4, tickformat=".1f")
+    fig.layout["xaxis"].update(tickformat="%a", hoverformat="%a %d %H:%M", dtick=86400000, tickangle=0,
+                               range=[plot_x(now - timedelta(days=7)), plot_x(now + timedelta(hours=2))])
     if not rows:
         _empty(fig, "No history yet")
     return fig.to_dict()

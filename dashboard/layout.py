@@ -235,9 +235,11 @@ def events_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
     events = items(state.get("events"))
     rows = []
     for ev in sorted(events, key=lambda e: when(e.get("start"), zone) or now + timedelta(days=999)):
-        start = when(ev.get("start"), zone)
+        start, end = when(ev.get("start"), zone), when(ev.get("end"), zone)
         start_text = (start.strftime("%a %d %b") + " · all day") if ev.get("all_day") is True and start else clock(
             start, now)
+        if start and end and start <= now < end and ev.get("all_day") is not True:
+            start_text += " · now"
         dist = num(ev.get("distance_km"))
         if dist is None:
             trip = [html.Span("distance unknown" + (f": {ev['note']}" if text(ev.get("note")) else ""),
@@ -346,8 +348,7 @@ def health_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
         rows.append(html.Tr(className=f"src-{name}", children=[
             html.Td(SOURCE_NAMES.get(name, name)),
             html.Td(html.Span(word, className=f"badge {tone}")),
-            html.Td(fmt(src.get("data_age_min"), "min") if (num(src.get("data_age_min")) or 0) < 120
-                    else ago(num(src.get("data_age_min")))),
+            html.Td(_age(num(src.get("data_age_min")))),
             html.Td(f"{err} ({clock(err_at, now)})" if err and err_at else err or "none",
                     className="err" if err else "muted"),
             html.Td(DASH if calls is None else f"{calls:.0f}" + (f" / {budget:.0f}" if budget is not None else ""),
@@ -366,6 +367,12 @@ def health_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
             f"(≈ ${num(tesla.get('est_cost_usd')) or 0:.3f}); today {fmt(tesla.get('commands_today'))} commands, "
             f"{fmt(tesla.get('wakes_today'))} wakes."))
     return _card("Sources", [html.Div(className="scroll", children=table), usage], "health")
+
+
+def _age(minutes: float | None) -> str:
+    if minutes is None:
+        return DASH
+    return f"{max(0.0, minutes):.0f} min" if minutes < 120 else ago(minutes).removesuffix(" ago")
 
 
 def problem_page(problem: Problem, snapshot: Snapshot, refresh_s: float) -> html.Section:

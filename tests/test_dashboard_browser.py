@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from plotly.offline import get_plotlyjs_version as plotly_js_version
 
-from dashboard.harness import GRAPH_DRAWN, launch, run_app
+from dashboard.harness import GRAPH_DRAWN, demo_state, launch, run_app
 
 WAIT_MS = 15000
 
@@ -28,7 +28,7 @@ WAIT_MS = 15000
 @pytest.fixture(scope="module")
 def demo_doc(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One tick of `python scheduler.py --demo --once`: the real thing, not a hand-made sample."""
-    return json.loads(Path("/tmp/dashdev/s1/state.json").read_text())
+    return json.loads(demo_state(tmp_path_factory.mktemp("demo")).read_text())
 
 
 @pytest.fixture(scope="module")
