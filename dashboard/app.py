@@ -48,11 +48,11 @@ def create_app(state_dir: str | Path, refresh_s: float = 10.0) -> Dash:
         """Called per page load, so a reload shows the file as it is now."""
         snapshot = reader.read()
         try:
-            return layout.page(snapshot, now_in(snapshot.zone), refresh_s, str(state_dir))
+            return layout.page(snapshot, now_in(snapshot.zone), refresh_s)
         except Exception:  # noqa: BLE001 - the owner gets words, the log gets the trace
             log.exception("the page could not be drawn from %s", snapshot.path)
-            return layout.page(unreadable(snapshot), now_in(None), refresh_s, str(state_dir))
+            return layout.page(unreadable(snapshot), now_in(None), refresh_s)
 
     app.layout = serve_layout
-    callbacks.register(app, reader, refresh_s, str(state_dir))
+    callbacks.register(app, reader, refresh_s)
     return app

@@ -14,7 +14,7 @@ from dashboard.state import StateReader, now_in, unreadable
 log = logging.getLogger(__name__)
 
 
-def register(app: Dash, reader: StateReader, refresh_s: float, state_dir: str) -> None:
+def register(app: Dash, reader: StateReader, refresh_s: float) -> None:
     @app.callback(
         Output("status", "children"), Output("content", "children"), Output("signature", "data"),
         Input("tick", "n_intervals"), State("signature", "data"), prevent_initial_call=True,
@@ -23,11 +23,11 @@ def register(app: Dash, reader: StateReader, refresh_s: float, state_dir: str) -
         snapshot = reader.read()
         now = now_in(snapshot.zone)
         try:
-            status = layout.status(snapshot, now, state_dir)
+            status = layout.status(snapshot, now)
             if snapshot.signature == shown:
                 return status, no_update, no_update
-            return status, layout.content(snapshot, snapshot.clock(now), refresh_s, state_dir), snapshot.signature
+            return status, layout.content(snapshot, snapshot.clock(now), refresh_s), snapshot.signature
         except Exception:  # noqa: BLE001 - the owner gets words, the log gets the trace
             log.exception("the page could not be drawn from %s", snapshot.path)
             bad = unreadable(snapshot)
-            return layout.status(bad, now, state_dir), layout.content(bad, now, refresh_s, state_dir), bad.signature
+            return layout.status(bad, now), layout.content(bad, now, refresh_s), bad.signature

@@ -55,9 +55,13 @@ def _port(raw: str | int) -> int:
 
 def parse_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
                env_file: str | Path | None = ".env") -> DashboardSettings:
-    """Command line first, then the environment, then `.env`, then the scheduler's defaults."""
+    """Command line first, then the environment, then `.env` (or --env-file), then the scheduler's defaults."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--env-file", default=env_file)
+    env_file = pre.parse_known_args(argv)[0].env_file
     env = _env(environ, env_file)
     parser = argparse.ArgumentParser(prog="app.py", description="Dashboard of the charge scheduler (reads state.json)")
+    parser.add_argument("--env-file", default=env_file, metavar="FILE", help="settings file (default .env)")
     parser.add_argument("--state-dir", default=env.get("STATE_DIR", SPECS["STATE_DIR"].default),
                         help="folder holding state.json (env STATE_DIR)")
     parser.add_argument("--host", default=env.get("HOST", SPECS["HOST"].default),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ import plotly.utils
 import pytest
 
 from dashboard import layout
+from dashboard.harness import ROOT
 from dashboard.settings import parse_args
 from dashboard.state import StateReader, read_snapshot
 
@@ -83,7 +86,7 @@ def write(path: Path, doc: Any) -> Path:
 
 def page_text(snapshot: Any, now: datetime = NOW) -> str:
     """Everything the page would show, as JSON text (the Dash components and the Plotly figures)."""
-    parts = layout.status(snapshot, now, "state") + layout.content(snapshot, snapshot.clock(now), 10, "state")
+    parts = layout.status(snapshot, now) + layout.content(snapshot, snapshot.clock(now), 10)
     return json.dumps(parts, cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
 
 
@@ -205,6 +208,18 @@ def test_settings_come_from_the_command_line_then_environment_then_dotenv(tmp_pa
     assert (s.port, s.state_file) == (9003, Path("x/state.json"))
     s = parse_args([], environ={}, env_file=tmp_path / "absent.env")
     assert (s.host, s.port, s.state_dir) == ("127.0.0.1", 8050, Path("./state"))
+    s = parse_args(["--env-file", str(env_file)], environ={})
+    assert s.port == 9001
+
+
+def test_app_py_names_a_bad_setting_in_one_line(tmp_path: Path) -> None:
+    env_file = tmp_path / "dash.env"
+    env_file.write_text("PORT=eighty\n")
+    proc = subprocess.run([sys.executable, "app.py", "--env-file", str(env_file)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "PORT='eighty' is not valid: it takes a whole number" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_a_bad_port_stops_start_up_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
