@@ -293,9 +293,15 @@ def health_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
         usage = html.P(className="note", id="tesla-usage", children=(
             f"Tesla API {text(tesla.get('month')) or 'this month'}: {fmt(tesla.get('data'))} data reads, "
             f"{fmt(tesla.get('commands'))} commands, {fmt(tesla.get('wakes'))} wakes "
-            f"(≈ ${num(tesla.get('est_cost_usd')) or 0:.3f}); today {fmt(tesla.get('commands_today'))} commands, "
-            f"{fmt(tesla.get('wakes_today'))} wakes."))
+            f"(≈ ${num(tesla.get('est_cost_usd')) or 0:.3f}); today "
+            f"{_of(tesla.get('commands_today'), tesla.get('budget_commands_day'))} commands, "
+            f"{_of(tesla.get('wakes_today'), tesla.get('budget_wakes_day'))} wakes."))
     return card("Sources", [html.Div(className="scroll", children=table), usage], "health")
+
+
+def _of(used: Any, budget: Any) -> str:
+    """'3' or '3 of 40' when the state carries the daily budget (an optional field beyond the schema)."""
+    return fmt(used) + (f" of {fmt(budget)}" if num(budget) is not None else "")
 
 
 def _age(minutes: float | None) -> str:

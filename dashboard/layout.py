@@ -56,7 +56,8 @@ def status(snapshot: Snapshot, now: datetime) -> list[Any]:
             f"The state file was last written {ago(age)} but the scheduler writes it every "
             f"{snapshot.interval_min():g} min (warning after {STALE_INTERVALS} missed ticks). What you see below may "
             "be out of date and the car is not being managed. Check the scheduler's log and restart it: ",
-            html.Code(f"python scheduler.py -v -i {snapshot.interval_min():g}"),
+            html.Code("python scheduler.py --demo" if snapshot.demo
+                      else f"python scheduler.py -v -i {snapshot.interval_min():g}"),
         ]))
     return out
 

@@ -229,3 +229,12 @@ def test_a_bad_port_stops_start_up_with_one_line(capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit):
         parse_args(["--port", "70000"], environ={}, env_file=None)
     assert "PORT=70000 is out of range" in capsys.readouterr().err
+
+
+def test_the_dashboard_never_loads_the_api_clients() -> None:
+    """It reads the state file only: no client library (Tesla, Google, GridStatus) is even imported."""
+    code = "import sys, app, dashboard.app; print(sorted(m for m in sys.modules if m.split('.')[0] in " \
+           "('clients', 'teslapy', 'googleapiclient', 'googlemaps', 'gridstatus')))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
