@@ -82,3 +82,21 @@ def test_no_stop_when_the_schedule_could_not_finish_in_time():
     assert decision.amps > 8 and decision.expected_soc[-1][1] >= 80
     assert "charge_stop" not in names(decision)
     assert decision.windows[0].start - EVE < timedelta(minutes=15)
+
+
+def test_a_charge_the_schedule_would_miss_is_started():
+    """At 05:00, 45 → 80 % takes 3.8 h even at 32 A: waiting for the car's (maybe paused) schedule means short at
+    08:00, so charging starts now at full power."""
+    now = local(NY, 2026, 11, 28, 5, 0)
+    decision = decide(now, car(), forecast(now, 105_000), [], CFG, zone=NY)
+    assert decision.mode == "scheduled" and decision.charge_now is True
+    assert names(decision)[-1] == "charge_start" and decision.amps == 32
+    assert said(decision, "must start now")
+    assert decision.windows[0].start == now
+
+
+def test_a_charge_with_time_to_spare_is_left_to_the_car():
+    now = local(NY, 2026, 11, 28, 1, 0)
+    decision = decide(now, car(), forecast(now, 105_000), [], CFG, zone=NY)
+    assert "charge_start" not in names(decision) and decision.charge_now is None
+    assert decision.windows[0].start > now
