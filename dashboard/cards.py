@@ -18,10 +18,15 @@ from dashboard.values import DASH, ago, clock, fmt, items, num, obj, text, when
 
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False}
 SOURCE_NAMES = {"grid": "Grid forecast", "calendar": "Calendar", "maps": "Maps (drive distances)", "vehicle": "Car"}
+# The decision's machine labels (charge_logic.rules) in words; an unknown label shows with its underscores as spaces.
 MODE_WORDS = {
     "scheduled": "Scheduled charging", "charge_now_low_soc": "Charging now: battery low",
-    "charge_now_full_power": "Charging now at full power", "not_plugged_in": "Not plugged in",
+    "charge_now_full": "Charging now at full power", "plan_charging": "Charging in a planned window",
+    "plan_waiting": "Waiting for the next planned window", "not_plugged_in": "Not plugged in",
+    "not_at_home": "Away from home", "no_power": "Plugged in, no power", "supercharging": "On a fast charger",
+    "no_vehicle_data": "No data from the car yet", "no_charge_data": "No charge data from the car",
 }
+CHARGE_NOW_WORDS = {"True": "start", "False": "stop", "None": "leave as is"}
 
 
 def card(title: str, children: list[Any], card_id: str | None = None, wide: bool = False,
@@ -71,8 +76,10 @@ def tonight_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.S
         headline = "No car data yet: the scheduler has not read the car."
     elif vehicle.get("plugged_in") is False:
         headline = "The car is not plugged in: plug it in to charge tonight."
-    elif decision.get("charge_now") is True:
-        headline = f"Charging now at {fmt(decision.get('amps'), 'A')}."
+    elif decision.get("charge_now") is True or vehicle.get("charging_state") in ("Charging", "Starting"):
+        power = num(vehicle.get("charger_power_kw"))
+        headline = f"Charging now at {fmt(decision.get('amps') or vehicle.get('charge_current_request'), 'A')}" + (
+            f" ({power:.1f} kW)." if power else ".")
     elif wins:
         total = sum(w.kwh or 0 for w in wins)
         headline = (f"Charges from {clock(wins[0].start, now)} in {len(wins)} window{'s' if len(wins) > 1 else ''}"
@@ -105,7 +112,7 @@ def decision_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
         return card("Decision", [html.P("No decision yet.", className="muted")], "decision")
     mode = text(decision.get("mode")) or DASH
     at = when(decision.get("at"), zone)
-    charge_now = {True: "start", False: "stop", None: "leave as is"}.get(decision.get("charge_now"), DASH)
+    charge_now = CHARGE_NOW_WORDS.get(str(decision.get("charge_now")), DASH)
     tiles = [
         _tile("Amps", fmt(decision.get("amps"), "A")), _tile("Charge limit", fmt(decision.get("charge_limit"), "%")),
         _tile("Charging now", charge_now),
