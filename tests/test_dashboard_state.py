@@ -150,6 +150,14 @@ def test_sparse_sections_draw_as_sparse_cards(tmp_path: Path) -> None:
         assert shown in text, shown
 
 
+def test_an_all_day_event_given_as_a_bare_date_is_shown_on_its_day(tmp_path: Path) -> None:
+    doc = state_doc()
+    doc["events"].append({"summary": "Family day", "start": "2026-11-29", "end": "2026-11-30", "all_day": True,
+                          "location": None, "distance_km": None, "drive_minutes": None, "energy_kwh": None,
+                          "note": "no location"})
+    assert "Sun 29 Nov · all day" in page_text(read_snapshot(write(tmp_path / "state.json", doc)))
+
+
 def test_odd_values_inside_a_section_do_not_blank_the_page(tmp_path: Path) -> None:
     doc = state_doc()
     doc["forecast"]["points"] = [{"start": "junk", "load_mw": "high"}, 7, None]
