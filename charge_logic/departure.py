@@ -42,6 +42,7 @@ def plan_departure(now: datetime, trips: Sequence[Trip], config: RuleConfig, zon
     for trip in trips:
         event = trip.event
         require_aware(event.start, f"start of calendar event {event.summary!r}")
+        require_aware(event.end, f"end of calendar event {event.summary!r}")
         if event.all_day or trip.virtual or not now < event.start <= horizon_end:
             continue
         drive = drive_minutes(trip)

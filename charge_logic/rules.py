@@ -4,12 +4,18 @@ Pure: `now` and every input come in as values, nothing is read from the clock, a
 be replayed exactly and tested with any clock. Order of precedence: guards (nothing to do or nothing safe to do),
 then "charge now" (battery below the minimum, or the owner asked for a full charge), then the plan — the planner's
 windows when given, else the seed rules (forecast-banded amps and the car's own off-peak schedule).
+
+Decision.mode, for the dashboard and the history:
+  no_vehicle_data, no_charge_data, supercharging, not_at_home, not_plugged_in, no_power  — guards: no commands
+  charge_now_low_soc, charge_now_full  — charging now at full power
+  scheduled  — seed rules: the car's off-peak schedule charges it by departure
+  plan_charging, plan_waiting  — following the planner's windows (inside one / between them)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from charge_logic.amps import clamp_amps, forecast_amps, max_amps, max_text
@@ -35,6 +41,11 @@ def decide(now: datetime, vehicle: VehicleSnapshot | None, forecast: Sequence[Fo
     """One tick's decision. `windows` is the planner's plan (None = the seed rules); `notes` are the caller's own
     reasons (stale data and the like) and end up in Decision.reasons."""
     require_aware(now, "now")
+    if not isinstance(zone, tzinfo):
+        raise ValueError(f"zone must be a time zone object such as ZoneInfo('America/New_York'), got {zone!r}")
+    for window in windows or ():
+        require_aware(window.start, "planner window start")
+        require_aware(window.end, "planner window end")
     if config.min_amps > config.max_amps:
         raise ValueError(f"min_amps {config.min_amps} is above max_amps {config.max_amps}: min_amps must be smaller")
     if config.battery_kwh <= 0:
@@ -159,8 +170,12 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
                 head.append(f"The battery is at {battery} %, already at the {limit} % limit: nothing to charge")
         else:
             plan = charge_from(now, battery, limit, amps, vehicle, config) if vehicle.charging else ((), ())
-            head.append("The car has no off-peak departure schedule, so it charges when it is plugged in; amps and "
-                        "limit are still set")
+            if vehicle.scheduled_charging_mode == "StartAt":
+                head.append("The car starts charging at its own set time (Scheduled Charging), left as the owner set "
+                            "it; amps and limit are still set")
+            else:
+                head.append("The car has no off-peak departure schedule, so it charges when it is plugged in; amps "
+                            "and limit are still set")
 
     if not full:
         tail.extend(limit_choice.reasons)
@@ -174,18 +189,19 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
             tail.append(f"Off-peak charging ends {clock_text(off_peak_end, now, zone)}, with the plan's last window")
     elif low and _schedule_on(vehicle):
         tail.append(f"The scheduled departure is left alone while the battery is below {config.min_soc} %")
-    else:
+    elif vehicle.scheduled_charging_mode != "StartAt":
         tail.append("Scheduled departure with off-peak charging is off in the car, so the calendar does not set it")
     if at_home is None:
-        tail.append("Where the car is is unknown: assuming it is at home")
+        tail.append("The car's location is unknown: assuming it is at home")
 
     target = Target(charge_now=charge_now, amps=amps, charge_limit=None if full else limit,
                     departure_minutes=dep_minutes, off_peak_end_minutes=end_minutes)
+    commands = commands_for(vehicle, target)
     return Decision(
         at=now, mode=mode, charge_now=charge_now, amps=amps, charge_limit=limit,
         departure=departure.at if manage else None, off_peak_end=off_peak_end if manage else None,
         needed_soc=round(need.needed_soc, 1), reasons=(*head, *tail, *notes),
-        commands=commands_for(vehicle, target), windows=plan[0], expected_soc=plan[1])
+        commands=commands, windows=plan[0], expected_soc=plan[1])
 
 
 def _ready_amps(now: datetime, end: datetime, soc: float, limit: int, amps: int, top: int,

@@ -1,0 +1,179 @@
+"""A thin client for GridStatus.io's hosted API: one dataset query, the latest published forecast, typed errors.
+
+Wire format (docs.gridstatus.io, "Query Parameters", "Pagination", "Publish Time", "Error Handling"):
+`GET /v1/datasets/{id}/query` with header `x-api-key`; `cursor=""` asks for cursor pagination and each reply's
+`meta.cursor` / `meta.hasNextPage` say how to go on; `publish_time=latest_report` keeps only the newest forecast;
+errors are `{"detail": "..."}` with 401 bad key, 403 plan, 404 unknown dataset/column, 429 rate or usage limit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+
+class GridStatusError(Exception):
+    """Any GridStatus failure; the message is one line, names what to fix, and never holds the key."""
+
+
+class BadKeyError(GridStatusError):
+    pass
+
+
+class PlanError(GridStatusError):
+    pass
+
+
+class NotFoundError(GridStatusError):
+    pass
+
+
+class QuotaSpentError(GridStatusError):
+    """The plan's monthly allowance is used up: asking again before the month turns is pointless."""
+
+
+class RateLimitedError(GridStatusError):
+    """Too many requests per second/minute: a later try will work."""
+
+
+class UnavailableError(GridStatusError):
+    """Timeouts, connection failures, 5xx, unreadable replies."""
+
+
+@dataclass(frozen=True)
+class Row:
+    start: datetime  # interval start, aware UTC
+    value: float  # NaN when the cell was empty or not a number
+
+
+_MONTHLY_WORDS = ("month", "usage limit", "quota", "rows returned", "api_rows", "upgrade")
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(raw: Any) -> datetime | None:
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        dt = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "T", 1))
+    except ValueError:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _number(raw: Any) -> float:
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+class GridStatusClient:
+    """`before_request` is called before every HTTP request (each page counts against the plan); it may raise."""
+
+    def __init__(self, api_key: str, base_url: str = "https://api.gridstatus.io", *, timeout: float = 20.0,
+                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
+                 before_request: Callable[[], None] | None = None, max_pages: int = 10) -> None:
+        if not api_key:
+            raise BadKeyError("GRID_STATUS_API_KEY is empty: get a key at gridstatus.io (Settings) and set it")
+        self._key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.sleep = sleep
+        self.before_request = before_request
+        self.max_pages = max_pages
+
+    def latest_forecast(self, dataset: str, value_column: str, start: datetime, end: datetime,
+                        time_column: str = "interval_start_utc") -> list[Row]:
+        """Rows of the most recently published forecast between start and end, as the server sent them."""
+        params: dict[str, Any] = {
+            "start_time": _iso(start), "end_time": _iso(end), "publish_time": "latest_report",
+            "columns": f"{time_column},{value_column}", "return_format": "json", "json_schema": "array-of-objects",
+            "cursor": "",
+        }
+        rows: list[Row] = []
+        for _page in range(self.max_pages):
+            body = self._get(f"/v1/datasets/{dataset}/query", params)
+            rows += self._rows(body, dataset, time_column, value_column)
+            meta = body.get("meta") or {}
+            if not meta.get("hasNextPage") or not meta.get("cursor"):
+                return rows
+            params["cursor"] = meta["cursor"]
+        raise UnavailableError(f"GridStatus dataset {dataset} needed more than {self.max_pages} pages; "
+                               "check GRID_DATASET is an hourly load forecast")
+
+    def _rows(self, body: dict[str, Any], dataset: str, tcol: str, vcol: str) -> list[Row]:
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise UnavailableError(f"GridStatus sent no data list for {dataset}")
+        if data and isinstance(data[0], list):  # array-of-arrays: a header row first
+            header, data = data[0], [dict(zip(data[0], r, strict=False)) for r in data[1:]]
+        else:
+            header = list(data[0]) if data else [tcol, vcol]
+        if data and vcol not in header:
+            raise NotFoundError(f"GridStatus dataset {dataset} has no column {vcol!r}: set GRID_VALUE_COLUMN "
+                                f"(columns seen: {', '.join(map(str, header))})")
+        out = []
+        for rec in data:
+            start = parse_time(rec.get(tcol)) if isinstance(rec, dict) else None
+            if start is not None:
+                out.append(Row(start, _number(rec.get(vcol))))
+        return out
+
+    def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        for attempt in range(2):
+            if self.before_request:
+                self.before_request()
+            try:
+                resp = self.session.get(self.base_url + path, params=params, timeout=self.timeout,
+                                        headers={"x-api-key": self._key, "Accept": "application/json"})
+            except requests.Timeout:
+                raise UnavailableError(f"GridStatus did not answer within {self.timeout:g} s") from None
+            except requests.RequestException as exc:
+                raise UnavailableError(f"GridStatus unreachable: {type(exc).__name__}") from None
+            if resp.status_code == 200:
+                try:
+                    body = resp.json()
+                except ValueError:
+                    raise UnavailableError("GridStatus sent a reply that is not JSON") from None
+                if not isinstance(body, dict):
+                    raise UnavailableError("GridStatus sent an unexpected reply")
+                return body
+            err = self._error(resp)
+            if isinstance(err, RateLimitedError) and attempt == 0:
+                self.sleep(min(_number(resp.headers.get("Retry-After")) if resp.headers.get("Retry-After")
+                               else 1.0, 5.0))
+                continue
+            raise err
+        raise AssertionError("unreachable")
+
+    def _error(self, resp: requests.Response) -> GridStatusError:
+        try:
+            detail = str(resp.json().get("detail", ""))
+        except (ValueError, AttributeError):
+            detail = resp.text[:200]
+        detail = " ".join(detail.replace(self._key, "***").split())[:200]
+        code = resp.status_code
+        if code == 401:
+            return BadKeyError(f"GridStatus refused the API key (401: {detail}): check GRID_STATUS_API_KEY")
+        if code == 403:
+            return PlanError(f"GridStatus plan does not allow this query (403: {detail}): choose another "
+                             "GRID_DATASET or upgrade the plan")
+        if code == 404:
+            return NotFoundError(f"GridStatus does not know it (404: {detail}): check GRID_DATASET / "
+                                 "GRID_VALUE_COLUMN")
+        if code == 429:
+            if any(w in detail.lower() for w in _MONTHLY_WORDS):
+                return QuotaSpentError(f"GridStatus monthly allowance used up (429: {detail}): wait for next "
+                                       "month or lower GRIDSTATUS_REQUESTS_PER_MONTH / raise GRID_FETCH_HOURS")
+            return RateLimitedError(f"GridStatus rate limit (429: {detail}); will retry later")
+        return UnavailableError(f"GridStatus error {code}: {detail or resp.reason}")

@@ -1,0 +1,100 @@
+"""A calendar read from its secret iCal address (or an .ics file): no OAuth, works for Google, Outlook, iCloud.
+
+icalendar parses, recurring-ical-events expands RRULE/RDATE, drops EXDATEs and applies moved or cancelled instances
+(RECURRENCE-ID); VTIMEZONEs and TZIDs come through as aware datetimes, floating times are read in TIME_ZONE.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+import icalendar
+import recurring_ical_events
+import requests
+
+from charge_logic.models import CalendarEvent
+from clients.calendar_events import CalendarError, EventRules, as_aware, clean_location, sort_and_window
+
+
+def _is_url(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://", "webcal://"))
+
+
+def describe(source: str) -> str:
+    """How to name the source in messages: a file by its path, a URL only by its host (the path is the secret)."""
+    if _is_url(source):
+        host = source.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]  # never user:password@
+        return f"the iCal address at {host} (ICAL_URL)"
+    return f"the iCal file {source} (ICAL_URL)"
+
+
+class ICalCalendar:
+    name = "ical"
+
+    def __init__(self, source: str, zone: tzinfo, rules: EventRules = EventRules(), *, timeout: float = 20.0,
+                 session: requests.Session | None = None) -> None:
+        self.source = source.strip()
+        self.zone = zone
+        self.rules = rules
+        self.timeout = timeout
+        self.session = session or requests.Session()
+
+    def _read(self) -> bytes:
+        if not _is_url(self.source):
+            try:
+                return Path(self.source).expanduser().read_bytes()
+            except OSError as exc:
+                raise CalendarError(f"cannot read {describe(self.source)}: {exc.strerror or exc}") from None
+        url = "https://" + self.source[len("webcal://"):] if self.source.lower().startswith("webcal://") \
+            else self.source
+        try:
+            resp = self.session.get(url, timeout=self.timeout, headers={"Accept": "text/calendar"})
+        except requests.Timeout:
+            raise CalendarError(f"{describe(self.source)} did not answer within {self.timeout:g} s") from None
+        except requests.RequestException as exc:
+            raise CalendarError(f"{describe(self.source)} is unreachable: {type(exc).__name__}") from None
+        if resp.status_code in (401, 403, 404):
+            raise CalendarError(f"{describe(self.source)} answered {resp.status_code}: the secret address was "
+                                "probably reset; copy the current one into ICAL_URL")
+        if resp.status_code != 200:
+            raise CalendarError(f"{describe(self.source)} answered {resp.status_code}")
+        return resp.content
+
+    def events(self, start: datetime, end: datetime) -> list[CalendarEvent]:
+        raw = self._read()
+        try:
+            cal = icalendar.Calendar.from_ical(raw)
+            components = recurring_ical_events.of(cal).between(start, end)
+        except Exception as exc:  # icalendar/recurring-ical-events raise many types on bad input
+            raise CalendarError(f"{describe(self.source)} is not a valid iCalendar file: "
+                                f"{type(exc).__name__}") from None
+        out = [e for c in components if c.name == "VEVENT" and (e := self._event(c)) is not None]
+        return sort_and_window(out, start, end)
+
+    def _event(self, c: Any) -> CalendarEvent | None:
+        if "DTSTART" not in c:
+            return None
+        start, all_day = as_aware(c.decoded("DTSTART"), self.zone)
+        if "DTEND" in c:
+            end, _ = as_aware(c.decoded("DTEND"), self.zone)
+        elif "DURATION" in c:
+            end = start + c.decoded("DURATION")
+        else:
+            end = start + (timedelta(days=1) if all_day else timedelta(0))
+        status = str(c.get("STATUS", "")).upper()
+        free = str(c.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT"
+        # An iCal feed does not say which attendee is you; PARTSTAT=DECLINED on every attendee is the best hint.
+        attendees = c.get("ATTENDEE", [])
+        attendees = attendees if isinstance(attendees, list) else [attendees]
+        declined = bool(attendees) and all(str(a.params.get("PARTSTAT", "")).upper() == "DECLINED"
+                                           for a in attendees)
+        if not self.rules.keep(cancelled=status == "CANCELLED", declined=declined, free=free):
+            return None
+        uid = str(c.get("UID", "")) or f"ical-{start.isoformat()}"
+        if "RRULE" in c or "RECURRENCE-ID" in c or "RDATE" in c:
+            uid = f"{uid}/{start.astimezone(self.zone).isoformat()}"
+        return CalendarEvent(uid=uid, summary=str(c.get("SUMMARY", "")).strip() or "(no title)",
+                             start=start, end=max(end, start), all_day=all_day,
+                             location=clean_location(str(c.get("LOCATION", "")) or None))

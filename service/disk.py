@@ -1,0 +1,49 @@
+"""Small private files in STATE_DIR: caches, counters and tokens that survive restarts, readable by the owner only."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from clients.private_files import write_json_atomic
+
+
+def read_json(path: str | Path) -> Any:
+    """The file's JSON, or None when it is missing or unreadable (a broken cache is just a cold cache)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Whole or not at all, 0600 (caches hold event places, counters must not reset on a torn write)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, data)
+
+
+class MonthlyBudget:
+    """Calls made this calendar month (UTC), kept on disk, refused once `limit` is reached."""
+
+    def __init__(self, path: str | Path, limit: int | None) -> None:
+        self.path = Path(path)
+        self.limit = limit
+        data = read_json(self.path) or {}
+        self.month: str = str(data.get("month", ""))
+        self.count: int = int(data.get("count", 0))
+
+    def used(self, now: datetime) -> int:
+        return self.count if self.month == now.strftime("%Y-%m") else 0
+
+    def allows(self, now: datetime, n: int = 1) -> bool:
+        return self.limit is None or self.used(now) + n <= self.limit
+
+    def spend(self, now: datetime, n: int = 1) -> None:
+        month = now.strftime("%Y-%m")
+        if self.month != month:
+            self.month, self.count = month, 0
+        self.count += n
+        write_json(self.path, {"month": self.month, "count": self.count})

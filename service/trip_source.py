@@ -1,0 +1,137 @@
+"""Upcoming trips: calendar events (Google or iCal) with the drive to each, for the coordinator and `events`.
+
+The calendar is read every tick (cheap, and edits show up at once); when it fails, the last good events are used,
+marked stale, for CALENDAR_STALE_HOURS, then dropped. Distances come from the cached, budgeted DistanceService.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from charge_logic.models import CalendarEvent, Trip
+from clients import places
+from clients.calendar_events import CalendarError, CalendarSource, EventRules
+from clients.google_auth import token_path
+from clients.google_calendar import GoogleCalendar
+from clients.ical_calendar import ICalCalendar
+from clients.maps_legacy import LegacyMapsClient
+from clients.maps_routes import RoutesClient
+from service.disk import read_json, write_json
+from service.distances import DistanceService, DriveClient
+from service.settings import Settings, SettingsError
+from service.sources import SourceStatus
+
+log = logging.getLogger(__name__)
+
+
+def _event_json(e: CalendarEvent) -> dict:
+    return {"uid": e.uid, "summary": e.summary, "start": e.start.isoformat(), "end": e.end.isoformat(),
+            "all_day": e.all_day, "location": e.location}
+
+
+def _event_from(d: dict) -> CalendarEvent:
+    return CalendarEvent(d["uid"], d["summary"], datetime.fromisoformat(d["start"]), datetime.fromisoformat(d["end"]),
+                         bool(d["all_day"]), d.get("location"))
+
+
+class CalendarTripProvider:
+    def __init__(self, calendar: CalendarSource, distances: DistanceService, state_dir: str | Path, *,
+                 hours: float = 48.0, stale_hours: float = 6.0) -> None:
+        self.calendar = calendar
+        self.distances = distances
+        self.horizon = timedelta(hours=hours)
+        self.stale_after = timedelta(hours=stale_hours)
+        self.cache_path = Path(state_dir) / "calendar_cache.json"
+        self.status = SourceStatus("calendar")
+        self.statuses: list[SourceStatus] = [self.status, distances.status]
+        self._events: list[CalendarEvent] = []
+        self._events_at: datetime | None = None
+        self._load()
+
+    def _load(self) -> None:
+        data = read_json(self.cache_path)
+        if not isinstance(data, dict) or data.get("source") != self.calendar.name:
+            return
+        try:
+            self._events = [_event_from(d) for d in data["events"]]
+            self._events_at = datetime.fromisoformat(data["fetched_at"])
+        except (KeyError, TypeError, ValueError):
+            self._events, self._events_at = [], None
+            return
+        self.status.data_at = self.status.last_success = self._events_at
+
+    def events(self, now: datetime, hours: float | None = None) -> list[CalendarEvent]:
+        """Events ending after `now` and starting within the horizon; the last good ones when the calendar fails."""
+        until = now + (timedelta(hours=hours) if hours is not None else self.horizon)
+        try:
+            try:
+                events = self.calendar.events(now, until)
+            except CalendarError:
+                raise
+            except Exception as bug:  # a library surprise must not stop the loop: report it like any failure
+                log.exception("calendar: unexpected failure")
+                raise CalendarError(f"calendar read failed unexpectedly ({type(bug).__name__})") from bug
+        except CalendarError as exc:
+            log.warning("calendar: %s", exc)
+            self.status.ok, self.status.last_error, self.status.last_error_at = False, str(exc)[:300], now
+            if self._events_at is None or now - self._events_at > self.stale_after:
+                self.status.stale = self._events_at is not None
+                return []
+            self.status.stale = True
+            return [e for e in self._events if e.end > now and e.start < until]
+        self._events, self._events_at = events, now
+        self.status.ok, self.status.stale = True, False
+        self.status.last_success = self.status.data_at = now
+        write_json(self.cache_path, {"source": self.calendar.name, "fetched_at": now.isoformat(),
+                                     "until": until.isoformat(), "events": [_event_json(e) for e in events]})
+        return events
+
+    def get(self, now: datetime, hours: float | None = None) -> list[Trip]:
+        trips = []
+        for e in self.events(now, hours):
+            route, note = self.distances.route(e.location, now)
+            virtual = bool(e.location) and not places.is_place(e.location)  # a link, "Zoom", a phone number
+            trips.append(Trip(e, route, note, virtual))
+        return trips
+
+
+def choose_calendar(settings: Settings, ics: str | None = None) -> CalendarSource | None:
+    """CALENDAR_SOURCE: auto = iCal when ICAL_URL is set, else Google when a token or credentials file exists."""
+    rules = EventRules(settings.calendar_include_declined, settings.calendar_include_free)
+    if ics:
+        return ICalCalendar(ics, settings.zone, rules)
+    source = settings.calendar_source
+    if source == "none":
+        return None
+    if source == "ical" or (source == "auto" and settings.ical_url):
+        if not settings.ical_url:
+            raise SettingsError("CALENDAR_SOURCE=ical needs ICAL_URL (the calendar's secret iCal address or an "
+                                ".ics file)")
+        return ICalCalendar(settings.ical_url, settings.zone, rules)
+    token = token_path(settings)
+    if source == "google" or token.is_file() or Path(settings.google_credentials_file).is_file():
+        return GoogleCalendar(token, settings.zone, rules, calendar_id=settings.google_calendar_id,
+                              base_url=settings.google_calendar_base_url)
+    return None
+
+
+def make_drive_client(settings: Settings) -> DriveClient | None:
+    key = settings.google_maps_api_key
+    if not key:
+        return None
+    if settings.maps_api == "legacy":
+        return LegacyMapsClient(key, settings.maps_base_url)
+    return RoutesClient(key, settings.routes_base_url)
+
+
+def make_trip_provider(settings: Settings, *, ics: str | None = None) -> CalendarTripProvider | None:
+    """None when no calendar is configured; `ics` (a file or URL) overrides the configured calendar."""
+    calendar = choose_calendar(settings, ics)
+    if calendar is None:
+        return None
+    distances = DistanceService(make_drive_client(settings), settings.home_address, settings.state_dir,
+                                cache_days=settings.distance_cache_days, calls_per_month=settings.maps_calls_per_month)
+    return CalendarTripProvider(calendar, distances, settings.state_dir, hours=settings.calendar_hours,
+                                stale_hours=settings.calendar_stale_hours)

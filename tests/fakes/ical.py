@@ -1,0 +1,28 @@
+"""A fake calendar host serving a secret iCal address (text/calendar), with switches for reset links and outages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.fakes.http import FakeServer, Reply, Request
+
+SECRET_PATH = "/calendar/ical/me%40example.com/private-0123456789abcdef/basic.ics"
+
+
+class FakeICal(FakeServer):
+    def __init__(self, ics: str | Path) -> None:
+        super().__init__()
+        self.body = Path(ics).read_bytes()
+        self.status = 200
+        self.route("GET", r"/calendar/ical/.*", self._get)
+
+    @property
+    def secret_url(self) -> str:
+        return self.url + SECRET_PATH
+
+    def _get(self, req: Request) -> Reply:
+        if req.path != SECRET_PATH.replace("%40", "@") and req.path != SECRET_PATH:
+            return Reply(404, "Not Found")
+        if self.status != 200:
+            return Reply(self.status, "error")
+        return Reply(200, self.body, headers={"Content-Type": "text/calendar; charset=UTF-8"})
