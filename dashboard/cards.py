@@ -26,6 +26,12 @@ MODE_WORDS = {
     "not_at_home": "Away from home", "no_power": "Plugged in, no power", "supercharging": "On a fast charger",
     "no_vehicle_data": "No data from the car yet", "no_charge_data": "No charge data from the car",
 }
+
+
+def mode_words(mode: str) -> str:
+    return MODE_WORDS.get(mode, mode.replace("_", " "))
+
+
 CHARGE_NOW_WORDS = {"True": "start", "False": "stop", "None": "leave as is"}
 
 
@@ -139,7 +145,7 @@ def decision_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
         html.Ol(id="reasons", className="reasons", children=[html.Li(r) for r in reasons]
                 or [html.Li("No reasons given.", className="muted")]),
         html.H3("Commands"), html.Ul(className="commands", children=cmds),
-    ], "decision", subtitle=f"{MODE_WORDS.get(mode, mode.replace('_', ' '))} · {clock(at, now)}")
+    ], "decision", subtitle=f"{mode_words(mode)} · {clock(at, now)}")
 
 
 def forecast_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
@@ -261,7 +267,7 @@ def history_table(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
     head = html.Tr([html.Th(x) for x in ("Day", "Charged", "Charging", "Commands", "Wakes", "Mostly")])
     body = [html.Tr([html.Td(day), html.Td(f"{d['kwh']:.1f} kWh"), html.Td(f"{d['min'] / 60:.1f} h"),
                      html.Td(str(d["sent"])), html.Td(str(d["woke"])),
-                     html.Td(max(d["modes"], key=d["modes"].get).replace("_", " "))])
+                     html.Td(mode_words(max(d["modes"], key=d["modes"].get)))])
             for day, d in reversed(list(days.items()))]
     if not body:
         body = [html.Tr([html.Td("No history yet", colSpan=6, className="muted")])]
