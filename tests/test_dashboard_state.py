@@ -212,6 +212,12 @@ def test_the_reader_rereads_only_when_the_file_changes(tmp_path: Path) -> None:
     assert reader.read().problem is not None and reader.read().problem.title == "No state file yet"
 
 
+def test_the_cards_are_redrawn_when_the_file_changes_or_every_few_minutes() -> None:
+    assert layout.shown_key("a", NOW) == layout.shown_key("a", NOW + timedelta(seconds=20))
+    assert layout.shown_key("a", NOW) != layout.shown_key("b", NOW)
+    assert layout.shown_key("a", NOW) != layout.shown_key("a", NOW + timedelta(seconds=layout.REDRAW_S))
+
+
 def test_the_page_warns_when_the_scheduler_stopped_writing(tmp_path: Path) -> None:
     snap = read_snapshot(write(tmp_path / "state.json", state_doc()))
     assert not snap.is_stale(NOW + timedelta(minutes=40))  # under 3 ticks of 14 min
