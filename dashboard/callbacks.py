@@ -1,5 +1,6 @@
 """The refresh: every tick the status line is redrawn (staleness grows with the clock even when the file does not
-change); the cards are redrawn only when the file's signature changed, so zoom and scroll survive idle ticks."""
+change); the cards are redrawn when the file changed, or every few minutes so "now" and the ages in them keep up;
+between, idle ticks change nothing on the page."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ def register(app: Dash, reader: StateReader, refresh_s: float) -> None:
         now = now_in(snapshot.zone)
         try:
             status = layout.status(snapshot, now)
-            if snapshot.signature == shown:
+            key = layout.shown_key(snapshot.signature, now)
+            if key == shown:
                 return status, no_update, no_update
-            return status, layout.content(snapshot, snapshot.clock(now), refresh_s), snapshot.signature
+            return status, layout.content(snapshot, snapshot.clock(now), refresh_s), key
         except Exception:  # noqa: BLE001 - the owner gets words, the log gets the trace
             log.exception("the page could not be drawn from %s", snapshot.path)
             bad = unreadable(snapshot)
-            return layout.status(bad, now), layout.content(bad, now, refresh_s), bad.signature
+            return layout.status(bad, now), layout.content(bad, now, refresh_s), layout.shown_key(bad.signature, now)

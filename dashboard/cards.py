@@ -18,6 +18,7 @@ from dashboard.values import DASH, ago, clock, fmt, items, num, obj, text, when
 
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False}
 SOURCE_NAMES = {"grid": "Grid forecast", "calendar": "Calendar", "maps": "Maps (drive distances)", "vehicle": "Car"}
+<<<<<<< HEAD
 MODE_WORDS = {  # every Decision.mode of charge_logic/rules.py
     "scheduled": "Scheduled charging", "charge_now_low_soc": "Charging now: battery low",
     "charge_now_full": "Charging now at full power", "charge_now_trip": "Charging now for today's trip",
@@ -25,7 +26,23 @@ MODE_WORDS = {  # every Decision.mode of charge_logic/rules.py
     "not_plugged_in": "Not plugged in", "no_vehicle_data": "No data from the car yet",
     "no_charge_data": "No charge data (car asleep)", "supercharging": "On a fast charger",
     "not_at_home": "Away from home", "no_power": "Plugged in, no power",
+=======
+# The decision's machine labels (charge_logic.rules) in words; an unknown label shows with its underscores as spaces.
+MODE_WORDS = {
+    "scheduled": "Scheduled charging", "charge_now_low_soc": "Charging now: battery low",
+    "charge_now_full": "Charging now at full power", "plan_charging": "Charging in a planned window",
+    "plan_waiting": "Waiting for the next planned window", "not_plugged_in": "Not plugged in",
+    "not_at_home": "Away from home", "no_power": "Plugged in, no power", "supercharging": "On a fast charger",
+    "no_vehicle_data": "No data from the car yet", "no_charge_data": "No charge data from the car",
+>>>>>>> dashboard
 }
+
+
+def mode_words(mode: str) -> str:
+    return MODE_WORDS.get(mode, mode.replace("_", " "))
+
+
+CHARGE_NOW_WORDS = {"True": "start", "False": "stop", "None": "leave as is"}
 
 
 def card(title: str, children: list[Any], card_id: str | None = None, wide: bool = False,
@@ -75,8 +92,10 @@ def tonight_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.S
         headline = "No car data yet: the scheduler has not read the car."
     elif vehicle.get("plugged_in") is False:
         headline = "The car is not plugged in: plug it in to charge tonight."
-    elif decision.get("charge_now") is True:
-        headline = f"Charging now at {fmt(decision.get('amps'), 'A')}."
+    elif decision.get("charge_now") is True or vehicle.get("charging_state") in ("Charging", "Starting"):
+        power = num(vehicle.get("charger_power_kw"))
+        headline = f"Charging now at {fmt(decision.get('amps') or vehicle.get('charge_current_request'), 'A')}" + (
+            f" ({power:.1f} kW)." if power else ".")
     elif wins:
         total = sum(w.kwh or 0 for w in wins)
         headline = (f"Charges from {clock(wins[0].start, now)} in {len(wins)} window{'s' if len(wins) > 1 else ''}"
@@ -109,7 +128,7 @@ def decision_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
         return card("Decision", [html.P("No decision yet.", className="muted")], "decision")
     mode = text(decision.get("mode")) or DASH
     at = when(decision.get("at"), zone)
-    charge_now = {True: "start", False: "stop", None: "leave as is"}.get(decision.get("charge_now"), DASH)
+    charge_now = CHARGE_NOW_WORDS.get(str(decision.get("charge_now")), DASH)
     tiles = [
         _tile("Amps", fmt(decision.get("amps"), "A")), _tile("Charge limit", fmt(decision.get("charge_limit"), "%")),
         _tile("Charging now", charge_now),
@@ -136,7 +155,7 @@ def decision_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
         html.Ol(id="reasons", className="reasons", children=[html.Li(r) for r in reasons]
                 or [html.Li("No reasons given.", className="muted")]),
         html.H3("Commands"), html.Ul(className="commands", children=cmds),
-    ], "decision", subtitle=f"{MODE_WORDS.get(mode, mode.replace('_', ' '))} · {clock(at, now)}")
+    ], "decision", subtitle=f"{mode_words(mode)} · {clock(at, now)}")
 
 
 def forecast_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
@@ -258,7 +277,7 @@ def history_table(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
     head = html.Tr([html.Th(x) for x in ("Day", "Charged", "Charging", "Commands", "Wakes", "Mostly")])
     body = [html.Tr([html.Td(day), html.Td(f"{d['kwh']:.1f} kWh"), html.Td(f"{d['min'] / 60:.1f} h"),
                      html.Td(str(d["sent"])), html.Td(str(d["woke"])),
-                     html.Td(max(d["modes"], key=d["modes"].get).replace("_", " "))])
+                     html.Td(mode_words(max(d["modes"], key=d["modes"].get)))])
             for day, d in reversed(list(days.items()))]
     if not body:
         body = [html.Tr([html.Td("No history yet", colSpan=6, className="muted")])]

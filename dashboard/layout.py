@@ -20,13 +20,20 @@ from dashboard.state import STALE_INTERVALS, Problem, Snapshot
 from dashboard.values import ago
 
 log = logging.getLogger(__name__)
+REDRAW_S = 300  # the refresh redraws the cards at least this often, for "now" and "… min ago"
+
+
+def shown_key(signature: str, now: datetime) -> str:
+    """What the page shows: the file's signature and the few-minute slot it was drawn in."""
+    return f"{signature}@{int(now.timestamp() // REDRAW_S)}"
+
 
 
 def page(snapshot: Snapshot, now: datetime, refresh_s: float) -> html.Div:
     """The whole page at first load (`now` is the wall clock); the refresh callback swaps `status` and `content`."""
     return html.Div(className="page", children=[
         dcc.Interval(id="tick", interval=int(refresh_s * 1000), n_intervals=0),
-        dcc.Store(id="signature", data=snapshot.signature),
+        dcc.Store(id="signature", data=shown_key(snapshot.signature, now)),
         html.Header(className="top", children=[
             html.H1("Charge scheduler"),
             html.Div(id="status", className="status", children=status(snapshot, now)),

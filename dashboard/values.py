@@ -33,7 +33,12 @@ def text(value: Any) -> str | None:
 
 
 def when(value: Any, zone: ZoneInfo) -> datetime | None:
-    """An ISO time from the state, in home time."""
+    """An ISO time from the state, in home time; a bare date (an all-day event) is that day's home midnight."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=zone)
+        except ValueError:
+            return None
     parsed = parse_time(value)
     return None if parsed is None else parsed.astimezone(zone)
 

@@ -150,6 +150,14 @@ def test_sparse_sections_draw_as_sparse_cards(tmp_path: Path) -> None:
         assert shown in text, shown
 
 
+def test_an_all_day_event_given_as_a_bare_date_is_shown_on_its_day(tmp_path: Path) -> None:
+    doc = state_doc()
+    doc["events"].append({"summary": "Family day", "start": "2026-11-29", "end": "2026-11-30", "all_day": True,
+                          "location": None, "distance_km": None, "drive_minutes": None, "energy_kwh": None,
+                          "note": "no location"})
+    assert "Sun 29 Nov · all day" in page_text(read_snapshot(write(tmp_path / "state.json", doc)))
+
+
 def test_odd_values_inside_a_section_do_not_blank_the_page(tmp_path: Path) -> None:
     doc = state_doc()
     doc["forecast"]["points"] = [{"start": "junk", "load_mw": "high"}, 7, None]
@@ -164,6 +172,32 @@ def test_odd_values_inside_a_section_do_not_blank_the_page(tmp_path: Path) -> No
     assert "(no title)" in text and "No reasons given" in text and "No charging windows planned" in text
 
 
+def _with(doc: dict[str, Any], section: str, **values: Any) -> dict[str, Any]:
+    doc[section] = {**doc[section], **values}
+    return doc
+
+
+@pytest.mark.parametrize("change, headline", [
+    (lambda d: d, "Charges from tomorrow 01:00 in 1 window, about 17 kWh. Leaves tomorrow 07:30 expecting 64 % "
+                  "(needs 38 %)."),
+    (lambda d: _with(d, "vehicle", plugged_in=False, charging_state="Disconnected"),
+     "The car is not plugged in: plug it in to charge tonight."),
+    (lambda d: _with(d, "vehicle", charging_state="Charging", charger_power_kw=5.8),
+     "Charging now at 24 A (5.8 kW)."),
+    (lambda d: {**d, "vehicle": None}, "No car data yet"),
+    (lambda d: _with(d, "plan", windows=[]), "No charging planned before departure."),
+])
+def test_tonight_says_in_one_sentence_what_the_car_will_do(tmp_path: Path, change: Any, headline: str) -> None:
+    text = page_text(read_snapshot(write(tmp_path / "state.json", change(state_doc()))))
+    assert headline in text
+
+
+def test_a_plan_that_falls_short_is_flagged(tmp_path: Path) -> None:
+    doc = _with(state_doc(), "plan", needed_soc=70.0)
+    text = page_text(read_snapshot(write(tmp_path / "state.json", doc)))
+    assert "The plan falls short: 64 % expected, 70 % needed." in text
+
+
 # ------------------------------------------------------------------ re-read on change, stale warning
 def test_the_reader_rereads_only_when_the_file_changes(tmp_path: Path) -> None:
     path = write(tmp_path / "state.json", state_doc())
@@ -176,6 +210,12 @@ def test_the_reader_rereads_only_when_the_file_changes(tmp_path: Path) -> None:
     assert second is not first and second.state is not None and second.state["vehicle"] is None
     path.unlink()
     assert reader.read().problem is not None and reader.read().problem.title == "No state file yet"
+
+
+def test_the_cards_are_redrawn_when_the_file_changes_or_every_few_minutes() -> None:
+    assert layout.shown_key("a", NOW) == layout.shown_key("a", NOW + timedelta(seconds=20))
+    assert layout.shown_key("a", NOW) != layout.shown_key("b", NOW)
+    assert layout.shown_key("a", NOW) != layout.shown_key("a", NOW + timedelta(seconds=layout.REDRAW_S))
 
 
 def test_the_page_warns_when_the_scheduler_stopped_writing(tmp_path: Path) -> None:
