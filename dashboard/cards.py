@@ -18,15 +18,6 @@ from dashboard.values import DASH, ago, clock, fmt, items, num, obj, text, when
 
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False}
 SOURCE_NAMES = {"grid": "Grid forecast", "calendar": "Calendar", "maps": "Maps (drive distances)", "vehicle": "Car"}
-<<<<<<< HEAD
-MODE_WORDS = {  # every Decision.mode of charge_logic/rules.py
-    "scheduled": "Scheduled charging", "charge_now_low_soc": "Charging now: battery low",
-    "charge_now_full": "Charging now at full power", "charge_now_trip": "Charging now for today's trip",
-    "plan_charging": "Charging: a planned low-load window", "plan_waiting": "Waiting for the next low-load window",
-    "not_plugged_in": "Not plugged in", "no_vehicle_data": "No data from the car yet",
-    "no_charge_data": "No charge data (car asleep)", "supercharging": "On a fast charger",
-    "not_at_home": "Away from home", "no_power": "Plugged in, no power",
-=======
 # The decision's machine labels (charge_logic.rules) in words; an unknown label shows with its underscores as spaces.
 MODE_WORDS = {
     "scheduled": "Scheduled charging", "charge_now_low_soc": "Charging now: battery low",
@@ -34,7 +25,6 @@ MODE_WORDS = {
     "plan_waiting": "Waiting for the next planned window", "not_plugged_in": "Not plugged in",
     "not_at_home": "Away from home", "no_power": "Plugged in, no power", "supercharging": "On a fast charger",
     "no_vehicle_data": "No data from the car yet", "no_charge_data": "No charge data from the car",
->>>>>>> dashboard
 }
 
 
