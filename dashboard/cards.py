@@ -21,7 +21,8 @@ SOURCE_NAMES = {"grid": "Grid forecast", "calendar": "Calendar", "maps": "Maps (
 # The decision's machine labels (charge_logic.rules) in words; an unknown label shows with its underscores as spaces.
 MODE_WORDS = {
     "scheduled": "Scheduled charging", "charge_now_low_soc": "Charging now: battery low",
-    "charge_now_full": "Charging now at full power", "plan_charging": "Charging in a planned window",
+    "charge_now_full": "Charging now at full power", "charge_now_trip": "Charging now for today's trip",
+    "plan_charging": "Charging in a planned window",
     "plan_waiting": "Waiting for the next planned window", "not_plugged_in": "Not plugged in",
     "not_at_home": "Away from home", "no_power": "Plugged in, no power", "supercharging": "On a fast charger",
     "no_vehicle_data": "No data from the car yet", "no_charge_data": "No charge data from the car",
