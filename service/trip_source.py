@@ -48,6 +48,7 @@ class CalendarTripProvider:
         self.statuses: list[SourceStatus] = [self.status, distances.status]
         self._events: list[CalendarEvent] = []
         self._events_at: datetime | None = None
+        self._saved_at: datetime | None = None
         self._load()
 
     def _load(self) -> None:
@@ -81,11 +82,13 @@ class CalendarTripProvider:
                 return []
             self.status.stale = True
             return [e for e in self._events if e.end > now and e.start < until]
+        if events != self._events or self._saved_at is None or now - self._saved_at >= timedelta(hours=1):
+            write_json(self.cache_path, {"source": self.calendar.name, "fetched_at": now.isoformat(),
+                                         "until": until.isoformat(), "events": [_event_json(e) for e in events]})
+            self._saved_at = now  # unchanged events are saved hourly only: no disk write every tick
         self._events, self._events_at = events, now
         self.status.ok, self.status.stale = True, False
         self.status.last_success = self.status.data_at = now
-        write_json(self.cache_path, {"source": self.calendar.name, "fetched_at": now.isoformat(),
-                                     "until": until.isoformat(), "events": [_event_json(e) for e in events]})
         return events
 
     def get(self, now: datetime, hours: float | None = None) -> list[Trip]:
