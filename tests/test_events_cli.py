@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -110,3 +110,14 @@ def test_bad_input_is_one_line(capsys, tmp_path, argv, message):
 def test_unreadable_calendar_fails_with_the_reason(capsys, tmp_path):
     code, out, err = run_events(capsys, tmp_path, "--ics", str(tmp_path / "missing.ics"), "--json")
     assert code == 1 and json.loads(out) == [] and "cannot read" in err
+
+
+def test_a_window_in_the_past_counts_calls_this_month_and_writes_no_calendar_cache(capsys, tmp_path):
+    with FakeMaps() as maps:
+        code, out, _ = run_events(capsys, tmp_path, "--ics", ICS, "--json", "--from", "2026-10-31T12:00",
+                                  "--hours", "24", GOOGLE_MAPS_API_KEY=KEY, ROUTES_BASE_URL=maps.url,
+                                  TESLA_HOME_ADDRESS="1 Home Rd, Springfield MA")
+    assert code == 0 and json.loads(out)[0]["distance_km"] == 145.0
+    budget = json.loads((tmp_path / "maps_budget.json").read_text())
+    assert budget == {"month": datetime.now(UTC).strftime("%Y-%m"), "count": 1}
+    assert not (tmp_path / "calendar_cache.json").exists()
