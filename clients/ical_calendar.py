@@ -98,7 +98,10 @@ class ICalCalendar:
         if not self.rules.keep(cancelled=status == "CANCELLED", declined=declined, free=free):
             return None
         uid = str(c.get("UID", "")) or f"ical-{start.isoformat()}"
-        if "RRULE" in c or "RECURRENCE-ID" in c or "RDATE" in c:
+        if "RECURRENCE-ID" in c:  # one instance of a series: the instance it replaces names it, even when moved
+            instance, _ = as_aware(c.decoded("RECURRENCE-ID"), self.zone)
+            uid = f"{uid}/{instance.astimezone(self.zone).isoformat()}"
+        elif "RRULE" in c or "RDATE" in c:
             uid = f"{uid}/{start.astimezone(self.zone).isoformat()}"
         return CalendarEvent(uid=uid, summary=str(c.get("SUMMARY", "")).strip() or "(no title)",
                              start=start, end=max(end, start), all_day=all_day,
