@@ -88,11 +88,12 @@ def make_coordinator(args: argparse.Namespace, settings: Settings):  # noqa: ANN
 
     state_dir = ensure_private_dir(Path(settings.state_dir))
     if args.demo:
-        from service.demo import DemoClock, DemoForecast, DemoTrips, demo_vehicle
+        from service.demo import DemoClock, DemoForecast, demo_trips, demo_vehicle
 
         clock = DemoClock(args.demo_speed, start=_demo_start(state_dir))
         vehicle = demo_vehicle(clock, settings.zone, state_dir)
-        forecast, trips, mode = DemoForecast(settings.zone), DemoTrips(settings.zone, settings.calendar_hours), "demo"
+        forecast, trips, mode = DemoForecast(settings.zone), demo_trips(settings.zone, state_dir,
+                                                                          settings.calendar_hours), "demo"
     else:
         from clients.vehicle_factory import make_vehicle
         from service.grid_source import make_forecast_provider

@@ -36,17 +36,16 @@ def drive_minutes(trip: Trip) -> float | None:
 def plan_departure(now: datetime, trips: Sequence[Trip], config: RuleConfig, zone: ZoneInfo) -> DeparturePlan:
     """The earliest departure any timed event in the horizon asks for, never past that day's latest departure."""
     horizon_end = now + timedelta(hours=config.events_horizon_hours)
-    buffer = timedelta(minutes=config.departure_buffer_min)
     best: tuple[datetime, Trip, datetime, float | None] | None = None  # (departure, trip, uncapped, drive)
     skipped: list[str] = []
     for trip in trips:
         event = trip.event
         require_aware(event.start, f"start of calendar event {event.summary!r}")
+        require_aware(event.end, f"end of calendar event {event.summary!r}")
         if event.all_day or trip.virtual or not now < event.start <= horizon_end:
             continue
         drive = drive_minutes(trip)
-        start_utc = event.start.astimezone(UTC)
-        uncapped = floor_minute(start_utc - buffer - timedelta(minutes=drive or 0.0)).astimezone(zone)
+        uncapped = leave_at(trip, config, zone)
         cap = at_local(event.start.astimezone(zone).date(), config.latest_departure, zone)
         departure = min(uncapped, cap)
         if departure <= now:
@@ -63,7 +62,7 @@ def plan_departure(now: datetime, trips: Sequence[Trip], config: RuleConfig, zon
         if skipped:
             what = "No timed event sets an earlier departure"
         reasons = (*skipped[:1], f"{what}: departure at the default {clock_text(at, now, zone)}")
-        return DeparturePlan(at, None, _day_end(at, zone), reasons)
+        return DeparturePlan(at, None, day_end(at, zone), reasons)
     departure, trip, uncapped, drive = best
     event = trip.event
     when, leave = clock_text(event.start, now, zone), clock_text(departure, now, zone)
@@ -78,9 +77,34 @@ def plan_departure(now: datetime, trips: Sequence[Trip], config: RuleConfig, zon
     if departure < uncapped:
         reasons[0] = (f"{event.summary} (starts {when}) would mean leaving at {clock_text(uncapped, now, zone)}; the "
                       f"departure stays at the latest {config.latest_departure:%H:%M} ({leave})")
-    return DeparturePlan(departure, event, _day_end(event.start, zone), tuple(reasons))
+    return DeparturePlan(departure, event, day_end(event.start, zone), tuple(reasons))
 
 
-def _day_end(moment: datetime, zone: ZoneInfo) -> datetime:
+def leave_at(trip: Trip, config: RuleConfig, zone: ZoneInfo) -> datetime:
+    """When to leave home for `trip`: its start less the drive (when known) and the buffer, to the minute."""
+    drive = drive_minutes(trip) or 0.0
+    before = timedelta(minutes=config.departure_buffer_min + drive)
+    return floor_minute(trip.event.start.astimezone(UTC) - before).astimezone(zone)
+
+
+def trip_before_departure(now: datetime, trips: Sequence[Trip], departure: datetime, config: RuleConfig,
+                          zone: ZoneInfo) -> tuple[Trip, datetime] | None:
+    """The first timed trip to leave for before the scheduled departure, with its leave time still ahead.
+
+    Such a trip starts after its day's latest departure (say a 14:00 meeting seen at 10:30), so the car's own
+    schedule, which aims at the next morning's departure, would not charge for it.
+    """
+    found: tuple[Trip, datetime] | None = None
+    for trip in trips:
+        event = trip.event
+        if event.all_day or trip.virtual or not now < event.start < departure:
+            continue
+        leave = leave_at(trip, config, zone)
+        if leave > now and (found is None or leave < found[1]):
+            found = (trip, leave)
+    return found
+
+
+def day_end(moment: datetime, zone: ZoneInfo) -> datetime:
     """Local midnight after `moment`: the car is home to charge again that night."""
     return at_local(moment.astimezone(zone).date() + timedelta(days=1), time(0), zone)

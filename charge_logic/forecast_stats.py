@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from charge_logic.localtime import require_aware
 from charge_logic.models import ForecastPoint
@@ -29,22 +29,24 @@ class ForecastStats:
 
 def forecast_stats(now: datetime, forecast: Sequence[ForecastPoint], days: float) -> ForecastStats | None:
     """Figures over [now, now + days): the hour in progress counts, past hours and NaN loads do not. None if empty."""
-    end = now + timedelta(days=days)
-    used: list[ForecastPoint] = []
+    now_utc = now.astimezone(UTC)  # one zone on both sides keeps each comparison cheap
+    after, end = now_utc - HOUR, now_utc + timedelta(days=days)
+    loads: list[float] = []
+    current: ForecastPoint | None = None
     for point in forecast:
-        if point.start.tzinfo is None:
-            require_aware(point.start, "forecast point start")
-        if point.start + HOUR > now and point.start < end and math.isfinite(point.load_mw):
-            used.append(point)
-    if not used:
+        start = point.start
+        if start.tzinfo is None:
+            require_aware(start, "forecast point start")
+        if after < start < end and math.isfinite(point.load_mw):
+            loads.append(point.load_mw)
+            if current is None or start < current.start:
+                current = point
+    if current is None:
         return None
-    used.sort(key=lambda p: p.start)
-    loads = [p.load_mw for p in used]
     mean = math.fsum(loads) / len(loads)
     std = math.sqrt(math.fsum((x - mean) ** 2 for x in loads) / len(loads))
-    current = used[0]
     return ForecastStats(mean_mw=mean, std_mw=std, current_mw=current.load_mw, current_start=current.start,
-                         points=len(used), covers_now=current.start <= now)
+                         points=len(loads), covers_now=current.start <= now)
 
 
 def load_text(mw: float) -> str:

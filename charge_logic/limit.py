@@ -65,8 +65,9 @@ def trip_need(now: datetime, trips: Sequence[Trip], until: datetime, config: Rul
 
 
 def limit_bounds(config: RuleConfig, vehicle: VehicleSnapshot | None) -> tuple[int, int]:
-    """Lowest and highest limit we may set; the car's own range wins over the settings."""
-    high = config.top_charge_limit
+    """Lowest and highest limit we may set; the car's own range wins over the settings. A limit at or above
+    full_power_limit would read as the owner asking for a full charge on the next tick, so we stay below it."""
+    high = min(config.top_charge_limit, config.full_power_limit - 1)
     low = config.min_charge_limit
     if vehicle is not None and vehicle.charge_limit_soc_max:
         high = min(high, vehicle.charge_limit_soc_max)
@@ -95,7 +96,9 @@ def choose_limit(now: datetime, need: TripNeed, departure: datetime, config: Rul
         limit = max(low, min(high, wanted))
         reasons.append(f"Charge limit raised to {limit} % for the trips (departure in {hours_text(until)})")
         if wanted > high:
-            who = "the car's maximum" if high < config.top_charge_limit else "the top limit"
+            car_max = vehicle.charge_limit_soc_max if vehicle is not None else None
+            who = ("the car's maximum" if car_max and car_max <= high else
+                   "the top limit" if high >= config.top_charge_limit else "just below the full-charge setting")
             reasons.append(f"The trips need {need.needed_soc:.1f} %, more than {who} {high} %: plan a charging stop "
                            "on the way")
     return LimitChoice(limit, tuple(reasons))

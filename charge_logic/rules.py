@@ -4,20 +4,27 @@ Pure: `now` and every input come in as values, nothing is read from the clock, a
 be replayed exactly and tested with any clock. Order of precedence: guards (nothing to do or nothing safe to do),
 then "charge now" (battery below the minimum, or the owner asked for a full charge), then the plan — the planner's
 windows when given, else the seed rules (forecast-banded amps and the car's own off-peak schedule).
+
+Decision.mode, for the dashboard and the history:
+  no_vehicle_data, no_charge_data, supercharging, not_at_home, not_plugged_in, no_power  — guards: no commands
+  charge_now_low_soc, charge_now_full  — charging now at full power
+  charge_now_trip  — seed rules: a trip before the scheduled departure needs more than the battery has
+  scheduled  — seed rules: the car's off-peak schedule charges it by departure
+  plan_charging, plan_waiting  — following the planner's windows (inside one / between them)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from charge_logic.amps import clamp_amps, forecast_amps, max_amps, max_text
 from charge_logic.commands import DEPART_BY, Target, commands_for
 from charge_logic.config import RuleConfig
-from charge_logic.departure import DeparturePlan, plan_departure
+from charge_logic.departure import DeparturePlan, day_end, plan_departure, trip_before_departure
 from charge_logic.forecast_stats import forecast_stats
-from charge_logic.limit import TripNeed, choose_limit, trip_need
+from charge_logic.limit import LimitChoice, TripNeed, choose_limit, trip_need
 from charge_logic.localtime import clock_text, minutes_after_midnight, require_aware
 from charge_logic.models import NO_POWER, ChargeWindow, Decision, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.soc_plan import Plan, charge_before, charge_from, follow, hours_to
@@ -35,6 +42,11 @@ def decide(now: datetime, vehicle: VehicleSnapshot | None, forecast: Sequence[Fo
     """One tick's decision. `windows` is the planner's plan (None = the seed rules); `notes` are the caller's own
     reasons (stale data and the like) and end up in Decision.reasons."""
     require_aware(now, "now")
+    if not isinstance(zone, tzinfo):
+        raise ValueError(f"zone must be a time zone object such as ZoneInfo('America/New_York'), got {zone!r}")
+    for window in windows or ():
+        require_aware(window.start, "planner window start")
+        require_aware(window.end, "planner window end")
     if config.min_amps > config.max_amps:
         raise ValueError(f"min_amps {config.min_amps} is above max_amps {config.max_amps}: min_amps must be smaller")
     if config.battery_kwh <= 0:
@@ -48,7 +60,7 @@ def decide(now: datetime, vehicle: VehicleSnapshot | None, forecast: Sequence[Fo
                         off_peak_end=None, needed_soc=round(need.needed_soc, 1),
                         reasons=(*guard_reasons, *notes), commands=())
     assert vehicle is not None and vehicle.battery_level is not None  # the guards saw to it
-    return _decide_plugged_in(now, vehicle, forecast, config, zone, at_home, windows, notes, departure, need)
+    return _decide_plugged_in(now, vehicle, forecast, trips, config, zone, at_home, windows, notes, departure, need)
 
 
 def _guard(vehicle: VehicleSnapshot | None, at_home: bool | None, need: TripNeed) -> tuple[str, list[str]] | None:
@@ -84,7 +96,7 @@ def _schedule_on(vehicle: VehicleSnapshot) -> bool:
 
 
 def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint],
-                       config: RuleConfig, zone: ZoneInfo, at_home: bool | None,
+                       trips: Sequence[Trip], config: RuleConfig, zone: ZoneInfo, at_home: bool | None,
                        windows: Sequence[ChargeWindow] | None, notes: Sequence[str], departure: DeparturePlan,
                        need: TripNeed) -> Decision:
     battery = vehicle.battery_level or 0
@@ -96,13 +108,22 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
     limit = owner_limit if full and owner_limit is not None else limit_choice.limit
     manage = _schedule_on(vehicle) and not low
     off_peak_end = _off_peak_end(departure.at, windows, now)
+    trip_first = None if low or full or windows is not None else _trip_charge(now, trips, departure, battery, config,
+                                                                              zone, vehicle)
+    if trip_first is not None and trip_first[1].limit > limit:
+        limit_choice = trip_first[1]
+        limit = limit_choice.limit
 
     head: list[str] = []
     tail: list[str] = []
     charge_now: bool | None = None
     amps: int | None
     plan: Plan
-    if low or full:
+    if trip_first is not None:
+        mode, charge_now, amps = "charge_now_trip", True, top
+        head.append(trip_first[0] + f": charging now at the full {max_text(config, top)}")
+        plan = charge_from(now, battery, limit, amps, vehicle, config)
+    elif low or full:
         mode = "charge_now_low_soc" if low else "charge_now_full"
         charge_now, amps = True, top
         if low:
@@ -159,8 +180,12 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
                 head.append(f"The battery is at {battery} %, already at the {limit} % limit: nothing to charge")
         else:
             plan = charge_from(now, battery, limit, amps, vehicle, config) if vehicle.charging else ((), ())
-            head.append("The car has no off-peak departure schedule, so it charges when it is plugged in; amps and "
-                        "limit are still set")
+            if vehicle.scheduled_charging_mode == "StartAt":
+                head.append("The car starts charging at its own set time (Scheduled Charging), left as the owner set "
+                            "it; amps and limit are still set")
+            else:
+                head.append("The car has no off-peak departure schedule, so it charges when it is plugged in; amps "
+                            "and limit are still set")
 
     if not full:
         tail.extend(limit_choice.reasons)
@@ -174,18 +199,19 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
             tail.append(f"Off-peak charging ends {clock_text(off_peak_end, now, zone)}, with the plan's last window")
     elif low and _schedule_on(vehicle):
         tail.append(f"The scheduled departure is left alone while the battery is below {config.min_soc} %")
-    else:
+    elif vehicle.scheduled_charging_mode != "StartAt":
         tail.append("Scheduled departure with off-peak charging is off in the car, so the calendar does not set it")
     if at_home is None:
-        tail.append("Where the car is is unknown: assuming it is at home")
+        tail.append("The car's location is unknown: assuming it is at home")
 
     target = Target(charge_now=charge_now, amps=amps, charge_limit=None if full else limit,
                     departure_minutes=dep_minutes, off_peak_end_minutes=end_minutes)
+    commands = commands_for(vehicle, target)
     return Decision(
         at=now, mode=mode, charge_now=charge_now, amps=amps, charge_limit=limit,
         departure=departure.at if manage else None, off_peak_end=off_peak_end if manage else None,
         needed_soc=round(need.needed_soc, 1), reasons=(*head, *tail, *notes),
-        commands=commands_for(vehicle, target), windows=plan[0], expected_soc=plan[1])
+        commands=commands, windows=plan[0], expected_soc=plan[1])
 
 
 def _ready_amps(now: datetime, end: datetime, soc: float, limit: int, amps: int, top: int,
@@ -196,6 +222,23 @@ def _ready_amps(now: datetime, end: datetime, soc: float, limit: int, amps: int,
         if hours_to(soc, limit, vehicle, candidate, config) <= left_h:
             return candidate
     return top
+
+
+def _trip_charge(now: datetime, trips: Sequence[Trip], departure: DeparturePlan, battery: int, config: RuleConfig,
+                 zone: ZoneInfo, vehicle: VehicleSnapshot) -> tuple[str, LimitChoice] | None:
+    """A trip before the scheduled departure that the battery cannot make: why, and the limit that trip needs."""
+    early = trip_before_departure(now, trips, departure.at, config, zone)
+    if early is None:
+        return None
+    trip, leave = early
+    need = trip_need(now, trips, day_end(trip.event.start, zone), config)
+    choice = choose_limit(now, need, leave, config, vehicle)
+    wanted = min(need.needed_soc, choice.limit)
+    if battery >= wanted:
+        return None
+    return (f"{trip.event.summary} (starts {clock_text(trip.event.start, now, zone)}, leave at "
+            f"{clock_text(leave, now, zone)}) comes before the car's own schedule charges: it needs {wanted:.1f} % and "
+            f"the battery has {battery} %"), choice
 
 
 def _off_peak_end(departure: datetime, windows: Sequence[ChargeWindow] | None, now: datetime) -> datetime:

@@ -76,3 +76,4 @@ def follow(windows: Sequence[ChargeWindow], now: datetime, soc: float, limit: in
     if not kept:
         return (), ()
     return tuple(kept), tuple(points)
+

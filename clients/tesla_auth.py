@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from clients import tesla_fleet, tesla_owner
+from clients import tesla_fleet
 from clients.tesla_common import Scrubber
 from clients.vehicle import VehicleError
 
@@ -54,6 +54,8 @@ def _ask(prompt: str, stdin: TextIO, out: TextIO) -> str:
 
 
 def _owner(settings: Any, stdin: TextIO, out: TextIO) -> int:
+    from clients import tesla_owner  # teslapy, imported only when used: it sets OAUTHLIB_INSECURE_TRANSPORT globally
+
     if not settings.tesla_account_email:
         print("error: TESLA_ACCOUNT_EMAIL is empty: set it to your Tesla account e-mail in .env", file=out)
         return 2

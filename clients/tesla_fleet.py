@@ -12,6 +12,7 @@ refreshed at TESLA_AUTH_URL/oauth2/v3/token with grant_type=refresh_token and cl
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -115,7 +116,7 @@ class FleetVehicle:
         self.scrub.add(vin, client_id)
         self._token: dict[str, Any] | None = None
         self._last_summary: tuple[Any, VehicleSummary] | None = None
-        self._access_token_loaded()
+        self._load_token()
 
     @classmethod
     def from_settings(cls, settings: Any, **kw: Any) -> FleetVehicle:
@@ -187,7 +188,7 @@ class FleetVehicle:
                 return summary
         return self.summary()
 
-    def _access_token_loaded(self) -> None:
+    def _load_token(self) -> None:
         """Fail at start-up, not at the first tick, when nobody has signed in."""
         if self._token is None:
             saved = read_json(self.token_file)
@@ -197,7 +198,7 @@ class FleetVehicle:
             self.scrub.add(saved.get("access_token"), saved.get("refresh_token"))
 
     def _access_token(self, force_refresh: bool = False) -> str:
-        self._access_token_loaded()
+        self._load_token()
         assert self._token is not None
         if force_refresh or float(self._token.get("expires_at") or 0) - 60 < time.time():
             self._refresh()
@@ -278,6 +279,11 @@ class FleetVehicle:
             return VehicleAsleep(f"the car is asleep or offline ({what} answered {status})")
         if status == 429:
             return VehicleError(f"Fleet API rate limit on {what}: retry after {retry_after or '?'} s")
+        region = re.search(r"use base URL: (https://[-a-z0-9.]+)", text)
+        if status == 421 and region:  # the wording tesla-http-proxy also parses (pkg/proxy/proxy.go, baseDomainRE)
+            return VehicleError(f"the Tesla account lives in another region: set TESLA_FLEET_BASE_URL and "
+                                f"TESLA_FLEET_AUDIENCE to {region.group(1)} (or use tesla-http-proxy), then "
+                                f"{AUTH_HINT}")
         return VehicleError(f"Fleet API error {status} on {what}: {text or 'no details'}")
 
     def _host(self) -> str:

@@ -12,15 +12,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import recurring_ical_events
-from icalendar import Calendar
-
-from charge_logic.models import CalendarEvent, ForecastPoint, Route, Trip
+from charge_logic.models import ForecastPoint, Route
+from clients.ical_calendar import ICalCalendar
+from clients.maps_errors import Leg, PlaceNotFoundError
 from clients.vehicle_sim import SimVehicle
+from service.distances import DistanceService
 from service.sources import SourceStatus
+from service.trip_source import CalendarTripProvider
 
 DATA = Path(__file__).with_name("demo_data")
 DEMO_ZONE = "America/New_York"
+DEMO_HOME = "2400 Fairmount Ave, Philadelphia, PA 19130"
 WEEK_HOURS = 168
 
 # Fixed one-way drives from the demo home (Fairmount, Philadelphia) to the calendar's places.
@@ -69,33 +71,22 @@ class DemoForecast:
         return points
 
 
-class DemoTrips:
-    """The sample calendar's events over the coming hours, with the fixed drives above."""
+class DemoDrives:
+    """A DriveClient with the fixed drives above, so the demo's trips go through the daemon's own distance path."""
 
-    def __init__(self, zone: ZoneInfo, hours: float = 48.0):
-        self.zone = zone
-        self.hours = hours
-        self.calendar = Calendar.from_ical((DATA / "calendar.ics").read_bytes())
-        self.statuses = [SourceStatus("calendar"), SourceStatus("maps")]
+    name = "demo"
 
-    def get(self, now: datetime) -> list[Trip]:
-        trips = []
-        for comp in recurring_ical_events.of(self.calendar).between(now, now + timedelta(hours=self.hours)):
-            start, end = comp.decoded("DTSTART"), comp.decoded("DTEND")
-            all_day = not isinstance(start, datetime)
-            if all_day:
-                start = datetime.combine(start, datetime.min.time(), self.zone)
-                end = datetime.combine(end, datetime.min.time(), self.zone)
-            location = str(comp.get("LOCATION", "")) or None
-            event = CalendarEvent(str(comp.get("UID")), str(comp.get("SUMMARY", "")), start, end, all_day, location)
-            route = DEMO_ROUTES.get(location or "")
-            virtual = bool(location) and location.startswith("https://")
-            note = None if route else ("no location" if not location else "online meeting" if virtual else None)
-            trips.append(Trip(event, route, note, virtual))
-        trips.sort(key=lambda t: t.event.start)
-        for st in self.statuses:
-            st.ok, st.last_success, st.data_at = True, now, now
-        return trips
+    def drive(self, origin: str, destination: str) -> Leg:
+        route = DEMO_ROUTES.get(destination)
+        if route is None:
+            raise PlaceNotFoundError(f"the demo knows no drive to {destination}")
+        return Leg(route.distance_km * 1000, route.drive_minutes * 60)
+
+
+def demo_trips(zone: ZoneInfo, state_dir: Path, hours: float = 48.0) -> CalendarTripProvider:
+    """The sample calendar read by the real iCal client, with the fixed drives."""
+    distances = DistanceService(DemoDrives(), DEMO_HOME, state_dir)
+    return CalendarTripProvider(ICalCalendar(str(DATA / "calendar.ics"), zone), distances, state_dir, hours=hours)
 
 
 def demo_vehicle(clock: DemoClock, zone: ZoneInfo, state_dir: Path) -> SimVehicle:

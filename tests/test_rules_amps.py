@@ -98,3 +98,4 @@ def test_small_grid_loads_read_in_mw():
 def test_amps_already_set_are_not_sent_again():
     decision = decide(NOW, car(charge_current_request=16), forecast(NOW, 95_000), [], CFG, zone=NY)
     assert decision.amps == 16 and args(decision, "set_charging_amps") is None
+

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from charge_logic.rules import decide
-from tests.rules_support import CFG, NY, args, car, forecast, local, names, said
+from tests.rules_support import CFG, NY, args, car, forecast, local, names, said, trip
 
 EVE = local(NY, 2026, 11, 27, 22, 0)
 LATE = local(NY, 2026, 11, 28, 2, 30)  # the car's off-peak charge to 80 % by 08:00 starts about 02:56
@@ -82,3 +82,58 @@ def test_no_stop_when_the_schedule_could_not_finish_in_time():
     assert decision.amps > 8 and decision.expected_soc[-1][1] >= 80
     assert "charge_stop" not in names(decision)
     assert decision.windows[0].start - EVE < timedelta(minutes=15)
+
+
+def test_a_charge_the_schedule_would_miss_is_started():
+    """At 05:00, 45 → 80 % takes 3.8 h even at 32 A: waiting for the car's (maybe paused) schedule means short at
+    08:00, so charging starts now at full power."""
+    now = local(NY, 2026, 11, 28, 5, 0)
+    decision = decide(now, car(), forecast(now, 105_000), [], CFG, zone=NY)
+    assert decision.mode == "scheduled" and decision.charge_now is True
+    assert names(decision)[-1] == "charge_start" and decision.amps == 32
+    assert said(decision, "must start now")
+    assert decision.windows[0].start == now
+
+
+def test_a_charge_with_time_to_spare_is_left_to_the_car():
+    now = local(NY, 2026, 11, 28, 1, 0)
+    decision = decide(now, car(), forecast(now, 105_000), [], CFG, zone=NY)
+    assert "charge_start" not in names(decision) and decision.charge_now is None
+    assert decision.windows[0].start > now
+
+
+MORNING = local(NY, 2026, 11, 27, 10, 30)  # after the 10:00 latest departure: today's trips cannot set it
+
+
+def afternoon(km: float) -> list:
+    return [trip("Client visit", local(NY, 2026, 11, 27, 14, 0), km, 60.0)]
+
+
+TRIP_FIRST = [
+    # name, battery, one-way km, windows, mode, charge_start?, limit sent, phrase
+    ("long trip this afternoon, battery too low", 40, 150.0, None, "charge_now_trip", True, None,
+     "needs 78.0 % and the battery has 40 %"),
+    ("longer than the everyday limit", 40, 200.0, None, "charge_now_trip", True, 90, "needs 90.0 %"),
+    ("enough already", 85, 150.0, None, "scheduled", False, None, "does not set the departure"),
+    ("short trip", 40, 5.0, None, "scheduled", False, None, "does not set the departure"),
+    ("the planner's plan decides instead", 40, 150.0, [], "plan_waiting", False, None, "no more charging"),
+]
+
+
+@pytest.mark.parametrize("battery, km, windows, mode, start, limit, phrase",
+                         [pytest.param(*c[1:], id=c[0]) for c in TRIP_FIRST])
+def test_a_trip_before_the_scheduled_departure_is_charged_for(battery, km, windows, mode, start, limit, phrase):
+    decision = decide(MORNING, car(battery_level=battery), forecast(MORNING, 105_000), afternoon(km), CFG, zone=NY,
+                      windows=windows)
+    assert decision.mode == mode
+    assert ("charge_start" in names(decision)) is start
+    assert args(decision, "set_charge_limit") == (None if limit is None else {"percent": limit})
+    assert decision.departure == local(NY, 2026, 11, 28, 8, 0)  # tomorrow's departure is still the default
+    assert said(decision, phrase), decision.reasons
+
+
+def test_charging_for_the_trip_stops_once_it_has_enough():
+    now = local(NY, 2026, 11, 27, 12, 0)
+    decision = decide(now, car(battery_level=79, charging_state="Charging"), forecast(now, 105_000), afternoon(150.0),
+                      CFG, zone=NY)
+    assert decision.mode == "scheduled" and "charge_stop" in names(decision)

@@ -115,3 +115,15 @@ def test_apply_unknown_or_malformed_commands_names_the_problem():
 def test_guards_never_ask_for_a_wake():
     asleep = car(state="asleep", battery_level=None, charging_state=None, conn_charge_cable=None)
     assert names(decide(EVE, asleep, forecast(EVE, 95_000), TRIPS, CFG, zone=NY)) == []
+
+
+def test_new_amps_go_along_when_the_car_must_be_woken_anyway():
+    asleep = car(state="asleep", charge_current_request=32, charge_limit_soc=70, scheduled_departure_time_minutes=485,
+                 off_peak_hours_end_time=485)
+    decision = decide(EVE, asleep, forecast(EVE, 95_000), TRIPS, CFG, zone=NY)
+    assert {"set_charge_limit", "set_charging_amps"} <= set(names(decision))
+
+
+def test_an_awake_car_gets_the_new_amps_at_once():
+    decision = decide(EVE, car(charge_current_request=32), forecast(EVE, 95_000), TRIPS, CFG, zone=NY)
+    assert "set_charging_amps" in names(decision)

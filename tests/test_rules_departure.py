@@ -113,7 +113,7 @@ SCHEDULES = [
     ("DepartBy, off-peak off", {"off_peak_charging_enabled": False}, True, "Departure"),
     ("no schedule", {"scheduled_charging_mode": "Off", "off_peak_charging_enabled": False}, False, "is off in the car"),
     ("owner's start time kept", {"scheduled_charging_mode": "StartAt", "off_peak_charging_enabled": True}, False,
-     "is off in the car"),
+     "at its own set time (Scheduled Charging)"),
     ("below the minimum SoC", {"battery_level": 15}, False, "left alone while the battery is below 20 %"),
 ]
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from charge_logic.models import ChargeWindow, ForecastPoint
 from charge_logic.rules import decide
 from tests.rules_support import CFG, NY, car, forecast, local, said, trip
 
@@ -59,3 +62,24 @@ def test_caller_notes_reach_the_owner_even_under_a_guard():
 def test_naive_now_is_refused_with_a_clear_message():
     with pytest.raises(ValueError, match="now must be a timezone-aware"):
         decide(NOW.replace(tzinfo=None), car(), [], [], CFG, zone=NY)
+
+
+def test_a_zone_name_instead_of_a_zone_is_refused_clearly():
+    with pytest.raises(ValueError, match="ZoneInfo"):
+        decide(NOW, car(), [], [], CFG, zone="America/New_York")
+
+
+def test_a_naive_planner_window_is_refused_clearly():
+    window = ChargeWindow(NOW.replace(tzinfo=None), NOW.replace(tzinfo=None), 16)
+    with pytest.raises(ValueError, match="planner window start"):
+        decide(NOW, car(), [], [], CFG, zone=NY, windows=[window])
+
+
+def test_a_naive_forecast_is_refused_clearly():
+    with pytest.raises(ValueError, match="forecast point start"):
+        decide(NOW, car(), [ForecastPoint(NOW.replace(tzinfo=None), 90_000.0)], [], CFG, zone=NY)
+
+
+def test_settings_that_contradict_are_refused_clearly():
+    with pytest.raises(ValueError, match="min_amps 40 is above max_amps 32"):
+        decide(NOW, car(), [], [], replace(CFG, min_amps=40), zone=NY)

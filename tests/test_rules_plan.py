@@ -107,3 +107,8 @@ def test_nothing_to_shade_when_already_at_the_limit():
     decision = decide(EVE, car(battery_level=80), [], TRIPS, CFG, zone=NY)
     assert decision.windows == () and decision.expected_soc == ()
     assert said(decision, "already at the 80 % limit")
+
+
+def test_the_callers_notes_come_last_in_the_reasons():
+    decision = decide(EVE, car(), [], TRIPS, CFG, zone=NY, notes=("Forecast is 5 h old", "Calendar is stale"))
+    assert decision.reasons[-2:] == ("Forecast is 5 h old", "Calendar is stale")

@@ -296,6 +296,14 @@ def test_server_failures_are_one_clean_line(fake, tmp_path, kind, match):
     assert_clean(str(err.value), fake, car)
 
 
+def test_a_wrong_region_names_the_right_host(fake, tmp_path):
+    car = make(fake, tmp_path)
+    fake.fail("421")
+    with pytest.raises(VehicleError, match="TESLA_FLEET_BASE_URL and TESLA_FLEET_AUDIENCE to "
+                                           "https://fleet-api.prd.eu.vn.cloud.tesla.com"):
+        car.summary()
+
+
 def test_proxy_reporting_a_sleeping_car_as_500_is_asleep(fake, tmp_path):
     """tesla-http-proxy can answer 500 with the 'offline or asleep' error when Tesla said 408."""
     from tests.fakes.http import Reply

@@ -264,8 +264,6 @@ def test_unknown_command_is_refused(fake, tmp_path):
 
 
 def test_scheduler_once_without_a_token_exits_2_with_its_one_line(fake, tmp_path):
-    for module in ("charge_logic.rules", "service.grid_source", "service.trip_source"):
-        pytest.importorskip(module, reason="the daemon's other parts are not merged yet")
     env = {**os.environ, "TESLA_BACKEND": "teslapy", "TESLA_ACCOUNT_EMAIL": EMAIL, "STATE_DIR": str(tmp_path / "s"),
            "TESLA_OWNER_BASE_URL": fake.url, "TESLA_AUTH_URL": fake.url, "CALENDAR_SOURCE": "none"}
     proc = subprocess.run([sys.executable, str(ROOT / "scheduler.py"), "--once"], env=env, cwd=tmp_path,

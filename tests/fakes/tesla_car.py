@@ -252,7 +252,7 @@ class FakeCar:
 
 @dataclass
 class Fault:
-    kind: str  # "401" "403" "408" "429" "500" "503" "slow" "non_json"
+    kind: str  # "401" "403" "408" "421" "429" "500" "503" "slow" "non_json"
     path_re: str | None
     times: int
     retry_after: float = 1.0
@@ -385,6 +385,9 @@ class FakeTesla(FakeServer):
             return self._error(408, ASLEEP_ERROR)
         if f.kind == "429":
             return self._error(429, "Too Many Requests", {"Retry-After": f"{f.retry_after:g}"})
+        if f.kind == "421":  # the account lives in another region (the proxy follows this; a direct client must not)
+            return self._error(421, "user out of region, use base URL: https://fleet-api.prd.eu.vn.cloud.tesla.com, "
+                                    "see https://developer.tesla.com/docs/fleet-api#response-codes")
         if f.kind == "500":
             return self._error(500, "internal server error")
         if f.kind == "503":

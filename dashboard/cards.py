@@ -1,0 +1,310 @@
+"""The cards of the page, each drawn from the validated state alone: tonight, the decision and its reasons, the two
+plan charts, the coming drives, the car, the last 7 days and the sources' health.
+
+Each builder takes (state, zone, now) and returns one section; values it cannot read show as "—".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dash import dcc, html
+
+from dashboard.figures import forecast_figure, history_figure, soc_figure
+from dashboard.plan import Window, departure, expected_soc, needed_soc, recent_history, windows
+from dashboard.values import DASH, ago, clock, fmt, items, num, obj, text, when
+
+GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False}
+SOURCE_NAMES = {"grid": "Grid forecast", "calendar": "Calendar", "maps": "Maps (drive distances)", "vehicle": "Car"}
+MODE_WORDS = {
+    "scheduled": "Scheduled charging", "charge_now_low_soc": "Charging now: battery low",
+    "charge_now_full_power": "Charging now at full power", "not_plugged_in": "Not plugged in",
+}
+
+
+def card(title: str, children: list[Any], card_id: str | None = None, wide: bool = False,
+          subtitle: Any = None) -> html.Section:
+    head = [html.H2(title)] + ([html.Div(subtitle, className="sub")] if subtitle else [])
+    extra = {"id": f"card-{card_id}"} if card_id else {}
+    return html.Section(className="card" + (" wide" if wide else ""), **extra,
+                        children=[html.Div(className="card-head", children=head), *children])
+
+
+def _graph(graph_id: str, figure: Any, tall: bool = False) -> html.Div:
+    """Plotly's responsive mode fills its box; the box's height comes from the CSS, per screen width."""
+    return html.Div(className="graph-box" + (" tall" if tall else ""), children=dcc.Graph(
+        id=graph_id, figure=figure, config=GRAPH_CONFIG, style={"height": "100%", "width": "100%"}))
+
+
+def _tile(label: str, value: str, tile_id: str | None = None, tone: str = "", note: str | None = None) -> html.Div:
+    extra = {"id": tile_id} if tile_id else {}
+    return html.Div(className=f"tile {tone}".strip(), children=[
+        html.Div(label, className="tile-label"), html.Div(value, className="tile-value", **extra),
+        html.Div(note, className="tile-note") if note else None])
+
+
+def _time_tile(label: str, moment: datetime | None, now: datetime, tile_id: str | None = None) -> html.Div:
+    """'07:30' big, 'tomorrow' small: fits a phone's half-width tile."""
+    if moment is None:
+        return _tile(label, DASH, tile_id)
+    day = clock(moment, now).removesuffix(moment.strftime("%H:%M")).strip() or "today"
+    return _tile(label, moment.strftime("%H:%M"), tile_id, note=day)
+
+
+def _window_text(w: Window, now: datetime) -> str:
+    energy = f" · ≈{w.kwh:.0f} kWh" if w.kwh is not None else ""
+    power = f" · {w.kw:.1f} kW" if w.kw is not None else ""
+    return f"{clock(w.start, now)}–{w.end.strftime('%H:%M')} · {fmt(w.amps, 'A')}{power}{energy}"
+
+
+def tonight_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
+    """One sentence of what the car will do, then the four numbers that matter."""
+    vehicle, decision = obj(state.get("vehicle")), obj(state.get("decision"))
+    wins = windows(state, zone)
+    dep = departure(state, zone)
+    expected_points = expected_soc(state, zone)
+    needed, expected = needed_soc(state), (expected_points[-1][1] if expected_points else None)
+    soc = num(vehicle.get("battery_level"))
+    if not state.get("vehicle"):
+        headline = "No car data yet: the scheduler has not read the car."
+    elif vehicle.get("plugged_in") is False:
+        headline = "The car is not plugged in: plug it in to charge tonight."
+    elif decision.get("charge_now") is True:
+        headline = f"Charging now at {fmt(decision.get('amps'), 'A')}."
+    elif wins:
+        total = sum(w.kwh or 0 for w in wins)
+        headline = (f"Charges from {clock(wins[0].start, now)} in {len(wins)} window{'s' if len(wins) > 1 else ''}"
+                    + (f", about {total:.0f} kWh" if total else "") + ".")
+    else:
+        headline = "No charging planned before departure."
+    if dep is not None:
+        ready = f" expecting {expected:.0f} %" if expected is not None else ""
+        headline += f" Leaves {clock(dep, now)}{ready}" + (f" (needs {needed:.0f} %)." if needed is not None else ".")
+    short = expected is not None and needed is not None and expected < needed
+    tiles = [
+        _tile("Battery now", fmt(soc, "%"), "tile-soc"),
+        _time_tile("Departure", dep, now, "departure"),
+        _tile("Needed", fmt(needed, "%"), "tile-needed"),
+        _tile("Expected", fmt(expected, "%"), "tile-expected", tone="bad" if short else "good"),
+    ]
+    win_list = html.Ul(id="windows", className="windows", children=[
+        html.Li(_window_text(w, now)) for w in wins] or [html.Li("No charging windows planned", className="muted")])
+    body = [html.P(headline, className="headline", id="headline"), html.Div(className="tiles", children=tiles),
+            html.H3("Charging windows"), win_list]
+    if short:
+        body.insert(1, html.P(f"The plan falls short: {expected:.0f} % expected, {needed:.0f} % needed.",
+                              className="warning"))
+    return card("Tonight", body, "tonight")
+
+
+def decision_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
+    decision = obj(state.get("decision"))
+    if not state.get("decision"):
+        return card("Decision", [html.P("No decision yet.", className="muted")], "decision")
+    mode = text(decision.get("mode")) or DASH
+    at = when(decision.get("at"), zone)
+    charge_now = {True: "start", False: "stop", None: "leave as is"}.get(decision.get("charge_now"), DASH)
+    tiles = [
+        _tile("Amps", fmt(decision.get("amps"), "A")), _tile("Charge limit", fmt(decision.get("charge_limit"), "%")),
+        _tile("Charging now", charge_now),
+        _time_tile("Off-peak ends", when(decision.get("off_peak_end"), zone), now),
+    ]
+    reasons = [r for r in decision.get("reasons") or [] if isinstance(r, str)] if isinstance(
+        decision.get("reasons"), list) else []
+    sent = items(decision.get("sent"))
+    asked = items(decision.get("commands"))
+    if sent:
+        cmds = [html.Li([html.Code(text(c.get("name")) or "?"), " ",
+                         html.Span("sent" if c.get("ok") is True else "failed", className="ok" if c.get("ok") is True
+                                   else "bad"),
+                         f" — {c.get('reason')}" if text(c.get("reason")) else ""]) for c in sent]
+    elif asked:
+        cmds = [html.Li([html.Code(text(c.get("name")) or "?"), " not sent this tick"]) for c in asked]
+    else:
+        cmds = [html.Li("Nothing to change: no command sent.", className="muted")]
+    if decision.get("woke") is True:
+        cmds.append(html.Li("The car was woken for this.", className="warn"))
+    return card("Decision", [
+        html.Div(className="tiles", children=tiles),
+        html.H3("Why"),
+        html.Ol(id="reasons", className="reasons", children=[html.Li(r) for r in reasons]
+                or [html.Li("No reasons given.", className="muted")]),
+        html.H3("Commands"), html.Ul(className="commands", children=cmds),
+    ], "decision", subtitle=f"{MODE_WORDS.get(mode, mode.replace('_', ' '))} · {clock(at, now)}")
+
+
+def forecast_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
+    fc = obj(state.get("forecast"))
+    mean, std = num(fc.get("mean_mw")), num(fc.get("std_mw"))
+    fetched = when(fc.get("fetched_at"), zone)
+    bits = [text(fc.get("iso")), text(fc.get("source"))]
+    sub = " · ".join(b for b in bits if b)
+    if mean is not None:
+        sub += f" · mean {mean / 1000:.1f} GW" + (f", σ {std / 1000:.1f} GW" if std is not None else "")
+    if fetched is not None:
+        sub += f" · fetched {ago((now - fetched).total_seconds() / 60)}"
+    if fc.get("stale") is True:
+        sub += " · STALE"
+    return card("Grid load and charging plan", [
+        _graph("forecast-graph", forecast_figure(state, zone, now), tall=True),
+        html.P("Green: planned charging. Band: mean ± σ of the coming days' load; the amps fall as load rises.",
+               className="note"),
+    ], "forecast", wide=True, subtitle=sub)
+
+
+def soc_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
+    return card("Battery until departure", [
+        _graph("soc-graph", soc_figure(state, zone, now)),
+    ], "soc")
+
+
+def events_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
+    events = items(state.get("events"))
+    rows = []
+    for ev in sorted(events, key=lambda e: when(e.get("start"), zone) or now + timedelta(days=999)):
+        start, end = when(ev.get("start"), zone), when(ev.get("end"), zone)
+        start_text = (start.strftime("%a %d %b") + " · all day") if ev.get("all_day") is True and start else clock(
+            start, now)
+        if start and end and start <= now < end and ev.get("all_day") is not True:
+            start_text += " · now"
+        dist = num(ev.get("distance_km"))
+        if dist is None:
+            trip = [html.Span("distance unknown" + (f": {ev['note']}" if text(ev.get("note")) else ""),
+                              className="muted")]
+        else:
+            trip = [html.Span(fmt(dist, "km", 1 if dist < 10 else 0)),
+                    html.Span(fmt(ev.get("drive_minutes"), "min")),
+                    html.Span(fmt(ev.get("energy_kwh"), "kWh", 1), className="energy")]
+        rows.append(html.Li(className="event", children=[
+            html.Div(className="event-when", children=start_text),
+            html.Div(className="event-what", children=[html.Strong(text(ev.get("summary")) or "(no title)"),
+                                                         html.Div(text(ev.get("location")) or "no location",
+                                                                  className="muted small")]),
+            html.Div(className="event-trip", children=trip),
+        ]))
+    return card("Coming drives", [html.Ul(id="events", className="events", children=rows or [
+        html.Li("No events in the calendar window.", className="muted")])], "events",
+        subtitle="distance and drive time from home, energy the trip needs")
+
+
+def car_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
+    if not state.get("vehicle"):
+        return card("Car", [html.P("No car data yet: the scheduler has not read the car successfully.",
+                                    className="muted")], "car")
+    v = obj(state.get("vehicle"))
+    soc, limit = num(v.get("battery_level")), num(v.get("charge_limit_soc"))
+    read = when(v.get("read_at"), zone)
+    plugged = {True: "plugged in", False: "not plugged in"}.get(v.get("plugged_in"), "plug unknown")
+    home = {True: "at home", False: "away", None: ""}.get(v.get("at_home"), "")
+    bar = html.Div(className="socbar", title=f"{fmt(soc, '%')} of {fmt(limit, '%')} limit", children=[
+        html.Div(className="socbar-fill", style={"width": f"{max(0.0, min(100.0, soc or 0)):.0f}%"}),
+        html.Div(className="socbar-limit", style={"left": f"{max(0.0, min(100.0, limit or 0)):.0f}%"})
+        if limit is not None else None,
+    ])
+    amps = f"{fmt(v.get('charger_actual_current'), 'A')} of {fmt(v.get('charge_current_request'), 'A')} " \
+           f"(max {fmt(v.get('charge_current_request_max'), 'A')})"
+    sched = text(v.get("scheduled_charging_mode")) or DASH
+    if v.get("off_peak_charging_enabled") is True:
+        sched += " · off-peak on"
+    tiles = [
+        _tile("Battery", fmt(soc, "%"), "car-soc"), _tile("Limit", fmt(limit, "%"), "car-limit"),
+        _tile("Charging", text(v.get("charging_state")) or DASH, "car-charging"),
+        _tile("Plug", plugged, "car-plug", tone="good" if v.get("plugged_in") is True else "warn"),
+    ]
+    rows = [("Current", amps), ("Power", fmt(v.get("charger_power_kw"), "kW", 1)),
+            ("Time to full", fmt(v.get("time_to_full_charge"), "h", 1)), ("Scheduled charging", sched),
+            ("Car", f"{text(v.get('state')) or DASH}{' · ' + home if home else ''}"),
+            ("Read", f"{clock(read, now)} ({ago((now - read).total_seconds() / 60)})" if read else DASH)]
+    return card("Car", [bar, html.Div(className="tiles", children=tiles), _facts(rows)], "car",
+                 subtitle=" · ".join(b for b in (text(v.get("name")), text(v.get("vin"))) if b))
+
+
+def _facts(rows: list[tuple[str, str]]) -> html.Dl:
+    out: list[Any] = []
+    for label, value in rows:
+        out += [html.Dt(label), html.Dd(value)]
+    return html.Dl(className="facts", children=out)
+
+
+def history_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
+    return card("Last 7 days", [
+        _graph("history-graph", history_figure(state, zone, now)),
+        history_table(state, zone, now),
+    ], "history", wide=True)
+
+
+def history_table(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Div:
+    """Per day: energy charged, hours charging, commands sent, wakes and the decision that held most ticks."""
+    rows = recent_history(state, zone, now)
+    default_gap = float(num(state.get("interval_min")) or 14)
+    days: dict[str, dict[str, Any]] = {}
+    for i, (t, h) in enumerate(rows):
+        gap = (rows[i + 1][0] - t).total_seconds() / 60 if i + 1 < len(rows) else default_gap
+        gap = min(gap, 2 * default_gap)
+        d = days.setdefault(t.strftime("%a %d"), {"kwh": 0.0, "min": 0.0, "sent": 0, "woke": 0, "modes": {}})
+        power = num(h.get("power_kw")) or 0.0
+        d["kwh"] += power * gap / 60
+        d["min"] += gap if power > 0 or h.get("charging_state") == "Charging" else 0
+        d["sent"] += int(num(h.get("sent")) or 0)
+        d["woke"] += 1 if h.get("woke") is True else 0
+        mode = text(h.get("mode")) or DASH
+        d["modes"][mode] = d["modes"].get(mode, 0) + 1
+    head = html.Tr([html.Th(x) for x in ("Day", "Charged", "Charging", "Commands", "Wakes", "Mostly")])
+    body = [html.Tr([html.Td(day), html.Td(f"{d['kwh']:.1f} kWh"), html.Td(f"{d['min'] / 60:.1f} h"),
+                     html.Td(str(d["sent"])), html.Td(str(d["woke"])),
+                     html.Td(max(d["modes"], key=d["modes"].get).replace("_", " "))])
+            for day, d in reversed(list(days.items()))]
+    if not body:
+        body = [html.Tr([html.Td("No history yet", colSpan=6, className="muted")])]
+    return html.Div(className="scroll", children=html.Table(id="history-table", className="table",
+                                                            children=[html.Thead(head), html.Tbody(body)]))
+
+
+def health_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
+    health = obj(state.get("health"))
+    sources = obj(health.get("sources"))
+    rows = []
+    for name, src in sources.items():
+        src = obj(src)
+        ok, stale = src.get("ok"), src.get("stale") is True
+        tone, word = ("bad", "failing") if ok is False else ("warn", "stale") if stale else ("good", "ok") \
+            if ok is True else ("warn", "unknown")
+        err = text(src.get("last_error"))
+        err_at = when(src.get("last_error_at"), zone)
+        calls, budget = num(src.get("calls_month")), num(src.get("budget_month"))
+        rows.append(html.Tr(className=f"src-{name}", children=[
+            html.Td(SOURCE_NAMES.get(name, name)),
+            html.Td(html.Span(word, className=f"badge {tone}")),
+            html.Td(_age(num(src.get("data_age_min")))),
+            html.Td(f"{err} ({clock(err_at, now)})" if err and err_at else err or "none",
+                    className="err" if err else "muted"),
+            html.Td(DASH if calls is None else f"{calls:.0f}" + (f" / {budget:.0f}" if budget is not None else ""),
+                    className="hide-narrow"),
+        ]))
+    table = html.Table(id="health-table", className="table", children=[
+        html.Thead(html.Tr([html.Th("Source"), html.Th("State"), html.Th("Data age"), html.Th("Last error"),
+                            html.Th("Calls this month", className="hide-narrow")])),
+        html.Tbody(rows or [html.Tr(html.Td("No source has reported yet", colSpan=5, className="muted"))])])
+    tesla = obj(health.get("tesla"))
+    usage = None
+    if tesla:
+        usage = html.P(className="note", id="tesla-usage", children=(
+            f"Tesla API {text(tesla.get('month')) or 'this month'}: {fmt(tesla.get('data'))} data reads, "
+            f"{fmt(tesla.get('commands'))} commands, {fmt(tesla.get('wakes'))} wakes "
+            f"(≈ ${num(tesla.get('est_cost_usd')) or 0:.3f}); today "
+            f"{_of(tesla.get('commands_today'), tesla.get('budget_commands_day'))} commands, "
+            f"{_of(tesla.get('wakes_today'), tesla.get('budget_wakes_day'))} wakes."))
+    return card("Sources", [html.Div(className="scroll", children=table), usage], "health")
+
+
+def _of(used: Any, budget: Any) -> str:
+    """'3' or '3 of 40' when the state carries the daily budget (an optional field beyond the schema)."""
+    return fmt(used) + (f" of {fmt(budget)}" if num(budget) is not None else "")
+
+
+def _age(minutes: float | None) -> str:
+    if minutes is None:
+        return DASH
+    return f"{max(0.0, minutes):.0f} min" if minutes < 120 else ago(minutes).removesuffix(" ago")

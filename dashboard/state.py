@@ -1,0 +1,202 @@
+"""Reading state.json: re-read only when the file changes, and turn every way it can be wrong into a plain message.
+
+The scheduler writes the file atomically, so a reader sees a whole file or none; a file that is missing, empty, cut
+short, not JSON, or lacking sections still reaches the page as a `Problem` that says what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+SCHEMA_VERSION = 1
+# Every top-level key the schema (docs/state-file.md) promises; a missing value is null, never absent.
+SECTIONS: dict[str, type | tuple[type, ...]] = {
+    "schema_version": int, "generated_at": str, "mode": (str, type(None)), "interval_min": (int, float, type(None)),
+    "time_zone": (str, type(None)), "vehicle": (dict, type(None)), "forecast": (dict, type(None)),
+    "events": (list, type(None)), "decision": (dict, type(None)), "plan": (dict, type(None)),
+    "history": (list, type(None)), "health": (dict, type(None)),
+}
+KIND_NAMES = {dict: "an object", list: "a list", str: "text", int: "a number", float: "a number"}
+DEFAULT_INTERVAL_MIN = 14.0
+STALE_INTERVALS = 3  # generated_at older than this many ticks: the scheduler has stopped
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why there is nothing to show; `title` is one line, `detail` says what is missing and where."""
+
+    title: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One reading of the state file: either `state` (validated) or `problem`."""
+
+    path: Path
+    signature: str  # changes whenever the file does (inode, size, mtime)
+    state: dict[str, Any] | None
+    problem: Problem | None
+    zone: ZoneInfo | None = None
+    generated_at: datetime | None = None
+    mtime: float | None = None  # when the file was written, by the wall clock
+
+    @property
+    def demo(self) -> bool:
+        return (self.state or {}).get("mode") == "demo"
+
+    def clock(self, wall: datetime) -> datetime:
+        """The state's own now: the demo's clock runs faster than the wall's, so a demo is drawn at its own time."""
+        if self.demo and self.generated_at is not None:
+            return self.generated_at.astimezone(self.zone or wall.tzinfo)
+        return wall.astimezone(self.zone) if self.zone else wall
+
+    def age_min(self, wall: datetime) -> float | None:
+        """Minutes since the scheduler wrote the file: generated_at, or for a demo the file's mtime."""
+        if self.demo and self.mtime is not None:
+            return (wall.timestamp() - self.mtime) / 60
+        return None if self.generated_at is None else (wall - self.generated_at).total_seconds() / 60
+
+    def interval_min(self) -> float:
+        value = (self.state or {}).get("interval_min")
+        return float(value) if isinstance(value, (int, float)) and value > 0 else DEFAULT_INTERVAL_MIN
+
+    def is_stale(self, wall: datetime) -> bool:
+        age = self.age_min(wall)
+        return age is not None and age > STALE_INTERVALS * self.interval_min()
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An aware datetime from an ISO 8601 string with its offset; None for null, junk or a naive time."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def validate(raw: Any) -> tuple[dict[str, Any] | None, Problem | None, ZoneInfo | None, datetime | None]:
+    """The state if it is whole enough to draw, else the problem naming what is missing or wrong."""
+    if not isinstance(raw, dict):
+        kind = KIND_NAMES.get(type(raw), type(raw).__name__)
+        return None, Problem("The state file is not what the dashboard expects",
+                             f"It holds {kind}, not a JSON object."), None, None
+    version = raw.get("schema_version")
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        return None, Problem("The state file is newer than this dashboard",
+                             f"It has schema_version {version}; this dashboard reads version {SCHEMA_VERSION}. "
+                             "Update the dashboard to the scheduler's version."), None, None
+    missing = [key for key in SECTIONS if key not in raw]
+    wrong = [f"{key} should be {_kinds(kinds)}" for key, kinds in SECTIONS.items()
+             if key in raw and (not isinstance(raw[key], kinds) or isinstance(raw[key], bool))]
+    generated_at = parse_time(raw.get("generated_at"))
+    if "generated_at" in raw and isinstance(raw["generated_at"], str) and generated_at is None:
+        wrong.append(f"generated_at {raw['generated_at']!r} is not an ISO 8601 time with its UTC offset")
+    zone: ZoneInfo | None = None
+    try:
+        zone = ZoneInfo(raw.get("time_zone") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        wrong.append(f"time_zone {raw.get('time_zone')!r} is not an IANA time zone")
+    if missing or wrong:
+        parts = []
+        if missing:
+            parts.append("It lacks " + ", ".join(missing) + ".")
+        if wrong:
+            parts.append("; ".join(wrong).capitalize() + ".")
+        return None, Problem("The state file is incomplete", " ".join(parts)), None, None
+    if version != SCHEMA_VERSION:
+        return None, Problem("The state file has an unknown schema version",
+                             f"It has schema_version {version!r}; this dashboard reads version {SCHEMA_VERSION}."), \
+            None, None
+    return raw, None, zone, generated_at
+
+
+def _kinds(kinds: type | tuple[type, ...]) -> str:
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    names = [KIND_NAMES[k] for k in kinds if k in KIND_NAMES]
+    text = " or ".join(dict.fromkeys(names))
+    return text + (" or null" if type(None) in kinds else "")
+
+
+def read_snapshot(path: Path) -> Snapshot:
+    """Read and validate the file once; never raises for anything the file itself can be."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        folder = "exists" if path.parent.is_dir() else "does not exist either"
+        return Snapshot(path, "missing", None, Problem(
+            "No state file yet", f"{path} does not exist (its folder {path.parent} {folder}). The scheduler writes "
+            "it after its first tick."))
+    except OSError as exc:
+        return Snapshot(path, "unreadable", None, Problem("The state file cannot be read", f"{path}: {exc.strerror}."))
+    signature = f"{st.st_ino}-{st.st_size}-{st.st_mtime_ns}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        return Snapshot(path, signature, None, Problem("The state file cannot be read", f"{path}: {reason}."))
+    if not text.strip():
+        return Snapshot(path, signature, None, Problem(
+            "The state file is empty", f"{path} has no content yet. The scheduler fills it after each tick."))
+    try:
+        raw = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        return Snapshot(path, signature, None, Problem(
+            "The state file is damaged", f"{path} is not valid JSON ({msg}{where}); it may have been cut short or "
+            "edited by hand. The scheduler rewrites it whole on its next tick."))
+    state, problem, zone, generated_at = validate(raw)
+    if problem is not None:
+        problem = Problem(problem.title, f"{path}: {problem.detail}")
+    return Snapshot(path, signature, state, problem, zone, generated_at, st.st_mtime)
+
+
+def unreadable(snapshot: Snapshot) -> Snapshot:
+    """The same file, shown as a problem: for a state that passed the checks but still could not be drawn."""
+    return Snapshot(snapshot.path, snapshot.signature, None, Problem(
+        "The dashboard could not draw this state file",
+        f"{snapshot.path} holds a value this dashboard does not understand (the details are in the dashboard's log). "
+        "The scheduler rewrites the file on its next tick."))
+
+
+class StateReader:
+    """Keeps the last reading and re-reads only when the file's inode, size or mtime changed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._last: Snapshot | None = None
+
+    def signature(self) -> str:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return "missing"
+        except OSError:
+            return "unreadable"
+        return f"{st.st_ino}-{st.st_size}-{st.st_mtime_ns}"
+
+    def read(self) -> Snapshot:
+        with self._lock:
+            if self._last is not None and self._last.signature == self.signature() and self._last.signature not in (
+                    "missing", "unreadable"):
+                return self._last
+            self._last = read_snapshot(self.path)
+            return self._last
+
+
+def now_in(zone: ZoneInfo | None) -> datetime:
+    """The wall clock, aware; the dashboard may read it (only the pure core may not)."""
+    return datetime.now(zone or ZoneInfo("UTC"))
+
+
