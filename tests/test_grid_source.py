@@ -18,10 +18,16 @@ from tests.fakes.http import Reply
 NOW = datetime(2026, 11, 27, 18, 7, tzinfo=UTC)
 
 
-@pytest.fixture
-def fake():
+@pytest.fixture(scope="module")
+def server():
     with FakeGridStatus() as f:
         yield f
+
+
+@pytest.fixture
+def fake(server):
+    server.reset()
+    return server
 
 
 def provider(fake, tmp_path, **env):
