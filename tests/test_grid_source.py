@@ -214,3 +214,22 @@ def test_a_reply_of_unexpected_shape_is_a_failure_not_a_crash(fake, tmp_path):
     p = provider(fake, tmp_path)
     for i in range(3):
         assert p.get(NOW + timedelta(hours=i)) == [] and not p.status.ok and p.status.last_error
+
+
+def test_every_iso_has_a_dataset_and_the_settings_override_it(fake, tmp_path):
+    from clients.grid_datasets import DATASETS, dataset_for
+    from service.settings import ISOS
+    assert set(DATASETS) == set(ISOS) and len({d.dataset for d in DATASETS.values()}) == len(ISOS)
+    assert dataset_for("ERCOT").dataset == "ercot_load_forecast"
+    custom = dataset_for("ERCOT", "ercot_load_forecast_by_forecast_zone", "system_total")
+    assert (custom.dataset, custom.value_column) == ("ercot_load_forecast_by_forecast_zone", "system_total")
+    fake.datasets.add("ercot_load_forecast_by_forecast_zone")
+    fake.value_column = "system_total"
+    try:
+        p = provider(fake, tmp_path, GRID_ISO="ERCOT", GRID_DATASET="ercot_load_forecast_by_forecast_zone",
+                     GRID_VALUE_COLUMN="system_total")
+        assert len(p.get(NOW)) == 79
+        assert fake.log[-1].path == "/v1/datasets/ercot_load_forecast_by_forecast_zone/query"
+    finally:
+        fake.datasets.discard("ercot_load_forecast_by_forecast_zone")
+        fake.value_column = "load_forecast"
