@@ -104,9 +104,7 @@ def make_coordinator(args: argparse.Namespace, settings: Settings):  # noqa: ANN
 
         vehicle = make_vehicle(settings)
         forecast, trips, mode = make_forecast_provider(settings), make_trip_provider(settings), "live"
-    link = VehicleLink(vehicle, state_dir, data_min_interval_min=settings.vehicle_data_min_interval_min,
-                       wakes_per_day=settings.tesla_wakes_per_day, commands_per_day=settings.tesla_commands_per_day,
-                       zone=settings.zone)
+    link = VehicleLink.from_settings(vehicle, settings)
     planner = _planner()
     coordinator = Coordinator(settings, link, forecast, trips, mode=mode, interval_min=args.interval,
                               planner=planner)

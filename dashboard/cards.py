@@ -18,9 +18,13 @@ from dashboard.values import DASH, ago, clock, fmt, items, num, obj, text, when
 
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False}
 SOURCE_NAMES = {"grid": "Grid forecast", "calendar": "Calendar", "maps": "Maps (drive distances)", "vehicle": "Car"}
-MODE_WORDS = {
+MODE_WORDS = {  # every Decision.mode of charge_logic/rules.py
     "scheduled": "Scheduled charging", "charge_now_low_soc": "Charging now: battery low",
-    "charge_now_full_power": "Charging now at full power", "not_plugged_in": "Not plugged in",
+    "charge_now_full": "Charging now at full power", "charge_now_trip": "Charging now for today's trip",
+    "plan_charging": "Charging: a planned low-load window", "plan_waiting": "Waiting for the next low-load window",
+    "not_plugged_in": "Not plugged in", "no_vehicle_data": "No data from the car yet",
+    "no_charge_data": "No charge data (car asleep)", "supercharging": "On a fast charger",
+    "not_at_home": "Away from home", "no_power": "Plugged in, no power",
 }
 
 

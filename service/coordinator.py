@@ -10,10 +10,11 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from charge_logic.forecast_stats import forecast_stats
 from charge_logic.models import Decision, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.rules import decide
 from service.session_log import Session, SessionLog
@@ -142,9 +143,8 @@ class Coordinator:
             "sent": sum(1 for s in report.sent if s["ok"]), "woke": report.woke,
             "power_kw": _power_kw(snap)})
         self.history = trim_history(self.history, now)
-        loads = [p.load_mw for p in forecast if now <= p.start < now + timedelta(days=self.rules.forecast_days)]
-        mean = sum(loads) / len(loads) if loads else None
-        std = math.sqrt(sum((x - mean) ** 2 for x in loads) / len(loads)) if loads and mean is not None else None
+        stats = forecast_stats(now, forecast, self.rules.forecast_days)  # the very figures the amps bands used
+        mean, std = (stats.mean_mw, stats.std_mw) if stats else (None, None)
         statuses: list[SourceStatus] = [self.link.status]
         if self.forecast_source is not None:
             statuses.append(self.forecast_source.status)

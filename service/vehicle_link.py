@@ -1,8 +1,9 @@
 """How the daemon talks to the car without running up a bill or draining the battery.
 
 Each tick asks the free summary first; billed vehicle data is read only when the car is online anyway, and not more
-often than VEHICLE_DATA_MIN_INTERVAL_MIN. A sleeping car is woken only when it was last seen plugged in and a changed
-decision needs a command, within the day's wake budget. Every billed call is counted per day and per month.
+often than VEHICLE_DATA_MIN_INTERVAL_MIN while it charges, VEHICLE_DATA_IDLE_INTERVAL_MIN otherwise (a car that is
+polled every few minutes never falls asleep). A sleeping car is woken only when it was last seen plugged in and a
+changed decision needs a command, within the day's wake budget. Every billed call is counted per day and per month.
 """
 
 from __future__ import annotations
@@ -65,10 +66,12 @@ class SendReport:
 
 class VehicleLink:
     def __init__(self, vehicle: Vehicle, state_dir: Path, *, data_min_interval_min: float, wakes_per_day: int,
-                 commands_per_day: int, zone: Any):
+                 commands_per_day: int, zone: Any, data_idle_interval_min: float | None = None):
         self.vehicle = vehicle
         self.zone = zone
         self.data_min_interval = timedelta(minutes=data_min_interval_min)
+        # a car polled every few minutes never sleeps: while it is not charging, read less often
+        self.data_idle_interval = timedelta(minutes=max(data_idle_interval_min or 0, data_min_interval_min))
         self.wakes_per_day, self.commands_per_day = wakes_per_day, commands_per_day
         self.path = state_dir / "vehicle.json"
         self.status = SourceStatus("vehicle")
@@ -76,6 +79,13 @@ class VehicleLink:
         self.last: VehicleSnapshot | None = None
         self.online = False
         self._load()
+
+    @classmethod
+    def from_settings(cls, vehicle: Vehicle, settings: Any) -> VehicleLink:
+        return cls(vehicle, Path(settings.state_dir), data_min_interval_min=settings.vehicle_data_min_interval_min,
+                   data_idle_interval_min=settings.vehicle_data_idle_interval_min,
+                   wakes_per_day=settings.tesla_wakes_per_day, commands_per_day=settings.tesla_commands_per_day,
+                   zone=settings.zone)
 
     # ------------------------------------------------------------------ persistence
     def _load(self) -> None:
@@ -111,7 +121,8 @@ class VehicleLink:
             self._error(now, exc)
             return self.last
         self.online = summary.state == "online"
-        due = self.last is None or self.last.read_at is None or now - self.last.read_at >= self.data_min_interval
+        interval = self.data_min_interval if self.last is not None and self.last.charging else self.data_idle_interval
+        due = self.last is None or self.last.read_at is None or now - self.last.read_at >= interval
         if self.online and due:
             self._read_data(now)
         elif self.last is not None:

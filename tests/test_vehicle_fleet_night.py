@@ -33,9 +33,7 @@ def simulate_night(tmp_path: Path, *, soc: float = 40.0, data_interval_min: floa
                                  vehicle_data_min_interval_min=data_interval_min)
         vehicle = FleetVehicle(fake.url, token_file=token, client_id=fake.client_id, auth_url=fake.url,
                                vin=car.vin, clock=clock, sleep=lambda s: None)
-        link = VehicleLink(vehicle, tmp_path, data_min_interval_min=settings.vehicle_data_min_interval_min,
-                           wakes_per_day=settings.tesla_wakes_per_day,
-                           commands_per_day=settings.tesla_commands_per_day, zone=NY)
+        link = VehicleLink.from_settings(vehicle, settings)
         coord = Coordinator(settings, link, DemoForecast(NY), None, mode="live", interval_min=14)
         plug_at = datetime(2026, 11, 28, 18, 0, tzinfo=NY) - timedelta(days=1)
         leave_at = datetime(2026, 11, 28, 7, 30, tzinfo=NY)
@@ -55,7 +53,7 @@ def simulate_night(tmp_path: Path, *, soc: float = 40.0, data_interval_min: floa
 
 
 @pytest.mark.parametrize("data_interval_min", [
-    10.0,  # the default: data every tick, which keeps the car awake all night (a polled Tesla does not sleep)
+    10.0,  # the default: every 10 min while charging, every 30 min otherwise, so the car can sleep when idle
     60.0,  # data at most hourly: the car sleeps once full, and amps alone never wake it
 ])
 def test_a_night_costs_at_most_one_wake_and_six_commands(tmp_path, data_interval_min):
