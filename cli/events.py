@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         print("error: no calendar configured: set ICAL_URL, or run `python scheduler.py auth google`, "
               "or pass --ics FILE_OR_URL", file=sys.stderr)
         return 2
-    trips = provider.get(start, args.hours)
+    trips = provider.get(datetime.now(UTC), args.hours, start=start)  # budgets and caches run on the wall clock
     cal = provider.statuses[0]
     if not cal.ok:
         print(f"warning: calendar: {cal.last_error}" + (" (showing the last good events)" if trips else ""),

@@ -32,7 +32,7 @@ def token_path(settings: Settings) -> Path:
 def read_client_config(path: str | Path) -> dict[str, Any]:
     """The OAuth client from Google Cloud; any problem is one line naming the file and the fix."""
     path = Path(path)
-    hint = "download it again from Google Cloud > APIs & Services > Credentials (OAuth client, type Desktop app)"
+    hint = "download the OAuth client (type Desktop app) from Google Cloud > APIs & Services > Credentials"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -9,6 +9,7 @@ errors are `{"detail": "..."}` with 401 bad key, 403 plan, 404 unknown dataset/c
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,7 +53,10 @@ class Row:
     value: float  # NaN when the cell was empty or not a number
 
 
-_MONTHLY_WORDS = ("month", "usage limit", "quota", "rows returned", "api_rows", "upgrade")
+# 429 means either (docs.gridstatus.io, Error Handling): "Too Many Requests. Limit: 6 per 1 second" (the gridstatusio
+# client's tests) is a burst limit; a usage limit (requests or rows this month) is not worth retrying until it resets.
+_BURST = re.compile(r"(?i)\bper\s*\d*\s*(second|minute|hour)s?\b")
+_MONTHLY_WORDS = ("month", "usage limit", "quota", "rows returned", "api_rows")
 
 
 def _iso(dt: datetime) -> str:
@@ -172,7 +176,7 @@ class GridStatusClient:
             return NotFoundError(f"GridStatus does not know it (404: {detail}): check GRID_DATASET / "
                                  "GRID_VALUE_COLUMN")
         if code == 429:
-            if any(w in detail.lower() for w in _MONTHLY_WORDS):
+            if not _BURST.search(detail) and any(w in detail.lower() for w in _MONTHLY_WORDS):
                 return QuotaSpentError(f"GridStatus monthly allowance used up (429: {detail}): wait for next "
                                        "month or lower GRIDSTATUS_REQUESTS_PER_MONTH / raise GRID_FETCH_HOURS")
             return RateLimitedError(f"GridStatus rate limit (429: {detail}); will retry later")

@@ -6,6 +6,7 @@ icalendar parses, recurring-ical-events expands RRULE/RDATE, drops EXDATEs and a
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ class ICalCalendar:
         self.rules = rules
         self.timeout = timeout
         self.session = session or requests.Session()
+        self._parsed: tuple[bytes, Any] | None = None
 
     def _read(self) -> bytes:
         if not _is_url(self.source):
@@ -65,9 +67,12 @@ class ICalCalendar:
     def events(self, start: datetime, end: datetime) -> list[CalendarEvent]:
         raw = self._read()
         try:
-            cal = icalendar.Calendar.from_ical(raw)
-            components = recurring_ical_events.of(cal).between(start, end)
+            digest = hashlib.sha256(raw).digest()
+            if self._parsed is None or self._parsed[0] != digest:  # parsing is the costly part; feeds rarely change
+                self._parsed = (digest, icalendar.Calendar.from_ical(raw))
+            components = recurring_ical_events.of(self._parsed[1]).between(start, end)
         except Exception as exc:  # icalendar/recurring-ical-events raise many types on bad input
+            self._parsed = None
             raise CalendarError(f"{describe(self.source)} is not a valid iCalendar file: "
                                 f"{type(exc).__name__}") from None
         out = [e for c in components if c.name == "VEVENT" and (e := self._event(c)) is not None]
@@ -93,7 +98,10 @@ class ICalCalendar:
         if not self.rules.keep(cancelled=status == "CANCELLED", declined=declined, free=free):
             return None
         uid = str(c.get("UID", "")) or f"ical-{start.isoformat()}"
-        if "RRULE" in c or "RECURRENCE-ID" in c or "RDATE" in c:
+        if "RECURRENCE-ID" in c:  # one instance of a series: the instance it replaces names it, even when moved
+            instance, _ = as_aware(c.decoded("RECURRENCE-ID"), self.zone)
+            uid = f"{uid}/{instance.astimezone(self.zone).isoformat()}"
+        elif "RRULE" in c or "RDATE" in c:
             uid = f"{uid}/{start.astimezone(self.zone).isoformat()}"
         return CalendarEvent(uid=uid, summary=str(c.get("SUMMARY", "")).strip() or "(no title)",
                              start=start, end=max(end, start), all_day=all_day,

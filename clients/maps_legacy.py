@@ -13,7 +13,7 @@ class LegacyMapsClient:
     name = "Distance Matrix API"
 
     def __init__(self, key: str, base_url: str = "https://maps.googleapis.com", *, timeout: float = 15.0,
-                 retry_timeout: float = 20.0) -> None:
+                 retry_timeout: float = 8.0) -> None:
         self._key = key
         self.client = googlemaps.Client(key=key, base_url=base_url.rstrip("/"), timeout=timeout,
                                         retry_timeout=retry_timeout, retry_over_query_limit=False)

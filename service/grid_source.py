@@ -114,7 +114,17 @@ class GridForecastProvider:
     def _due(self, now: datetime) -> bool:
         if self._retry_at is not None and now < self._retry_at:
             return False
-        return self.fetched_at is None or now - self.fetched_at >= self.fetch_every or now < self.fetched_at
+        return self.fetched_at is None or now - self.fetched_at >= self._interval(now) or now < self.fetched_at
+
+    def _interval(self, now: datetime) -> timedelta:
+        """GRID_FETCH_HOURS, stretched when needed so the month's budget lasts to the month's end (a 31-day month
+        at 3 h would need 248 requests)."""
+        if self.budget.limit is None:
+            return self.fetch_every
+        first = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        month_end = (first + timedelta(days=32)).replace(day=1)
+        left = max(1, self.budget.limit - self.budget.used(now))
+        return max(self.fetch_every, (month_end - now) / left)
 
     def _fetch(self, now: datetime) -> None:
         start = (now - BEHIND).replace(minute=0, second=0, microsecond=0)

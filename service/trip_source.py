@@ -37,21 +37,22 @@ def _event_from(d: dict) -> CalendarEvent:
 
 
 class CalendarTripProvider:
-    def __init__(self, calendar: CalendarSource, distances: DistanceService, state_dir: str | Path, *,
+    def __init__(self, calendar: CalendarSource, distances: DistanceService, state_dir: str | Path | None, *,
                  hours: float = 48.0, stale_hours: float = 6.0) -> None:
         self.calendar = calendar
         self.distances = distances
         self.horizon = timedelta(hours=hours)
         self.stale_after = timedelta(hours=stale_hours)
-        self.cache_path = Path(state_dir) / "calendar_cache.json"
+        self.cache_path = Path(state_dir) / "calendar_cache.json" if state_dir is not None else None
         self.status = SourceStatus("calendar")
         self.statuses: list[SourceStatus] = [self.status, distances.status]
         self._events: list[CalendarEvent] = []
         self._events_at: datetime | None = None
+        self._saved_at: datetime | None = None
         self._load()
 
     def _load(self) -> None:
-        data = read_json(self.cache_path)
+        data = read_json(self.cache_path) if self.cache_path else None
         if not isinstance(data, dict) or data.get("source") != self.calendar.name:
             return
         try:
@@ -62,12 +63,16 @@ class CalendarTripProvider:
             return
         self.status.data_at = self.status.last_success = self._events_at
 
-    def events(self, now: datetime, hours: float | None = None) -> list[CalendarEvent]:
-        """Events ending after `now` and starting within the horizon; the last good ones when the calendar fails."""
-        until = now + (timedelta(hours=hours) if hours is not None else self.horizon)
+    def events(self, now: datetime, hours: float | None = None, *, start: datetime | None = None
+               ) -> list[CalendarEvent]:
+        """Events ending after `start` (default now) and starting within `hours` of it (default CALENDAR_HOURS);
+        the last good ones when the calendar fails. Another window than the tick's (`events --from`) is not cached."""
+        usual = start is None
+        start = now if start is None else start
+        until = start + (timedelta(hours=hours) if hours is not None else self.horizon)
         try:
             try:
-                events = self.calendar.events(now, until)
+                events = self.calendar.events(start, until)
             except CalendarError:
                 raise
             except Exception as bug:  # a library surprise must not stop the loop: report it like any failure
@@ -80,17 +85,24 @@ class CalendarTripProvider:
                 self.status.stale = self._events_at is not None
                 return []
             self.status.stale = True
-            return [e for e in self._events if e.end > now and e.start < until]
-        self._events, self._events_at = events, now
+            return [e for e in self._events if e.end > start and e.start < until]
         self.status.ok, self.status.stale = True, False
-        self.status.last_success = self.status.data_at = now
-        write_json(self.cache_path, {"source": self.calendar.name, "fetched_at": now.isoformat(),
-                                     "until": until.isoformat(), "events": [_event_json(e) for e in events]})
+        self.status.last_success = now
+        if not usual:
+            return events
+        if self.cache_path and (events != self._events or self._saved_at is None
+                                or now - self._saved_at >= timedelta(hours=1)):
+            write_json(self.cache_path, {"source": self.calendar.name, "fetched_at": now.isoformat(),
+                                         "until": until.isoformat(), "events": [_event_json(e) for e in events]})
+            self._saved_at = now  # unchanged events are saved hourly only: no disk write every tick
+        self._events, self._events_at = events, now
+        self.status.data_at = now
         return events
 
-    def get(self, now: datetime, hours: float | None = None) -> list[Trip]:
+    def get(self, now: datetime, hours: float | None = None, *, start: datetime | None = None) -> list[Trip]:
+        """Trips from the calendar window; `now` (the wall clock) stamps caches and budgets whatever the window."""
         trips = []
-        for e in self.events(now, hours):
+        for e in self.events(now, hours, start=start):
             route, note = self.distances.route(e.location, now)
             virtual = bool(e.location) and not places.is_place(e.location)  # a link, "Zoom", a phone number
             trips.append(Trip(e, route, note, virtual))
@@ -127,11 +139,13 @@ def make_drive_client(settings: Settings) -> DriveClient | None:
 
 
 def make_trip_provider(settings: Settings, *, ics: str | None = None) -> CalendarTripProvider | None:
-    """None when no calendar is configured; `ics` (a file or URL) overrides the configured calendar."""
+    """None when no calendar is configured; `ics` (a file or URL) overrides the configured calendar (its events are
+    then not cached, so they never stand in for the real calendar's)."""
     calendar = choose_calendar(settings, ics)
     if calendar is None:
         return None
     distances = DistanceService(make_drive_client(settings), settings.home_address, settings.state_dir,
                                 cache_days=settings.distance_cache_days, calls_per_month=settings.maps_calls_per_month)
-    return CalendarTripProvider(calendar, distances, settings.state_dir, hours=settings.calendar_hours,
+    return CalendarTripProvider(calendar, distances, None if ics else settings.state_dir,
+                                hours=settings.calendar_hours,
                                 stale_hours=settings.calendar_stale_hours)

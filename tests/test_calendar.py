@@ -53,12 +53,18 @@ GOOGLE_EVENTS = [
 ]
 
 
-@pytest.fixture
-def google(tmp_path):
+@pytest.fixture(scope="module")
+def server():
     with FakeGoogle(page_size=3) as fake:
-        fake.events = list(GOOGLE_EVENTS)
-        token_json(fake, tmp_path / "token.json")
         yield fake
+
+
+@pytest.fixture
+def google(server, tmp_path):
+    server.reset()
+    server.events = list(GOOGLE_EVENTS)
+    token_json(server, tmp_path / "token.json")
+    return server
 
 
 def gcal(fake, tmp_path, **rules) -> GoogleCalendar:

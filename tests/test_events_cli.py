@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -76,6 +76,20 @@ def test_through_scheduler_py_in_a_subprocess(tmp_path):
     assert (trip["start"], trip["end"]) == ("2026-10-31T22:00:00-04:00", "2026-11-01T06:00:00-05:00")
 
 
+def test_declined_events_only_when_asked(capsys, tmp_path):
+    window = ("--ics", ICS, "--json", "--from", "2026-10-29T00:00", "--hours", "24")
+    code, out, _ = run_events(capsys, tmp_path, *window)
+    assert code == 0 and json.loads(out) == []
+    code, out, _ = run_events(capsys, tmp_path, *window, CALENDAR_INCLUDE_DECLINED="true")
+    assert [e["summary"] for e in json.loads(out)] == ["Declined party"]
+
+
+def test_moved_instance_keeps_the_uid_of_the_one_it_replaces(capsys, tmp_path):
+    _, out, _ = run_events(capsys, tmp_path, "--ics", ICS, "--json", "--from", "2026-11-04T00:00", "--hours", "24")
+    (moved,) = json.loads(out)
+    assert moved["uid"] == "gym-weekly@test/2026-11-03T18:00:00-05:00"
+
+
 def test_window_free_events_and_text_output(capsys, tmp_path):
     code, out, _ = run_events(capsys, tmp_path, "--ics", ICS, "--json", "--from", "2026-10-28T00:00-04:00",
                               "--hours", "24", CALENDAR_INCLUDE_FREE="false")
@@ -110,3 +124,14 @@ def test_bad_input_is_one_line(capsys, tmp_path, argv, message):
 def test_unreadable_calendar_fails_with_the_reason(capsys, tmp_path):
     code, out, err = run_events(capsys, tmp_path, "--ics", str(tmp_path / "missing.ics"), "--json")
     assert code == 1 and json.loads(out) == [] and "cannot read" in err
+
+
+def test_a_window_in_the_past_counts_calls_this_month_and_writes_no_calendar_cache(capsys, tmp_path):
+    with FakeMaps() as maps:
+        code, out, _ = run_events(capsys, tmp_path, "--ics", ICS, "--json", "--from", "2026-10-31T12:00",
+                                  "--hours", "24", GOOGLE_MAPS_API_KEY=KEY, ROUTES_BASE_URL=maps.url,
+                                  TESLA_HOME_ADDRESS="1 Home Rd, Springfield MA")
+    assert code == 0 and json.loads(out)[0]["distance_km"] == 145.0
+    budget = json.loads((tmp_path / "maps_budget.json").read_text())
+    assert budget == {"month": datetime.now(UTC).strftime("%Y-%m"), "count": 1}
+    assert not (tmp_path / "calendar_cache.json").exists()

@@ -18,10 +18,16 @@ from tests.fakes.http import Reply
 NOW = datetime(2026, 11, 27, 18, 7, tzinfo=UTC)
 
 
-@pytest.fixture
-def fake():
+@pytest.fixture(scope="module")
+def server():
     with FakeGridStatus() as f:
         yield f
+
+
+@pytest.fixture
+def fake(server):
+    server.reset()
+    return server
 
 
 def provider(fake, tmp_path, **env):
@@ -172,17 +178,34 @@ def test_thirty_days_of_14_minute_ticks_stay_under_the_free_plan(fake, tmp_path)
     assert n <= 250 and empty == 0 and p.status.calls_month == n
 
 
-def test_monthly_cap_stops_requests_and_keeps_the_forecast(fake, tmp_path):
-    p = provider(fake, tmp_path, GRIDSTATUS_REQUESTS_PER_MONTH=5, GRID_FETCH_HOURS=1)
+def test_a_31_day_month_is_paced_to_the_budget_and_never_without_a_forecast(fake, tmp_path):
+    p = provider(fake, tmp_path)
+    t, gaps = datetime(2026, 12, 1, tzinfo=UTC), 0
+    while t < datetime(2027, 1, 1, tzinfo=UTC):
+        points = p.get(t)
+        gaps += not points or p.status.stale
+        t += timedelta(minutes=14)
+    n = len(fake.requests("GET"))
+    print(f"\nGridStatus, 31 days: {n} requests")
+    assert n <= 240 and gaps == 0
+
+
+def test_a_spent_budget_stops_requests_until_next_month(fake, tmp_path):
     t = datetime(2026, 11, 10, tzinfo=UTC)
+    provider(fake, tmp_path, GRIDSTATUS_REQUESTS_PER_MONTH=5).budget.spend(t, 5)  # spent, e.g. before a restart
+    p = provider(fake, tmp_path, GRIDSTATUS_REQUESTS_PER_MONTH=5)
     for _ in range(24 * 4):
-        p.get(t)
+        assert p.get(t) == []
         t += timedelta(minutes=15)
-    assert len(fake.log) == 5 and p.status.calls_month == 5
+    assert len(fake.log) == 0 and p.status.calls_month == 5
     assert "GRIDSTATUS_REQUESTS_PER_MONTH" in p.status.last_error
-    assert provider(fake, tmp_path, GRIDSTATUS_REQUESTS_PER_MONTH=5).budget.used(t) == 5  # survives a restart
-    p.get(datetime(2026, 12, 1, 0, 5, tzinfo=UTC))
-    assert len(fake.log) == 6 and p.status.ok
+    assert p.get(datetime(2026, 12, 1, 0, 5, tzinfo=UTC)) and len(fake.log) == 1 and p.status.ok
+
+
+def test_pagination_stops_at_the_budget(tmp_path):
+    with FakeGridStatus(page_size=20) as fake:  # four pages a fetch
+        p = provider(fake, tmp_path, GRIDSTATUS_REQUESTS_PER_MONTH=2)
+        assert p.get(NOW) == [] and len(fake.log) == 2 and "GRIDSTATUS_REQUESTS_PER_MONTH" in p.status.last_error
 
 
 def test_a_reply_of_unexpected_shape_is_a_failure_not_a_crash(fake, tmp_path):
@@ -191,3 +214,22 @@ def test_a_reply_of_unexpected_shape_is_a_failure_not_a_crash(fake, tmp_path):
     p = provider(fake, tmp_path)
     for i in range(3):
         assert p.get(NOW + timedelta(hours=i)) == [] and not p.status.ok and p.status.last_error
+
+
+def test_every_iso_has_a_dataset_and_the_settings_override_it(fake, tmp_path):
+    from clients.grid_datasets import DATASETS, dataset_for
+    from service.settings import ISOS
+    assert set(DATASETS) == set(ISOS) and len({d.dataset for d in DATASETS.values()}) == len(ISOS)
+    assert dataset_for("ERCOT").dataset == "ercot_load_forecast"
+    custom = dataset_for("ERCOT", "ercot_load_forecast_by_forecast_zone", "system_total")
+    assert (custom.dataset, custom.value_column) == ("ercot_load_forecast_by_forecast_zone", "system_total")
+    fake.datasets.add("ercot_load_forecast_by_forecast_zone")
+    fake.value_column = "system_total"
+    try:
+        p = provider(fake, tmp_path, GRID_ISO="ERCOT", GRID_DATASET="ercot_load_forecast_by_forecast_zone",
+                     GRID_VALUE_COLUMN="system_total")
+        assert len(p.get(NOW)) == 79
+        assert fake.log[-1].path == "/v1/datasets/ercot_load_forecast_by_forecast_zone/query"
+    finally:
+        fake.datasets.discard("ercot_load_forecast_by_forecast_zone")
+        fake.value_column = "load_forecast"

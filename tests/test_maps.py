@@ -23,10 +23,16 @@ NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 HOME = "1 Home Rd, Springfield MA"
 
 
-@pytest.fixture
-def fake():
+@pytest.fixture(scope="module")
+def server():
     with FakeMaps() as f:
         yield f
+
+
+@pytest.fixture
+def fake(server):
+    server.reset()
+    return server
 
 
 def client_for(fake, api: str, key: str = KEY):

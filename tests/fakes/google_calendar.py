@@ -29,6 +29,16 @@ def google_error(code: int, message: str, status: str) -> Reply:
 
 
 class FakeGoogle(FakeServer):
+    def reset(self) -> None:
+        """Back to a healthy server with no events, tokens or log (one server can serve a whole test module)."""
+        with self.lock:
+            self.log.clear()
+            self.events: list[dict[str, Any]] = []
+            self.calendars = {"primary"}
+            self.valid_tokens: set[str] = set()
+            self.refresh_ok = True
+            self.errors: list[Reply] = []  # sent instead of the next events.list replies
+
     def start(self) -> FakeGoogle:
         super().start()
         assert self._httpd is not None
@@ -39,12 +49,8 @@ class FakeGoogle(FakeServer):
         super().__init__()
         self.page_size = page_size
         self.time_zone = time_zone
-        self.events: list[dict[str, Any]] = []
-        self.calendars = {"primary"}
-        self.valid_tokens: set[str] = set()
-        self.refresh_ok = True
-        self.errors: list[Reply] = []  # sent instead of the next events.list replies
         self._n = itertools.count(1)
+        self.reset()
         self.route("GET", r"/calendar/v3/calendars/(?P<cal>[^/]+)/events", self._list)
         self.route("POST", r"/token", self._token)
 

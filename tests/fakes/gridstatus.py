@@ -22,13 +22,17 @@ class FakeGridStatus(FakeServer):
     def __init__(self, *, page_size: int = 500, datasets: tuple[str, ...] = ("pjm_load_forecast",),
                  value_column: str = "load_forecast") -> None:
         super().__init__()
-        self.page_size = page_size
-        self.datasets = set(datasets)
-        self.value_column = value_column
-        self.rows: list[dict[str, Any]] | None = None  # explicit rows (with publish_time_utc); None = synthetic
-        self.errors: list[Reply] = []  # replies sent, one per request, before any normal answer
-        self.force_schema: str | None = None  # answer in this json_schema whatever was asked
+        self.page_size, self.datasets, self.value_column = page_size, set(datasets), value_column
+        self.reset()
         self.route("GET", r"/v1/datasets/(?P<dataset>[^/]+)/query", self._query)
+
+    def reset(self) -> None:
+        """Back to a healthy server with an empty log (one server can serve a whole test module)."""
+        with self.lock:
+            self.log.clear()
+            self.rows: list[dict[str, Any]] | None = None  # explicit rows (with publish_time_utc); None = synthetic
+            self.errors: list[Reply] = []  # replies sent, one per request, before any normal answer
+            self.force_schema: str | None = None  # answer in this json_schema whatever was asked
 
     def start(self) -> FakeGridStatus:
         super().start()

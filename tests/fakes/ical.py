@@ -16,6 +16,12 @@ class FakeICal(FakeServer):
         self.status = 200
         self.route("GET", r"/calendar/ical/.*", self._get)
 
+    def start(self) -> FakeICal:
+        super().start()
+        assert self._httpd is not None
+        self._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # headers and body go out as two writes
+        return self
+
     @property
     def secret_url(self) -> str:
         return self.url + SECRET_PATH

@@ -25,6 +25,14 @@ def _find(dest: str) -> tuple[int, int] | None:
 
 
 class FakeMaps(FakeServer):
+    def reset(self) -> None:
+        """Back to a healthy server with an empty log (one server can serve a whole test module)."""
+        with self.lock:
+            self.log.clear()
+            self.legacy_enabled = True
+            self.routes_enabled = True
+            self.errors: list[Reply] = []
+
     def start(self) -> FakeMaps:
         super().start()
         assert self._httpd is not None
@@ -33,9 +41,7 @@ class FakeMaps(FakeServer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.legacy_enabled = True
-        self.routes_enabled = True
-        self.errors: list[Reply] = []
+        self.reset()
         self.route("GET", r"/maps/api/distancematrix/json", self._matrix)
         self.route("GET", r"/maps/api/directions/json", self._directions)
         self.route("POST", r"/directions/v2:computeRoutes", self._routes)
