@@ -1,0 +1,6 @@
+"""placeholder"""
+from backtest.policies import Immediate
+
+
+class PlannerPolicy(Immediate):
+    name = "planner"
