@@ -1,6 +1,104 @@
-"""placeholder"""
-from backtest.policies import Immediate
+"""The project's planner as a replay policy: learn the household from finished sessions, plan at plug-in, and look
+again while the car charges (awake, so a look costs no wake) once a must-have has run.
+
+At plug-in the planner either starts charging (when a must-have or everything is best done now) or schedules the
+start for the lowest-load hours — one window, one command. While the car charges it takes a fresh look at each
+must-have's end, now knowing the car is still here and still wants energy: the past sessions that had left by now
+or were full with less are dropped from the scenarios. If the look says the rest can wait for the low-load hours,
+the car is told once (one more command). The planner also remembers the driver estimates shown at each plug-in, so
+when that session later appears in the history it learns how estimates relate to what really happened.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from backtest.replay import MAX_AMPS, VOLTS, Plan, Policy
+from backtest.view import SessionView
+from charge_logic.household import HouseholdModel
+from charge_logic.planner import SLOT_MIN, choose, fill_gaps
+
+FULL_KW = VOLTS * MAX_AMPS / 1000.0
+FAR = 14 * 86400.0
+SLOT_S = SLOT_MIN * 60.0
 
 
-class PlannerPolicy(Immediate):
+class PlannerPolicy(Policy):
     name = "planner"
+
+    def __init__(self, max_fail: float = 0.01, k: int = 60, pool: int = 240, min_left: int = 15,
+                 max_looks: int = 12, look_every: int = 2) -> None:
+        self.model = HouseholdModel()
+        self.seen = 0  # history entries already learned
+        self.notes: dict[tuple[str, float], tuple[float | None, float | None]] = {}
+        self.max_fail, self.k, self.pool, self.min_left, self.max_looks = max_fail, k, pool, min_left, max_looks
+        self.look_every = look_every
+
+    def learn(self, view: SessionView) -> None:
+        history = view.history
+        for i in range(self.seen, len(history)):
+            past = history[i]
+            est, req = self.notes.pop((past.station_id, past.arrival.timestamp()), (None, None))
+            est_dt = None if est is None else past.arrival + (est - past.arrival.timestamp()) * _SECOND
+            self.model.add(past, est_dt, req)
+        self.seen = len(history)
+
+    def _signal(self, view: SessionView) -> tuple[np.ndarray, int]:
+        fc = np.array([math.nan if v is None else v for v in view.forecast], dtype=float)
+        n = int(math.ceil((view.forecast_start + 3600.0 * len(fc) - view.now) / SLOT_S - 1e-9))
+        mids = view.now + (np.arange(n) + 0.5) * SLOT_S
+        h = np.floor((mids - view.forecast_start) / 3600.0).astype(int)
+        raw = np.where(h >= 0, fc[np.clip(h, 0, len(fc) - 1)], math.nan) if len(fc) else np.zeros(0)
+        return fill_gaps(raw)
+
+    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
+        if not memo:
+            memo["looks"] = 0
+            self.notes[(view.station_id, view.arrival)] = (view.estimated_departure, view.requested_energy_kwh)
+            self.learn(view)
+            arrival = view.local(view.arrival)
+            est = None if view.estimated_departure is None else (view.estimated_departure - view.arrival) / 3600.0
+            stay, energy = self.model.nearest(view.station_id, arrival, estimated_stay_h=est,
+                                              requested_energy_kwh=view.requested_energy_kwh, k=self.pool)
+            memo["stay"], memo["energy"] = stay, energy
+            return self._decide(view, memo, first=True)
+        if view.full or "look_at" not in memo or view.now < memo["look_at"]:
+            return None
+        return self._decide(view, memo, first=False)
+
+    def _decide(self, view: SessionView, memo: dict, first: bool) -> Plan | None:
+        memo.pop("look_at", None)
+        elapsed_h = (view.now - view.arrival) / 3600.0
+        stay, energy = memo["stay"], memo["energy"]
+        alive = (stay > elapsed_h) & (energy > view.delivered_kwh + 1e-6)
+        # The risk budget is per plug-in: of the sessions like this one, only the share still here and still
+        # charging reaches this look, so the look may spend the budget on them alone.
+        reach = max(float(alive[: self.k].mean()) if len(alive) else 1.0, 1e-3)
+        max_fail = min(0.5, self.max_fail / reach)
+        stay, energy = stay[alive][: self.k], energy[alive][: self.k] - view.delivered_kwh
+        now_plan = ((view.now, view.now + FAR, MAX_AMPS),)
+        if len(stay) < self.min_left:
+            return now_plan if first else None  # too little known: charge at once (already charging otherwise)
+        signal, _ = self._signal(view)
+        stay_slots = (view.arrival + stay * 3600.0 - view.now) / SLOT_S
+        c = choose(view.now, signal, stay_slots, energy, np.ones(len(stay)), FULL_KW, max_fail=max_fail)
+        if c.now_only or c.must > 0:
+            if not c.now_only and memo["looks"] < self.max_looks:
+                memo["looks"] += 1
+                # look again soon (the car charges, so it is awake): the early-departure risk fades as it stays
+                memo["look_at"] = view.now + min(c.must, self.look_every) * SLOT_S
+            return now_plan if first else None
+        start = view.now + c.start * SLOT_S
+        return ((start, start + FAR, MAX_AMPS),)
+
+
+class _Second:
+    def __rmul__(self, seconds: float):
+        from datetime import timedelta
+
+        return timedelta(seconds=seconds)
+
+
+_SECOND = _Second()

@@ -96,29 +96,42 @@ class HouseholdModel:
         for name, value in row.items():
             self._cols[name].append(value)
 
-    def scenarios(self, station_id: str, arrival: datetime, *, estimated_departure: datetime | None = None,
-                  requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10) -> list[Scenario]:
-        """The k most similar past sessions as scenarios; [] when fewer than `min_sessions` are known."""
+    def nearest(self, station_id: str, arrival: datetime, *, estimated_stay_h: float | None = None,
+                requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10,
+                recent: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+        """(stay hours, energy kWh) of the k most similar of the last `recent` sessions, nearest first; empty
+        arrays when fewer than `min_sessions` are known."""
         n = len(self)
         if n < min_sessions:
-            return []
-        c = {f: col.view() for f, col in self._cols.items()}
+            return np.zeros(0), np.zeros(0)
+        lo = max(0, n - recent)
+        c = {f: col.view()[lo:] for f, col in self._cols.items()}
         dh = np.abs(c["hour"] - _hour(arrival))
         dist = np.minimum(dh, 24.0 - dh) / 2.0
         dist += np.abs(c["weekend"] - float(arrival.weekday() >= 5))
-        station = self._stations.get(station_id, -1)
-        dist += (c["station"] != station).astype(float)
+        dist += c["station"] != self._stations.get(station_id, -1)
         dist += np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S) * 0.5
-        if estimated_departure is not None:
-            est = (estimated_departure - arrival).total_seconds() / 3600.0
-            d = np.abs(c["est_stay"] - est) / 2.0
+        if estimated_stay_h is not None:
+            d = np.abs(c["est_stay"] - estimated_stay_h) / 2.0
             dist += np.where(np.isnan(d), 2.0, d)
         if requested_energy_kwh is not None:
             d = np.abs(c["requested"] - requested_energy_kwh) / 10.0
             dist += np.where(np.isnan(d), 1.0, d)
-        k = min(k, n)
-        idx = np.argpartition(dist, k - 1)[:k] if k < n else np.arange(n)
-        return [Scenario(float(c["stay"][i]), float(c["energy"][i])) for i in idx]
+        m = len(dist)
+        k = min(k, m)
+        idx = np.argpartition(dist, k - 1)[:k] if k < m else np.arange(m)
+        idx = idx[np.argsort(dist[idx], kind="stable")]
+        return c["stay"][idx].copy(), c["energy"][idx].copy()
+
+    def scenarios(self, station_id: str, arrival: datetime, *, estimated_departure: datetime | None = None,
+                  requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10) -> list[Scenario]:
+        """The k most similar past sessions as scenarios; [] when fewer than `min_sessions` are known."""
+        est = None
+        if estimated_departure is not None:
+            est = (estimated_departure - arrival).total_seconds() / 3600.0
+        stay, energy = self.nearest(station_id, arrival, estimated_stay_h=est,
+                                    requested_energy_kwh=requested_energy_kwh, k=k, min_sessions=min_sessions)
+        return [Scenario(float(a), float(b)) for a, b in zip(stay, energy)]
 
     def median_energy(self, station_id: str) -> float | None:
         station = self._stations.get(station_id)
