@@ -26,8 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def make_policies(names) -> list:
-    from backtest.policies import Cheapest, Immediate, Oracle, Seed
     from backtest.planner_policy import PlannerPolicy
+    from backtest.policies import Cheapest, Immediate, Oracle, Seed
 
     table = {"immediate": Immediate, "seed": Seed, "cheapest": Cheapest, "oracle": Oracle, "planner": PlannerPolicy}
     wanted = list(names or POLICIES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 HOUR = 3600.0
@@ -81,7 +81,7 @@ def load_grid(path: str) -> Grid:
             except ValueError as exc:
                 raise DataError(f"{path}:{line}: interval_start_utc {stamp!r} is not an ISO 8601 time") from exc
             if start.tzinfo is None:
-                start = start.replace(tzinfo=timezone.utc)
+                start = start.replace(tzinfo=UTC)
             ts = start.timestamp()
             if ts % HOUR:
                 raise DataError(f"{path}:{line}: interval_start_utc {stamp!r} is not the start of an hour")

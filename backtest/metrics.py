@@ -24,8 +24,8 @@ def metrics(result: Result) -> dict[str, dict[str, float]]:
     for name, out in result.outcomes.items():
         lw = load_weighted(result, name)
         gain = lw_imm - lw_orc
-        ready = sum(1 for d, got in zip(deliverable, out.delivered) if got >= READY_SHARE * d - 1e-9)
-        short = sum(max(0.0, d - got) for d, got in zip(deliverable, out.delivered))
+        ready = sum(1 for d, got in zip(deliverable, out.delivered, strict=True) if got >= READY_SHARE * d - 1e-9)
+        short = sum(max(0.0, d - got) for d, got in zip(deliverable, out.delivered, strict=True))
         table[name] = {
             "load_weighted_mw": lw,
             "capture": (lw_imm - lw) / gain if gain > 0 else float("nan"),
@@ -48,6 +48,6 @@ def format_table(table: dict[str, dict[str, float]], title: str = "") -> str:
     lines.append("| " + " | ".join(heads) + " |")
     lines.append("|" + "|".join("---" for _ in heads) + "|")
     for name, row in table.items():
-        cells = [name] + [f.format(row[k]) for k, f in zip(keys, fmt)]
+        cells = [name] + [f.format(row[k]) for k, f in zip(keys, fmt, strict=True)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -131,7 +131,7 @@ class HouseholdModel:
             est = (estimated_departure - arrival).total_seconds() / 3600.0
         stay, energy = self.nearest(station_id, arrival, estimated_stay_h=est,
                                     requested_energy_kwh=requested_energy_kwh, k=k, min_sessions=min_sessions)
-        return [Scenario(float(a), float(b)) for a, b in zip(stay, energy)]
+        return [Scenario(float(a), float(b)) for a, b in zip(stay, energy, strict=True)]
 
     def median_energy(self, station_id: str) -> float | None:
         station = self._stations.get(station_id)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -234,10 +234,10 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
     tz = now.tzinfo
 
     def at(k: float) -> datetime:
-        return datetime.fromtimestamp(t0 + k * slot_s, timezone.utc).astimezone(tz)
+        return datetime.fromtimestamp(t0 + k * slot_s, UTC).astimezone(tz)
 
     end = datetime.fromtimestamp(math.ceil((t0 + float(stay.max()) * slot_s + open_end_h * 3600) / 60) * 60,
-                                 timezone.utc).astimezone(tz)
+                                 UTC).astimezone(tz)
     amps = charger.max_amps
     if c.now_only:
         windows = (ChargeWindow(now, end, amps),)
@@ -282,3 +282,64 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
         for k in sorted(marks):
             expected.append((at(k), round(min(100.0, float(soc) + 100.0 * charged_by(k) / battery_kwh), 1)))
     return Plan(windows, tuple(expected), tuple(reasons), c.ready, c.score, c.score_now, c)
+
+
+def _next_local(now: datetime, zone, at) -> datetime:
+    local = now.astimezone(zone)
+    cand = datetime.combine(local.date(), at, tzinfo=zone)
+    if cand <= local:
+        cand = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=zone)
+    return cand
+
+
+def plan_for_vehicle(now: datetime, vehicle, forecast: Sequence[ForecastPoint], trips, config, zone,
+                     history=()) -> tuple[tuple[ChargeWindow, ...], tuple[tuple[datetime, float], ...], float | None,
+                                          tuple[str, ...]]:
+    """The daemon's entry point: (windows, expected SoC, needed SoC, reasons) for this car now.
+
+    The departure is the calendar's (first trip − drive − buffer) when there is one; the must-have part — what the
+    trip needs — is then planned to be in by one buffer earlier, the rest up to the limit in the best hours. With no
+    trip, the household's past sessions (`history`: charge_logic.household.PastSession) say when it usually leaves,
+    and the plan is hedged against those departures; with no history either, `config.default_departure`.
+    """
+    from charge_logic.household import learn
+    from charge_logic.trip_energy import trip_need
+
+    need = trip_need(trips, now, config, zone)
+    soc = vehicle.battery_level
+    if soc is None:
+        return (), (), need.needed_soc, need.reasons + ("battery level unknown (car asleep): no plan yet",)
+    battery = config.battery_kwh
+    limit = need.charge_limit
+    if vehicle.charge_limit_soc_max:
+        limit = min(limit, vehicle.charge_limit_soc_max)
+    volts = vehicle.charger_voltage if vehicle.charger_voltage and vehicle.charger_voltage > 100 else 240
+    phases = vehicle.charger_phases if vehicle.charger_phases in (1, 2, 3) else 1
+    max_amps = min(config.max_amps, vehicle.charge_current_request_max or config.max_amps)
+    charger = Charger(float(volts), phases, config.min_amps, max_amps)
+    to_limit = max(0.0, (limit - soc) / 100.0 * battery)
+    to_need = max(0.0, (min(need.needed_soc, limit) - soc) / 100.0 * battery)
+    reasons = list(need.reasons)
+    if to_limit <= 1e-6:
+        return (), ((now, float(soc)),), need.needed_soc, tuple(reasons + [f"at {soc} %: already at the limit"])
+    needs: list[Need] = []
+    if need.departure is not None:
+        needs.append(Need(need.departure, to_limit))
+        if to_need > 0:
+            needs.append(Need(need.departure - timedelta(minutes=config.departure_buffer_min), to_need))
+    else:
+        past = [h for h in history if h.departure <= now]
+        model = learn(past) if past else None
+        station = max({h.station_id for h in past}, key=lambda s: sum(h.station_id == s for h in past)) \
+            if past else ""
+        local = now.astimezone(zone)
+        scen = model.scenarios(station, local) if model is not None else []
+        if scen:
+            needs = [Need(now + timedelta(hours=s.stay_h), to_limit) for s in scen]
+            reasons.append(f"no trip ahead: departure hedged over {len(scen)} similar past plug-ins")
+        else:
+            dep = _next_local(now, zone, config.default_departure)
+            needs.append(Need(dep, to_limit))
+            reasons.append(f"no trip ahead and no history: default departure {dep.astimezone(zone):%a %H:%M}")
+    plan = plan_charging(now, forecast, needs, charger, soc=float(soc), battery_kwh=battery)
+    return plan.windows, plan.expected_soc, need.needed_soc, tuple(reasons) + plan.reasons
