@@ -198,8 +198,11 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
     stay = np.array([(n.departure.timestamp() - t0) / slot_s for n in needs])
     energy = np.array([max(0.0, n.energy_kwh) for n in needs])
     weight = np.array([n.weight for n in needs], dtype=float)
-    if float(weight @ energy) <= 1e-9 or float(stay.max()) <= 0:
+    if float(weight @ energy) <= 1e-9:
         return Plan((), (), ("nothing to charge: the car already has what the trip needs",), 1.0, math.nan, math.nan)
+    if float(stay.max()) <= 0:  # every departure is due or past: whatever the car gets now helps
+        return Plan((ChargeWindow(now, now + timedelta(hours=open_end_h), charger.max_amps),), (),
+                    ("departure is due: charge now at full power",), 0.0, math.nan, math.nan)
 
     reasons: list[str] = []
     pts = [p for p in forecast if p.load_mw is not None and math.isfinite(p.load_mw)]
@@ -298,7 +301,7 @@ def plan_for_vehicle(now: datetime, vehicle, forecast: Sequence[ForecastPoint], 
     """The daemon's entry point: (windows, expected SoC, needed SoC, reasons) for this car now.
 
     The departure is the calendar's (first trip − drive − buffer) when there is one; the must-have part — what the
-    trip needs — is then planned to be in by one buffer earlier, the rest up to the limit in the best hours. With no
+    trip needs — is planned in an hour before it, the rest up to the limit by one buffer before it, in the best hours. With no
     trip, the household's past sessions (`history`: charge_logic.household.PastSession) say when it usually leaves,
     and the plan is hedged against those departures; with no history either, `config.default_departure`.
     """
@@ -324,9 +327,12 @@ def plan_for_vehicle(now: datetime, vehicle, forecast: Sequence[ForecastPoint], 
         return (), ((now, float(soc)),), need.needed_soc, tuple(reasons + [f"at {soc} %: already at the limit"])
     needs: list[Need] = []
     if need.departure is not None:
-        needs.append(Need(need.departure, to_limit))
+        # Hedge: the trip's own energy (the must-have) is planned in an hour before the departure, the rest up to the
+        # limit by one buffer before it — a driver leaving a little early still finds the car ready.
+        buffer = timedelta(minutes=config.departure_buffer_min)
+        needs.append(Need(need.departure - buffer, to_limit))
         if to_need > 0:
-            needs.append(Need(need.departure - timedelta(minutes=config.departure_buffer_min), to_need))
+            needs.append(Need(need.departure - max(buffer, timedelta(hours=1)), to_need))
     else:
         past = [h for h in history if h.departure <= now]
         model = learn(past) if past else None
