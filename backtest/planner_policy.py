@@ -29,12 +29,17 @@ class PlannerPolicy(Policy):
     name = "planner"
 
     def __init__(self, max_fail: float = 0.01, k: int = 60, pool: int = 240, min_left: int = 15,
-                 max_looks: int = 12, look_every: int = 2) -> None:
-        self.model = HouseholdModel()
+                 max_looks: int = 12, look_every: int = 2, target_ready: float = 0.993, gain: float = 0.05,
+                 other_station: float = 1.0) -> None:
+        self.model = HouseholdModel(other_station)
         self.seen = 0  # history entries already learned
         self.notes: dict[tuple[str, float], tuple[float | None, float | None]] = {}
         self.max_fail, self.k, self.pool, self.min_left, self.max_looks = max_fail, k, pool, min_left, max_looks
         self.look_every = look_every
+        # The risk budget is steered online by how often this planner really left a car short in the sessions that
+        # have ended (it knows what it delivered, and the history says when they left and what they took).
+        self.target_fail, self.gain, self.log_scale = 1.0 - target_ready, gain, 0.0
+        self.mine: dict[tuple[str, float], tuple[float, float, Plan]] = {}  # (station, arrival) → last look
 
     def learn(self, view: SessionView) -> None:
         history = view.history
@@ -43,7 +48,29 @@ class PlannerPolicy(Policy):
             est, req = self.notes.pop((past.station_id, past.arrival.timestamp()), (None, None))
             est_dt = None if est is None else past.arrival + (est - past.arrival.timestamp()) * _SECOND
             self.model.add(past, est_dt, req)
+            self._score(past)
         self.seen = len(history)
+
+    def _score(self, past) -> None:
+        """Was the car of this ended session ready? Steer the risk budget toward the target."""
+        key = (past.station_id, past.arrival.timestamp())
+        if key not in self.mine:
+            return
+        t_last, got, plan = self.mine.pop(key)
+        dep = past.departure.timestamp()
+        for a, b, amps in plan:  # what the plan delivered after the last look, until the car left
+            lo, hi = max(a, t_last), min(b, dep)
+            if hi > lo:
+                got += VOLTS * amps / 1000.0 * (hi - lo) / 3600.0
+        got = min(got, past.energy_kwh)
+        deliverable = min(past.energy_kwh, FULL_KW * (dep - past.arrival.timestamp()) / 3600.0)
+        failed = got < 0.98 * deliverable - 1e-6
+        self.log_scale += self.gain * (self.target_fail - float(failed))
+        self.log_scale = min(math.log(8.0), max(math.log(0.25), self.log_scale))
+
+    @property
+    def risk(self) -> float:
+        return self.max_fail * math.exp(self.log_scale)
 
     def _signal(self, view: SessionView) -> tuple[np.ndarray, int]:
         fc = np.array([math.nan if v is None else v for v in view.forecast], dtype=float)
@@ -54,6 +81,10 @@ class PlannerPolicy(Policy):
         return fill_gaps(raw)
 
     def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
+        key = (view.station_id, view.arrival)
+        if memo:
+            plan = self.mine[key][2]
+            self.mine[key] = (view.now, view.delivered_kwh, plan)
         if not memo:
             memo["looks"] = 0
             self.notes[(view.station_id, view.arrival)] = (view.estimated_departure, view.requested_energy_kwh)
@@ -63,10 +94,15 @@ class PlannerPolicy(Policy):
             stay, energy = self.model.nearest(view.station_id, arrival, estimated_stay_h=est,
                                               requested_energy_kwh=view.requested_energy_kwh, k=self.pool)
             memo["stay"], memo["energy"] = stay, energy
-            return self._decide(view, memo, first=True)
+            plan = self._decide(view, memo, first=True)
+            self.mine[key] = (view.now, view.delivered_kwh, plan or ())
+            return plan
         if view.full or "look_at" not in memo or view.now < memo["look_at"]:
             return None
-        return self._decide(view, memo, first=False)
+        plan = self._decide(view, memo, first=False)
+        if plan is not None:
+            self.mine[key] = (view.now, view.delivered_kwh, plan)
+        return plan
 
     def _decide(self, view: SessionView, memo: dict, first: bool) -> Plan | None:
         memo.pop("look_at", None)
@@ -76,7 +112,7 @@ class PlannerPolicy(Policy):
         # The risk budget is per plug-in: of the sessions like this one, only the share still here and still
         # charging reaches this look, so the look may spend the budget on them alone.
         reach = max(float(alive[: self.k].mean()) if len(alive) else 1.0, 1e-3)
-        max_fail = min(0.5, self.max_fail / reach)
+        max_fail = min(0.5, self.risk / reach)
         stay, energy = stay[alive][: self.k], energy[alive][: self.k] - view.delivered_kwh
         now_plan = ((view.now, view.now + FAR, MAX_AMPS),)
         if len(stay) < self.min_left:

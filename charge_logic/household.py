@@ -67,7 +67,8 @@ class HouseholdModel:
 
     FIELDS = ("hour", "weekend", "stay", "energy", "station", "arrival", "est_stay", "requested")
 
-    def __init__(self) -> None:
+    def __init__(self, other_station: float = 1.0) -> None:
+        self.other_station = other_station
         self._cols = {f: _Column() for f in self.FIELDS}
         self._stations: dict[str, int] = {}
 
@@ -109,7 +110,7 @@ class HouseholdModel:
         dh = np.abs(c["hour"] - _hour(arrival))
         dist = np.minimum(dh, 24.0 - dh) / 2.0
         dist += np.abs(c["weekend"] - float(arrival.weekday() >= 5))
-        dist += c["station"] != self._stations.get(station_id, -1)
+        dist += (c["station"] != self._stations.get(station_id, -1)) * self.other_station
         dist += np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S) * 0.5
         if estimated_stay_h is not None:
             d = np.abs(c["est_stay"] - estimated_stay_h) / 2.0
