@@ -172,7 +172,8 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
     ok[0] = True  # charging at once is always allowed: it is what "ready" is measured against
     two = (M[:, 0] > 0) & (M[:, 0] < n_slots)
     scale = float(np.mean(np.abs(signal))) if n_slots else 0.0
-    ranked = np.where(two, score + window_cost * scale, score) + 1e-9 * S[:, 0]  # on ties, sooner
+    sooner = np.where(M[:, 0] >= n_slots, 0.0, S[:, 0] + 1.0)
+    ranked = np.where(two, score + window_cost * scale, score) + 1e-9 * scale * sooner  # on ties, sooner
     best = int(np.argmin(np.where(ok, ranked, np.inf)))
     return Choice(cand_m[best], cand_s[best], n_slots, 1.0 - float(fail_p[best]), float(score[best]),
                   float(score[0]), missing * slot_s / 3600.0)
