@@ -11,7 +11,7 @@ what the daemon knows — the calendar, the routes, the car's SoC — and still 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from backtest.data import Grid, Session
@@ -38,7 +38,7 @@ def household_calendar(first_day: datetime, days: int, zone: ZoneInfo, rng: rand
 
     def add(day: datetime, summary: str, place: str, start_h: float, hours: float) -> None:
         start = datetime.combine(day.date(), datetime.min.time(), tzinfo=zone) + timedelta(hours=start_h)
-        start = start.astimezone(timezone.utc).astimezone(zone)  # a wall time in a DST gap moves, as calendars do
+        start = start.astimezone(UTC).astimezone(zone)  # a wall time in a DST gap moves, as calendars do
         events.append(CalendarEvent(f"{summary}-{day:%Y%m%d}", summary, start, start + timedelta(hours=hours),
                                     location=place))
 
@@ -79,7 +79,7 @@ class CalendarPlanner(Policy):
                               charge_limit_soc=self.config.base_charge_limit, charging_state="Stopped",
                               charge_current_request_max=MAX_AMPS, charger_voltage=int(VOLTS), charger_phases=1,
                               conn_charge_cable="IEC")
-        forecast = [ForecastPoint(datetime.fromtimestamp(view.forecast_start + 3600.0 * j, timezone.utc), v)
+        forecast = [ForecastPoint(datetime.fromtimestamp(view.forecast_start + 3600.0 * j, UTC), v)
                     for j, v in enumerate(view.forecast) if v is not None]
         horizon = now + timedelta(hours=self.config.events_horizon_hours)
         trips = [t for t in self.trips if now < t.event.start <= horizon]

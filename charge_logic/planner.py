@@ -302,9 +302,10 @@ def plan_for_vehicle(now: datetime, vehicle, forecast: Sequence[ForecastPoint], 
     """The daemon's entry point: (windows, expected SoC, needed SoC, reasons) for this car now.
 
     The departure is the calendar's (first trip − drive − buffer) when there is one; the must-have part — what the
-    trip needs — is planned in an hour before it, the rest up to the limit by one buffer before it, in the best hours. With no
-    trip, the household's past sessions (`history`: charge_logic.household.PastSession) say when it usually leaves,
-    and the plan is hedged against those departures; with no history either, `config.default_departure`.
+    trip needs — is planned in an hour before it, the rest up to the limit by one buffer before it, in the best
+    hours. With no trip, the household's past sessions (`history`: charge_logic.household.PastSession) say when it
+    usually leaves, and the plan is hedged against those departures; with no history either,
+    `config.default_departure`.
     """
     from charge_logic.household import learn
     from charge_logic.trip_energy import trip_need

@@ -28,7 +28,7 @@ import gc
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -42,8 +42,8 @@ from charge_logic.household import PastSession
 
 DATA = Path(__file__).parent / "data" / "backtest"
 ROOT = Path(__file__).parent.parent
-UTC = zone_of("UTC")
-T0 = datetime(2020, 1, 1, tzinfo=timezone.utc).timestamp()
+UTC = zone_of("UTC")  # the zone the tiny files are read in
+T0 = datetime(2020, 1, 1, tzinfo=UTC).timestamp()
 
 
 def at(hours: float) -> float:

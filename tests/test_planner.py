@@ -13,7 +13,7 @@ from charge_logic.household import PastSession
 from charge_logic.models import CalendarEvent, ForecastPoint, Route, Trip, VehicleSnapshot
 from charge_logic.planner import Charger, Need, plan_charging, plan_for_vehicle
 
-UTC = timezone.utc
+UTC = timezone.utc  # noqa: UP017
 NOW = datetime(2024, 3, 5, 18, 0, tzinfo=UTC)  # a Tuesday evening
 CHARGER = Charger()  # 240 V × 32 A = 7.68 kW
 
