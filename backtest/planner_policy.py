@@ -28,9 +28,9 @@ SLOT_S = SLOT_MIN * 60.0
 class PlannerPolicy(Policy):
     name = "planner"
 
-    def __init__(self, max_fail: float = 0.01, k: int = 60, pool: int = 240, min_left: int = 15,
-                 max_looks: int = 12, look_every: int = 2, target_ready: float = 0.993, gain: float = 0.05,
-                 other_station: float = 1.0) -> None:
+    def __init__(self, max_fail: float = 0.01, k: int = 30, pool: int = 240, min_left: int = 15,
+                 max_looks: int = 6, look_every: int = 4, target_ready: float = 0.995, gain: float = 0.05,
+                 other_station: float = 10.0) -> None:
         self.model = HouseholdModel(other_station)
         self.seen = 0  # history entries already learned
         self.notes: dict[tuple[str, float], tuple[float | None, float | None]] = {}
