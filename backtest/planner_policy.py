@@ -30,8 +30,8 @@ class PlannerPolicy(Policy):
 
     def __init__(self, max_fail: float = 0.01, k: int = 30, pool: int = 240, min_left: int = 15,
                  max_looks: int = 6, look_every: int = 4, target_ready: float = 0.995, gain: float = 0.05,
-                 other_station: float = 10.0) -> None:
-        self.model = HouseholdModel(other_station)
+                 other_station: float = 10.0, other_weekday: float = 0.0, per_year: float = 0.5) -> None:
+        self.model = HouseholdModel(other_station, other_weekday, per_year)
         self.seen = 0  # history entries already learned
         self.notes: dict[tuple[str, float], tuple[float | None, float | None]] = {}
         self.max_fail, self.k, self.pool, self.min_left, self.max_looks = max_fail, k, pool, min_left, max_looks

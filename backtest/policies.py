@@ -101,6 +101,18 @@ class Cheapest(Policy):
 
     name = "cheapest"
 
+    def __init__(self) -> None:
+        self.seen = 0
+        self.energies: dict[str, list[float]] = {}  # per station, learned as sessions end
+
+    def median(self, view: SessionView) -> float:
+        history = view.history
+        for i in range(self.seen, len(history)):
+            self.energies.setdefault(history[i].station_id, []).append(history[i].energy_kwh)
+        self.seen = len(history)
+        mine = self.energies.get(view.station_id)
+        return statistics.median(mine) if mine else DEFAULT_KWH
+
     def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
         if memo:
             return None
@@ -116,18 +128,13 @@ class Cheapest(Policy):
         if view.requested_energy_kwh is not None:
             energy = view.requested_energy_kwh
         else:
-            energy = memo_median(view)
+            energy = self.median(view)
         if end <= view.now:
             return ((view.now, view.now + FAR, MAX_AMPS),)
         h0 = view.forecast_start
         values = {int(round(h0 / HOUR)) + j: v for j, v in enumerate(view.forecast)}
         plan = fill_cheapest(view.now, end, energy, values)
         return plan or ((view.now, view.now, 0),)
-
-
-def memo_median(view: SessionView) -> float:
-    mine = [s.energy_kwh for s in view.history if s.station_id == view.station_id]
-    return statistics.median(mine) if mine else DEFAULT_KWH
 
 
 class Oracle(Policy):

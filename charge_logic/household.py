@@ -61,14 +61,15 @@ class HouseholdModel:
     """What past sessions say about the next one. Feed it sessions as they finish (`add`), ask it at plug-in.
 
     Distance between a past session and this plug-in, in "hours of plug-in time" units: circular plug-in-hour
-    difference / 2 h, +1 for weekday vs weekend, +1 for another station (another household's habits), +0.5 per year
-    of age, and when the driver typed estimates: their difference / 2 h and / 10 kWh.
+    difference / 2 h, +1 for weekday vs weekend, +`other_weekday` for another day of the week, +`other_station` for
+    another station (another household's habits), +`per_year` per year of age, and when the driver typed estimates:
+    their difference / 2 h and / 10 kWh.
     """
 
-    FIELDS = ("hour", "weekend", "stay", "energy", "station", "arrival", "est_stay", "requested")
+    FIELDS = ("hour", "weekend", "weekday", "stay", "energy", "station", "arrival", "est_stay", "requested")
 
-    def __init__(self, other_station: float = 1.0) -> None:
-        self.other_station = other_station
+    def __init__(self, other_station: float = 1.0, other_weekday: float = 0.0, per_year: float = 0.5) -> None:
+        self.other_station, self.other_weekday, self.per_year = other_station, other_weekday, per_year
         self._cols = {f: _Column() for f in self.FIELDS}
         self._stations: dict[str, int] = {}
 
@@ -87,6 +88,7 @@ class HouseholdModel:
         row = {
             "hour": _hour(session.arrival),
             "weekend": float(session.arrival.weekday() >= 5),
+            "weekday": float(session.arrival.weekday()),
             "stay": stay,
             "energy": max(0.0, session.energy_kwh),
             "station": float(station),
@@ -111,7 +113,9 @@ class HouseholdModel:
         dist = np.minimum(dh, 24.0 - dh) / 2.0
         dist += np.abs(c["weekend"] - float(arrival.weekday() >= 5))
         dist += (c["station"] != self._stations.get(station_id, -1)) * self.other_station
-        dist += np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S) * 0.5
+        if self.other_weekday:
+            dist += (c["weekday"] != arrival.weekday()) * self.other_weekday
+        dist += np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S) * self.per_year
         if estimated_stay_h is not None:
             d = np.abs(c["est_stay"] - estimated_stay_h) / 2.0
             dist += np.where(np.isnan(d), 2.0, d)
