@@ -33,7 +33,7 @@ PLACES = {
 
 def household_calendar(first_day: datetime, days: int, zone: ZoneInfo, rng: random.Random) -> list[CalendarEvent]:
     long_trip_days = set(rng.sample([d for d in range(days) if (first_day + timedelta(days=d)).weekday() == 5],
-                                    k=min(6, days // 7)))
+                                    k=min(6, days // 60)))
     events = []
 
     def add(day: datetime, summary: str, place: str, start_h: float, hours: float) -> None:
@@ -116,6 +116,7 @@ def generate(grid: Grid, zone: ZoneInfo, seed: int, config: RuleConfig, days: in
                                     None, None, energy))
             soc = max(soc, float(need.charge_limit))
         soc -= 100.0 * 2 * trip.route.distance_km * config.consumption_wh_per_km / 1000.0 / config.battery_kwh
+        soc = max(soc, float(config.reserve_soc))  # a trip beyond the battery tops up on the way
         back = trip.event.end + timedelta(minutes=trip.route.drive_minutes + rng.uniform(0, 20))
         home_since = back + timedelta(minutes=rng.uniform(0, 15))
     sessions = [s for s in sessions if grid.hour0 <= s.arrival and s.departure <= grid.end]
@@ -125,11 +126,11 @@ def generate(grid: Grid, zone: ZoneInfo, seed: int, config: RuleConfig, days: in
 
 
 def run_calendar(grid: Grid, zone: ZoneInfo, *, seed: int = 1, tick_min: float = 15.0, names=None,
-                 progress: bool = True, config: RuleConfig | None = None) -> Result:
+                 progress: bool = True, config: RuleConfig | None = None, days: int = 365) -> Result:
     from backtest.cli import make_policies
 
     config = config or RuleConfig(max_amps=MAX_AMPS, min_amps=MIN_AMPS)
-    events, sessions, arrival_soc = generate(grid, zone, seed, config)
+    events, sessions, arrival_soc = generate(grid, zone, seed, config, days)
     policies = [p if p.name != "planner" else CalendarPlanner(events, arrival_soc, config)
                 for p in make_policies(names)]
     return replay(grid, sessions, policies, zone, tick_min=tick_min, progress=progress, label="calendar")
