@@ -194,3 +194,17 @@ def test_a_policy_cannot_reach_the_truth():
 
 def test_oracle_alone_gets_the_truth():
     assert Oracle.needs_truth and not Immediate.needs_truth
+
+
+def test_scheduler_subcommand_is_registered(capsys):
+    import argparse
+
+    import cli
+
+    parser = argparse.ArgumentParser(prog="scheduler.py")
+    cli.register_all(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["backtest", "--grid", str(DATA / "grid.csv"), "--sessions", str(DATA / "sessions.csv"),
+                              "--tz", "UTC", "--policy", "planner", "--quiet"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "| planner |" in out and "| oracle |" in out  # capture needs immediate and oracle: always run
