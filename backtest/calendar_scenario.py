@@ -1,0 +1,136 @@
+"""`backtest --scenario calendar`: a year of a commuting household, generated from its calendar, replayed through the
+same calendar → trip → plan path the daemon uses (charge_logic.trip_energy, charge_logic.planner.plan_for_vehicle).
+
+The household: weekday work (start varying by half hours), a gym evening now and then, Saturday groceries, Sunday
+family visits, a few long Saturday trips. It plugs in a little after coming home and leaves around the calendar's
+departure (up to one buffer earlier or later). The car takes what brings it back to the charge limit the trip needs;
+that is the session's energy, and the real grid load scores it, as for the real sessions. The planner here knows
+what the daemon knows — the calendar, the routes, the car's SoC — and still not the actual departure or energy.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from backtest.data import Grid, Session
+from backtest.replay import MAX_AMPS, MIN_AMPS, VOLTS, Plan, Policy, Result, replay
+from backtest.view import SessionView
+from charge_logic.config import RuleConfig
+from charge_logic.models import CalendarEvent, ForecastPoint, Route, Trip, VehicleSnapshot
+from charge_logic.planner import plan_for_vehicle
+from charge_logic.trip_energy import trip_need
+
+PLACES = {
+    "Office": Route(28.0, 35.0),
+    "Gym": Route(6.0, 12.0),
+    "Grocery store": Route(8.0, 15.0),
+    "Family": Route(60.0, 55.0),
+    "Cabin": Route(190.0, 150.0),
+}
+
+
+def household_calendar(first_day: datetime, days: int, zone: ZoneInfo, rng: random.Random) -> list[CalendarEvent]:
+    long_trip_days = set(rng.sample([d for d in range(days) if (first_day + timedelta(days=d)).weekday() == 5],
+                                    k=min(6, days // 60)))
+    events = []
+
+    def add(day: datetime, summary: str, place: str, start_h: float, hours: float) -> None:
+        start = datetime.combine(day.date(), datetime.min.time(), tzinfo=zone) + timedelta(hours=start_h)
+        start = start.astimezone(UTC).astimezone(zone)  # a wall time in a DST gap moves, as calendars do
+        events.append(CalendarEvent(f"{summary}-{day:%Y%m%d}", summary, start, start + timedelta(hours=hours),
+                                    location=place))
+
+    for d in range(days):
+        day = first_day + timedelta(days=d)
+        wd = day.weekday()
+        if wd < 5:
+            add(day, "Work", "Office", rng.choice((7.5, 8.0, 8.5, 9.0)), 8.5)
+            if rng.random() < 0.2:
+                add(day, "Gym", "Gym", 19.0, 1.0)
+        elif wd == 5:
+            if d in long_trip_days:
+                add(day, "Cabin trip", "Cabin", 8.0, 10.0)
+            else:
+                add(day, "Groceries", "Grocery store", 10.0, 1.0)
+        elif rng.random() < 0.5:
+            add(day, "Family dinner", "Family", 13.0, 4.0)
+    return events
+
+
+class CalendarPlanner(Policy):
+    """The daemon's path: calendar → trips → plan_for_vehicle, once at plug-in, with the car's SoC."""
+
+    name = "planner"
+
+    def __init__(self, events: list[CalendarEvent], arrival_soc: dict[float, float], config: RuleConfig) -> None:
+        self.trips = [Trip(e, PLACES.get(e.location or "")) for e in events]
+        self.arrival_soc = arrival_soc
+        self.config = config
+
+    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
+        if memo:
+            return None
+        memo["pushed"] = True
+        now = datetime.fromtimestamp(view.now, view.zone)
+        soc = self.arrival_soc[view.arrival] + 100.0 * view.delivered_kwh / self.config.battery_kwh
+        car = VehicleSnapshot("…0001", "sim", "online", read_at=now, battery_level=int(soc),
+                              charge_limit_soc=self.config.base_charge_limit, charging_state="Stopped",
+                              charge_current_request_max=MAX_AMPS, charger_voltage=int(VOLTS), charger_phases=1,
+                              conn_charge_cable="IEC")
+        forecast = [ForecastPoint(datetime.fromtimestamp(view.forecast_start + 3600.0 * j, UTC), v)
+                    for j, v in enumerate(view.forecast) if v is not None]
+        horizon = now + timedelta(hours=self.config.events_horizon_hours)
+        trips = [t for t in self.trips if now < t.event.start <= horizon]
+        windows, _, _, reasons = plan_for_vehicle(now, car, forecast, trips, self.config, view.zone,
+                                                  list(view.history))
+        memo["reasons"] = reasons
+        if not windows:
+            return None
+        return tuple((w.start.timestamp(), w.end.timestamp(), w.amps) for w in windows)
+
+
+def generate(grid: Grid, zone: ZoneInfo, seed: int, config: RuleConfig, days: int = 365
+             ) -> tuple[list[CalendarEvent], list[Session], dict[float, float]]:
+    """The household's calendar, its sessions (the truth) and the SoC at each plug-in, over the grid's last year."""
+    rng = random.Random(seed)
+    last = datetime.fromtimestamp(grid.end, zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    first = (last - timedelta(days=days)).replace(tzinfo=None)
+    first = datetime.combine(first.date(), datetime.min.time())
+    events = household_calendar(first, days, zone, rng)
+    trips = [Trip(e, PLACES[e.location]) for e in events]
+    buffer = timedelta(minutes=config.departure_buffer_min)
+    soc = float(config.base_charge_limit)
+    sessions: list[Session] = []
+    arrival_soc: dict[float, float] = {}
+    home_since: datetime | None = None
+    for i, trip in enumerate(trips):
+        planned = trip.event.start - timedelta(minutes=trip.route.drive_minutes) - buffer
+        leave = planned + timedelta(minutes=rng.uniform(-config.departure_buffer_min, config.departure_buffer_min))
+        if home_since is not None and leave > home_since:
+            need = trip_need(trips, home_since, config, zone)
+            energy = max(0.0, (need.charge_limit - soc) / 100.0 * config.battery_kwh)
+            arrival_soc[home_since.timestamp()] = soc
+            sessions.append(Session(len(sessions), f"cal-{i}", "home", home_since.timestamp(), leave.timestamp(),
+                                    None, None, energy))
+            soc = max(soc, float(need.charge_limit))
+        soc -= 100.0 * 2 * trip.route.distance_km * config.consumption_wh_per_km / 1000.0 / config.battery_kwh
+        soc = max(soc, float(config.reserve_soc))  # a trip beyond the battery tops up on the way
+        back = trip.event.end + timedelta(minutes=trip.route.drive_minutes + rng.uniform(0, 20))
+        home_since = back + timedelta(minutes=rng.uniform(0, 15))
+    sessions = [s for s in sessions if grid.hour0 <= s.arrival and s.departure <= grid.end]
+    sessions = [Session(j, *(getattr(s, f) for f in Session.__dataclass_fields__ if f != "index"))
+                for j, s in enumerate(sessions)]
+    return events, sessions, arrival_soc
+
+
+def run_calendar(grid: Grid, zone: ZoneInfo, *, seed: int = 1, tick_min: float = 15.0, names=None,
+                 progress: bool = True, config: RuleConfig | None = None, days: int = 365) -> Result:
+    from backtest.cli import make_policies
+
+    config = config or RuleConfig(max_amps=MAX_AMPS, min_amps=MIN_AMPS)
+    events, sessions, arrival_soc = generate(grid, zone, seed, config, days)
+    policies = [p if p.name != "planner" else CalendarPlanner(events, arrival_soc, config)
+                for p in make_policies(names)]
+    return replay(grid, sessions, policies, zone, tick_min=tick_min, progress=progress, label="calendar")

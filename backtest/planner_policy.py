@@ -1,0 +1,140 @@
+"""The project's planner as a replay policy: learn the household from finished sessions, plan at plug-in, and look
+again while the car charges (awake, so a look costs no wake) once a must-have has run.
+
+At plug-in the planner either starts charging (when a must-have or everything is best done now) or schedules the
+start for the lowest-load hours — one window, one command. While the car charges it takes a fresh look at each
+must-have's end, now knowing the car is still here and still wants energy: the past sessions that had left by now
+or were full with less are dropped from the scenarios. If the look says the rest can wait for the low-load hours,
+the car is told once (one more command). The planner also remembers the driver estimates shown at each plug-in, so
+when that session later appears in the history it learns how estimates relate to what really happened.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from backtest.replay import MAX_AMPS, VOLTS, Plan, Policy
+from backtest.view import SessionView
+from charge_logic.household import HouseholdModel
+from charge_logic.planner import SLOT_MIN, choose, fill_gaps
+
+FULL_KW = VOLTS * MAX_AMPS / 1000.0
+FAR = 14 * 86400.0
+SLOT_S = SLOT_MIN * 60.0
+
+
+class PlannerPolicy(Policy):
+    name = "planner"
+
+    def __init__(self, max_fail: float = 0.01, k: int = 30, pool: int = 240, min_left: int = 15,
+                 max_looks: int = 6, look_every: int = 4, target_ready: float = 0.995, gain: float = 0.05,
+                 other_station: float = 10.0, other_weekday: float = 0.0, per_year: float = 0.5) -> None:
+        self.model = HouseholdModel(other_station, other_weekday, per_year)
+        self.seen = 0  # history entries already learned
+        self.notes: dict[tuple[str, float], tuple[float | None, float | None]] = {}
+        self.max_fail, self.k, self.pool, self.min_left, self.max_looks = max_fail, k, pool, min_left, max_looks
+        self.look_every = look_every
+        # The risk budget is steered online by how often this planner really left a car short in the sessions that
+        # have ended (it knows what it delivered, and the history says when they left and what they took).
+        self.target_fail, self.gain, self.log_scale = 1.0 - target_ready, gain, 0.0
+        self.mine: dict[tuple[str, float], tuple[float, float, Plan]] = {}  # (station, arrival) → last look
+
+    def learn(self, view: SessionView) -> None:
+        history = view.history
+        for i in range(self.seen, len(history)):
+            past = history[i]
+            est, req = self.notes.pop((past.station_id, past.arrival.timestamp()), (None, None))
+            est_dt = None if est is None else past.arrival + (est - past.arrival.timestamp()) * _SECOND
+            self.model.add(past, est_dt, req)
+            self._score(past)
+        self.seen = len(history)
+
+    def _score(self, past) -> None:
+        """Was the car of this ended session ready? Steer the risk budget toward the target."""
+        key = (past.station_id, past.arrival.timestamp())
+        if key not in self.mine:
+            return
+        t_last, got, plan = self.mine.pop(key)
+        dep = past.departure.timestamp()
+        for a, b, amps in plan:  # what the plan delivered after the last look, until the car left
+            lo, hi = max(a, t_last), min(b, dep)
+            if hi > lo:
+                got += VOLTS * amps / 1000.0 * (hi - lo) / 3600.0
+        got = min(got, past.energy_kwh)
+        deliverable = min(past.energy_kwh, FULL_KW * (dep - past.arrival.timestamp()) / 3600.0)
+        failed = got < 0.98 * deliverable - 1e-6
+        self.log_scale += self.gain * (self.target_fail - float(failed))
+        self.log_scale = min(math.log(8.0), max(math.log(0.25), self.log_scale))
+
+    @property
+    def risk(self) -> float:
+        return self.max_fail * math.exp(self.log_scale)
+
+    def _signal(self, view: SessionView) -> tuple[np.ndarray, int]:
+        fc = np.array([math.nan if v is None else v for v in view.forecast], dtype=float)
+        n = int(math.ceil((view.forecast_start + 3600.0 * len(fc) - view.now) / SLOT_S - 1e-9))
+        mids = view.now + (np.arange(n) + 0.5) * SLOT_S
+        h = np.floor((mids - view.forecast_start) / 3600.0).astype(int)
+        raw = np.where(h >= 0, fc[np.clip(h, 0, len(fc) - 1)], math.nan) if len(fc) else np.zeros(0)
+        return fill_gaps(raw)
+
+    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
+        key = (view.station_id, view.arrival)
+        if memo:
+            plan = self.mine[key][2]
+            self.mine[key] = (view.now, view.delivered_kwh, plan)
+        if not memo:
+            memo["looks"] = 0
+            self.notes[(view.station_id, view.arrival)] = (view.estimated_departure, view.requested_energy_kwh)
+            self.learn(view)
+            arrival = view.local(view.arrival)
+            est = None if view.estimated_departure is None else (view.estimated_departure - view.arrival) / 3600.0
+            stay, energy = self.model.nearest(view.station_id, arrival, estimated_stay_h=est,
+                                              requested_energy_kwh=view.requested_energy_kwh, k=self.pool)
+            memo["stay"], memo["energy"] = stay, energy
+            plan = self._decide(view, memo, first=True)
+            self.mine[key] = (view.now, view.delivered_kwh, plan or ())
+            return plan
+        if view.full or "look_at" not in memo or view.now < memo["look_at"]:
+            return None
+        plan = self._decide(view, memo, first=False)
+        if plan is not None:
+            self.mine[key] = (view.now, view.delivered_kwh, plan)
+        return plan
+
+    def _decide(self, view: SessionView, memo: dict, first: bool) -> Plan | None:
+        memo.pop("look_at", None)
+        elapsed_h = (view.now - view.arrival) / 3600.0
+        stay, energy = memo["stay"], memo["energy"]
+        alive = (stay > elapsed_h) & (energy > view.delivered_kwh + 1e-6)
+        # The risk budget is per plug-in: of the sessions like this one, only the share still here and still
+        # charging reaches this look, so the look may spend the budget on them alone.
+        reach = max(float(alive[: self.k].mean()) if len(alive) else 1.0, 1e-3)
+        max_fail = min(0.5, self.risk / reach)
+        stay, energy = stay[alive][: self.k], energy[alive][: self.k] - view.delivered_kwh
+        now_plan = ((view.now, view.now + FAR, MAX_AMPS),)
+        if len(stay) < self.min_left:
+            return now_plan if first else None  # too little known: charge at once (already charging otherwise)
+        signal, _ = self._signal(view)
+        stay_slots = (view.arrival + stay * 3600.0 - view.now) / SLOT_S
+        c = choose(view.now, signal, stay_slots, energy, np.ones(len(stay)), FULL_KW, max_fail=max_fail)
+        if c.now_only or c.must > 0:
+            if not c.now_only and memo["looks"] < self.max_looks:
+                memo["looks"] += 1
+                # look again soon (the car charges, so it is awake): the early-departure risk fades as it stays
+                memo["look_at"] = view.now + min(c.must, self.look_every) * SLOT_S
+            return now_plan if first else None
+        start = view.now + c.start * SLOT_S
+        return ((start, start + FAR, MAX_AMPS),)
+
+
+class _Second:
+    def __rmul__(self, seconds: float):
+        from datetime import timedelta
+
+        return timedelta(seconds=seconds)
+
+
+_SECOND = _Second()

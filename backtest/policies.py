@@ -1,0 +1,168 @@
+"""The reference policies of BENCHMARK.md, and the project's planner, as replay policies.
+
+Each sees only a SessionView; the oracle alone is handed the Truth, by the replay, because it is the physical limit.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from datetime import datetime, timedelta
+
+from backtest.data import HOUR
+from backtest.replay import MAX_AMPS, VOLTS, Plan, Policy, Truth
+from backtest.view import SessionView
+
+FAR = 14 * 86400.0  # a "charge now" window runs until the car is full or gone
+DEFAULT_KWH = 10.0  # cheapest's energy before a station has any history (BENCHMARK.md)
+FULL_KW = VOLTS * MAX_AMPS / 1000.0
+
+
+def merge(slots: list[tuple[float, float]], amps: int = MAX_AMPS) -> Plan:
+    """Contiguous (start, end) slots as the fewest windows."""
+    out: list[list[float]] = []
+    for a, b in sorted(slots):
+        if out and abs(out[-1][1] - a) < 1e-6:
+            out[-1][1] = b
+        else:
+            out.append([a, b])
+    return tuple((a, b, amps) for a, b in out)
+
+
+def fill_cheapest(now: float, end: float, energy: float, values: dict[int, float | None], hour0: float = 0.0,
+                  later_on_ties: bool = True) -> Plan:
+    """The lowest-valued hours in [now, end) until `energy` fits, at full power; unknown hours (None) last."""
+    slots = []
+    h = math.floor((now - hour0) / HOUR)
+    while hour0 + h * HOUR < end:
+        a = max(now, hour0 + h * HOUR)
+        b = min(end, hour0 + (h + 1) * HOUR)
+        if b > a:
+            v = values.get(h)
+            slots.append((math.inf if v is None else v, -a if later_on_ties else a, a, b))
+        h += 1
+    slots.sort()
+    chosen, left = [], energy
+    for _, _, a, b in slots:
+        if left <= 1e-9:
+            break
+        cap = FULL_KW * (b - a) / HOUR
+        if cap <= left:
+            chosen.append((a, b))
+        else:
+            chosen.append((a, a + left / FULL_KW * HOUR))  # the part of the hour the energy needs, from its start
+        left -= cap
+    return merge(chosen)
+
+
+class Immediate(Policy):
+    name = "immediate"
+
+    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
+        if memo:
+            return None
+        memo["pushed"] = True
+        return ((view.now, view.now + FAR, MAX_AMPS),)
+
+
+class Seed(Policy):
+    """The original rules: amps from where this hour's forecast sits in the forecast's mean ± σ."""
+
+    name = "seed"
+
+    def __init__(self) -> None:
+        self._stats: tuple[float, float, float] | None = None  # (forecast_start, mean, sigma)
+
+    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
+        if view.full:
+            return None
+        # the hour in progress has no forecast in view: the next hour's stands for it
+        current = view.forecast[0] if view.forecast else None
+        if self._stats is None or self._stats[0] != view.forecast_start:
+            known = [v for v in view.forecast if v is not None]
+            if len(known) >= 2:
+                self._stats = (view.forecast_start, statistics.fmean(known), statistics.pstdev(known))
+            else:
+                self._stats = (view.forecast_start, math.nan, math.nan)
+        _, mean, sigma = self._stats
+        if current is None or math.isnan(mean):
+            amps = memo.get("amps", MAX_AMPS)
+        else:
+            pct = 25 if current > mean + sigma else 50 if current > mean else 75 if current >= mean - sigma else 100
+            amps = max(5, MAX_AMPS * pct // 100)
+        if memo.get("amps") == amps:
+            return None
+        memo["amps"] = amps
+        return ((view.now, view.now + FAR, amps),)
+
+
+class Cheapest(Policy):
+    """evcc / ev_smart_charging: the lowest-forecast hours before the estimated departure (later hours on ties)."""
+
+    name = "cheapest"
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.energies: dict[str, list[float]] = {}  # per station, learned as sessions end
+
+    def median(self, view: SessionView) -> float:
+        history = view.history
+        for i in range(self.seen, len(history)):
+            self.energies.setdefault(history[i].station_id, []).append(history[i].energy_kwh)
+        self.seen = len(history)
+        mine = self.energies.get(view.station_id)
+        return statistics.median(mine) if mine else DEFAULT_KWH
+
+    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
+        if memo:
+            return None
+        memo["pushed"] = True
+        if view.estimated_departure is not None:
+            end = view.estimated_departure
+        else:
+            local = view.local(view.now)
+            seven = local.replace(hour=7, minute=0, second=0, microsecond=0)
+            if seven <= local:
+                seven = (local + timedelta(days=1)).replace(hour=7, minute=0, second=0, microsecond=0)
+            end = datetime(seven.year, seven.month, seven.day, 7, tzinfo=view.zone).timestamp()
+        if view.requested_energy_kwh is not None:
+            energy = view.requested_energy_kwh
+        else:
+            energy = self.median(view)
+        if end <= view.now:
+            return ((view.now, view.now + FAR, MAX_AMPS),)
+        h0 = view.forecast_start
+        values = {int(round(h0 / HOUR)) + j: v for j, v in enumerate(view.forecast)}
+        plan = fill_cheapest(view.now, end, energy, values)
+        return plan or ((view.now, view.now, 0),)
+
+
+class Oracle(Policy):
+    """Perfect hindsight: the lowest actual-load hours before the actual departure, enough for the actual energy."""
+
+    name = "oracle"
+    needs_truth = True
+
+    def on_tick_with_truth(self, view: SessionView, memo: dict, truth: Truth) -> Plan | None:
+        if memo:
+            return None
+        memo["pushed"] = True
+        grid = truth.grid
+        slots = []
+        h = int((view.now - grid.hour0) // HOUR)
+        while grid.hour0 + h * HOUR < truth.departure:
+            v = grid.load[h] if 0 <= h < len(grid.load) else None
+            if v is not None:
+                a = max(view.now, grid.hour0 + h * HOUR)
+                b = min(truth.departure, grid.hour0 + (h + 1) * HOUR)
+                slots.append((v, a, b))
+            h += 1
+        slots.sort()
+        chosen, left = [], truth.energy_kwh
+        for _, a, b in slots:
+            if left <= 1e-9:
+                break
+            cap = FULL_KW * (b - a) / HOUR
+            chosen.append((a, b) if cap <= left else (a, a + left / FULL_KW * HOUR))
+            left -= cap
+        return merge(chosen) or ((view.now, view.now, 0),)

@@ -1,0 +1,163 @@
+"""Learning the household: when it leaves and how much the car takes, from its finished charging sessions.
+
+Used when the calendar names no departure. A query returns scenarios — the (stay, energy) pairs of the past sessions
+most like this plug-in (same station, similar plug-in hour, weekday or weekend, similar driver estimates when there
+are any) — so the planner can weigh the risk of an early departure against the load it saves. Pure: sessions come in
+as values; nothing is read from disk or the clock.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+DAY_S = 86400.0
+
+
+@dataclass(frozen=True)
+class PastSession:
+    """A finished session: plugged in at `arrival`, unplugged at `departure` (aware, local), `energy_kwh` taken."""
+
+    station_id: str
+    arrival: datetime
+    departure: datetime
+    energy_kwh: float
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One way this plug-in may go: the car leaves `stay_h` hours after plug-in having needed `energy_kwh`."""
+
+    stay_h: float
+    energy_kwh: float
+    weight: float = 1.0
+
+
+def _hour(t: datetime) -> float:
+    return t.hour + t.minute / 60.0
+
+
+class _Column:
+    """A growing float column (amortized appends, numpy views for queries)."""
+
+    def __init__(self) -> None:
+        self.data = np.empty(64)
+        self.n = 0
+
+    def append(self, value: float) -> None:
+        if self.n == len(self.data):
+            self.data = np.concatenate([self.data, np.empty(len(self.data))])
+        self.data[self.n] = value
+        self.n += 1
+
+    def view(self) -> np.ndarray:
+        return self.data[: self.n]
+
+
+class HouseholdModel:
+    """What past sessions say about the next one. Feed it sessions as they finish (`add`), ask it at plug-in.
+
+    Distance between a past session and this plug-in, in "hours of plug-in time" units: circular plug-in-hour
+    difference / 2 h, +1 for weekday vs weekend, +`other_weekday` for another day of the week, +`other_station` for
+    another station (another household's habits), +`per_year` per year of age, and when the driver typed estimates:
+    their difference / 2 h and / 10 kWh.
+    """
+
+    FIELDS = ("hour", "weekend", "weekday", "stay", "energy", "station", "arrival", "est_stay", "requested")
+
+    def __init__(self, other_station: float = 1.0, other_weekday: float = 0.0, per_year: float = 0.5) -> None:
+        self.other_station, self.other_weekday, self.per_year = other_station, other_weekday, per_year
+        self._cols = {f: _Column() for f in self.FIELDS}
+        self._stations: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return self._cols["hour"].n
+
+    def add(self, session: PastSession, estimated_departure: datetime | None = None,
+            requested_energy_kwh: float | None = None) -> None:
+        stay = (session.departure - session.arrival).total_seconds() / 3600.0
+        if stay <= 0:
+            return
+        station = self._stations.setdefault(session.station_id, len(self._stations))
+        est = math.nan
+        if estimated_departure is not None:
+            est = (estimated_departure - session.arrival).total_seconds() / 3600.0
+        row = {
+            "hour": _hour(session.arrival),
+            "weekend": float(session.arrival.weekday() >= 5),
+            "weekday": float(session.arrival.weekday()),
+            "stay": stay,
+            "energy": max(0.0, session.energy_kwh),
+            "station": float(station),
+            "arrival": session.arrival.timestamp(),
+            "est_stay": est,
+            "requested": math.nan if requested_energy_kwh is None else requested_energy_kwh,
+        }
+        for name, value in row.items():
+            self._cols[name].append(value)
+
+    def nearest(self, station_id: str, arrival: datetime, *, estimated_stay_h: float | None = None,
+                requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10,
+                recent: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+        """(stay hours, energy kWh) of the k most similar of the last `recent` sessions, nearest first; empty
+        arrays when fewer than `min_sessions` are known."""
+        n = len(self)
+        if n < min_sessions:
+            return np.zeros(0), np.zeros(0)
+        lo = max(0, n - recent)
+        c = {f: col.view()[lo:] for f, col in self._cols.items()}
+        dh = np.abs(c["hour"] - _hour(arrival))
+        dist = np.minimum(dh, 24.0 - dh) / 2.0
+        dist += np.abs(c["weekend"] - float(arrival.weekday() >= 5))
+        dist += (c["station"] != self._stations.get(station_id, -1)) * self.other_station
+        if self.other_weekday:
+            dist += (c["weekday"] != arrival.weekday()) * self.other_weekday
+        dist += np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S) * self.per_year
+        if estimated_stay_h is not None:
+            d = np.abs(c["est_stay"] - estimated_stay_h) / 2.0
+            dist += np.where(np.isnan(d), 2.0, d)
+        if requested_energy_kwh is not None:
+            d = np.abs(c["requested"] - requested_energy_kwh) / 10.0
+            dist += np.where(np.isnan(d), 1.0, d)
+        m = len(dist)
+        k = min(k, m)
+        idx = np.argpartition(dist, k - 1)[:k] if k < m else np.arange(m)
+        idx = idx[np.argsort(dist[idx], kind="stable")]
+        return c["stay"][idx].copy(), c["energy"][idx].copy()
+
+    def scenarios(self, station_id: str, arrival: datetime, *, estimated_departure: datetime | None = None,
+                  requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10) -> list[Scenario]:
+        """The k most similar past sessions as scenarios; [] when fewer than `min_sessions` are known."""
+        est = None
+        if estimated_departure is not None:
+            est = (estimated_departure - arrival).total_seconds() / 3600.0
+        stay, energy = self.nearest(station_id, arrival, estimated_stay_h=est,
+                                    requested_energy_kwh=requested_energy_kwh, k=k, min_sessions=min_sessions)
+        return [Scenario(float(a), float(b)) for a, b in zip(stay, energy, strict=True)]
+
+    def median_energy(self, station_id: str) -> float | None:
+        station = self._stations.get(station_id)
+        if station is None:
+            return None
+        c = self._cols
+        mine = c["energy"].view()[c["station"].view() == station]
+        return float(np.median(mine)) if len(mine) else None
+
+
+def learn(sessions: list[PastSession]) -> HouseholdModel:
+    model = HouseholdModel()
+    for s in sorted(sessions, key=lambda s: s.departure):
+        model.add(s)
+    return model
+
+
+def departure_quantile(scenarios: list[Scenario], arrival: datetime, q: float) -> datetime | None:
+    """The q-quantile of the departure time these scenarios imply (e.g. q=0.05: 'leaves before this 1 time in 20')."""
+    if not scenarios:
+        return None
+    stays = sorted(s.stay_h for s in scenarios)
+    i = min(len(stays) - 1, max(0, int(math.floor(q * len(stays)))))
+    return arrival + timedelta(hours=stays[i])

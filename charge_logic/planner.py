@@ -1,0 +1,353 @@
+"""When to charge, and at what amps: the fewest windows that put the energy into the lowest-load hours while the car
+stays ready for an early departure.
+
+The unknowns — when the car leaves and how much it will take — come in as needs (departure, energy, weight): one for
+a calendar departure, or many learned from the household (charge_logic.household). The planner tries every plan of
+the shape "charge for `m` now (the must-have: it covers the early departures), then from `s` until full" on a
+15-minute grid (starts on the hour, where the signal changes), keeps those that leave at most `max_fail` of the
+needs' weight short of what charging at once would have given them, and picks the lowest expected energy-weighted
+forecast signal (grid load now; price or CO₂ later: the objective is just the series passed in). A second window must
+earn its command. The daemon asks again every cycle, so a must-have is re-decided once it has run: by then the car
+has either left, filled up, or shown it needs more — and the needs can be narrowed to what is still possible.
+Pure: `now`, the forecast and the needs are values; nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from charge_logic.models import ChargeWindow, ForecastPoint
+
+READY_SHARE = 0.98  # a need is met when it gets ≥ 98 % of what charging at once would have delivered (BENCHMARK.md)
+MUST_HAVE_SLOTS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24)  # must-have lengths tried, in slots
+SLOT_MIN = 15
+
+
+@dataclass(frozen=True)
+class Charger:
+    volts: float = 240.0
+    phases: int = 1
+    min_amps: int = 5
+    max_amps: int = 32
+
+    def kw(self, amps: int) -> float:
+        return self.volts * self.phases * amps / 1000.0
+
+
+@dataclass(frozen=True)
+class Need:
+    """One way the session may end: the car leaves at `departure` wanting `energy_kwh` more."""
+
+    departure: datetime
+    energy_kwh: float
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The core's answer on the slot grid: charge slots [0, must) and from `start` on (must = n_slots: all now)."""
+
+    must: float
+    start: float
+    n_slots: int
+    ready: float  # weight share of the needs met
+    score: float  # expected energy-weighted signal of this plan
+    score_now: float  # the same for charging at once
+    missing_hours: float  # forecast gaps filled
+
+    @property
+    def now_only(self) -> bool:
+        return self.must >= self.n_slots
+
+
+@dataclass(frozen=True)
+class Plan:
+    windows: tuple[ChargeWindow, ...]
+    expected_soc: tuple[tuple[datetime, float], ...]  # SoC % over time (empty when the SoC is unknown)
+    reasons: tuple[str, ...]
+    ready_probability: float  # weight share of the needs this plan meets
+    expected_signal: float  # energy-weighted forecast signal of the plan (nan when nothing to charge)
+    signal_now: float  # the same for charging at once, for comparison
+    choice: Choice | None = None
+
+
+def taper_factor(soc: float, taper_from: float) -> float:
+    """Share of full power the car takes at this SoC: full below `taper_from`, then falling linearly (floor 25 %)."""
+    if soc < taper_from or taper_from >= 100:
+        return 1.0
+    return max(0.25, (100.0 - soc) / (100.0 - taper_from))
+
+
+def fill_gaps(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Missing values (nan): linear between known neighbours, the nearest known at the ends. Returns the filled
+    series and how many inner gaps there were (the stretch before the first known value is not a gap)."""
+    arr = np.asarray(values, dtype=float)
+    ok = ~np.isnan(arr)
+    if not ok.any():
+        return np.zeros(len(arr)), len(arr)
+    known = np.flatnonzero(ok)
+    missing = int((~ok[known[0]: known[-1] + 1]).sum())
+    if not ok.all():
+        idx = np.arange(len(arr))
+        arr = np.interp(idx, idx[ok], arr[ok])
+    return arr, missing
+
+
+def slot_signal(t0: float, hour_starts: np.ndarray, values: np.ndarray, slot_s: float = SLOT_MIN * 60.0
+                ) -> tuple[np.ndarray, int]:
+    """Hourly values (epoch-second hour starts, nan = missing) on the slot grid from t0, up to the last hour."""
+    if len(hour_starts) == 0:
+        return np.zeros(0), 0
+    end = float(hour_starts.max()) + 3600.0
+    n = max(0, int(math.ceil((end - t0) / slot_s - 1e-9)))
+    keys = np.floor(hour_starts / 3600.0)
+    order = np.argsort(keys)
+    keys, vals = keys[order], np.asarray(values, dtype=float)[order]
+    mids = np.floor((t0 + (np.arange(n) + 0.5) * slot_s) / 3600.0)
+    pos = np.clip(np.searchsorted(keys, mids), 0, len(keys) - 1)
+    raw = np.where(keys[pos] == mids, vals[pos], np.nan)
+    return fill_gaps(raw)
+
+
+def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.ndarray, weight: np.ndarray,
+           full_kw: float, *, per_slot: np.ndarray | None = None, max_fail: float = 0.01,
+           window_cost: float = 0.002, slot_s: float = SLOT_MIN * 60.0, missing: int = 0) -> Choice:
+    """The plan with the lowest expected signal among those ready for all but `max_fail` of the needs' weight.
+
+    `signal`: the objective per slot from t0 (filled); `stay_slots`: each need's departure in slots from t0;
+    `energy`: what each need still wants (kWh); `per_slot`: kWh the car takes in its k-th charged slot (taper);
+    `window_cost`: share of the mean signal a second window must save to be worth its command.
+    """
+    n_slots = len(signal)
+    if n_slots == 0:
+        n_slots = max(1, int(math.ceil(float(stay_slots.max(initial=0.0)))))
+        signal = np.zeros(n_slots)
+    stay = np.clip(stay_slots, 0.0, float(n_slots))  # a stay past the forecast counts as ending with it
+    slot_kwh = full_kw * slot_s / 3600.0
+    uniform = per_slot is None
+    idx = np.arange(n_slots + 1, dtype=float)
+    if uniform:
+        q = idx * slot_kwh
+    else:
+        q = np.concatenate([[0.0], np.cumsum(per_slot[:n_slots])])
+    fp = np.concatenate([[0.0], np.cumsum(signal)])
+
+    deliverable = np.minimum(energy, stay * slot_kwh if uniform else np.interp(stay, idx, q))
+    first_hour = (math.ceil(t0 / 3600.0) * 3600.0 - t0) / slot_s
+    horizon = min(float(n_slots), float(stay.max()))  # nothing starting after the last departure can help
+    starts = np.arange(first_hour, horizon, 3600.0 / slot_s)
+    cand_m, cand_s = [float(n_slots)], [float(n_slots)]
+    for m in MUST_HAVE_SLOTS:
+        if m >= horizon:
+            break
+        later = starts[starts > m + 1e-9]
+        cand_m.extend([float(m)] * len(later))
+        cand_s.extend(later.tolist())
+    M = np.array(cand_m)[:, None]
+    S = np.array(cand_s)[:, None]
+    d = stay[None, :]
+    charged = np.minimum(M, d) + np.maximum(0.0, d - S)
+    if uniform:
+        got = np.minimum(energy[None, :], charged * slot_kwh)
+        used = got / slot_kwh
+    else:
+        got = np.minimum(energy[None, :], np.interp(charged, idx, q))
+        used = np.interp(got, q, idx)
+    fails = got < READY_SHARE * deliverable[None, :] - 1e-6
+    wsum = float(weight.sum())
+    fail_p = (fails @ weight) / wsum
+    first = np.minimum(used, M)
+    s_clip = np.minimum(S, n_slots)
+    signal_sum = np.interp(first, idx, fp) + np.interp(np.minimum(S + used - first, n_slots), idx, fp) - \
+        np.interp(s_clip, idx, fp)
+    per = np.where(used > 0, got / np.maximum(used, 1e-12), 0.0)
+    e_w = got @ weight
+    score = ((signal_sum * per) @ weight) / np.maximum(e_w, 1e-12)
+    ok = fail_p <= max_fail + 1e-12
+    ok[0] = True  # charging at once is always allowed: it is what "ready" is measured against
+    two = (M[:, 0] > 0) & (M[:, 0] < n_slots)
+    scale = float(np.mean(np.abs(signal))) if n_slots else 0.0
+    sooner = np.where(M[:, 0] >= n_slots, 0.0, S[:, 0] + 1.0)
+    ranked = np.where(two, score + window_cost * scale, score) + 1e-9 * scale * sooner  # on ties, sooner
+    best = int(np.argmin(np.where(ok, ranked, np.inf)))
+    return Choice(cand_m[best], cand_s[best], n_slots, 1.0 - float(fail_p[best]), float(score[best]),
+                  float(score[0]), missing * slot_s / 3600.0)
+
+
+def _local(t: datetime, like: datetime) -> str:
+    return t.astimezone(like.tzinfo).strftime("%a %H:%M")
+
+
+def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Sequence[Need], charger: Charger, *,
+                  soc: float | None = None, battery_kwh: float | None = None, taper_from: float = 80.0,
+                  max_fail: float = 0.01, objective: str = "grid load", window_cost: float = 0.002,
+                  open_end_h: float = 12.0) -> Plan:
+    """Choose the windows. `forecast`: hourly signal points (any order, gaps allowed); `needs`: at least one."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    needs = [n for n in needs if n.weight > 0]
+    full_kw = charger.kw(charger.max_amps)
+    if not needs or full_kw <= 0:
+        return Plan((), (), ("nothing to plan: no departure or energy known",), 1.0, math.nan, math.nan)
+    slot_s = SLOT_MIN * 60.0
+    t0 = now.timestamp()
+    stay = np.array([(n.departure.timestamp() - t0) / slot_s for n in needs])
+    energy = np.array([max(0.0, n.energy_kwh) for n in needs])
+    weight = np.array([n.weight for n in needs], dtype=float)
+    if float(weight @ energy) <= 1e-9:
+        return Plan((), (), ("nothing to charge: the car already has what the trip needs",), 1.0, math.nan, math.nan)
+    if float(stay.max()) <= 0:  # every departure is due or past: whatever the car gets now helps
+        return Plan((ChargeWindow(now, now + timedelta(hours=open_end_h), charger.max_amps),), (),
+                    ("departure is due: charge now at full power",), 0.0, math.nan, math.nan)
+
+    reasons: list[str] = []
+    pts = [p for p in forecast if p.load_mw is not None and math.isfinite(p.load_mw)]
+    signal, missing = slot_signal(t0, np.array([p.start.timestamp() for p in pts]),
+                                  np.array([p.load_mw for p in pts])) if pts else (np.zeros(0), 0)
+    if not pts:
+        reasons.append(f"no {objective} forecast: charging at once")
+    elif missing:
+        reasons.append(f"{objective} forecast missing for {missing * SLOT_MIN / 60:.1f} h: filled from the hours "
+                       "around the gap")
+    per_slot = None
+    if soc is not None and battery_kwh and len(signal):
+        per_slot = np.empty(len(signal))
+        level = float(soc)
+        for j in range(len(signal)):
+            per_slot[j] = full_kw * slot_s / 3600.0 * taper_factor(level, taper_from)
+            level = min(100.0, level + per_slot[j] / battery_kwh * 100.0)
+        if level >= taper_from and float(energy.max()) > 0 and soc + 100 * float(energy.max()) / battery_kwh > \
+                taper_from:
+            reasons.append(f"above {taper_from:.0f} % the car takes less power: planned with the taper")
+    if pts:
+        c = choose(t0, signal, stay, energy, weight, full_kw, per_slot=per_slot, max_fail=max_fail,
+                   window_cost=window_cost, missing=missing)
+    else:
+        c = Choice(float(max(1, int(math.ceil(float(stay.max()))))), 0.0, max(1, int(math.ceil(float(stay.max())))),
+                   1.0, math.nan, math.nan, 0.0)
+    n_slots = c.n_slots
+    q = np.concatenate([[0.0], np.cumsum(per_slot[:n_slots])]) if per_slot is not None else \
+        np.arange(n_slots + 1) * full_kw * slot_s / 3600.0
+    idx = np.arange(n_slots + 1, dtype=float)
+
+    tz = now.tzinfo
+
+    def at(k: float) -> datetime:
+        return datetime.fromtimestamp(t0 + k * slot_s, UTC).astimezone(tz)
+
+    end = datetime.fromtimestamp(math.ceil((t0 + float(stay.max()) * slot_s + open_end_h * 3600) / 60) * 60,
+                                 UTC).astimezone(tz)
+    amps = charger.max_amps
+    if c.now_only:
+        windows = (ChargeWindow(now, end, amps),)
+    elif c.must == 0:
+        windows = (ChargeWindow(at(c.start), end, amps),)
+    else:
+        windows = (ChargeWindow(now, at(c.must), amps), ChargeWindow(at(c.start), end, amps))
+
+    e_med = float(np.median(energy))
+    if c.now_only:
+        reasons.append(f"charge now at {amps} A" + (": no later start keeps the car ready" if pts else ""))
+    else:
+        if c.must:
+            early = float(stay.min()) * slot_s / 3600.0
+            reasons.append(f"must-have: {float(np.interp(c.must, idx, q)):.1f} kWh now at {amps} A until "
+                           f"{_local(at(c.must), now)}, in case the car leaves early (earliest expected: "
+                           f"{early:.1f} h from now)")
+        reasons.append(f"charge from {_local(at(c.start), now)} at {amps} A in the lowest-{objective} hours: "
+                       f"{c.score:,.0f} vs {c.score_now:,.0f} charging at once "
+                       f"({100 * (c.score_now - c.score) / max(abs(c.score_now), 1e-9):.1f} % lower)")
+    if len(needs) > 1:
+        reasons.append(f"ready in {100 * c.ready:.1f} % of {len(needs)} expected departures (median need "
+                       f"{e_med:.1f} kWh)")
+    cap = np.interp(np.clip(stay, 0, n_slots), idx, q)
+    short = energy - cap
+    if float(short.max()) > 1e-6:
+        k = int(np.argmax(short))
+        reasons.append(f"deadline cannot be met: full power from now gives at most {float(cap[k]):.1f} of "
+                       f"{float(energy[k]):.1f} kWh by {_local(needs[k].departure, now)}")
+
+    expected: list[tuple[datetime, float]] = []
+    if soc is not None and battery_kwh:
+        def charged_by(k: float) -> float:
+            ch = k if c.now_only else min(c.must, k) + max(0.0, k - c.start)
+            return min(e_med, float(np.interp(ch, idx, q)))
+
+        done_c = float(np.interp(e_med, q, idx))
+        done_k = done_c if (c.now_only or done_c <= c.must) else c.start + done_c - c.must
+        marks = {0.0, min(done_k, float(n_slots))}
+        if not c.now_only:
+            marks |= {c.start} | ({c.must} if c.must else set())
+        for k in sorted(marks):
+            expected.append((at(k), round(min(100.0, float(soc) + 100.0 * charged_by(k) / battery_kwh), 1)))
+    return Plan(windows, tuple(expected), tuple(reasons), c.ready, c.score, c.score_now, c)
+
+
+def _next_local(now: datetime, zone, at) -> datetime:
+    local = now.astimezone(zone)
+    cand = datetime.combine(local.date(), at, tzinfo=zone)
+    if cand <= local:
+        cand = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=zone)
+    return cand
+
+
+def plan_for_vehicle(now: datetime, vehicle, forecast: Sequence[ForecastPoint], trips, config, zone,
+                     history=()) -> tuple[tuple[ChargeWindow, ...], tuple[tuple[datetime, float], ...], float | None,
+                                          tuple[str, ...]]:
+    """The daemon's entry point: (windows, expected SoC, needed SoC, reasons) for this car now.
+
+    The departure is the calendar's (first trip − drive − buffer) when there is one; the must-have part — what the
+    trip needs — is planned in an hour before it, the rest up to the limit by one buffer before it, in the best
+    hours. With no trip, the household's past sessions (`history`: charge_logic.household.PastSession) say when it
+    usually leaves, and the plan is hedged against those departures; with no history either,
+    `config.default_departure`.
+    """
+    from charge_logic.household import learn
+    from charge_logic.trip_energy import trip_need
+
+    need = trip_need(trips, now, config, zone)
+    soc = vehicle.battery_level
+    if soc is None:
+        return (), (), need.needed_soc, need.reasons + ("battery level unknown (car asleep): no plan yet",)
+    battery = config.battery_kwh
+    limit = need.charge_limit
+    if vehicle.charge_limit_soc_max:
+        limit = min(limit, vehicle.charge_limit_soc_max)
+    volts = vehicle.charger_voltage if vehicle.charger_voltage and vehicle.charger_voltage > 100 else 240
+    phases = vehicle.charger_phases if vehicle.charger_phases in (1, 2, 3) else 1
+    max_amps = min(config.max_amps, vehicle.charge_current_request_max or config.max_amps)
+    charger = Charger(float(volts), phases, config.min_amps, max_amps)
+    to_limit = max(0.0, (limit - soc) / 100.0 * battery)
+    to_need = max(0.0, (min(need.needed_soc, limit) - soc) / 100.0 * battery)
+    reasons = list(need.reasons)
+    if to_limit <= 1e-6:
+        return (), ((now, float(soc)),), need.needed_soc, tuple(reasons + [f"at {soc} %: already at the limit"])
+    needs: list[Need] = []
+    if need.departure is not None:
+        # Hedge: the trip's own energy (the must-have) is planned in an hour before the departure, the rest up to the
+        # limit by one buffer before it — a driver leaving a little early still finds the car ready.
+        buffer = timedelta(minutes=config.departure_buffer_min)
+        needs.append(Need(need.departure - buffer, to_limit))
+        if to_need > 0:
+            needs.append(Need(need.departure - max(buffer, timedelta(hours=1)), to_need))
+    else:
+        past = [h for h in history if h.departure <= now]
+        model = learn(past) if past else None
+        station = max({h.station_id for h in past}, key=lambda s: sum(h.station_id == s for h in past)) \
+            if past else ""
+        local = now.astimezone(zone)
+        scen = model.scenarios(station, local) if model is not None else []
+        if scen:
+            needs = [Need(now + timedelta(hours=s.stay_h), to_limit) for s in scen]
+            reasons.append(f"no trip ahead: departure hedged over {len(scen)} similar past plug-ins")
+        else:
+            dep = _next_local(now, zone, config.default_departure)
+            needs.append(Need(dep, to_limit))
+            reasons.append(f"no trip ahead and no history: default departure {dep.astimezone(zone):%a %H:%M}")
+    plan = plan_charging(now, forecast, needs, charger, soc=float(soc), battery_kwh=battery)
+    return plan.windows, plan.expected_soc, need.needed_soc, tuple(reasons) + plan.reasons

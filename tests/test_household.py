@@ -1,0 +1,76 @@
+"""Learning the household from its finished sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from charge_logic.household import HouseholdModel, PastSession, departure_quantile, learn
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def weeks(n=8):
+    """Weekdays: plug in 17:30, leave 07:15 (a Friday: leave Saturday 10:00). Weekends: plug in 12:00 for 3 h."""
+    out = []
+    day = datetime(2024, 1, 1, tzinfo=OSLO)  # a Monday
+    for d in range(7 * n):
+        t = day + timedelta(days=d)
+        if t.weekday() < 5:
+            arrival = t.replace(hour=17, minute=30)
+            leave = (t + timedelta(days=1)).replace(hour=7 if t.weekday() < 4 else 10, minute=15 if t.weekday() < 4
+                                                    else 0)
+            out.append(PastSession("home", arrival, leave, 12.0))
+        else:
+            arrival = t.replace(hour=12)
+            out.append(PastSession("home", arrival, arrival + timedelta(hours=3), 4.0))
+    return out
+
+
+def test_weekday_evening_plug_in_expects_a_morning_departure():
+    model = learn(weeks())
+    tuesday = datetime(2024, 3, 5, 17, 40, tzinfo=OSLO)
+    scen = model.scenarios("home", tuesday, k=20)
+    assert len(scen) == 20
+    stays = sorted(s.stay_h for s in scen)
+    assert stays[0] >= 13.5  # 17:30 → 07:15 is 13.75 h; the Friday→Saturday ones are longer
+    assert all(s.energy_kwh == 12.0 for s in scen)
+    assert departure_quantile(scen, tuesday, 0.0) == tuesday + timedelta(hours=stays[0])
+
+
+def test_weekend_midday_plug_in_expects_a_short_stay():
+    model = learn(weeks())
+    saturday = datetime(2024, 3, 9, 12, 5, tzinfo=OSLO)
+    scen = model.scenarios("home", saturday, k=10)
+    assert max(s.stay_h for s in scen) == pytest.approx(3.0)
+    assert {s.energy_kwh for s in scen} == {4.0}
+
+
+def test_own_household_comes_before_the_neighbours():
+    model = HouseholdModel()
+    for s in weeks(4):
+        model.add(s)
+        model.add(PastSession("neighbour", s.arrival, s.arrival + timedelta(hours=1), 30.0))
+    scen = model.scenarios("home", datetime(2024, 3, 5, 17, 30, tzinfo=OSLO), k=10)
+    assert all(s.energy_kwh == 12.0 for s in scen)
+
+
+def test_too_little_history_gives_no_scenarios():
+    model = learn(weeks()[:5])
+    assert model.scenarios("home", datetime(2024, 3, 5, 17, 30, tzinfo=OSLO)) == []
+    assert departure_quantile([], datetime(2024, 3, 5, tzinfo=OSLO), 0.1) is None
+
+
+def test_driver_estimates_pick_similar_sessions():
+    model = HouseholdModel()
+    base = datetime(2024, 1, 1, 8, 0, tzinfo=OSLO)
+    for d in range(30):  # short-stay drivers say 2 h and stay 2.5 h; long-stay drivers say 9 h and stay 8 h
+        a = base + timedelta(days=d)
+        model.add(PastSession("garage", a, a + timedelta(hours=2.5), 5.0), a + timedelta(hours=2), 6.0)
+        model.add(PastSession("garage", a, a + timedelta(hours=8), 20.0), a + timedelta(hours=9), 25.0)
+    now = base + timedelta(days=40)
+    scen = model.scenarios("garage", now, estimated_departure=now + timedelta(hours=9), requested_energy_kwh=24.0,
+                           k=10)
+    assert {s.stay_h for s in scen} == {8.0}

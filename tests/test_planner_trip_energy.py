@@ -1,0 +1,56 @@
+"""Trip energy: what the trips before the next charge need, and when the car must leave."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from charge_logic.config import RuleConfig
+from charge_logic.models import CalendarEvent, Route, Trip
+from charge_logic.trip_energy import trip_need, trips_before_next_charge
+
+NY = ZoneInfo("America/New_York")
+NOW = datetime(2024, 3, 5, 20, 0, tzinfo=NY)
+
+
+def trip(start, km, minutes, summary="x", all_day=False, route=True):
+    ev = CalendarEvent(summary, summary, start, start + timedelta(hours=1), all_day=all_day)
+    return Trip(ev, Route(km, minutes) if route else None, None if route else "no location")
+
+
+def test_round_trips_of_the_next_day_reserve_and_departure():
+    cfg = RuleConfig()  # 75 kWh, 170 Wh/km, reserve 10 %, buffer 15 min
+    trips = [
+        trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), 30, 40, "Work"),
+        trip(datetime(2024, 3, 6, 19, 0, tzinfo=NY), 10, 15, "Gym"),
+        trip(datetime(2024, 3, 7, 9, 0, tzinfo=NY), 300, 200, "Far, the day after"),  # next charge comes first
+        trip(datetime(2024, 3, 6, 0, 0, tzinfo=NY), 500, 400, "Holiday", all_day=True),
+    ]
+    need = trip_need(trips, NOW, cfg, NY)
+    assert [t.event.summary for t in need.trips] == ["Work", "Gym"]
+    assert need.distance_km == 80  # (30 + 10) × 2
+    assert need.energy_kwh == pytest.approx(80 * 0.17 + 7.5)
+    assert need.needed_soc == pytest.approx(100 * (80 * 0.17 + 7.5) / 75)
+    assert need.departure == datetime(2024, 3, 6, 8, 5, tzinfo=NY)  # 09:00 − 40 min − 15 min
+    assert need.charge_limit == cfg.base_charge_limit  # 28 % needed: the everyday limit covers it
+
+
+@pytest.mark.parametrize("km,limit", [(100, 80), (160, 83), (400, 90)])
+def test_limit_covers_the_trip_within_bounds(km, limit):
+    need = trip_need([trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km, 60)], NOW, RuleConfig(), NY)
+    assert need.charge_limit == limit  # 160 km: 2·160·0.17 = 54.4 kWh + 7.5 = 82.5 % → 83
+
+
+def test_unknown_distance_is_said_and_not_counted():
+    need = trip_need([trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), 0, 0, "Lunch", route=False)], NOW, RuleConfig(),
+                     NY)
+    assert need.distance_km == 0 and any("distance unknown" in r for r in need.reasons)
+    assert need.departure == datetime(2024, 3, 6, 8, 45, tzinfo=NY)
+
+
+def test_nothing_ahead():
+    need = trip_need([trip(NOW - timedelta(hours=1), 30, 30)], NOW, RuleConfig(), NY)
+    assert need.departure is None and need.charge_limit == 80
+    assert trips_before_next_charge([], NOW, NY) == []
