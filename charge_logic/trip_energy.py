@@ -28,8 +28,8 @@ class TripNeed:
 
 def trips_before_next_charge(trips: Sequence[Trip], now: datetime, zone: tzinfo,
                              horizon_hours: float = 36.0) -> list[Trip]:
-    """Timed events that start after now and within the horizon, on the local day of the first of them."""
-    ahead = sorted((t for t in trips if not t.event.all_day and now < t.event.start <= now +
+    """Timed events one drives to that start after now and within the horizon, on the local day of the first."""
+    ahead = sorted((t for t in trips if not t.event.all_day and not t.virtual and now < t.event.start <= now +
                     timedelta(hours=horizon_hours)), key=lambda t: t.event.start)
     if not ahead:
         return []

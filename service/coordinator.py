@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from charge_logic.forecast_stats import forecast_stats
+from charge_logic.household import PastSession
 from charge_logic.models import Decision, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.rules import decide
-from service.session_log import Session, SessionLog
+from service.session_log import SessionLog
 from service.settings import Settings
 from service.sources import ForecastProvider, SourceStatus, TripProvider
 from service.state_file import (
@@ -109,12 +110,15 @@ class Coordinator:
                trips: Sequence[Trip], notes: Sequence[str]) -> Decision:
         windows = None
         if self.planner is not None and self.rules.policy == "planner" and snap is not None:
-            windows = self.planner(now, snap, forecast, trips, self.rules, self.zone, self.sessions())
+            windows, _, _, why = self.planner(now, snap, forecast, trips, self.rules, self.zone, self.sessions())
+            notes = [*notes, *(f"Plan: {r}" for r in why)]
         return decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
                       windows=windows, notes=notes)
 
-    def sessions(self) -> list[Session]:
-        return self.session_log.finished()
+    def sessions(self) -> list[PastSession]:
+        """The household's finished plug-in sessions, as the planner learns from them."""
+        return [PastSession("home", s.arrival_at.astimezone(self.zone), s.departure_at.astimezone(self.zone),
+                            s.delivered_kwh) for s in self.session_log.finished() if s.departure_at is not None]
 
     def tick(self, now: datetime) -> TickResult:
         notes: list[str] = []

@@ -54,3 +54,10 @@ def test_nothing_ahead():
     need = trip_need([trip(NOW - timedelta(hours=1), 30, 30)], NOW, RuleConfig(), NY)
     assert need.departure is None and need.charge_limit == 80
     assert trips_before_next_charge([], NOW, NY) == []
+
+
+def test_an_online_meeting_is_no_trip_and_sets_no_departure():
+    meeting = Trip(CalendarEvent("m", "Stand-up", NOW + timedelta(hours=1), NOW + timedelta(hours=2), False,
+                                 "https://meet.google.com/x"), None, "online meeting", virtual=True)
+    need = trip_need([meeting], NOW, RuleConfig(), NY)
+    assert need.departure is None and need.trips == ()
