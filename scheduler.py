@@ -105,18 +105,8 @@ def make_coordinator(args: argparse.Namespace, settings: Settings):  # noqa: ANN
         vehicle = make_vehicle(settings)
         forecast, trips, mode = make_forecast_provider(settings), make_trip_provider(settings), "live"
     link = VehicleLink.from_settings(vehicle, settings)
-    planner = _planner()
-    coordinator = Coordinator(settings, link, forecast, trips, mode=mode, interval_min=args.interval,
-                              planner=planner)
+    coordinator = Coordinator(settings, link, forecast, trips, mode=mode, interval_min=args.interval)
     return coordinator, clock
-
-
-def _planner():  # noqa: ANN202
-    try:
-        from charge_logic.planner import plan_for_vehicle
-    except ImportError:
-        return None
-    return plan_for_vehicle
 
 
 def _demo_start(state_dir: Path) -> datetime:

@@ -147,6 +147,9 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
             if upcoming is not None:
                 head.append(f"The plan's next charge starts {clock_text(upcoming.start, now, zone)} at "
                             f"{upcoming.amps} A: not charging until then")
+            elif battery >= limit:
+                charge_now = None  # the car stops by itself at its limit; a stop would be a wasted command
+                head.append(f"The battery is at the {limit} % limit: nothing more to charge")
             else:
                 head.append("The plan has no more charging ahead: not charging")
         clipped = tuple(ChargeWindow(max(w.start, now), w.end, clamp_amps(w.amps, config, top))
@@ -242,8 +245,14 @@ def _trip_charge(now: datetime, trips: Sequence[Trip], departure: DeparturePlan,
 
 
 def _off_peak_end(departure: datetime, windows: Sequence[ChargeWindow] | None, now: datetime) -> datetime:
-    """The departure, or with a plan the end of its last window before departure (ahead of now)."""
+    """The departure, or with a plan the end of its last window that is still to start before departure: should the
+    scheduler stop, the car's own schedule then charges about when the plan would have. A window under way is the
+    scheduler's own charge and does not move the car's setting."""
     if not windows:
         return departure
-    ends = [min(w.end, departure) for w in windows if w.start < departure and w.end > now and w.amps > 0]
-    return max(ends, default=departure)
+    ends = [min(w.end, departure) for w in windows if now < w.start < departure and w.amps > 0]
+    end = max(ends, default=departure)
+    # on the next full hour: a window that starts "now" ends a little later each tick, and the car's setting
+    # must not follow it tick by tick (each change is a billed command)
+    whole = end.replace(minute=0, second=0, microsecond=0)
+    return min(departure, whole if whole == end else whole + timedelta(hours=1))

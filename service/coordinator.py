@@ -17,6 +17,7 @@ from typing import Any
 from charge_logic.forecast_stats import forecast_stats
 from charge_logic.household import PastSession
 from charge_logic.models import Decision, ForecastPoint, Trip, VehicleSnapshot
+from charge_logic.planner import plan_for_vehicle
 from charge_logic.rules import decide
 from service.session_log import SessionLog
 from service.settings import Settings
@@ -56,7 +57,7 @@ class Coordinator:
         self.trip_source = trips
         self.mode = mode
         self.interval_min = interval_min
-        self.planner = planner
+        self.planner = planner or plan_for_vehicle  # used when POLICY=planner
         self.state_dir = ensure_private_dir(Path(settings.state_dir))
         self.state_path = self.state_dir / "state.json"
         previous = read_json_or_move_aside(self.state_path, datetime.now().astimezone()) or {}
@@ -109,7 +110,7 @@ class Coordinator:
     def decide(self, now: datetime, snap: VehicleSnapshot | None, forecast: Sequence[ForecastPoint],
                trips: Sequence[Trip], notes: Sequence[str]) -> Decision:
         windows = None
-        if self.planner is not None and self.rules.policy == "planner" and snap is not None:
+        if self.rules.policy == "planner" and snap is not None:
             windows, _, _, why = self.planner(now, snap, forecast, trips, self.rules, self.zone, self.sessions())
             notes = [*notes, *(f"Plan: {r}" for r in why)]
         return decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),

@@ -44,3 +44,20 @@ def test_a_second_identical_tick_sends_nothing(tmp_path: Path) -> None:
     commands_after_first = car.calls.commands
     second = coord.tick(clock())
     assert second.report.sent == [] and car.calls.commands == commands_after_first
+
+
+def test_an_evening_and_night_costs_at_most_one_wake_and_six_commands(tmp_path: Path) -> None:
+    clock = Clock(datetime(2026, 11, 24, 18, 0, tzinfo=NY))  # a Tuesday evening, plugged in at 18:00
+    coord, car = make(tmp_path, clock, plugged_in=True, soc=35.0, amps=16, limit=80)
+    asleep_reads = 0
+    while clock.now < datetime(2026, 11, 25, 7, 30, tzinfo=NY):  # leaves at 07:30
+        asleep_before = car.summary().state == "asleep"
+        data_before = car.calls.data
+        coord.tick(clock())
+        if asleep_before and car.calls.data > data_before and not coord.link.usage.wakes_today:
+            asleep_reads += 1
+        clock.advance(minutes=14)
+    assert car.calls.wakes <= 1 and car.calls.commands <= 6, car.calls
+    assert asleep_reads == 0
+    car.advance()
+    assert car.s.soc >= 79  # and the car is ready: charged to its limit by the morning
