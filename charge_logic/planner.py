@@ -349,5 +349,5 @@ def plan_for_vehicle(now: datetime, vehicle, forecast: Sequence[ForecastPoint], 
             dep = _next_local(now, zone, config.default_departure)
             needs.append(Need(dep, to_limit))
             reasons.append(f"no trip ahead and no history: default departure {dep.astimezone(zone):%a %H:%M}")
-    plan = plan_charging(now, forecast, needs, charger, soc=float(soc), battery_kwh=battery)
+    plan = plan_charging(now.astimezone(zone), forecast, needs, charger, soc=float(soc), battery_kwh=battery)
     return plan.windows, plan.expected_soc, need.needed_soc, tuple(reasons) + plan.reasons

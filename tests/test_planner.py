@@ -158,3 +158,16 @@ def test_unknown_soc_gives_no_plan_and_says_why():
     car = VehicleSnapshot("…0001", "car", "asleep")
     windows, _, _, reasons = plan_for_vehicle(NOW, car, forecast(NOW, EVENING), [], RuleConfig(), UTC, [])
     assert windows == () and "unknown" in reasons[-1]
+
+
+def test_the_plans_reasons_tell_local_time_even_when_now_comes_in_utc():
+    # The daemon's clock is UTC; a New York owner must read the start in New York time, as the rules' own text does.
+    now = datetime(2024, 11, 2, 20, 0, tzinfo=NY).astimezone(UTC)
+    values = [120] * 36
+    values[6] = 50  # 06:00 UTC = 01:00 EST
+    car = VehicleSnapshot("…0001", "car", "online", battery_level=60, charging_state="Stopped",
+                          conn_charge_cable="IEC")
+    windows, _, _, reasons = plan_for_vehicle(now, car, forecast(now, values), [], RuleConfig(), NY, [])
+    start = windows[0].start.astimezone(NY)
+    assert start.hour == 1
+    assert any(f"charge from Sun {start:%H:%M}" in r for r in reasons), reasons
