@@ -192,6 +192,18 @@ def test_tonight_says_in_one_sentence_what_the_car_will_do(tmp_path: Path, chang
     assert headline in text
 
 
+def test_an_open_ended_window_is_shown_until_the_car_is_expected_full(tmp_path: Path) -> None:
+    # the planner's last window runs "until the limit" (here 12 h past departure); the car is full at 03:00
+    full = NOW + timedelta(hours=9)
+    doc = _with(state_doc(), "plan", windows=[{"start": iso(NOW + timedelta(hours=7)),
+                                               "end": iso(NOW + timedelta(hours=25)), "amps": 32, "kw": 7.68}],
+                expected_soc=[{"at": iso(NOW), "soc": 41.0}, {"at": iso(NOW + timedelta(hours=7)), "soc": 41.0},
+                              {"at": iso(full), "soc": 61.5}])
+    text = page_text(read_snapshot(write(tmp_path / "state.json", doc)))
+    assert "Charges from tomorrow 01:00 in 1 window, about 15 kWh." in text
+    assert "tomorrow 01:00–03:00 · 32 A" in text
+
+
 def test_a_plan_that_falls_short_is_flagged(tmp_path: Path) -> None:
     doc = _with(state_doc(), "plan", needed_soc=70.0)
     text = page_text(read_snapshot(write(tmp_path / "state.json", doc)))

@@ -171,3 +171,14 @@ def test_the_plans_reasons_tell_local_time_even_when_now_comes_in_utc():
     start = windows[0].start.astimezone(NY)
     assert start.hour == 1
     assert any(f"charge from Sun {start:%H:%M}" in r for r in reasons), reasons
+
+
+def test_the_expected_soc_reaches_the_limit_when_the_trip_needs_less():
+    # The trip needs 55 % (2 × 100 km + reserve), the car has 25 %: the plan charges on to the everyday 80 % limit.
+    now = datetime(2024, 3, 5, 19, 0, tzinfo=NY)
+    car = VehicleSnapshot("…0001", "car", "online", battery_level=25, charging_state="Stopped",
+                          conn_charge_cable="IEC", charge_current_request_max=32)
+    _, expected, needed, _ = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING),
+                                              [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km=100, minutes=90)],
+                                              RuleConfig(), NY, [])
+    assert needed == pytest.approx(55.3, abs=0.5) and expected[-1][1] == pytest.approx(80, abs=0.5)
