@@ -144,6 +144,8 @@ class GoogleCalendar:
             raise self._error(exc) from None
         except google.auth.exceptions.RefreshError:
             raise CalendarAuthError(f"Google refused to refresh the sign-in: {REAUTH}") from None
+        except TimeoutError:
+            raise CalendarError(f"Google Calendar did not answer within {self.timeout:g} s") from None
         except (httplib2.HttpLib2Error, OSError) as exc:
             raise CalendarError(f"Google Calendar unreachable: {type(exc).__name__}") from None
         finally:

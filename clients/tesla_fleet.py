@@ -131,7 +131,7 @@ class FleetVehicle:
         self.calls.summaries += 1
         item = pick_vehicle(body.get("response") or [], self.vin)
         if item is None:
-            which = f"a car with VIN {short_vin(self.vin)}" if self.vin else "any car"
+            which = f"the car with VIN {short_vin(self.vin)}" if self.vin else "any car"
             raise VehicleError(f"the Tesla account has no access to {which}: check TESLA_VIN and the app's "
                                "vehicle scopes")
         if not self.vin:

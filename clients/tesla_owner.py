@@ -137,7 +137,7 @@ class OwnerVehicle:
         cars = [p for p in body.get("response") or [] if isinstance(p, dict) and "vehicle_id" in p]
         item = pick_vehicle(cars, self.vin)
         if item is None:
-            which = f"a car with VIN {short_vin(self.vin)}" if self.vin else "any car"
+            which = f"car with VIN {short_vin(self.vin)}" if self.vin else "car"
             raise VehicleError(f"the Tesla account has no {which}: check TESLA_VIN")
         self._id = str(item.get("id_s") or item.get("id"))
         if not self.vin:
