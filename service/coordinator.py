@@ -147,7 +147,9 @@ class Coordinator:
     def decide(self, now: datetime, snap: VehicleSnapshot | None, forecast: Sequence[ForecastPoint],
                trips: Sequence[Trip], notes: Sequence[str]) -> Decision:
         windows = None
-        if self.rules.policy == "planner" and snap is not None:
+        # Without a forecast the planner has nothing to shift charging by and would charge at once, often in the
+        # evening peak; the car's own off-peak schedule, finishing by the departure, is the better default.
+        if self.rules.policy == "planner" and snap is not None and forecast:
             windows, _, _, why = self.planner(now, snap, forecast, trips, self.rules, self.zone, self.sessions())
             notes = [*notes, *(f"Plan: {r}" for r in why)]
         return decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
