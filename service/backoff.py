@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
+
+from charge_logic.localtime import clock_text
 
 MAX_DELAY = timedelta(hours=4)
 MAX_RETRY_AFTER = timedelta(days=1)  # a server asking for longer is believed only this far
@@ -22,6 +24,13 @@ def retry_after_of(exc: BaseException) -> float | None:
     """The server's Retry-After in seconds, when the client's typed error carries one (`retry_after_s`)."""
     value = getattr(exc, "retry_after_s", None)
     return float(value) if isinstance(value, (int, float)) and value >= 0 else None
+
+
+def retry_text(at: datetime, now: datetime, zone: tzinfo) -> str:
+    """'at 14:28', 'at tomorrow 02:10' or, a month's budget away, 'on Sun 01 Nov 20:00' (home time)."""
+    if at - now > timedelta(days=6):
+        return f"on {at.astimezone(zone):%a %d %b %H:%M}"
+    return f"at {clock_text(at, now, zone)}"  # type: ignore[arg-type]
 
 
 @dataclass

@@ -19,6 +19,7 @@ from charge_logic.household import PastSession
 from charge_logic.models import Decision, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.planner import plan_for_vehicle
 from charge_logic.rules import decide
+from service.backoff import retry_text
 from service.session_log import SessionLog
 from service.settings import Settings
 from service.sources import ForecastProvider, SourceStatus, TripProvider
@@ -80,21 +81,21 @@ class Coordinator:
         hours = self.settings.forecast_stale_hours
         if st.stale and points:
             notes.append(f"The grid forecast is stale (from {_ago(now, st.data_at)}){self._failing(st)}; using it "
-                         f"until it is renewed{self._next_try(st)}.")
+                         f"until it is renewed{self._next_try(st, now)}.")
         elif not points and st.data_at is not None and (now - st.data_at).total_seconds() > hours * 3600:
             notes.append(f"The grid forecast is missing: the last one is from {_ago(now, st.data_at)}, older than "
                          f"FORECAST_STALE_HOURS ({hours:g} h){self._failing(st)}; charging simply finishes by the "
-                         f"departure, in the car's off-peak window{self._next_try(st)}.")
+                         f"departure, in the car's off-peak window{self._next_try(st, now)}.")
         elif not points:
             notes.append(f"No usable grid forecast right now{self._failing(st)}: charging simply finishes by the "
-                         f"departure, in the car's off-peak window{self._next_try(st)}.")
+                         f"departure, in the car's off-peak window{self._next_try(st, now)}.")
         return points
 
     def _failing(self, st: SourceStatus) -> str:
         return f" ({st.last_error})" if not st.ok and st.last_error else ""
 
-    def _next_try(self, st: SourceStatus) -> str:
-        return f"; next try at {st.retry_at.astimezone(self.zone):%H:%M}" if st.retry_at else ""
+    def _next_try(self, st: SourceStatus, now: datetime) -> str:
+        return f"; next try {retry_text(st.retry_at, now, self.zone)}" if st.retry_at else ""
 
     def _trips(self, now: datetime, notes: list[str]) -> list[Trip]:
         if self.trip_source is None:
@@ -112,17 +113,17 @@ class Coordinator:
             notes.append(f"The calendar could not be read for {_ago(now, cal.data_at).removesuffix(' ago')}, longer "
                          f"than CALENDAR_STALE_HOURS ({hours:g} h){self._failing(cal)}: its events are dropped and "
                          f"the default departure ({self.settings.default_departure:%H:%M}) and limit "
-                         f"({self.settings.base_charge_limit} %) apply{self._next_try(cal)}.")
+                         f"({self.settings.base_charge_limit} %) apply{self._next_try(cal, now)}.")
         elif cal.stale:
             notes.append(f"The calendar could not be read{self._failing(cal)}; using events from "
-                         f"{_ago(now, cal.data_at)}{self._next_try(cal)}.")
+                         f"{_ago(now, cal.data_at)}{self._next_try(cal, now)}.")
         elif not cal.ok and cal.data_at is None:
             notes.append(f"The calendar could not be read{self._failing(cal)}: the default departure and limit "
-                         f"apply{self._next_try(cal)}.")
+                         f"apply{self._next_try(cal, now)}.")
         for st in self.trip_source.statuses[1:]:
             if not st.ok and st.last_error:
                 notes.append(f"Google Maps is failing ({st.last_error}): distances known before are used, new places "
-                             f"have none{self._next_try(st)}.")
+                             f"have none{self._next_try(st, now)}.")
         return trips
 
     def _vehicle_notes(self, now: datetime, snap: VehicleSnapshot | None, notes: list[str]) -> None:
@@ -131,9 +132,9 @@ class Coordinator:
             return
         if st.stale and snap is not None:
             notes.append(f"The car could not be read ({st.last_error}); using its data from "
-                         f"{_ago(now, snap.read_at or st.data_at)}{self._next_try(st)}.")
+                         f"{_ago(now, snap.read_at or st.data_at)}{self._next_try(st, now)}.")
         else:
-            notes.append(f"The car could not be read ({st.last_error}){self._next_try(st)}.")
+            notes.append(f"The car could not be read ({st.last_error}){self._next_try(st, now)}.")
 
     def _at_home(self, snap: VehicleSnapshot | None) -> bool | None:
         s = self.settings

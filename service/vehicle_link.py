@@ -21,7 +21,7 @@ from typing import Any
 from charge_logic.commands import apply_commands
 from charge_logic.models import Command, Decision, VehicleSnapshot
 from clients.vehicle import CallCounter, Vehicle, VehicleAsleep, VehicleError
-from service.backoff import Backoff, retry_after_of
+from service.backoff import Backoff, retry_after_of, retry_text
 from service.sources import SourceStatus
 from service.state_file import read_json_or_move_aside, write_json_atomic
 
@@ -170,9 +170,8 @@ class VehicleLink:
         if not decision.commands:
             return report
         if not self.backoff.ready(now):
-            report.skipped = (f"the car's API failed ({self.status.last_error}); commands wait for the next try "
-                              f"at {self.backoff.retry_at.astimezone(self.zone):%H:%M}" if self.backoff.retry_at
-                              else "the car's API failed; commands wait for the next try")
+            when = retry_text(self.backoff.retry_at, now, self.zone) if self.backoff.retry_at else "later"
+            report.skipped = f"the car's API failed ({self.status.last_error}); commands wait for the next try {when}"
             return report
         if not self.online:
             if not (self.last is not None and self.last.plugged_in):

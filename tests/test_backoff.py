@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from clients.http_text import readable, retry_after_s
-from service.backoff import MAX_RETRY_AFTER, Backoff, retry_after_of
+from service.backoff import MAX_RETRY_AFTER, Backoff, retry_after_of, retry_text
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 TICK = timedelta(minutes=14)
@@ -62,3 +62,14 @@ def test_an_html_error_page_becomes_a_few_words():
     assert readable("<html><body><h1>Service &amp; more</h1><p>x</p></body></html>") == \
         "an HTML page (Service & more)"
     assert readable("plain\n  text") == "plain text" and readable(b"") == ""
+
+
+def test_the_next_try_in_words():
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    now = datetime(2026, 10, 31, 12, 0, tzinfo=ny)
+    assert retry_text(now + timedelta(minutes=14), now, ny) == "at 12:14"
+    assert retry_text(now + timedelta(hours=14), now, ny) == "at tomorrow 02:00"
+    assert retry_text(datetime(2026, 11, 1, tzinfo=UTC), now, ny) == "at 20:00"
+    assert retry_text(datetime(2026, 12, 1, tzinfo=UTC), now, ny) == "on Mon 30 Nov 19:00"

@@ -40,7 +40,7 @@ from clients.tesla_fleet import FleetVehicle, save_token
 from clients.tesla_owner import OwnerVehicle, set_base_url
 from clients.vehicle import VehicleAuthError, VehicleError
 from clients.vehicle_sim import SimCarState, SimVehicle
-from service.backoff import Backoff
+from service.backoff import Backoff, retry_text
 from service.coordinator import Coordinator
 from service.distances import DistanceService
 from service.grid_source import GridForecastProvider
@@ -600,7 +600,7 @@ def test_the_loop_goes_on_with_the_last_good_data_and_says_so(name, fault, fakes
         assert t1 + timedelta(minutes=14) * 0.8 <= retry_at <= t1 + timedelta(minutes=14) * 1.2
     said = {"grid": "grid forecast is stale", "calendar": "calendar could not be read",
             "maps": "Google Maps is failing", "vehicle": "car could not be read"}[src.status]
-    assert said in reasons and f"next try at {retry_at.astimezone(NY):%H:%M}" in reasons, reasons
+    assert said in reasons and f"next try {retry_text(retry_at, t1, NY)}" in reasons, reasons
     # not asked again before the retry time, asked again after it
     asked = len(src.fake.log)
     coord.tick(min(retry_at, t1 + timedelta(hours=1)) - timedelta(minutes=1))
