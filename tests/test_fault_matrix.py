@@ -1,7 +1,7 @@
 """The fault matrix: every outside source × every way it fails, as one table.
 
-Each cell drives the real client library against its fake over a real socket (or at a host name that cannot
-resolve) and checks two things:
+One test, `test_fault_matrix`, parametrized over the product. Each cell drives the real client library against its
+fake over a real socket (or at a host name that cannot resolve) and checks two things:
 
 1. the client raises that source's own typed error (never a raw requests/googleapiclient/googlemaps/json one), whose
    message is one readable line without secrets, carrying the server's Retry-After when it sent one;
@@ -517,6 +517,7 @@ def fakes() -> Iterator[dict[str, FakeServer]]:
 
 
 def source_for(name: str, fakes: dict[str, FakeServer], tmp: Path) -> Source:
+    tmp.mkdir(parents=True, exist_ok=True)
     fake = fakes[name]
     with fake.lock:
         fake.injected.clear()
@@ -539,9 +540,15 @@ def assert_one_clean_line(message: str, secrets: list[str]) -> None:
 # ---------------------------------------------------------------------- the matrix
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("name", SOURCES)
-def test_the_client_raises_its_own_typed_error_in_one_clean_line(name, fault, fakes, tmp_path):
-    src = source_for(name, fakes, tmp_path)
+def test_fault_matrix(name, fault, fakes, tmp_path):
+    """One cell: the client alone, then the same fault through the provider and the coordinator."""
     expect = EXPECT[(name, fault)]
+    client_raises_its_own_error(source_for(name, fakes, tmp_path / "client"), fault, expect)
+    loop_goes_on_and_says_so(source_for(name, fakes, tmp_path / "service"), fault, expect)
+
+
+def client_raises_its_own_error(src: Source, fault: str, expect: Expect) -> None:
+    """A typed error in one clean line, with the server's Retry-After; or nothing, for a valid empty reply."""
     client = src.client(src.fake.url)
     if fault == "no_dns":
         src.break_dns(client)
@@ -564,11 +571,9 @@ def test_the_client_raises_its_own_typed_error_in_one_clean_line(name, fault, fa
         assert time.monotonic() - started < SLOW_S  # the client gave up before the server answered
 
 
-@pytest.mark.parametrize("fault", FAULTS)
-@pytest.mark.parametrize("name", SOURCES)
-def test_the_loop_goes_on_with_the_last_good_data_and_says_so(name, fault, fakes, tmp_path):
-    src = source_for(name, fakes, tmp_path)
-    expect = EXPECT[(name, fault)]
+def loop_goes_on_and_says_so(src: Source, fault: str, expect: Expect) -> None:
+    """The last good data, marked stale with retry_at; reasons naming the failure and the next try; no request
+    before retry_at. For a valid empty reply: no failure at all."""
     client = src.client(src.fake.url)
     backoff = Backoff(timedelta(minutes=14), rng=random.Random(7))
     coord, t0, t1 = src.service(client, backoff)
@@ -580,7 +585,7 @@ def test_the_loop_goes_on_with_the_last_good_data_and_says_so(name, fault, fakes
         src.shorten(client)
     src.fault(fault)
     result = coord.tick(t1)
-    state = json.loads((tmp_path / "state" / "state.json").read_text())
+    state = json.loads((src.tmp / "state" / "state.json").read_text())
     st = state["health"]["sources"][src.status]
     reasons = " ".join(result.decision.reasons)
     text = json.dumps(state)
