@@ -73,7 +73,7 @@ HTML = ("<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n<bo
         "</center><hr><center>nginx</center></body></html>")
 
 SOURCES = ("gridstatus", "google_calendar", "ical", "maps_legacy", "maps_routes", "tesla_owner", "tesla_fleet")
-FAULTS = ("timeout", "no_dns", "5xx", "401", "403", "429", "malformed", "html_page", "empty")
+FAULTS = ("timeout", "no_dns", "5xx", "401", "403", "429", "malformed", "html_page", "html_200", "empty")
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("gridstatus", "429"): Expect(gsc.RateLimitedError, r"rate limit", retry_after=True),
     ("gridstatus", "malformed"): Expect(U, r"not JSON"),
     ("gridstatus", "html_page"): Expect(U, r"error 502: an HTML page \(502 Bad Gateway\)"),
+    ("gridstatus", "html_200"): Expect(U, r"not JSON"),
     ("gridstatus", "empty"): Expect(None, ""),
     # Google Calendar: a 401 is only fixed by signing in again; an empty list is an empty calendar
     ("google_calendar", "timeout"): Expect(CalendarError, r"did not answer within 0\.3 s"),
@@ -111,6 +112,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("google_calendar", "429"): Expect(CalendarError, r"rate limit \(429", retry_after=True),
     ("google_calendar", "malformed"): Expect(CalendarError, r"not JSON"),
     ("google_calendar", "html_page"): Expect(CalendarError, r"error 502: an HTML page \(502 Bad Gateway\)"),
+    ("google_calendar", "html_200"): Expect(CalendarError, r"not JSON \(an HTML page \(502 Bad Gateway\)\)"),
     ("google_calendar", "empty"): Expect(None, "", service="ok"),
     # iCal: the URL's path is the secret, so messages name the host only
     ("ical", "timeout"): Expect(CalendarError, r"did not answer within 0\.3 s"),
@@ -121,6 +123,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("ical", "429"): Expect(CalendarError, r"rate limiting \(429\)", retry_after=True),
     ("ical", "malformed"): Expect(CalendarError, r"not a valid iCalendar file"),
     ("ical", "html_page"): Expect(CalendarError, r"answered 502"),
+    ("ical", "html_200"): Expect(CalendarError, r"sent a web page, not a calendar: check ICAL_URL"),
     ("ical", "empty"): Expect(None, "", service="ok"),
     # Maps legacy (googlemaps retries 5xx itself until retry_timeout); a refused key waits a day
     ("maps_legacy", "timeout"): Expect(MapsUnavailableError, r"did not answer in time"),
@@ -131,6 +134,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("maps_legacy", "429"): Expect(MapsUnavailableError, r"rate limit \(HTTP 429\)", retry_after=True),
     ("maps_legacy", "malformed"): Expect(MapsUnavailableError, r"not its JSON"),
     ("maps_legacy", "html_page"): Expect(MapsUnavailableError, r"answered HTTP 502"),
+    ("maps_legacy", "html_200"): Expect(MapsUnavailableError, r"not its JSON"),
     ("maps_legacy", "empty"): Expect(PlaceNotFoundError, r"no result for that place", service="ok"),
     # Maps Routes
     ("maps_routes", "timeout"): Expect(MapsUnavailableError, r"did not answer within 0\.3 s"),
@@ -141,6 +145,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("maps_routes", "429"): Expect(MapsUnavailableError, r"rate limit \(429 RESOURCE_EXHAUSTED", retry_after=True),
     ("maps_routes", "malformed"): Expect(MapsUnavailableError, r"not its JSON"),
     ("maps_routes", "html_page"): Expect(MapsUnavailableError, r"error 502: an HTML page \(502 Bad Gateway\)"),
+    ("maps_routes", "html_200"): Expect(MapsUnavailableError, r"not its JSON \(an HTML page"),
     ("maps_routes", "empty"): Expect(PlaceNotFoundError, r"no driving route", service="ok"),
     # Tesla Owner API (teslapy, retry=0): a 401 is refreshed once through teslapy, then needs a sign-in; a 403 that
     # is not the command-protocol one is a plain error (the Owner API has no scopes)
@@ -152,6 +157,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("tesla_owner", "429"): Expect(VehicleError, r"rate limit on the product list", retry_after=True),
     ("tesla_owner", "malformed"): Expect(VehicleError, r"non-JSON reply to the product list"),
     ("tesla_owner", "html_page"): Expect(VehicleError, r"error 502 on the product list: an HTML page \(502 Bad"),
+    ("tesla_owner", "html_200"): Expect(VehicleError, r"non-JSON reply to the product list"),
     ("tesla_owner", "empty"): Expect(VehicleError, r"account has no car with VIN …3456"),
     # Tesla Fleet API: a long Retry-After is not slept through in the tick; a 403 is a scope/key problem
     ("tesla_fleet", "timeout"): Expect(VehicleError, r"did not answer the vehicle list within 0\.3 s"),
@@ -163,6 +169,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
                                    retry_after=True),
     ("tesla_fleet", "malformed"): Expect(VehicleError, r"non-JSON reply to the vehicle list"),
     ("tesla_fleet", "html_page"): Expect(VehicleError, r"error 502 on the vehicle list: an HTML page \(502 Bad"),
+    ("tesla_fleet", "html_200"): Expect(VehicleError, r"non-JSON reply to the vehicle list"),
     ("tesla_fleet", "empty"): Expect(VehicleError, r"no access to the car with VIN …3456"),
 }
 
@@ -186,6 +193,7 @@ def _routes_error(code: int, message: str, status: str, headers: dict[str, str] 
 
 RA = {"Retry-After": str(RETRY_AFTER_S)}
 HTML_REPLY = Reply(502, HTML, {"Content-Type": "text/html"})
+PORTAL = Reply(200, HTML, {"Content-Type": "text/html"})  # a captive portal or login wall answers 200
 
 
 class Source:
@@ -200,7 +208,9 @@ class Source:
         self.fake, self.tmp = fake, tmp
 
     def fault(self, fault: str) -> None:
-        if fault == "timeout":
+        if fault == "html_200":
+            self.fake.inject(PORTAL, path=self.path)
+        elif fault == "timeout":
             self.fake.inject(Reply(200, self.replies["slow"].body, self.replies["slow"].headers, SLOW_S),
                              path=self.path)
         elif fault != "no_dns":
