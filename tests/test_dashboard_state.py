@@ -70,7 +70,8 @@ def state_doc(now: datetime = NOW, **changes: Any) -> dict[str, Any]:
                                         "calls_month": 7, "budget_month": 240},
                                "maps": {"ok": False, "last_success": None, "last_error": "HTTP 403: key not valid",
                                         "last_error_at": iso(now), "data_age_min": None, "stale": False,
-                                        "calls_month": 3, "budget_month": 300}},
+                                        "calls_month": 3, "budget_month": 300,
+                                        "retry_at": iso(now + timedelta(hours=2, minutes=5))}},
                    "tesla": {"month": "2026-11", "data": 12, "commands": 4, "wakes": 1, "est_cost_usd": 0.048,
                              "wakes_today": 1, "commands_today": 4}},
     }
@@ -135,6 +136,7 @@ def test_a_good_file_shows_plan_reasons_events_and_health(tmp_path: Path) -> Non
     text = page_text(snap)
     for shown in ("Load is below the mean: 75 % of 32 A = 24 A", "Climbing gym", "13.1 kWh", "38 km", "36 min",
                   "distance unknown: no location", "HTTP 403: key not valid", "failing", "07:30", "tomorrow 01:00",
+                  "key not valid; next try 20:05",
                   "forecast-graph", "soc-graph", "history-graph", "needed 38 %"):
         assert shown in text, shown
     assert "stale-warning" not in text
