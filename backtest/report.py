@@ -54,9 +54,11 @@ scripts/backtest_all.sh ../shared/data > docs/backtest-results.md    # [DATA_DIR
   typed). At plug-in it either starts charging (a must-have is worth it) or schedules the start in the
   lowest-load hours (one command). While it charges (awake: a look costs no wake) it looks again every hour: the past
   sessions that had already left, or were full with less, are dropped, the risk budget is spent only on the
-  sessions still possible, and if the rest can now wait for the low-load hours the car is told once more. Its risk
-  budget (1 % of the similar sessions may end short) is steered online toward 99.5 % ready, from how its own ended
-  sessions really went. No constant is fitted to these files; everything it knows of a household it learns from that
+  sessions still possible, and if the rest can now wait for the low-load hours the car is told once more. Each plan
+  weighs the load it saves (kWh moved × how much lower the load, relative to the mean) against a price for a car left
+  short, the same price for every plug-in, so the tolerated risk goes where waiting moves the most energy. The price
+  is steered online toward 99.2 % ready, from how its own ended sessions really went (up after a car left short,
+  slowly down otherwise). No constant is fitted to these files; everything it knows of a household it learns from that
   household's ended sessions as the replay goes.
 - The machine is 2 cores shared with other developers; load averages of 5–15 were seen during these runs, so the
   times are upper bounds (see "Runtime" at the end).
