@@ -7,8 +7,9 @@ must-have's end, now knowing the car is still here and still wants energy: the p
 or were full with less are dropped from the scenarios. If the look says the rest can wait for the low-load hours,
 the car is told once (one more command). Each choice weighs the load it saves against the price of leaving the car
 short (`choose(fail_cost=…)`): one price for all plug-ins, so the 1 % of risk the benchmark tolerates goes to the
-plug-ins where waiting moves the most energy into low load, rather than 1 % to each. The planner also remembers the driver estimates shown at each plug-in, so
-when that session later appears in the history it learns how estimates relate to what really happened.
+plug-ins where waiting moves the most energy into low load, rather than 1 % to each. The planner also remembers
+the driver estimates shown at each plug-in, so when that session later appears in the history it learns how
+estimates relate to what really happened.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ scripts/backtest_all.sh ../shared/data > docs/backtest-results.md    # [DATA_DIR
   (k-nearest past sessions: same household first, similar plug-in hour, weekday/weekend, the driver's estimates when
   typed). At plug-in it either starts charging (a must-have is worth it) or schedules the start in the
   lowest-load hours (one command). While it charges (awake: a look costs no wake) it looks again every hour: the past
-  sessions that had already left, or were full with less, are dropped, the risk budget is spent only on the
+  sessions that had already left, or were full with less, are dropped, the price is weighed only against the
   sessions still possible, and if the rest can now wait for the low-load hours the car is told once more. Each plan
   weighs the load it saves (kWh moved × how much lower the load, relative to the mean) against a price for a car left
   short, the same price for every plug-in, so the tolerated risk goes where waiting moves the most energy. The price
