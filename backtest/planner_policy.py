@@ -20,7 +20,7 @@ import numpy as np
 
 from backtest.replay import MAX_AMPS, VOLTS, Plan, Policy
 from backtest.view import SessionView
-from charge_logic.household import HouseholdModel
+from charge_logic.household import HouseholdModel, crps
 from charge_logic.planner import SLOT_MIN, choose, fill_gaps
 
 FULL_KW = VOLTS * MAX_AMPS / 1000.0
@@ -35,8 +35,13 @@ class PlannerPolicy(Policy):
                  target_ready: float = 0.992, gain: float = 0.2, fail_cost: float = 100.0, max_risk: float = 0.5,
                  other_station: float = 10.0, other_weekday: float = 0.0, per_year: float = 0.5) -> None:
         self.model = HouseholdModel(other_station, other_weekday, per_year)
+        # Does the station say whose car it is (a household's own charge point) or not (a shared garage)? Both
+        # readings forecast every plug-in; once its session has ended each is scored on when the car really left
+        # (CRPS of log stay) and the better one so far is used.
+        self.readings = (other_station, 0.0)
+        self.reading_score = np.zeros(len(self.readings))
         self.seen = 0  # history entries already learned
-        self.notes: dict[tuple[str, float], tuple[float | None, float | None]] = {}
+        self.notes: dict[tuple[str, float], tuple[float | None, float | None, list]] = {}
         self.k, self.pool, self.min_left, self.max_looks = k, pool, min_left, max_looks
         self.look_every, self.max_risk = look_every, max_risk
         # A car left short has a price (kWh moved at the mean load it is worth), common to all plug-ins, so the risk
@@ -51,8 +56,13 @@ class PlannerPolicy(Policy):
         history = view.history
         for i in range(self.seen, len(history)):
             past = history[i]
-            est, req = self.notes.pop((past.station_id, past.arrival.timestamp()), (None, None))
+            est, req, stays = self.notes.pop((past.station_id, past.arrival.timestamp()), (None, None, []))
             est_dt = None if est is None else past.arrival + (est - past.arrival.timestamp()) * _SECOND
+            actual = math.log(max((past.departure - past.arrival).total_seconds() / 3600.0, 1e-3))
+            if stays and all(len(x) for x in stays):
+                for j, x in enumerate(stays):
+                    w = np.exp(-np.arange(len(x)) / self.k)
+                    self.reading_score[j] += crps(np.log(np.maximum(x, 1e-3)), w, actual)
             self.model.add(past, est_dt, req)
             self._score(past)
         self.seen = len(history)
@@ -93,12 +103,15 @@ class PlannerPolicy(Policy):
             self.mine[key] = (view.now, view.delivered_kwh, plan)
         if not memo:
             memo["looks"] = 0
-            self.notes[(view.station_id, view.arrival)] = (view.estimated_departure, view.requested_energy_kwh)
             self.learn(view)
             arrival = view.local(view.arrival)
             est = None if view.estimated_departure is None else (view.estimated_departure - view.arrival) / 3600.0
-            stay, energy = self.model.nearest(view.station_id, arrival, estimated_stay_h=est,
-                                              requested_energy_kwh=view.requested_energy_kwh, k=self.pool)
+            found = [self.model.nearest(view.station_id, arrival, estimated_stay_h=est, other_station=o,
+                                        requested_energy_kwh=view.requested_energy_kwh, k=self.pool)
+                     for o in self.readings]
+            self.notes[(view.station_id, view.arrival)] = (view.estimated_departure, view.requested_energy_kwh,
+                                                           [f[0] for f in found])
+            stay, energy = found[int(np.argmin(self.reading_score))]
             memo["stay"], memo["energy"] = stay, energy
             plan = self._decide(view, memo, first=True)
             self.mine[key] = (view.now, view.delivered_kwh, plan or ())

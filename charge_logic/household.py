@@ -101,9 +101,9 @@ class HouseholdModel:
 
     def nearest(self, station_id: str, arrival: datetime, *, estimated_stay_h: float | None = None,
                 requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10,
-                recent: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+                recent: int = 4000, other_station: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(stay hours, energy kWh) of the k most similar of the last `recent` sessions, nearest first; empty
-        arrays when fewer than `min_sessions` are known."""
+        arrays when fewer than `min_sessions` are known. `other_station` overrides the model's for this query."""
         n = len(self)
         if n < min_sessions:
             return np.zeros(0), np.zeros(0)
@@ -112,7 +112,8 @@ class HouseholdModel:
         dh = np.abs(c["hour"] - _hour(arrival))
         dist = np.minimum(dh, 24.0 - dh) / 2.0
         dist += np.abs(c["weekend"] - float(arrival.weekday() >= 5))
-        dist += (c["station"] != self._stations.get(station_id, -1)) * self.other_station
+        other = self.other_station if other_station is None else other_station
+        dist += (c["station"] != self._stations.get(station_id, -1)) * other
         if self.other_weekday:
             dist += (c["weekday"] != arrival.weekday()) * self.other_weekday
         dist += np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S) * self.per_year
@@ -145,6 +146,16 @@ class HouseholdModel:
         c = self._cols
         mine = c["energy"].view()[c["station"].view() == station]
         return float(np.median(mine)) if len(mine) else None
+
+
+def crps(samples: np.ndarray, weight: np.ndarray, actual: float) -> float:
+    """Continuous ranked probability score of `actual` under the weighted samples (lower is better): how far, on
+    average, the forecast distribution lies from what happened, its spread counted in its favour."""
+    if len(samples) == 0:
+        return math.nan
+    w = np.asarray(weight, dtype=float) / float(np.sum(weight))
+    x = np.asarray(samples, dtype=float)
+    return float(w @ np.abs(x - actual) - 0.5 * w @ np.abs(x[:, None] - x[None, :]) @ w)
 
 
 def learn(sessions: list[PastSession]) -> HouseholdModel:

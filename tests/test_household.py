@@ -74,3 +74,30 @@ def test_driver_estimates_pick_similar_sessions():
     scen = model.scenarios("garage", now, estimated_departure=now + timedelta(hours=9), requested_energy_kwh=24.0,
                            k=10)
     assert {s.stay_h for s in scen} == {8.0}
+
+
+def test_the_station_weight_can_be_overridden_per_query():
+    mine = weeks()
+    theirs = [PastSession("other", s.arrival + timedelta(minutes=5), s.arrival + timedelta(minutes=65), 3.0)
+              for s in weeks()]
+    model = learn(mine + theirs)
+    tuesday = datetime(2024, 3, 5, 17, 40, tzinfo=OSLO)
+    stays, _ = model.nearest("home", tuesday, k=10)
+    assert min(stays) > 13  # its own station first
+    stays, _ = model.nearest("home", tuesday, k=10, other_station=0.0)
+    assert min(stays) == 1.0  # the station ignored: the neighbours' plug-ins at 17:35 are nearer in time
+
+
+@pytest.mark.parametrize("samples,actual,better_than", [
+    ([5.0, 6.0, 7.0], 6.0, [1.0, 2.0, 3.0]),  # centred on what happened beats far off
+    ([6.0, 6.0, 6.0], 6.0, [4.0, 6.0, 8.0]),  # sharp and right beats spread and right
+    ([4.0, 6.0, 8.0], 6.0, [9.0, 9.0, 9.0]),  # spread and right beats sharp and wrong
+])
+def test_crps_ranks_forecasts_by_how_near_and_how_sharp(samples, actual, better_than):
+    import numpy as np
+
+    from charge_logic.household import crps
+
+    w = np.ones(3)
+    assert crps(np.array(samples), w, actual) < crps(np.array(better_than), w, actual)
+    assert crps(np.array([6.0]), np.ones(1), 6.0) == 0.0
