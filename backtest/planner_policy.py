@@ -35,10 +35,12 @@ class PlannerPolicy(Policy):
                  target_ready: float = 0.992, gain: float = 0.2, fail_cost: float = 100.0, max_risk: float = 0.5,
                  other_station: float = 10.0, other_weekday: float = 0.0, per_year: float = 0.5) -> None:
         self.model = HouseholdModel(other_station, other_weekday, per_year)
-        # Does the station say whose car it is (a household's own charge point) or not (a shared garage)? Both
-        # readings forecast every plug-in; once its session has ended each is scored on when the car really left
-        # (CRPS of log stay) and the better one so far is used.
-        self.readings = (other_station, 0.0)
+        # Which sessions are alike? Does the station say whose car it is (a household's own charge point) or not (a
+        # shared garage); does the day of the week matter beyond weekday/weekend; do habits age fast? Each reading of
+        # the distance forecasts every plug-in; once its session has ended each is scored on when the car really
+        # left (CRPS of log stay), and the best so far is used — the first, the model's own, until one is better.
+        self.readings = [dict(other_station=st, other_weekday=wd, per_year=py) for st in (other_station, 0.0)
+                         for wd in (other_weekday, 1.0) for py in (per_year, 4 * per_year)]
         self.reading_score = np.zeros(len(self.readings))
         self.seen = 0  # history entries already learned
         self.notes: dict[tuple[str, float], tuple[float | None, float | None, list]] = {}
@@ -106,9 +108,9 @@ class PlannerPolicy(Policy):
             self.learn(view)
             arrival = view.local(view.arrival)
             est = None if view.estimated_departure is None else (view.estimated_departure - view.arrival) / 3600.0
-            found = [self.model.nearest(view.station_id, arrival, estimated_stay_h=est, other_station=o,
-                                        requested_energy_kwh=view.requested_energy_kwh, k=self.pool)
-                     for o in self.readings]
+            found = [self.model.nearest(view.station_id, arrival, estimated_stay_h=est,
+                                        requested_energy_kwh=view.requested_energy_kwh, k=self.pool, **r)
+                     for r in self.readings]
             self.notes[(view.station_id, view.arrival)] = (view.estimated_departure, view.requested_energy_kwh,
                                                            [f[0] for f in found])
             stay, energy = found[int(np.argmin(self.reading_score))]

@@ -101,9 +101,11 @@ class HouseholdModel:
 
     def nearest(self, station_id: str, arrival: datetime, *, estimated_stay_h: float | None = None,
                 requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10,
-                recent: int = 4000, other_station: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                recent: int = 4000, other_station: float | None = None, other_weekday: float | None = None,
+                per_year: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(stay hours, energy kWh) of the k most similar of the last `recent` sessions, nearest first; empty
-        arrays when fewer than `min_sessions` are known. `other_station` overrides the model's for this query."""
+        arrays when fewer than `min_sessions` are known. `other_station`, `other_weekday`, `per_year` override the
+        model's distance for this query."""
         n = len(self)
         if n < min_sessions:
             return np.zeros(0), np.zeros(0)
@@ -114,9 +116,11 @@ class HouseholdModel:
         dist += np.abs(c["weekend"] - float(arrival.weekday() >= 5))
         other = self.other_station if other_station is None else other_station
         dist += (c["station"] != self._stations.get(station_id, -1)) * other
-        if self.other_weekday:
-            dist += (c["weekday"] != arrival.weekday()) * self.other_weekday
-        dist += np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S) * self.per_year
+        weekday = self.other_weekday if other_weekday is None else other_weekday
+        if weekday:
+            dist += (c["weekday"] != arrival.weekday()) * weekday
+        age = self.per_year if per_year is None else per_year
+        dist += np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S) * age
         if estimated_stay_h is not None:
             d = np.abs(c["est_stay"] - estimated_stay_h) / 2.0
             dist += np.where(np.isnan(d), 2.0, d)

@@ -101,3 +101,13 @@ def test_crps_ranks_forecasts_by_how_near_and_how_sharp(samples, actual, better_
     w = np.ones(3)
     assert crps(np.array(samples), w, actual) < crps(np.array(better_than), w, actual)
     assert crps(np.array([6.0]), np.ones(1), 6.0) == 0.0
+
+
+def test_habits_can_be_aged_faster_per_query():
+    old = [PastSession("home", s.arrival, s.arrival + timedelta(hours=2), 4.0) for s in weeks(4)]
+    new = [PastSession("home", s.arrival + timedelta(days=365, minutes=50), s.arrival + timedelta(days=365, hours=12),
+                       12.0) for s in weeks(4)]
+    model = learn(old + new)
+    later = datetime(2025, 3, 4, 17, 30, tzinfo=OSLO)
+    assert min(model.nearest("home", later, k=5, per_year=0.0)[1]) == 4.0  # the same plug-in time, a year ago
+    assert min(model.nearest("home", later, k=5, per_year=4.0)[1]) == 12.0  # this year's habit, 50 min off
