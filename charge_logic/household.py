@@ -66,12 +66,14 @@ class HouseholdModel:
     their difference / 2 h and / 10 kWh.
     """
 
-    FIELDS = ("hour", "weekend", "weekday", "stay", "energy", "station", "arrival", "est_stay", "requested")
+    FIELDS = ("hour", "weekend", "weekday", "stay", "energy", "station", "arrival", "est_stay", "requested",
+              "prev_stay")
 
     def __init__(self, other_station: float = 1.0, other_weekday: float = 0.0, per_year: float = 0.5) -> None:
         self.other_station, self.other_weekday, self.per_year = other_station, other_weekday, per_year
         self._cols = {f: _Column() for f in self.FIELDS}
         self._stations: dict[str, int] = {}
+        self._last: dict[str, tuple[float, float]] = {}  # station → (departure, log stay) of its last ended session
 
     def __len__(self) -> int:
         return self._cols["hour"].n
@@ -82,6 +84,8 @@ class HouseholdModel:
         if stay <= 0:
             return
         station = self._stations.setdefault(session.station_id, len(self._stations))
+        prev = self._previous(session.station_id, session.arrival.timestamp())
+        self._last[session.station_id] = (session.departure.timestamp(), math.log(stay))
         est = math.nan
         if estimated_departure is not None:
             est = (estimated_departure - session.arrival).total_seconds() / 3600.0
@@ -95,17 +99,24 @@ class HouseholdModel:
             "arrival": session.arrival.timestamp(),
             "est_stay": est,
             "requested": math.nan if requested_energy_kwh is None else requested_energy_kwh,
+            "prev_stay": prev,
         }
         for name, value in row.items():
             self._cols[name].append(value)
 
+    def _previous(self, station_id: str, arrival: float) -> float:
+        """Log stay of the station's session before one plugged in at `arrival` (nan: none, or it overlaps)."""
+        last = self._last.get(station_id)
+        return last[1] if last is not None and last[0] <= arrival else math.nan
+
     def nearest(self, station_id: str, arrival: datetime, *, estimated_stay_h: float | None = None,
                 requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10,
                 recent: int = 4000, other_station: float | None = None, other_weekday: float | None = None,
-                per_year: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                per_year: float | None = None, previous: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """(stay hours, energy kWh) of the k most similar of the last `recent` sessions, nearest first; empty
         arrays when fewer than `min_sessions` are known. `other_station`, `other_weekday`, `per_year` override the
-        model's distance for this query."""
+        model's distance for this query. `previous`: weight of how long the station's previous session lasted (per
+        e-fold of its ratio; the car that stayed only two hours last time may be out again soon)."""
         n = len(self)
         if n < min_sessions:
             return np.zeros(0), np.zeros(0)
@@ -127,6 +138,9 @@ class HouseholdModel:
         if requested_energy_kwh is not None:
             d = np.abs(c["requested"] - requested_energy_kwh) / 10.0
             dist += np.where(np.isnan(d), 1.0, d)
+        if previous:
+            d = np.abs(c["prev_stay"] - self._previous(station_id, arrival.timestamp())) * previous
+            dist += np.where(np.isnan(d), previous, d)
         m = len(dist)
         k = min(k, m)
         idx = np.argpartition(dist, k - 1)[:k] if k < m else np.arange(m)

@@ -111,3 +111,22 @@ def test_habits_can_be_aged_faster_per_query():
     later = datetime(2025, 3, 4, 17, 30, tzinfo=OSLO)
     assert min(model.nearest("home", later, k=5, per_year=0.0)[1]) == 4.0  # the same plug-in time, a year ago
     assert min(model.nearest("home", later, k=5, per_year=4.0)[1]) == 12.0  # this year's habit, 50 min off
+
+
+def test_a_short_last_stay_finds_the_busy_days():
+    """Busy days: a 1 h top-up then out again after 2 h; quiet days: one long evening. Same plug-in times."""
+    model = HouseholdModel()
+    day = datetime(2024, 1, 1, 12, 0, tzinfo=OSLO)
+    for d in range(60):
+        t = day + timedelta(days=d)
+        if d % 2:  # busy: 12:00–13:00, then 17:30–19:30
+            model.add(PastSession("home", t, t + timedelta(hours=1), 5.0))
+            model.add(PastSession("home", t.replace(hour=17, minute=30), t.replace(hour=19, minute=30), 8.0))
+        else:  # quiet: 09:00–15:00, then 17:30 → next morning
+            model.add(PastSession("home", t.replace(hour=9), t.replace(hour=15), 5.0))
+            model.add(PastSession("home", t.replace(hour=17, minute=30), t + timedelta(hours=19), 8.0))
+    busy = datetime(2024, 3, 1, 17, 30, tzinfo=OSLO)
+    model.add(PastSession("home", busy.replace(hour=12), busy.replace(hour=13), 5.0))  # today's last stay: 1 h
+    stays, _ = model.nearest("home", busy, k=10, previous=1.0)
+    assert max(stays) == 2.0
+    assert max(model.nearest("home", busy, k=10)[0]) > 2.0  # without it, busy and quiet evenings mix
