@@ -110,9 +110,8 @@ class PlannerPolicy(Policy):
             self.learn(view)
             arrival = view.local(view.arrival)
             est = None if view.estimated_departure is None else (view.estimated_departure - view.arrival) / 3600.0
-            found = [self.model.nearest(view.station_id, arrival, estimated_stay_h=est,
-                                        requested_energy_kwh=view.requested_energy_kwh, k=self.pool, **r)
-                     for r in self.readings]
+            found = self.model.nearest_readings(view.station_id, arrival, self.readings, estimated_stay_h=est,
+                                                requested_energy_kwh=view.requested_energy_kwh, k=self.pool)
             self.notes[(view.station_id, view.arrival)] = (view.estimated_departure, view.requested_energy_kwh,
                                                            [f[0] for f in found])
             stay, energy = found[int(np.argmin(self.reading_score))]

@@ -36,6 +36,10 @@ class Scenario:
     weight: float = 1.0
 
 
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
 def _hour(t: datetime) -> float:
     return t.hour + t.minute / 60.0
 
@@ -117,35 +121,49 @@ class HouseholdModel:
         arrays when fewer than `min_sessions` are known. `other_station`, `other_weekday`, `per_year` override the
         model's distance for this query. `previous`: weight of how long the station's previous session lasted (per
         e-fold of its ratio; the car that stayed only two hours last time may be out again soon)."""
+        reading = {"other_station": other_station, "other_weekday": other_weekday, "per_year": per_year,
+                   "previous": previous}
+        return self.nearest_readings(station_id, arrival, [reading], estimated_stay_h=estimated_stay_h,
+                                     requested_energy_kwh=requested_energy_kwh, k=k, min_sessions=min_sessions,
+                                     recent=recent)[0]
+
+    def nearest_readings(self, station_id: str, arrival: datetime, readings: list[dict], *,
+                         estimated_stay_h: float | None = None, requested_energy_kwh: float | None = None,
+                         k: int = 60, min_sessions: int = 10, recent: int = 4000
+                         ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`nearest` for several readings of the distance at once (each a dict of its keyword overrides)."""
         n = len(self)
         if n < min_sessions:
-            return np.zeros(0), np.zeros(0)
+            return [(np.zeros(0), np.zeros(0)) for _ in readings]
         lo = max(0, n - recent)
         c = {f: col.view()[lo:] for f, col in self._cols.items()}
         dh = np.abs(c["hour"] - _hour(arrival))
-        dist = np.minimum(dh, 24.0 - dh) / 2.0
-        dist += np.abs(c["weekend"] - float(arrival.weekday() >= 5))
-        other = self.other_station if other_station is None else other_station
-        dist += (c["station"] != self._stations.get(station_id, -1)) * other
-        weekday = self.other_weekday if other_weekday is None else other_weekday
-        if weekday:
-            dist += (c["weekday"] != arrival.weekday()) * weekday
-        age = self.per_year if per_year is None else per_year
-        dist += np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S) * age
+        base = np.minimum(dh, 24.0 - dh) / 2.0
+        base += np.abs(c["weekend"] - float(arrival.weekday() >= 5))
         if estimated_stay_h is not None:
             d = np.abs(c["est_stay"] - estimated_stay_h) / 2.0
-            dist += np.where(np.isnan(d), 2.0, d)
+            base += np.where(np.isnan(d), 2.0, d)
         if requested_energy_kwh is not None:
             d = np.abs(c["requested"] - requested_energy_kwh) / 10.0
-            dist += np.where(np.isnan(d), 1.0, d)
-        if previous:
-            d = np.abs(c["prev_stay"] - self._previous(station_id, arrival.timestamp())) * previous
-            dist += np.where(np.isnan(d), previous, d)
-        m = len(dist)
+            base += np.where(np.isnan(d), 1.0, d)
+        other_station = (c["station"] != self._stations.get(station_id, -1)).astype(float)
+        other_weekday = (c["weekday"] != arrival.weekday()).astype(float)
+        age = np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S)
+        d = np.abs(c["prev_stay"] - self._previous(station_id, arrival.timestamp()))
+        previous = np.where(np.isnan(d), 1.0, d)
+        out = []
+        m = len(base)
         k = min(k, m)
-        idx = np.argpartition(dist, k - 1)[:k] if k < m else np.arange(m)
-        idx = idx[np.argsort(dist[idx], kind="stable")]
-        return c["stay"][idx].copy(), c["energy"][idx].copy()
+        for r in readings:
+            dist = base + other_station * _or(r.get("other_station"), self.other_station)
+            dist += other_weekday * _or(r.get("other_weekday"), self.other_weekday)
+            dist += age * _or(r.get("per_year"), self.per_year)
+            if r.get("previous"):
+                dist += previous * r["previous"]
+            idx = np.argpartition(dist, k - 1)[:k] if k < m else np.arange(m)
+            idx = idx[np.argsort(dist[idx], kind="stable")]
+            out.append((c["stay"][idx].copy(), c["energy"][idx].copy()))
+        return out
 
     def scenarios(self, station_id: str, arrival: datetime, *, estimated_departure: datetime | None = None,
                   requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10) -> list[Scenario]:
@@ -171,9 +189,13 @@ def crps(samples: np.ndarray, weight: np.ndarray, actual: float) -> float:
     average, the forecast distribution lies from what happened, its spread counted in its favour."""
     if len(samples) == 0:
         return math.nan
-    w = np.asarray(weight, dtype=float) / float(np.sum(weight))
-    x = np.asarray(samples, dtype=float)
-    return float(w @ np.abs(x - actual) - 0.5 * w @ np.abs(x[:, None] - x[None, :]) @ w)
+    order = np.argsort(samples)
+    x = np.asarray(samples, dtype=float)[order]
+    w = np.asarray(weight, dtype=float)[order] / float(np.sum(weight))
+    below = np.cumsum(w) - w  # weight of the samples before each (sorted)
+    wx_below = np.cumsum(w * x) - w * x
+    spread = 2.0 * float(w @ (x * below - wx_below))  # Σ_ij w_i w_j |x_i − x_j|
+    return float(w @ np.abs(x - actual)) - 0.5 * spread
 
 
 def learn(sessions: list[PastSession]) -> HouseholdModel:
