@@ -51,7 +51,10 @@ class PlannerPolicy(Policy):
         # A car left short has a price (kWh moved at the mean load it is worth), common to all plug-ins, so the risk
         # goes where it moves the most energy. The price is steered online by how often this planner really left a
         # car short in the sessions that have ended (it knows what it delivered, and the history says when they left
-        # and what they took): up when it did, slowly down when it did not, toward `target_ready`.
+        # and what they took): up when it did, slowly down when it did not, toward `target_ready`. The log price is
+        # the running sum of (short − target) × gain, so over n ended sessions the cars left short number at most
+        # target × n + log(price now / first price) / gain: starting high (cautious) and clamped, the whole run's ready
+        # rate stays at or above the target whenever the price ends below where it started.
         self.target_fail, self.gain, self.log_scale = 1.0 - target_ready, gain, 0.0
         self.fail_cost = fail_cost
         self.mine: dict[tuple[str, float], tuple[float, float, Plan]] = {}  # (station, arrival) → last look
