@@ -37,12 +37,12 @@ class PlannerPolicy(Policy):
         self.model = HouseholdModel(other_station, other_weekday, per_year)
         # Which sessions are alike? Does the station say whose car it is (a household's own charge point) or not (a
         # shared garage); does the day of the week matter beyond weekday/weekend; do habits age fast; does a short
-        # last stay mean a busy day? Each reading of the distance forecasts every plug-in; once its session has ended
-        # each is scored on when the car really left (CRPS of log stay), and the best so far is used — the first,
-        # the model's own, until one is better.
-        self.readings = [dict(other_station=st, other_weekday=wd, per_year=py, previous=pv)
+        # last stay mean a busy day; how much does the driver's estimate say? Each reading of the distance forecasts
+        # every plug-in; once its session has ended each is scored on when the car really left (CRPS of log stay),
+        # and the best so far is used — the first, the model's own, until one is better (a tie keeps the first).
+        self.readings = [dict(other_station=st, other_weekday=wd, per_year=py, previous=pv, estimate=es)
                          for st in (other_station, 0.0) for wd in (other_weekday, 1.0)
-                         for py in (per_year, 4 * per_year) for pv in (0.0, 1.0)]
+                         for py in (per_year, 4 * per_year) for pv in (0.0, 1.0) for es in (1.0, 4.0)]
         self.reading_score = np.zeros(len(self.readings))
         self.seen = 0  # history entries already learned
         self.notes: dict[tuple[str, float], tuple[float | None, float | None, list]] = {}

@@ -131,7 +131,8 @@ class HouseholdModel:
                          estimated_stay_h: float | None = None, requested_energy_kwh: float | None = None,
                          k: int = 60, min_sessions: int = 10, recent: int = 4000
                          ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """`nearest` for several readings of the distance at once (each a dict of its keyword overrides)."""
+        """`nearest` for several readings of the distance at once (each a dict of its keyword overrides; also
+        `estimate`: how much the driver's departure estimate counts, × its usual /2 h)."""
         n = len(self)
         if n < min_sessions:
             return [(np.zeros(0), np.zeros(0)) for _ in readings]
@@ -140,9 +141,10 @@ class HouseholdModel:
         dh = np.abs(c["hour"] - _hour(arrival))
         base = np.minimum(dh, 24.0 - dh) / 2.0
         base += np.abs(c["weekend"] - float(arrival.weekday() >= 5))
+        estimate = np.zeros(len(base))
         if estimated_stay_h is not None:
             d = np.abs(c["est_stay"] - estimated_stay_h) / 2.0
-            base += np.where(np.isnan(d), 2.0, d)
+            estimate = np.where(np.isnan(d), 2.0, d)
         if requested_energy_kwh is not None:
             d = np.abs(c["requested"] - requested_energy_kwh) / 10.0
             base += np.where(np.isnan(d), 1.0, d)
@@ -158,6 +160,7 @@ class HouseholdModel:
             dist = base + other_station * _or(r.get("other_station"), self.other_station)
             dist += other_weekday * _or(r.get("other_weekday"), self.other_weekday)
             dist += age * _or(r.get("per_year"), self.per_year)
+            dist += estimate * r.get("estimate", 1.0)
             if r.get("previous"):
                 dist += previous * r["previous"]
             idx = np.argpartition(dist, k - 1)[:k] if k < m else np.arange(m)

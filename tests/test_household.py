@@ -130,3 +130,20 @@ def test_a_short_last_stay_finds_the_busy_days():
     stays, _ = model.nearest("home", busy, k=10, previous=1.0)
     assert max(stays) == 2.0
     assert max(model.nearest("home", busy, k=10)[0]) > 2.0  # without it, busy and quiet evenings mix
+
+
+def test_the_drivers_estimate_can_count_more_per_query():
+    model = HouseholdModel()
+    day = datetime(2024, 1, 1, 8, 0, tzinfo=OSLO)
+    for d in range(40):
+        t = day + timedelta(days=d)
+        # half said 4 h and left after 4 h, plugged in 90 min off the query's time of day; half said 5 h and left
+        # after 9 h, plugged in at the query's time
+        model.add(PastSession("g", t + timedelta(minutes=90), t + timedelta(minutes=90, hours=4), 5.0),
+                  estimated_departure=t + timedelta(minutes=90, hours=4))
+        model.add(PastSession("g", t, t + timedelta(hours=9), 5.0), estimated_departure=t + timedelta(hours=5))
+    query = datetime(2024, 3, 1, 8, 0, tzinfo=OSLO)
+    plain = model.nearest_readings("g", query, [{}], estimated_stay_h=4.0, k=10)[0][0]
+    heavy = model.nearest_readings("g", query, [{"estimate": 4.0}], estimated_stay_h=4.0, k=10)[0][0]
+    assert min(plain) == 9.0  # 90 min off the plug-in time weighs more than 1 h off the estimate
+    assert max(heavy) == 4.0  # the estimate, made to count, finds the sessions that said 4 h
