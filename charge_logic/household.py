@@ -153,19 +153,17 @@ class HouseholdModel:
         age = np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S)
         d = np.abs(c["prev_stay"] - self._previous(station_id, arrival.timestamp()))
         previous = np.where(np.isnan(d), 1.0, d)
-        out = []
         m = len(base)
         k = min(k, m)
-        for r in readings:
-            dist = base + other_station * _or(r.get("other_station"), self.other_station)
-            dist += other_weekday * _or(r.get("other_weekday"), self.other_weekday)
-            dist += age * _or(r.get("per_year"), self.per_year)
-            dist += estimate * r.get("estimate", 1.0)
-            if r.get("previous"):
-                dist += previous * r["previous"]
-            idx = np.argpartition(dist, k - 1)[:k] if k < m else np.arange(m)
-            idx = idx[np.argsort(dist[idx], kind="stable")]
-            out.append((c["stay"][idx].copy(), c["energy"][idx].copy()))
+        features = np.stack([other_station, other_weekday, age, previous, estimate])
+        coef = np.array([[_or(r.get("other_station"), self.other_station),
+                          _or(r.get("other_weekday"), self.other_weekday), _or(r.get("per_year"), self.per_year),
+                          r.get("previous") or 0.0, r.get("estimate", 1.0)] for r in readings])
+        dist = base[None, :] + coef @ features  # one row per reading
+        idx = np.argpartition(dist, k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (len(readings), 1))
+        idx = np.take_along_axis(idx, np.argsort(np.take_along_axis(dist, idx, axis=1), axis=1, kind="stable"),
+                                 axis=1)
+        out = [(c["stay"][row].copy(), c["energy"][row].copy()) for row in idx]
         return out
 
     def scenarios(self, station_id: str, arrival: datetime, *, estimated_departure: datetime | None = None,
