@@ -66,10 +66,9 @@ class PlannerPolicy(Policy):
             est, req, stays = self.notes.pop((past.station_id, past.arrival.timestamp()), (None, None, []))
             est_dt = None if est is None else past.arrival + (est - past.arrival.timestamp()) * _SECOND
             actual = math.log(max((past.departure - past.arrival).total_seconds() / 3600.0, 1e-3))
-            if stays and all(len(x) for x in stays):
-                for j, x in enumerate(stays):
-                    w = np.exp(-np.arange(len(x)) / self.k)
-                    self.reading_score[j] += crps(np.log(np.maximum(x, 1e-3)), w, actual)
+            if stays and len(stays[0]) and all(len(x) == len(stays[0]) for x in stays):
+                w = np.exp(-np.arange(len(stays[0])) / self.k)
+                self.reading_score += crps(np.log(np.maximum(np.array(stays), 1e-3)), w, actual)
             self.model.add(past, est_dt, req)
             self._score(past)
         self.seen = len(history)

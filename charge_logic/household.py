@@ -185,18 +185,21 @@ class HouseholdModel:
         return float(np.median(mine)) if len(mine) else None
 
 
-def crps(samples: np.ndarray, weight: np.ndarray, actual: float) -> float:
+def crps(samples: np.ndarray, weight: np.ndarray, actual: float) -> float | np.ndarray:
     """Continuous ranked probability score of `actual` under the weighted samples (lower is better): how far, on
-    average, the forecast distribution lies from what happened, its spread counted in its favour."""
-    if len(samples) == 0:
+    average, the forecast distribution lies from what happened, its spread counted in its favour. `samples` may be
+    2-D (one forecast a row, the same weights): one score a row."""
+    x = np.asarray(samples, dtype=float)
+    if x.shape[-1] == 0:
         return math.nan
-    order = np.argsort(samples)
-    x = np.asarray(samples, dtype=float)[order]
+    order = np.argsort(x, axis=-1)
+    x = np.take_along_axis(x, order, axis=-1)
     w = np.asarray(weight, dtype=float)[order] / float(np.sum(weight))
-    below = np.cumsum(w) - w  # weight of the samples before each (sorted)
-    wx_below = np.cumsum(w * x) - w * x
-    spread = 2.0 * float(w @ (x * below - wx_below))  # Σ_ij w_i w_j |x_i − x_j|
-    return float(w @ np.abs(x - actual)) - 0.5 * spread
+    below = np.cumsum(w, axis=-1) - w  # weight of the samples before each (sorted)
+    wx_below = np.cumsum(w * x, axis=-1) - w * x
+    spread = 2.0 * np.sum(w * (x * below - wx_below), axis=-1)  # Σ_ij w_i w_j |x_i − x_j|
+    score = np.sum(w * np.abs(x - actual), axis=-1) - 0.5 * spread
+    return float(score) if x.ndim == 1 else score
 
 
 def learn(sessions: list[PastSession]) -> HouseholdModel:
