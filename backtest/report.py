@@ -49,15 +49,18 @@ scripts/backtest_all.sh ../shared/data > docs/backtest-results.md    # [DATA_DIR
   any, energy so far, full or not, the 36 h forecast ahead, last week's actual load, the sessions that have ended).
   The oracle alone is handed the truth. `tests/test_backtest.py` walks everything a view can reach and checks that
   no session record, no actual load ahead and no unfinished session is among it.
-- **planner** = `charge_logic.planner.choose` (the daemon's planner core) fed by `charge_logic.household`
-  (k-nearest past sessions: same household first, similar plug-in hour, weekday/weekend, the driver's estimates when
-  typed). At plug-in it either starts charging (a must-have is worth it) or schedules the start in the
-  lowest-load hours (one command). While it charges (awake: a look costs no wake) it looks again every hour: the past
-  sessions that had already left, or were full with less, are dropped, the risk budget is spent only on the
-  sessions still possible, and if the rest can now wait for the low-load hours the car is told once more. Its risk
-  budget (1 % of the similar sessions may end short) is steered online toward 99.5 % ready, from how its own ended
-  sessions really went. No constant is fitted to these files; everything it knows of a household it learns from that
-  household's ended sessions as the replay goes.
+- **planner** = `charge_logic.planner.choose` (the daemon's planner core) fed by `charge_logic.household` (k-nearest
+  past sessions: similar plug-in hour, weekday/weekend, the driver's estimates when typed, and the same station first
+  while that forecasts better — a household's own charge point — than ignoring it, as in a shared garage; both are
+  scored on every ended session). At plug-in it either starts charging (a must-have is worth it) or schedules the
+  start in the lowest-load hours (one command). While it charges (awake: a look costs no wake) it looks again every
+  hour: the past sessions that had already left, or were full with less, are dropped, the price is weighed only
+  against the sessions still possible, and if the rest can now wait for the low-load hours the car is told once more.
+  Each plan weighs the load it saves (kWh moved × how much lower the load, relative to the mean) against a price for a
+  car left short, the same price for every plug-in, so the tolerated risk goes where waiting moves the most energy.
+  The price is steered online toward 99.2 % ready, from how its own ended sessions really went (up after a car left
+  short, slowly down otherwise). No constant is fitted to these files; everything it knows of a household it learns
+  from that household's ended sessions as the replay goes.
 - Times are wall-clock seconds on the project's 2-core build machine (see "Runtime" at the end).
 
 """

@@ -36,6 +36,10 @@ class Scenario:
     weight: float = 1.0
 
 
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
 def _hour(t: datetime) -> float:
     return t.hour + t.minute / 60.0
 
@@ -66,12 +70,14 @@ class HouseholdModel:
     their difference / 2 h and / 10 kWh.
     """
 
-    FIELDS = ("hour", "weekend", "weekday", "stay", "energy", "station", "arrival", "est_stay", "requested")
+    FIELDS = ("hour", "weekend", "weekday", "stay", "energy", "station", "arrival", "est_stay", "requested",
+              "prev_stay")
 
     def __init__(self, other_station: float = 1.0, other_weekday: float = 0.0, per_year: float = 0.5) -> None:
         self.other_station, self.other_weekday, self.per_year = other_station, other_weekday, per_year
         self._cols = {f: _Column() for f in self.FIELDS}
         self._stations: dict[str, int] = {}
+        self._last: dict[str, tuple[float, float]] = {}  # station → (departure, log stay) of its last ended session
 
     def __len__(self) -> int:
         return self._cols["hour"].n
@@ -82,6 +88,8 @@ class HouseholdModel:
         if stay <= 0:
             return
         station = self._stations.setdefault(session.station_id, len(self._stations))
+        prev = self._previous(session.station_id, session.arrival.timestamp())
+        self._last[session.station_id] = (session.departure.timestamp(), math.log(stay))
         est = math.nan
         if estimated_departure is not None:
             est = (estimated_departure - session.arrival).total_seconds() / 3600.0
@@ -95,38 +103,68 @@ class HouseholdModel:
             "arrival": session.arrival.timestamp(),
             "est_stay": est,
             "requested": math.nan if requested_energy_kwh is None else requested_energy_kwh,
+            "prev_stay": prev,
         }
         for name, value in row.items():
             self._cols[name].append(value)
 
+    def _previous(self, station_id: str, arrival: float) -> float:
+        """Log stay of the station's session before one plugged in at `arrival` (nan: none, or it overlaps)."""
+        last = self._last.get(station_id)
+        return last[1] if last is not None and last[0] <= arrival else math.nan
+
     def nearest(self, station_id: str, arrival: datetime, *, estimated_stay_h: float | None = None,
                 requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10,
-                recent: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+                recent: int = 4000, other_station: float | None = None, other_weekday: float | None = None,
+                per_year: float | None = None, previous: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """(stay hours, energy kWh) of the k most similar of the last `recent` sessions, nearest first; empty
-        arrays when fewer than `min_sessions` are known."""
+        arrays when fewer than `min_sessions` are known. `other_station`, `other_weekday`, `per_year` override the
+        model's distance for this query. `previous`: weight of how long the station's previous session lasted (per
+        e-fold of its ratio; the car that stayed only two hours last time may be out again soon)."""
+        reading = {"other_station": other_station, "other_weekday": other_weekday, "per_year": per_year,
+                   "previous": previous}
+        return self.nearest_readings(station_id, arrival, [reading], estimated_stay_h=estimated_stay_h,
+                                     requested_energy_kwh=requested_energy_kwh, k=k, min_sessions=min_sessions,
+                                     recent=recent)[0]
+
+    def nearest_readings(self, station_id: str, arrival: datetime, readings: list[dict], *,
+                         estimated_stay_h: float | None = None, requested_energy_kwh: float | None = None,
+                         k: int = 60, min_sessions: int = 10, recent: int = 4000
+                         ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`nearest` for several readings of the distance at once (each a dict of its keyword overrides; also
+        `estimate`: how much the driver's departure estimate counts, × its usual /2 h)."""
         n = len(self)
         if n < min_sessions:
-            return np.zeros(0), np.zeros(0)
+            return [(np.zeros(0), np.zeros(0)) for _ in readings]
         lo = max(0, n - recent)
         c = {f: col.view()[lo:] for f, col in self._cols.items()}
         dh = np.abs(c["hour"] - _hour(arrival))
-        dist = np.minimum(dh, 24.0 - dh) / 2.0
-        dist += np.abs(c["weekend"] - float(arrival.weekday() >= 5))
-        dist += (c["station"] != self._stations.get(station_id, -1)) * self.other_station
-        if self.other_weekday:
-            dist += (c["weekday"] != arrival.weekday()) * self.other_weekday
-        dist += np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S) * self.per_year
+        base = np.minimum(dh, 24.0 - dh) / 2.0
+        base += np.abs(c["weekend"] - float(arrival.weekday() >= 5))
+        estimate = np.zeros(len(base))
         if estimated_stay_h is not None:
             d = np.abs(c["est_stay"] - estimated_stay_h) / 2.0
-            dist += np.where(np.isnan(d), 2.0, d)
+            estimate = np.where(np.isnan(d), 2.0, d)
         if requested_energy_kwh is not None:
             d = np.abs(c["requested"] - requested_energy_kwh) / 10.0
-            dist += np.where(np.isnan(d), 1.0, d)
-        m = len(dist)
+            base += np.where(np.isnan(d), 1.0, d)
+        other_station = (c["station"] != self._stations.get(station_id, -1)).astype(float)
+        other_weekday = (c["weekday"] != arrival.weekday()).astype(float)
+        age = np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S)
+        d = np.abs(c["prev_stay"] - self._previous(station_id, arrival.timestamp()))
+        previous = np.where(np.isnan(d), 1.0, d)
+        m = len(base)
         k = min(k, m)
-        idx = np.argpartition(dist, k - 1)[:k] if k < m else np.arange(m)
-        idx = idx[np.argsort(dist[idx], kind="stable")]
-        return c["stay"][idx].copy(), c["energy"][idx].copy()
+        features = np.stack([other_station, other_weekday, age, previous, estimate])
+        coef = np.array([[_or(r.get("other_station"), self.other_station),
+                          _or(r.get("other_weekday"), self.other_weekday), _or(r.get("per_year"), self.per_year),
+                          r.get("previous") or 0.0, r.get("estimate", 1.0)] for r in readings])
+        dist = base[None, :] + coef @ features  # one row per reading
+        idx = np.argpartition(dist, k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (len(readings), 1))
+        idx = np.take_along_axis(idx, np.argsort(np.take_along_axis(dist, idx, axis=1), axis=1, kind="stable"),
+                                 axis=1)
+        out = [(c["stay"][row].copy(), c["energy"][row].copy()) for row in idx]
+        return out
 
     def scenarios(self, station_id: str, arrival: datetime, *, estimated_departure: datetime | None = None,
                   requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10) -> list[Scenario]:
@@ -145,6 +183,23 @@ class HouseholdModel:
         c = self._cols
         mine = c["energy"].view()[c["station"].view() == station]
         return float(np.median(mine)) if len(mine) else None
+
+
+def crps(samples: np.ndarray, weight: np.ndarray, actual: float) -> float | np.ndarray:
+    """Continuous ranked probability score of `actual` under the weighted samples (lower is better): how far, on
+    average, the forecast distribution lies from what happened, its spread counted in its favour. `samples` may be
+    2-D (one forecast a row, the same weights): one score a row."""
+    x = np.asarray(samples, dtype=float)
+    if x.shape[-1] == 0:
+        return math.nan
+    order = np.argsort(x, axis=-1)
+    x = np.take_along_axis(x, order, axis=-1)
+    w = np.asarray(weight, dtype=float)[order] / float(np.sum(weight))
+    below = np.cumsum(w, axis=-1) - w  # weight of the samples before each (sorted)
+    wx_below = np.cumsum(w * x, axis=-1) - w * x
+    spread = 2.0 * np.sum(w * (x * below - wx_below), axis=-1)  # Σ_ij w_i w_j |x_i − x_j|
+    score = np.sum(w * np.abs(x - actual), axis=-1) - 0.5 * spread
+    return float(score) if x.ndim == 1 else score
 
 
 def learn(sessions: list[PastSession]) -> HouseholdModel:

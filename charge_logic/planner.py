@@ -116,12 +116,17 @@ def slot_signal(t0: float, hour_starts: np.ndarray, values: np.ndarray, slot_s: 
 
 def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.ndarray, weight: np.ndarray,
            full_kw: float, *, per_slot: np.ndarray | None = None, max_fail: float = 0.01,
-           window_cost: float = 0.002, slot_s: float = SLOT_MIN * 60.0, missing: int = 0) -> Choice:
+           window_cost: float = 0.002, slot_s: float = SLOT_MIN * 60.0, missing: int = 0,
+           fail_cost: float | None = None) -> Choice:
     """The plan with the lowest expected signal among those ready for all but `max_fail` of the needs' weight.
 
     `signal`: the objective per slot from t0 (filled); `stay_slots`: each need's departure in slots from t0;
     `energy`: what each need still wants (kWh); `per_slot`: kWh the car takes in its k-th charged slot (taper);
     `window_cost`: share of the mean signal a second window must save to be worth its command.
+    `fail_cost` (a price instead of a per-plan budget): when given, the plan minimises the expected energy moved
+    times its signal relative to the mean, plus `fail_cost` (kWh at the mean signal) times the share of needs it
+    leaves short — so a fleet of plans spends a common risk budget where it buys the most, not evenly per plug-in.
+    `max_fail` still caps every plan's risk.
     """
     n_slots = len(signal)
     if n_slots == 0:
@@ -173,7 +178,12 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
     two = (M[:, 0] > 0) & (M[:, 0] < n_slots)
     scale = float(np.mean(np.abs(signal))) if n_slots else 0.0
     sooner = np.where(M[:, 0] >= n_slots, 0.0, S[:, 0] + 1.0)
-    ranked = np.where(two, score + window_cost * scale, score) + 1e-9 * scale * sooner  # on ties, sooner
+    if fail_cost is None:
+        ranked = np.where(two, score + window_cost * scale, score) + 1e-9 * scale * sooner  # on ties, sooner
+    else:  # expected kWh × (signal − signal now) / mean signal, + the price of the needs left short
+        e_mean = e_w / wsum
+        gain = e_mean * (score - score[0]) / max(scale, 1e-12)
+        ranked = gain + np.where(two, window_cost * e_mean, 0.0) + fail_cost * fail_p + 1e-9 * sooner
     best = int(np.argmin(np.where(ok, ranked, np.inf)))
     return Choice(cand_m[best], cand_s[best], n_slots, 1.0 - float(fail_p[best]), float(score[best]),
                   float(score[0]), missing * slot_s / 3600.0)

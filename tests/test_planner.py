@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
 from charge_logic.config import RuleConfig
@@ -182,3 +183,26 @@ def test_the_expected_soc_reaches_the_limit_when_the_trip_needs_less():
                                               [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km=100, minutes=90)],
                                               RuleConfig(), NY, [])
     assert needed == pytest.approx(55.3, abs=0.5) and expected[-1][1] == pytest.approx(80, abs=0.5)
+
+
+PRICED = [
+    # energy kWh, price of a car left short (kWh at the mean signal), expected start (hours from now)
+    (1.0, 20.0, 5),  # a small charge gains little in the trough: it hedges the early departure (at 6 h)
+    (5.0, 20.0, 8),  # a bigger one moves enough energy to be worth the 1-in-20 risk: the trough
+    (20.0, 0.01, 8),  # risk nearly free: the trough
+    (20.0, 1e6, 3),  # risk priceless: everything done before the early departure
+]
+
+
+@pytest.mark.parametrize("energy,price,start_h", PRICED)
+def test_a_priced_risk_is_spent_where_it_moves_the_most_energy(energy, price, start_h):
+    from charge_logic.planner import choose, slot_signal
+
+    pts = forecast(NOW, EVENING)
+    t0 = NOW.timestamp()
+    signal, _ = slot_signal(t0, np.array([p.start.timestamp() for p in pts]), np.array([p.load_mw for p in pts]))
+    stay = [6 * 4] + [13 * 4] * 19  # one in twenty leaves after 6 h, the rest after 13 h (slots)
+    c = choose(t0, signal, np.array(stay, dtype=float), np.full(20, energy), np.ones(20), CHARGER.kw(32),
+               max_fail=0.5, fail_cost=price)
+    assert (c.must, c.start / 4) == (0.0, start_h)
+    assert c.ready == (0.95 if start_h == 8 else 1.0)
