@@ -38,9 +38,12 @@ class RoutesClient:
         try:
             data = resp.json()
         except ValueError:
-            data = {}
+            data = None
+        if resp.status_code == 200 and not isinstance(data, dict):
+            # a proxy's or portal's page, or a cut-off body: not Google saying "no route", which would be cached
+            raise MapsUnavailableError("Routes API sent a reply that is not JSON")
         if resp.status_code != 200:
-            raise self._error(resp.status_code, data)
+            raise self._error(resp.status_code, data if isinstance(data, dict) else {})
         routes = data.get("routes") or []
         if not routes or "distanceMeters" not in routes[0]:
             raise PlaceNotFoundError("Routes API found no driving route to that place")
