@@ -78,6 +78,7 @@ class VehicleLink:
         self.usage = Usage()
         self.last: VehicleSnapshot | None = None
         self.online = False
+        self._saved: dict[str, Any] | None = None
         self._load()
 
     @classmethod
@@ -101,8 +102,10 @@ class VehicleLink:
             self.usage, self.last = Usage(), None
 
     def save(self) -> None:
-        write_json_atomic(self.path, {"usage": dataclasses.asdict(self.usage),
-                                      "last": dataclasses.asdict(self.last) if self.last else None})
+        data = {"usage": dataclasses.asdict(self.usage), "last": dataclasses.asdict(self.last) if self.last else None}
+        if data != self._saved:  # unchanged ticks write nothing
+            write_json_atomic(self.path, data)
+            self._saved = data
 
     def _counted(self, fn: Callable[[], Any]) -> Any:
         before = dataclasses.replace(self.vehicle.calls)
@@ -120,9 +123,13 @@ class VehicleLink:
         except VehicleError as exc:
             self._error(now, exc)
             return self.last
+        came_online = summary.state == "online" and not self.online
         self.online = summary.state == "online"
         interval = self.data_min_interval if self.last is not None and self.last.charging else self.data_idle_interval
         due = self.last is None or self.last.read_at is None or now - self.last.read_at >= interval
+        # A car that woke by itself was used: plugged in, unplugged, driven. Read it now, or a car unplugged and
+        # asleep again before the next due read is still thought plugged in, and woken for nothing.
+        due = due or came_online
         if self.online and due:
             self._read_data(now)
         elif self.last is not None:
@@ -135,7 +142,8 @@ class VehicleLink:
 
     def _read_data(self, now: datetime) -> bool:
         try:
-            self.last = self._counted(self.vehicle.snapshot)
+            fresh = self._counted(self.vehicle.snapshot)
+            self.last = _fill_gaps(fresh, self.last)
         except VehicleAsleep:
             self.online = False
             return False
@@ -204,3 +212,24 @@ class VehicleLink:
         if done and self.last is not None:  # what the car now holds, without paying for another read
             self.last = apply_commands(self.last, done)
         return sent
+
+
+# Settings a reply sometimes leaves null (seen after firmware updates, and from cars half asleep) that Tesla otherwise
+# always sends. Acting on the null would send a command the car already has (a limit or amps "unknown", so "changed").
+# The battery level is not among them: it moves by itself, and a stale one would start a car that is already full.
+KEEP_LAST_KNOWN = ("charge_limit_soc", "charge_limit_soc_min", "charge_limit_soc_max",
+                   "charging_state", "charge_current_request", "charge_current_request_max", "conn_charge_cable",
+                   "scheduled_charging_mode", "off_peak_charging_enabled", "off_peak_charging_times",
+                   "scheduled_departure_time_minutes", "off_peak_hours_end_time", "preconditioning_enabled",
+                   "preconditioning_times")
+
+
+def _fill_gaps(fresh: VehicleSnapshot, last: VehicleSnapshot | None) -> VehicleSnapshot:
+    """The fresh reading, with a field it left null taken from the last reading (minutes old), when that knew it."""
+    if last is None:
+        return fresh
+    gaps = {k: getattr(last, k) for k in KEEP_LAST_KNOWN if getattr(fresh, k) is None and getattr(last, k) is not None}
+    if gaps:
+        log.info("the car left %s null; keeping the last known values", ", ".join(sorted(gaps)))
+        return dataclasses.replace(fresh, **gaps)
+    return fresh
