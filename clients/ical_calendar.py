@@ -18,6 +18,8 @@ import requests
 from charge_logic.models import CalendarEvent
 from clients.calendar_events import CalendarError, EventRules, as_aware, clean_location, sort_and_window
 
+EXPAND_AHEAD = timedelta(days=1)
+
 
 def _is_url(source: str) -> bool:
     return source.lower().startswith(("http://", "https://", "webcal://"))
@@ -42,6 +44,9 @@ class ICalCalendar:
         self.timeout = timeout
         self.session = session or requests.Session()
         self._parsed: tuple[bytes, Any] | None = None
+        # (digest, from, until, events): expanding recurrences costs more than the download; a tick's window moves
+        # 14 minutes, so one expansion a day ahead serves the next ticks until the feed changes
+        self._expanded: tuple[bytes, datetime, datetime, list[CalendarEvent]] | None = None
 
     def _read(self) -> bytes:
         if not _is_url(self.source):
@@ -66,16 +71,21 @@ class ICalCalendar:
 
     def events(self, start: datetime, end: datetime) -> list[CalendarEvent]:
         raw = self._read()
+        digest = hashlib.sha256(raw).digest()
+        hit = self._expanded
+        if hit is not None and hit[0] == digest and hit[1] <= start and end <= hit[2]:
+            return sort_and_window(hit[3], start, end)  # same feed, a window inside the one expanded before
+        until = end + EXPAND_AHEAD
         try:
-            digest = hashlib.sha256(raw).digest()
             if self._parsed is None or self._parsed[0] != digest:  # parsing is the costly part; feeds rarely change
                 self._parsed = (digest, icalendar.Calendar.from_ical(raw))
-            components = recurring_ical_events.of(self._parsed[1]).between(start, end)
+            components = recurring_ical_events.of(self._parsed[1]).between(start, until)
+            out = [e for c in components if c.name == "VEVENT" and (e := self._event(c)) is not None]
         except Exception as exc:  # icalendar/recurring-ical-events raise many types on bad input
-            self._parsed = None
+            self._parsed = self._expanded = None
             raise CalendarError(f"{describe(self.source)} is not a valid iCalendar file: "
                                 f"{type(exc).__name__}") from None
-        out = [e for c in components if c.name == "VEVENT" and (e := self._event(c)) is not None]
+        self._expanded = (digest, start, until, out)
         return sort_and_window(out, start, end)
 
     def _event(self, c: Any) -> CalendarEvent | None:

@@ -44,6 +44,7 @@ class SessionLog:
             self.sessions = [Session(**s) for s in raw.get("sessions", [])]
         except (TypeError, AttributeError):
             self.sessions = []
+        self._saved: dict[str, Any] | None = None
 
     @property
     def open(self) -> Session | None:
@@ -68,4 +69,7 @@ class SessionLog:
         elif not snap.plugged_in and current is not None:
             current.departure = now.isoformat()
         del self.sessions[:-MAX_SESSIONS]
-        write_json_atomic(self.path, {"sessions": [asdict(s) for s in self.sessions]})
+        data = {"sessions": [asdict(s) for s in self.sessions]}
+        if data != self._saved:  # most ticks change nothing: no disk write (an SD card lasts longer)
+            write_json_atomic(self.path, data)
+            self._saved = data
