@@ -78,7 +78,7 @@ class VehicleLink:
         self.usage = Usage()
         self.last: VehicleSnapshot | None = None
         self.online = False
-        self._saved: dict[str, Any] | None = None
+        self._saved: tuple[Usage, VehicleSnapshot | None] | None = None
         self._load()
 
     @classmethod
@@ -102,10 +102,11 @@ class VehicleLink:
             self.usage, self.last = Usage(), None
 
     def save(self) -> None:
-        data = {"usage": dataclasses.asdict(self.usage), "last": dataclasses.asdict(self.last) if self.last else None}
-        if data != self._saved:  # unchanged ticks write nothing
-            write_json_atomic(self.path, data)
-            self._saved = data
+        now = (dataclasses.replace(self.usage), self.last)  # the snapshot is frozen; usage is copied
+        if now != self._saved:  # unchanged ticks write nothing
+            write_json_atomic(self.path, {"usage": dataclasses.asdict(self.usage),
+                                          "last": dataclasses.asdict(self.last) if self.last else None})
+            self._saved = now
 
     def _counted(self, fn: Callable[[], Any]) -> Any:
         before = dataclasses.replace(self.vehicle.calls)
