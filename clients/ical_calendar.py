@@ -25,6 +25,26 @@ def _is_url(source: str) -> bool:
     return source.lower().startswith(("http://", "https://", "webcal://"))
 
 
+def _looks_like(raw: bytes) -> str:
+    """What was read instead of a calendar, in the words an owner can act on."""
+    head = raw[:2000].lstrip().lower()
+    if not head:
+        return "it is empty"
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
+        return "it is a web page (a sign-in or error page?), not the calendar's iCal address"
+    if head.startswith((b"{", b"[")):
+        return "it is JSON, not iCalendar"
+    if not head.startswith(b"begin:vcalendar"):
+        return "it does not start with BEGIN:VCALENDAR"
+    return "it is cut off or malformed"
+
+
+def _without_broken_events(cal: Any) -> Any:
+    """One event without a start (some exporters write them) must not hide all the others."""
+    cal.subcomponents = [c for c in cal.subcomponents if not (c.name == "VEVENT" and "DTSTART" not in c)]
+    return cal
+
+
 def describe(source: str) -> str:
     """How to name the source in messages: a file by its path, a URL only by its host (the path is the secret)."""
     if _is_url(source):
@@ -78,13 +98,13 @@ class ICalCalendar:
         until = end + EXPAND_AHEAD
         try:
             if self._parsed is None or self._parsed[0] != digest:  # parsing is the costly part; feeds rarely change
-                self._parsed = (digest, icalendar.Calendar.from_ical(raw))
+                self._parsed = (digest, _without_broken_events(icalendar.Calendar.from_ical(raw)))
             components = recurring_ical_events.of(self._parsed[1]).between(start, until)
             out = [e for c in components if c.name == "VEVENT" and (e := self._event(c)) is not None]
         except Exception as exc:  # icalendar/recurring-ical-events raise many types on bad input
             self._parsed = self._expanded = None
-            raise CalendarError(f"{describe(self.source)} is not a valid iCalendar file: "
-                                f"{type(exc).__name__}") from None
+            raise CalendarError(f"{describe(self.source)} is not a valid iCalendar file: {_looks_like(raw)} "
+                                f"({type(exc).__name__})") from None
         self._expanded = (digest, start, until, out)
         return sort_and_window(out, start, end)
 
