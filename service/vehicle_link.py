@@ -121,8 +121,8 @@ class VehicleLink:
         self.usage.roll(now.astimezone(self.zone))
         try:
             summary = self.vehicle.summary()
-        except VehicleError as exc:
-            self._error(now, exc)
+        except Exception as exc:  # VehicleError, or a backend surprise: the tick goes on with the last known car
+            self._error(now, _as_vehicle_error(exc))
             return self.last
         came_online = summary.state == "online" and not self.online
         self.online = summary.state == "online"
@@ -148,8 +148,8 @@ class VehicleLink:
         except VehicleAsleep:
             self.online = False
             return False
-        except VehicleError as exc:
-            self._error(now, exc)
+        except Exception as exc:
+            self._error(now, _as_vehicle_error(exc))
             return False
         self.status.ok, self.status.last_success, self.status.data_at = True, now, self.last.read_at or now
         return True
@@ -177,8 +177,8 @@ class VehicleLink:
                 return report
             try:
                 awake = self._counted(lambda: self.vehicle.wake(30.0))
-            except VehicleError as exc:
-                self._error(now, exc)
+            except Exception as exc:
+                self._error(now, _as_vehicle_error(exc))
                 awake = False
             report.woke = True
             if not awake or not self._read_data(now):
@@ -205,7 +205,8 @@ class VehicleLink:
                 sent.append({"name": cmd.name, "ok": False, "reason": f"asleep: {exc}"[:200]})
                 self.online = False
                 break
-            except VehicleError as exc:
+            except Exception as exc:
+                exc = _as_vehicle_error(exc)
                 self._error(now, exc)
                 sent.append({"name": cmd.name, "ok": False, "reason": str(exc)[:200]})
                 break
@@ -234,3 +235,12 @@ def _fill_gaps(fresh: VehicleSnapshot, last: VehicleSnapshot | None) -> VehicleS
         log.info("the car left %s null; keeping the last known values", ", ".join(sorted(gaps)))
         return dataclasses.replace(fresh, **gaps)
     return fresh
+
+
+def _as_vehicle_error(exc: Exception) -> VehicleError:
+    """A backend's own error as it is; anything else (a reply of a shape nobody expected) logged with its traceback
+    and named by type only, so that no tick ends early and no reply text reaches the state file."""
+    if isinstance(exc, VehicleError):
+        return exc
+    log.error("vehicle backend: unexpected %s", type(exc).__name__, exc_info=exc)
+    return VehicleError(f"the car's reply could not be used ({type(exc).__name__}); will try again next tick")

@@ -74,3 +74,31 @@ def test_settings_a_reply_leaves_null_keep_their_last_known_value(tmp_path):
         assert (again.charge_limit_soc, again.charge_current_request) == (80, first.charge_current_request)
         assert again.read_at > first.read_at
         assert again.battery_level is None  # it moves by itself: a stale one is worse than none
+
+
+class Surprising:
+    """A backend that raises what no backend should: the link must still return and keep the last car."""
+
+    def __init__(self) -> None:
+        from clients.vehicle import CallCounter
+
+        self.calls = CallCounter()
+
+    def summary(self):  # noqa: ANN201
+        raise AttributeError("'str' object has no attribute 'get'")
+
+    def snapshot(self):  # noqa: ANN201
+        raise AttributeError("x")
+
+    def wake(self, timeout_s: float = 30.0) -> bool:
+        raise KeyError("state")
+
+    def execute(self, command):  # noqa: ANN001, ANN201
+        raise TypeError("x")
+
+
+def test_a_backend_surprise_is_a_vehicle_error_not_the_end_of_the_tick(tmp_path):
+    link = VehicleLink(Surprising(), tmp_path, data_min_interval_min=10, wakes_per_day=4, commands_per_day=40,
+                       zone=NY)
+    assert link.read(T0) is None
+    assert not link.status.ok and "could not be used (AttributeError)" in link.status.last_error
