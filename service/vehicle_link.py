@@ -79,6 +79,7 @@ class VehicleLink:
         self.last: VehicleSnapshot | None = None
         self.online = False
         self._saved: tuple[Usage, VehicleSnapshot | None] | None = None
+        self._refused = False  # the car refused a command: read it next tick, whatever the interval
         self._load()
 
     @classmethod
@@ -130,9 +131,9 @@ class VehicleLink:
         due = self.last is None or self.last.read_at is None or now - self.last.read_at >= interval
         # A car that woke by itself was used: plugged in, unplugged, driven. Read it now, or a car unplugged and
         # asleep again before the next due read is still thought plugged in, and woken for nothing.
-        due = due or came_online
+        due = due or came_online or self._refused
         if self.online and due:
-            self._read_data(now)
+            self._refused = not self._read_data(now) and self._refused
         elif self.last is not None:
             self.last = dataclasses.replace(self.last, state=summary.state)
         if self.last is None:
@@ -201,6 +202,8 @@ class VehicleLink:
             try:
                 result = self._counted(lambda c=cmd: self.vehicle.execute(c))
                 sent.append({"name": cmd.name, "ok": result.ok, "reason": result.reason})
+                if not result.ok:  # "disconnected", "not plugged in"...: our picture of the car is wrong; re-read it
+                    self._refused = True
             except VehicleAsleep as exc:
                 sent.append({"name": cmd.name, "ok": False, "reason": f"asleep: {exc}"[:200]})
                 self.online = False
@@ -218,12 +221,12 @@ class VehicleLink:
 
 # Settings a reply sometimes leaves null (seen after firmware updates, and from cars half asleep) that Tesla otherwise
 # always sends. Acting on the null would send a command the car already has (a limit or amps "unknown", so "changed").
-# The battery level is not among them: it moves by itself, and a stale one would start a car that is already full.
-KEEP_LAST_KNOWN = ("charge_limit_soc", "charge_limit_soc_min", "charge_limit_soc_max",
-                   "charging_state", "charge_current_request", "charge_current_request_max", "conn_charge_cable",
-                   "scheduled_charging_mode", "off_peak_charging_enabled", "off_peak_charging_times",
-                   "scheduled_departure_time_minutes", "off_peak_hours_end_time", "preconditioning_enabled",
-                   "preconditioning_times")
+# The car's state (battery level, charging state, cable) is not among them: it moves by itself, and a stale one
+# would start a car that is already full, or keep commanding one that has been unplugged and driven off.
+KEEP_LAST_KNOWN = ("charge_limit_soc", "charge_limit_soc_min", "charge_limit_soc_max", "charge_current_request",
+                   "charge_current_request_max", "scheduled_charging_mode", "off_peak_charging_enabled",
+                   "off_peak_charging_times", "scheduled_departure_time_minutes", "off_peak_hours_end_time",
+                   "preconditioning_enabled", "preconditioning_times")
 
 
 def _fill_gaps(fresh: VehicleSnapshot, last: VehicleSnapshot | None) -> VehicleSnapshot:

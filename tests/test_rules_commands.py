@@ -71,6 +71,8 @@ def test_a_car_complete_with_its_soc_unknown_gets_no_start():
     assert "charge_start" not in [c.name for c in full]
     raised = commands_for(car(battery_level=None, charging_state="Complete"), Target(charge_now=True, charge_limit=90))
     assert [c.name for c in raised] == ["set_charge_limit", "charge_start"]  # a higher limit makes room again
+    unknown = commands_for(car(charging_state=None), Target(charge_now=True))  # charging already? cannot tell
+    assert "charge_start" not in [c.name for c in unknown]
 
 
 APPLY = [

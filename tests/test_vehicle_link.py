@@ -66,14 +66,18 @@ def test_settings_a_reply_leaves_null_keep_their_last_known_value(tmp_path):
     with FakeFleetApi(car) as fake:
         link = link_for(fake, tmp_path, clock)
         first = link.read(clock())
-        car.nulls = ("charge_limit_soc", "charge_current_request", "battery_level")
+        car.nulls = ("charge_limit_soc", "charge_current_request", "battery_level", "charging_state",
+                     "conn_charge_cable")
         now = step(clock, car, 31)
         car.state = "online"
         again = link.read(now)
         assert len(fake.requests("GET", r"/vehicle_data$")) == 2
         assert (again.charge_limit_soc, again.charge_current_request) == (80, first.charge_current_request)
         assert again.read_at > first.read_at
-        assert again.battery_level is None  # it moves by itself: a stale one is worse than none
+        # the car's state moves by itself: a stale one is worse than none (a stale "Complete" kept a car that had
+        # been unplugged and driven off "plugged in", and it was sent charge_start tick after tick)
+        assert (again.battery_level, again.charging_state, again.conn_charge_cable) == (None, None, None)
+        assert again.plugged_in is None
 
 
 class Surprising:
@@ -102,3 +106,22 @@ def test_a_backend_surprise_is_a_vehicle_error_not_the_end_of_the_tick(tmp_path)
                        zone=NY)
     assert link.read(T0) is None
     assert not link.status.ok and "could not be used (AttributeError)" in link.status.last_error
+
+
+def test_a_refused_command_makes_the_next_tick_read_the_car(tmp_path):
+    """The car answered "disconnected": the link's picture is wrong, so it reads the car again at once rather than
+    sending the same command every tick until the next due read."""
+    from charge_logic.models import Command, Decision
+
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="online", battery_level=50, charge_limit=80)
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        assert link.read(clock()).plugged_in is True
+        car.unplug()  # and it stays online, so no "came online" read
+        now = step(clock, car, 5)
+        assert link.read(now).plugged_in is True  # not due yet: the link still thinks it plugged in
+        start = Decision(now, "charge_now_low_soc", True, None, None, None, None, None, (), (Command("charge_start"),))
+        report = link.send(now, start, lambda snap: start)
+        assert report.sent == [{"name": "charge_start", "ok": False, "reason": "disconnected"}]
+        assert link.read(step(clock, car, 5)).plugged_in is False  # 10 min after the last read, well before due
