@@ -79,7 +79,7 @@ class VehicleLink:
         self.last: VehicleSnapshot | None = None
         self.online = False
         self._saved: tuple[Usage, VehicleSnapshot | None] | None = None
-        self._refused = False  # the car refused a command: read it next tick, whatever the interval
+        self._reread = False  # a command was refused or failed: read the car next tick, whatever the interval
         self._load()
 
     @classmethod
@@ -131,9 +131,9 @@ class VehicleLink:
         due = self.last is None or self.last.read_at is None or now - self.last.read_at >= interval
         # A car that woke by itself was used: plugged in, unplugged, driven. Read it now, or a car unplugged and
         # asleep again before the next due read is still thought plugged in, and woken for nothing.
-        due = due or came_online or self._refused
+        due = due or came_online or self._reread
         if self.online and due:
-            self._refused = not self._read_data(now) and self._refused
+            self._reread = not self._read_data(now) and self._reread
         elif self.last is not None:
             self.last = dataclasses.replace(self.last, state=summary.state)
         if self.last is None:
@@ -203,7 +203,7 @@ class VehicleLink:
                 result = self._counted(lambda c=cmd: self.vehicle.execute(c))
                 sent.append({"name": cmd.name, "ok": result.ok, "reason": result.reason})
                 if not result.ok:  # "disconnected", "not plugged in"...: our picture of the car is wrong; re-read it
-                    self._refused = True
+                    self._reread = True
             except VehicleAsleep as exc:
                 sent.append({"name": cmd.name, "ok": False, "reason": f"asleep: {exc}"[:200]})
                 self.online = False
@@ -211,6 +211,7 @@ class VehicleLink:
             except Exception as exc:
                 exc = _as_vehicle_error(exc)
                 self._error(now, exc)
+                self._reread = True  # did it reach the car? only a reading can tell before it is sent again
                 sent.append({"name": cmd.name, "ok": False, "reason": str(exc)[:200]})
                 break
         done = [c for c, s in zip(commands, sent, strict=False) if s["ok"]]

@@ -125,3 +125,22 @@ def test_a_refused_command_makes_the_next_tick_read_the_car(tmp_path):
         report = link.send(now, start, lambda snap: start)
         assert report.sent == [{"name": "charge_start", "ok": False, "reason": "disconnected"}]
         assert link.read(step(clock, car, 5)).plugged_in is False  # 10 min after the last read, well before due
+
+
+def test_a_command_that_failed_in_transit_makes_the_next_tick_read_the_car(tmp_path):
+    """A 500 on charge_start after a limit raise: the car may have resumed by itself, so the next tick reads it
+    before sending the start again (it had resumed: found by the soak, seed 8)."""
+    from charge_logic.models import Command, Decision
+
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="online", battery_level=50, charge_limit=80)
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        link.read(clock())
+        now = step(clock, car, 5)
+        link.read(now)
+        fake.fail("500", path=r"/command/")
+        start = Decision(now, "charge_now_low_soc", True, None, None, None, None, None, (), (Command("charge_start"),))
+        assert link.send(now, start, lambda snap: start).sent[0]["ok"] is False
+        link.read(step(clock, car, 5))
+        assert len(fake.requests("GET", r"/vehicle_data$")) == 2
