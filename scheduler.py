@@ -103,8 +103,9 @@ def make_coordinator(args: argparse.Namespace, settings: Settings):  # noqa: ANN
             return datetime.now(UTC)
 
         vehicle = make_vehicle(settings)
-        forecast, trips, mode = make_forecast_provider(settings), make_trip_provider(settings), "live"
-    link = VehicleLink.from_settings(vehicle, settings)
+        forecast = make_forecast_provider(settings, interval_min=args.interval)
+        trips, mode = make_trip_provider(settings, interval_min=args.interval), "live"
+    link = VehicleLink.from_settings(vehicle, settings, interval_min=args.interval)  # backoff starts at one tick
     coordinator = Coordinator(settings, link, forecast, trips, mode=mode, interval_min=args.interval)
     return coordinator, clock
 

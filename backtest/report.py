@@ -58,8 +58,7 @@ scripts/backtest_all.sh ../shared/data > docs/backtest-results.md    # [DATA_DIR
   budget (1 % of the similar sessions may end short) is steered online toward 99.5 % ready, from how its own ended
   sessions really went. No constant is fitted to these files; everything it knows of a household it learns from that
   household's ended sessions as the replay goes.
-- The machine is 2 cores shared with other developers; load averages of 5–15 were seen during these runs, so the
-  times are upper bounds (see "Runtime" at the end).
+- Times are wall-clock seconds on the project's 2-core build machine (see "Runtime" at the end).
 
 """
 
@@ -78,8 +77,25 @@ def runtime(folder: Path) -> list[str]:
             "|---|---|---|---|", *rows, ""]
 
 
+def summary(folder: Path) -> list[str]:
+    """One row per grid × sessions file: the planner beside the peers' policies (README's results table)."""
+    rows = ["| sessions × grid | planner capture | planner ready | planner commands/session | planner wakes/session "
+            "| cheapest capture / ready | seed capture / ready |", "|---" * 7 + "|"]
+    for key, _ in SETS:
+        for grid in GRIDS:
+            path = folder / f"{grid}_{key}.json"
+            if not path.exists():
+                continue
+            pol = json.loads(path.read_text())["policies"]
+            p, c, s = pol["planner"], pol.get("cheapest"), pol.get("seed")
+            peer = [f"{x['capture']:.3f} / {x['ready_rate']:.4f}" if x else "–" for x in (c, s)]
+            rows.append(f"| {key} × {grid} | **{p['capture']:.3f}** | **{p['ready_rate']:.4f}** | "
+                        f"{p['commands_per_session']:.2f} | {p['wakes_per_session']:.3f} | {peer[0]} | {peer[1]} |")
+    return ["## Summary\n", *rows, ""] if len(rows) > 2 else []
+
+
 def report(folder: Path) -> str:
-    out = [HEAD]
+    out = [HEAD, *summary(folder)]
     for key, title in SETS:
         out.append(f"## {title}\n")
         for grid in GRIDS:

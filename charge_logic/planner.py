@@ -274,11 +274,13 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
 
     expected: list[tuple[datetime, float]] = []
     if soc is not None and battery_kwh:
+        e_top = float(energy.max())  # the plan's last window runs until the car takes no more
+
         def charged_by(k: float) -> float:
             ch = k if c.now_only else min(c.must, k) + max(0.0, k - c.start)
-            return min(e_med, float(np.interp(ch, idx, q)))
+            return min(e_top, float(np.interp(ch, idx, q)))
 
-        done_c = float(np.interp(e_med, q, idx))
+        done_c = float(np.interp(e_top, q, idx))
         done_k = done_c if (c.now_only or done_c <= c.must) else c.start + done_c - c.must
         marks = {0.0, min(done_k, float(n_slots))}
         if not c.now_only:
@@ -349,5 +351,5 @@ def plan_for_vehicle(now: datetime, vehicle, forecast: Sequence[ForecastPoint], 
             dep = _next_local(now, zone, config.default_departure)
             needs.append(Need(dep, to_limit))
             reasons.append(f"no trip ahead and no history: default departure {dep.astimezone(zone):%a %H:%M}")
-    plan = plan_charging(now, forecast, needs, charger, soc=float(soc), battery_kwh=battery)
+    plan = plan_charging(now.astimezone(zone), forecast, needs, charger, soc=float(soc), battery_kwh=battery)
     return plan.windows, plan.expected_soc, need.needed_soc, tuple(reasons) + plan.reasons

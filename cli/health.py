@@ -34,11 +34,12 @@ def check(state: dict[str, Any], now: datetime, limits_h: dict[str, float]) -> s
         if not src:
             continue
         age = src.get("data_age_min")
+        retry = f"; next try {src['retry_at']}" if src.get("retry_at") else ""  # the source's backoff
         if age is None and src.get("last_error"):
-            return f"{name}: no data yet; last error: {src['last_error']}"
+            return f"{name}: no data yet; last error: {src['last_error']}{retry}"
         if age is not None and age > limit_h * 60:
             err = f"; last error: {src['last_error']}" if src.get("last_error") else ""
-            return f"{name}: data is {age / 60:.1f} h old, over its {limit_h:g} h limit{err}"
+            return f"{name}: data is {age / 60:.1f} h old, over its {limit_h:g} h limit{err}{retry}"
     return None
 
 

@@ -30,6 +30,7 @@ from clients.calendar_events import (
     clean_location,
     sort_and_window,
 )
+from clients.http_text import readable, retry_after_s, with_retry_after
 from clients.private_files import write_json_atomic
 
 SCOPES = ["https://www.googleapis.com/auth/calendar.readonly"]
@@ -132,6 +133,8 @@ class GoogleCalendar:
                     calendarId=self.calendar_id, timeMin=start.astimezone(UTC).isoformat(),
                     timeMax=end.astimezone(UTC).isoformat(), singleEvents=True, orderBy="startTime",
                     maxResults=self.page_size, pageToken=page, showDeleted=False).execute()
+                if not isinstance(reply, dict):  # googleapiclient hands back the raw text when it is not JSON
+                    raise CalendarError(f"Google Calendar sent a reply that is not JSON ({readable(reply, 60)})")
                 zone = _zone(reply.get("timeZone"), self.zone)
                 items += reply.get("items", [])
                 page = reply.get("nextPageToken")
@@ -141,6 +144,8 @@ class GoogleCalendar:
             raise self._error(exc) from None
         except google.auth.exceptions.RefreshError:
             raise CalendarAuthError(f"Google refused to refresh the sign-in: {REAUTH}") from None
+        except TimeoutError:
+            raise CalendarError(f"Google Calendar did not answer within {self.timeout:g} s") from None
         except (httplib2.HttpLib2Error, OSError) as exc:
             raise CalendarError(f"Google Calendar unreachable: {type(exc).__name__}") from None
         finally:
@@ -154,8 +159,11 @@ class GoogleCalendar:
         try:
             message = json.loads(exc.content or b"{}").get("error", {}).get("message", "")
         except (ValueError, AttributeError):
-            message = ""
+            message = readable(exc.content, 120)
         message = " ".join(str(message).split())[:200]
+        return with_retry_after(self._typed(code, message), retry_after_s(exc.resp))
+
+    def _typed(self, code: int, message: str) -> CalendarError:
         if code == 401:
             return CalendarAuthError(f"Google Calendar refused the sign-in (401: {message}): {REAUTH}")
         if code == 403:
@@ -163,7 +171,9 @@ class GoogleCalendar:
                                  "Google Cloud project and check the token's scope")
         if code == 404:
             return CalendarError(f"calendar {self.calendar_id!r} not found (404): check GOOGLE_CALENDAR_ID")
-        return CalendarError(f"Google Calendar error {code}: {message}")
+        if code == 429:
+            return CalendarError(f"Google Calendar rate limit (429: {message}); will retry later")
+        return CalendarError(f"Google Calendar error {code}: {message or 'no details'}")
 
     def _event(self, item: dict[str, Any], zone: tzinfo) -> CalendarEvent | None:
         if item.get("eventType") == "workingLocation" or "start" not in item:

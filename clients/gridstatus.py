@@ -18,9 +18,14 @@ from typing import Any
 
 import requests
 
+from clients.http_text import readable, retry_after_s
+
 
 class GridStatusError(Exception):
-    """Any GridStatus failure; the message is one line, names what to fix, and never holds the key."""
+    """Any GridStatus failure; the message is one line, names what to fix, and never holds the key.
+    `retry_after_s` is the server's Retry-After, when it gave one."""
+
+    retry_after_s: float | None = None
 
 
 class BadKeyError(GridStatusError):
@@ -57,6 +62,7 @@ class Row:
 # client's tests) is a burst limit; a usage limit (requests or rows this month) is not worth retrying until it resets.
 _BURST = re.compile(r"(?i)\bper\s*\d*\s*(second|minute|hour)s?\b")
 _MONTHLY_WORDS = ("month", "usage limit", "quota", "rows returned", "api_rows")
+WAIT_IN_TICK_S = 5.0  # a burst limit asking for at most this long is waited out once, inside the tick
 
 
 def _iso(dt: datetime) -> str:
@@ -153,20 +159,25 @@ class GridStatusClient:
                     raise UnavailableError("GridStatus sent an unexpected reply")
                 return body
             err = self._error(resp)
-            if isinstance(err, RateLimitedError) and attempt == 0:
-                self.sleep(min(_number(resp.headers.get("Retry-After")) if resp.headers.get("Retry-After")
-                               else 1.0, 5.0))
+            wait = 1.0 if err.retry_after_s is None else err.retry_after_s
+            if isinstance(err, RateLimitedError) and attempt == 0 and wait <= WAIT_IN_TICK_S:
+                self.sleep(wait)
                 continue
-            raise err
+            raise err  # a longer Retry-After is the provider's backoff to honour, not a sleep here
         raise AssertionError("unreachable")
 
     def _error(self, resp: requests.Response) -> GridStatusError:
         try:
             detail = str(resp.json().get("detail", ""))
         except (ValueError, AttributeError):
-            detail = resp.text[:200]
+            detail = readable(resp.text, 200)
         detail = " ".join(detail.replace(self._key, "***").split())[:200]
-        code = resp.status_code
+        err = self._typed(resp.status_code, detail, resp)
+        err.retry_after_s = retry_after_s(resp.headers)
+        return err
+
+    @staticmethod
+    def _typed(code: int, detail: str, resp: requests.Response) -> GridStatusError:
         if code == 401:
             return BadKeyError(f"GridStatus refused the API key (401: {detail}): check GRID_STATUS_API_KEY")
         if code == 403:

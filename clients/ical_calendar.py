@@ -17,6 +17,7 @@ import requests
 
 from charge_logic.models import CalendarEvent
 from clients.calendar_events import CalendarError, EventRules, as_aware, clean_location, sort_and_window
+from clients.http_text import looks_like_html, retry_after_s, with_retry_after
 
 EXPAND_AHEAD = timedelta(days=1)
 
@@ -85,8 +86,17 @@ class ICalCalendar:
         if resp.status_code in (401, 403, 404):
             raise CalendarError(f"{describe(self.source)} answered {resp.status_code}: the secret address was "
                                 "probably reset; copy the current one into ICAL_URL")
+        if resp.status_code == 429:
+            raise with_retry_after(CalendarError(f"{describe(self.source)} is rate limiting (429); will retry later"),
+                                   retry_after_s(resp.headers))
         if resp.status_code != 200:
-            raise CalendarError(f"{describe(self.source)} answered {resp.status_code}")
+            raise with_retry_after(CalendarError(f"{describe(self.source)} answered {resp.status_code}"),
+                                   retry_after_s(resp.headers))
+        if not resp.content.strip():
+            raise CalendarError(f"{describe(self.source)} sent an empty reply, not a calendar")
+        if looks_like_html(resp.text[:500]):
+            raise CalendarError(f"{describe(self.source)} sent a web page, not a calendar: check ICAL_URL is the "
+                                "secret address in iCal format")
         return resp.content
 
     def events(self, start: datetime, end: datetime) -> list[CalendarEvent]:

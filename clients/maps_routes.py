@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import requests
 
+from clients.http_text import readable, retry_after_s, with_retry_after
 from clients.maps_errors import Leg, MapsKeyError, MapsUnavailableError, PlaceNotFoundError
 
 FIELD_MASK = "routes.distanceMeters,routes.duration"
@@ -39,25 +40,36 @@ class RoutesClient:
             data = resp.json()
         except ValueError:
             data = None
-        if resp.status_code == 200 and not isinstance(data, dict):
-            # a proxy's or portal's page, or a cut-off body: not Google saying "no route", which would be cached
-            raise MapsUnavailableError("Routes API sent a reply that is not JSON")
         if resp.status_code != 200:
-            raise self._error(resp.status_code, data if isinstance(data, dict) else {})
+            raise with_retry_after(self._error(resp.status_code, data, resp.text), retry_after_s(resp.headers))
+        if not isinstance(data, dict):  # not "no route": an unreadable reply must not be cached as one
+            raise MapsUnavailableError(f"Routes API sent a reply that is not its JSON ({readable(resp.text, 60)})")
         routes = data.get("routes") or []
-        if not routes or "distanceMeters" not in routes[0]:
+        if not isinstance(routes, list) or not routes or not isinstance(routes[0], dict) \
+                or "distanceMeters" not in routes[0]:
             raise PlaceNotFoundError("Routes API found no driving route to that place")
         r = routes[0]
-        return Leg(float(r["distanceMeters"]), float(str(r.get("duration", "0s")).rstrip("s") or 0))
+        try:
+            return Leg(float(r["distanceMeters"]), float(str(r.get("duration", "0s")).rstrip("s") or 0))
+        except (TypeError, ValueError):
+            raise MapsUnavailableError("Routes API sent a route without a readable distance and duration") from None
 
-    def _error(self, code: int, data: dict) -> Exception:
-        err = data.get("error") or {} if isinstance(data, dict) else {}
+    def _error(self, code: int, data: object, text: str) -> Exception:
+        err = (data.get("error") or {}) if isinstance(data, dict) else {}
+        err = err if isinstance(err, dict) else {}
         status = str(err.get("status", ""))
-        message = " ".join(str(err.get("message", "")).replace(self._key, "***").split())[:200]
+        message = str(err.get("message", "")) if err else readable(text, 120)
+        message = " ".join(message.replace(self._key, "***").split())[:200]
         if code in (401, 403) or "API key" in message or "API_KEY" in str(err.get("details", "")):
             return MapsKeyError(f"Routes API refused the key ({status or code}: {message}): enable the Routes API "
                                 "for GOOGLE_MAPS_API_KEY in Google Cloud, or set MAPS_API=legacy to use the Distance "
                                 "Matrix API instead")
-        if code == 400 or code == 404:
+        if code in (400, 404) and not err:  # not Google's error JSON: a proxy or a wrong base URL, not the place
+            return MapsUnavailableError(f"Routes API answered {code} with {message or 'no details'}: check "
+                                        "ROUTES_BASE_URL")
+        if code in (400, 404):
             return PlaceNotFoundError(f"Routes API could not route to that place ({status or code}: {message})")
-        return MapsUnavailableError(f"Routes API error {code} {status}: {message}".strip())
+        if code == 429:
+            return MapsUnavailableError(f"Routes API rate limit (429 {status}: {message}); will retry later")
+        return MapsUnavailableError(f"Routes API error {code}{' ' + status if status else ''}: "
+                                    f"{message or 'no details'}")

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import requests
 
 from charge_logic.models import Command, VehicleSnapshot
+from clients.http_text import readable, retry_after_s, with_retry_after
 from clients.tesla_common import (
     AUTH_HINT,
     COMMANDS,
@@ -136,7 +137,7 @@ class FleetVehicle:
         self.calls.summaries += 1
         item = pick_vehicle(body.get("response") or [], self.vin)
         if item is None:
-            which = f"a car with VIN {short_vin(self.vin)}" if self.vin else "any car"
+            which = f"the car with VIN {short_vin(self.vin)}" if self.vin else "any car"
             raise VehicleError(f"the Tesla account has no access to {which}: check TESLA_VIN and the app's "
                                "vehicle scopes")
         if not self.vin:
@@ -251,13 +252,13 @@ class FleetVehicle:
                 body = resp.json()
             except ValueError:
                 body = None
-            text = self.scrub(error_text(body) if body is not None else resp.text[:120])
+            text = self.scrub(error_text(body) if isinstance(body, dict) else readable(resp.text, 120))
             if status == 401 and not refreshed:
                 refreshed = True
                 self._access_token(force_refresh=True)
                 continue
             if status == 429 and not rate_waited:
-                wait = _retry_after(resp.headers.get("Retry-After"))
+                wait = retry_after_s(resp.headers)
                 if wait is not None and wait <= self.max_retry_after_s:
                     rate_waited = True
                     self.sleep(wait)
@@ -266,7 +267,8 @@ class FleetVehicle:
                 setattr(self.calls, billed, getattr(self.calls, billed) + 1)
             if status == 200 and isinstance(body, dict):
                 return body
-            raise self._error(status, text, what, resp.headers.get("Retry-After"), body is None)
+            raise with_retry_after(self._error(status, text, what, resp.headers.get("Retry-After"),
+                                               not isinstance(body, dict)), retry_after_s(resp.headers))
 
     def _error(self, status: int, text: str, what: str, retry_after: str | None, not_json: bool) -> VehicleError:
         if status == 200 and not_json:
@@ -295,10 +297,3 @@ class FleetVehicle:
 
     def _host(self) -> str:
         return urlsplit(self.base_url).netloc or self.base_url
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None

@@ -23,6 +23,7 @@ import teslapy
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
 from charge_logic.models import Command, VehicleSnapshot
+from clients.http_text import readable, retry_after_s, with_retry_after
 from clients.tesla_common import (
     AUTH_HINT,
     VEHICLE_DATA_ENDPOINTS,
@@ -136,7 +137,7 @@ class OwnerVehicle:
         cars = [p for p in body.get("response") or [] if isinstance(p, dict) and "vehicle_id" in p]
         item = pick_vehicle(cars, self.vin)
         if item is None:
-            which = f"a car with VIN {short_vin(self.vin)}" if self.vin else "any car"
+            which = f"car with VIN {short_vin(self.vin)}" if self.vin else "car"
             raise VehicleError(f"the Tesla account has no {which}: check TESLA_VIN")
         self._id = str(item.get("id_s") or item.get("id"))
         if not self.vin:
@@ -212,7 +213,8 @@ class OwnerVehicle:
                     continue
                 if billed and (status == 408 or is_asleep_error(text)):
                     self._count(billed)
-                raise self._error(status, text, what) from None
+                headers = exc.response.headers if exc.response is not None else None
+                raise with_retry_after(self._error(status, text, what), retry_after_s(headers)) from None
             except (OAuth2Error, _NoInteractiveSignIn, ValueError) as exc:
                 if isinstance(exc, ValueError) and not isinstance(exc, requests.JSONDecodeError):
                     raise VehicleError(f"teslapy refused {what}: {self.scrub(exc)}") from None
@@ -260,6 +262,7 @@ def _reply_text(resp: requests.Response | None) -> str:
     if resp is None:
         return ""
     try:
-        return error_text(resp.json())
+        body = resp.json()
     except ValueError:
-        return resp.text[:120]
+        return readable(resp.text, 120)
+    return error_text(body) if isinstance(body, dict) else readable(resp.text, 120)

@@ -287,6 +287,9 @@ def health_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
             if ok is True else ("warn", "unknown")
         err = text(src.get("last_error"))
         err_at = when(src.get("last_error_at"), zone)
+        retry = when(src.get("retry_at"), zone)  # a failing source is not asked before this (service/backoff.py)
+        if err and retry is not None and retry > now:
+            err = f"{err}; next try {clock(retry, now)}"
         calls, budget = num(src.get("calls_month")), num(src.get("budget_month"))
         rows.append(html.Tr(className=f"src-{name}", children=[
             html.Td(SOURCE_NAMES.get(name, name)),

@@ -20,10 +20,24 @@ class Window(NamedTuple):
         return None if self.kw is None else self.kw * (self.end - self.start).total_seconds() / 3600
 
 
+def full_at(state: dict[str, Any], zone: ZoneInfo) -> datetime | None:
+    """When the plan expects the car to be full (its expected SoC first reaches its top), if it says."""
+    points = expected_soc(state, zone)
+    if len(points) < 2 or points[-1][1] <= points[0][1]:
+        return None
+    top = max(s for _, s in points)
+    return next(t for t, s in points if s >= top)
+
+
 def windows(state: dict[str, Any], zone: ZoneInfo) -> list[Window]:
+    """The plan's windows as the car will use them: a window is open-ended ("until the limit"), so it is shown
+    ending when the plan expects the car to be full."""
     out = []
+    full = full_at(state, zone)
     for w in items(obj(state.get("plan")).get("windows")):
         start, end = when(w.get("start"), zone), when(w.get("end"), zone)
+        if start and end and full and start < full < end:
+            end = full
         if start and end and end > start:
             out.append(Window(start, end, num(w.get("amps")), num(w.get("kw"))))
     return sorted(out, key=lambda w: (w.start, w.end))

@@ -19,6 +19,7 @@ from charge_logic.household import PastSession
 from charge_logic.models import Decision, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.planner import plan_for_vehicle
 from charge_logic.rules import decide
+from service.backoff import retry_text
 from service.session_log import SessionLog
 from service.settings import Settings
 from service.sources import ForecastProvider, SourceStatus, TripProvider
@@ -79,11 +80,24 @@ class Coordinator:
             self.forecast_source.status.ok, self.forecast_source.status.last_error = False, str(exc)[:300]
             points = []
         st = self.forecast_source.status
+        hours = self.settings.forecast_stale_hours
         if st.stale and points:
-            notes.append(f"The grid forecast is stale (from {_ago(now, st.data_at)}); using it until it is renewed.")
+            notes.append(f"The grid forecast is stale (from {_ago(now, st.data_at)}){self._failing(st)}; using it "
+                         f"until it is renewed{self._next_try(st, now)}.")
+        elif not points and st.data_at is not None and (now - st.data_at).total_seconds() > hours * 3600:
+            notes.append(f"The grid forecast is missing: the last one is from {_ago(now, st.data_at)}, older than "
+                         f"FORECAST_STALE_HOURS ({hours:g} h){self._failing(st)}; charging simply finishes by the "
+                         f"departure, in the car's off-peak window{self._next_try(st, now)}.")
         elif not points:
-            notes.append("No usable grid forecast right now: charging simply finishes by the departure.")
+            notes.append(f"No usable grid forecast right now{self._failing(st)}: charging simply finishes by the "
+                         f"departure, in the car's off-peak window{self._next_try(st, now)}.")
         return points
+
+    def _failing(self, st: SourceStatus) -> str:
+        return f" ({st.last_error})" if not st.ok and st.last_error else ""
+
+    def _next_try(self, st: SourceStatus, now: datetime) -> str:
+        return f"; next try {retry_text(st.retry_at, now, self.zone)}" if st.retry_at else ""
 
     def _trips(self, now: datetime, notes: list[str]) -> list[Trip]:
         if self.trip_source is None:
@@ -96,9 +110,33 @@ class Coordinator:
             self.trip_source.statuses[0].ok, self.trip_source.statuses[0].last_error = False, str(exc)[:300]
             trips = []
         cal = self.trip_source.statuses[0]
-        if cal.stale:
-            notes.append(f"The calendar could not be read; using events from {_ago(now, cal.data_at)}.")
+        hours = self.settings.calendar_stale_hours
+        if cal.stale and cal.data_at is not None and (now - cal.data_at).total_seconds() > hours * 3600:
+            notes.append(f"The calendar could not be read for {_ago(now, cal.data_at).removesuffix(' ago')}, longer "
+                         f"than CALENDAR_STALE_HOURS ({hours:g} h){self._failing(cal)}: its events are dropped and "
+                         f"the default departure ({self.settings.default_departure:%H:%M}) and limit "
+                         f"({self.settings.base_charge_limit} %) apply{self._next_try(cal, now)}.")
+        elif cal.stale:
+            notes.append(f"The calendar could not be read{self._failing(cal)}; using events from "
+                         f"{_ago(now, cal.data_at)}{self._next_try(cal, now)}.")
+        elif not cal.ok and cal.data_at is None:
+            notes.append(f"The calendar could not be read{self._failing(cal)}: the default departure and limit "
+                         f"apply{self._next_try(cal, now)}.")
+        for st in self.trip_source.statuses[1:]:
+            if not st.ok and st.last_error:
+                notes.append(f"Google Maps is failing ({st.last_error}): distances known before are used, new places "
+                             f"have none{self._next_try(st, now)}.")
         return trips
+
+    def _vehicle_notes(self, now: datetime, snap: VehicleSnapshot | None, notes: list[str]) -> None:
+        st = self.link.status
+        if st.ok or not st.last_error:
+            return
+        if st.stale and snap is not None:
+            notes.append(f"The car could not be read ({st.last_error}); using its data from "
+                         f"{_ago(now, snap.read_at or st.data_at)}{self._next_try(st, now)}.")
+        else:
+            notes.append(f"The car could not be read ({st.last_error}){self._next_try(st, now)}.")
 
     def _at_home(self, snap: VehicleSnapshot | None) -> bool | None:
         s = self.settings
@@ -112,7 +150,9 @@ class Coordinator:
     def decide(self, now: datetime, snap: VehicleSnapshot | None, forecast: Sequence[ForecastPoint],
                trips: Sequence[Trip], notes: Sequence[str]) -> Decision:
         windows = None
-        if self.rules.policy == "planner" and snap is not None:
+        # Without a forecast the planner has nothing to shift charging by and would charge at once, often in the
+        # evening peak; the car's own off-peak schedule, finishing by the departure, is the better default.
+        if self.rules.policy == "planner" and snap is not None and forecast:
             windows, _, _, why = self.planner(now, snap, forecast, trips, self.rules, self.zone, self.sessions())
             notes = [*notes, *(f"Plan: {r}" for r in why)]
         return decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
@@ -128,6 +168,7 @@ class Coordinator:
         forecast = self._forecast(now, notes)
         trips = self._trips(now, notes)
         snap = self.link.read(now)
+        self._vehicle_notes(now, snap, notes)
         self.session_log.observe(now, snap)
         decision = self.decide(now, snap, forecast, trips, notes)
         report = self.link.send(now, decision, lambda fresh: self.decide(now, fresh, forecast, trips, notes))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,12 @@ def write_json(path: str | Path, data: Any) -> None:
     write_json_atomic(path, data)
 
 
+def _month(now: datetime) -> str:
+    """The budget's month, in UTC whatever zone `now` is in (an aware `now` in New York at 20:00 on the 31st is
+    already next month's first hour in UTC, where the retry times are computed too)."""
+    return (now.astimezone(UTC) if now.tzinfo else now).strftime("%Y-%m")
+
+
 class MonthlyBudget:
     """Calls made this calendar month (UTC), kept on disk, refused once `limit` is reached."""
 
@@ -36,13 +42,13 @@ class MonthlyBudget:
         self.count: int = int(data.get("count", 0))
 
     def used(self, now: datetime) -> int:
-        return self.count if self.month == now.strftime("%Y-%m") else 0
+        return self.count if self.month == _month(now) else 0
 
     def allows(self, now: datetime, n: int = 1) -> bool:
         return self.limit is None or self.used(now) + n <= self.limit
 
     def spend(self, now: datetime, n: int = 1) -> None:
-        month = now.strftime("%Y-%m")
+        month = _month(now)
         if self.month != month:
             self.month, self.count = month, 0
         self.count += n

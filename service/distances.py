@@ -1,19 +1,21 @@
 """Drive distance to an event's place, cached per destination for DISTANCE_CACHE_DAYS and capped per month.
 
 A destination costs one Maps call per DISTANCE_CACHE_DAYS at most (a place that cannot be found is remembered too);
-a refused key stops all calls for a day; transient failures back off for an hour per destination.
+a refused key stops all calls for a day; other failures stop all calls for the backoff (service/backoff.py: from an
+hour, doubling, a day at most; the server's Retry-After honoured), while cached distances are still used.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from charge_logic.models import Route
 from clients import places
 from clients.maps_errors import Leg, MapsError, MapsKeyError, PlaceNotFoundError
+from service.backoff import Backoff, retry_after_of
 from service.disk import MonthlyBudget, read_json, write_json
 from service.sources import SourceStatus
 
@@ -23,6 +25,7 @@ NO_KEY_NOTE = "distance unknown: no GOOGLE_MAPS_API_KEY set"
 NO_HOME_NOTE = "distance unknown: TESLA_HOME_ADDRESS is not set"
 NOT_A_PLACE_NOTE = "no drive: the location is not a place (online meeting, phone or link)"
 NO_LOCATION_NOTE = "no drive: the event has no location"
+MAPS_BACKOFF_BASE = timedelta(hours=1)  # distances are cached for weeks: a failing Maps can wait
 
 
 class DriveClient(Protocol):
@@ -33,7 +36,7 @@ class DriveClient(Protocol):
 
 class DistanceService:
     def __init__(self, client: DriveClient | None, home: str, state_dir: str | Path, *, cache_days: float = 30.0,
-                 calls_per_month: int | None = 300) -> None:
+                 calls_per_month: int | None = 300, backoff: Backoff | None = None) -> None:
         self.client = client
         self.home = home.strip()
         state = Path(state_dir)
@@ -41,8 +44,7 @@ class DistanceService:
         self.cache_for = timedelta(days=cache_days)
         self.budget = MonthlyBudget(state / "maps_budget.json", calls_per_month)
         self.status = SourceStatus("maps", budget_month=calls_per_month)  # no key is a choice, not a failure
-        self._blocked_until: datetime | None = None
-        self._retry: dict[str, datetime] = {}
+        self.backoff = backoff or Backoff(MAPS_BACKOFF_BASE, cap=timedelta(days=1))
         data = read_json(self.cache_path)
         ok = isinstance(data, dict) and data.get("home") == places.normalize(self.home) and \
             isinstance(data.get("entries"), dict)
@@ -70,13 +72,13 @@ class DistanceService:
             if hit.get("km") is None:
                 return None, f"distance unknown: {hit.get('note') or 'place not found'}"
             return Route(hit["km"], hit["min"]), None
-        if self._blocked_until and now < self._blocked_until:
+        if not self.backoff.ready(now):
             return None, f"distance unknown: {self.status.last_error}"
-        if key in self._retry and now < self._retry[key]:
-            return None, "distance unknown: Maps failed a moment ago, will retry"
         if not self.budget.allows(now):
             self.status.ok, self.status.last_error, self.status.last_error_at = (
                 False, f"Maps budget of {self.budget.limit} calls this month reached (MAPS_CALLS_PER_MONTH)", now)
+            first = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+            self.status.retry_at = (first + timedelta(days=32)).replace(day=1)  # the budget's next month
             return None, "distance unknown: Maps monthly budget reached"
         self.budget.spend(now)
         self.status.calls_month = self.budget.used(now)
@@ -92,15 +94,15 @@ class DistanceService:
                 exc = MapsError(f"Maps call failed unexpectedly ({type(exc).__name__})")
             log.warning("maps: %s", exc)
             self.status.ok, self.status.last_error, self.status.last_error_at = False, str(exc)[:300], now
-            if isinstance(exc, MapsKeyError):
-                self._blocked_until = now + timedelta(days=1)
-            else:
-                self._retry[key] = now + timedelta(hours=1)
+            self.status.stale = bool(self.entries)  # cached distances stand in meanwhile
+            self.status.retry_at = self.backoff.failed(
+                now, retry_after_s=retry_after_of(exc),
+                at_least=now + timedelta(days=1) if isinstance(exc, MapsKeyError) else None)
             return None, f"distance unknown: {exc}"
         route = Route(round(leg.distance_m / 1000, 2), round(leg.duration_s / 60, 1))
         self.entries[key] = {"at": now.isoformat(), "km": route.distance_km, "min": route.drive_minutes}
         self._save(now)
         self.status.ok, self.status.last_success, self.status.data_at = True, now, now
-        self.status.last_error = None
-        self._retry.pop(key, None)
+        self.status.last_error, self.status.stale, self.status.retry_at = None, False, None
+        self.backoff.succeeded()
         return route, None

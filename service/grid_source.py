@@ -3,6 +3,7 @@
 A free GridStatus plan allows about 250 requests a month, so the forecast is fetched at most every GRID_FETCH_HOURS
 (a forecast is republished a few times a day anyway), each request is counted per month and refused past
 GRIDSTATUS_REQUESTS_PER_MONTH, and a failure keeps the last good forecast (marked stale) until FORECAST_STALE_HOURS.
+After a failure GridStatus is not asked again before the backoff (service/backoff.py) and the server's Retry-After.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import requests
 from charge_logic.models import ForecastPoint
 from clients import gridstatus
 from clients.grid_datasets import GridDataset, dataset_for
+from service.backoff import Backoff, retry_after_of
 from service.disk import MonthlyBudget, read_json, write_json
 from service.settings import Settings
 from service.sources import SourceStatus
@@ -50,7 +52,7 @@ class GridForecastProvider:
 
     def __init__(self, client: gridstatus.GridStatusClient, dataset: GridDataset, state_dir: str | Path, *,
                  iso: str = "", fetch_hours: float = 3.0, stale_hours: float = 24.0,
-                 requests_per_month: int | None = 240) -> None:
+                 requests_per_month: int | None = 240, backoff: Backoff | None = None) -> None:
         self.client = client
         self.dataset = dataset
         self.iso = iso
@@ -61,7 +63,7 @@ class GridForecastProvider:
         self.budget = MonthlyBudget(state / "grid_budget.json", requests_per_month)
         self.status = SourceStatus("grid", budget_month=requests_per_month)
         self._now = datetime.now(UTC)
-        self._retry_at: datetime | None = None
+        self.backoff = backoff or Backoff()
         client.before_request = self._spend
         self.fetched_at: datetime | None = None
         self.points: list[ForecastPoint] = []
@@ -112,7 +114,7 @@ class GridForecastProvider:
         return [p for p in self.points if lo - timedelta(hours=1) < p.start <= hi]  # the hour holding now-6h too
 
     def _due(self, now: datetime) -> bool:
-        if self._retry_at is not None and now < self._retry_at:
+        if not self.backoff.ready(now):
             return False
         return self.fetched_at is None or now - self.fetched_at >= self._interval(now) or now < self.fetched_at
 
@@ -142,7 +144,9 @@ class GridForecastProvider:
             log.exception("grid forecast: unexpected failure")
             self._failed(now, gridstatus.UnavailableError(f"GridStatus reply could not be used ({type(bug).__name__})"))
             return
-        self.points, self.fetched_at, self._retry_at = points, now, None
+        self.points, self.fetched_at = points, now
+        self.backoff.succeeded()
+        self.status.retry_at = None
         self._save_cache()
         self.status.ok, self.status.stale = True, False
         self.status.last_success = self.status.data_at = now
@@ -153,17 +157,17 @@ class GridForecastProvider:
         self.status.stale = self.fetched_at is not None
         self.status.last_error = str(exc).splitlines()[0][:300]
         self.status.last_error_at = now
+        at_least = None
         if isinstance(exc, (gridstatus.QuotaSpentError, BudgetSpentError)):
             first = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-            self._retry_at = (first + timedelta(days=32)).replace(day=1)  # next month
+            at_least = (first + timedelta(days=32)).replace(day=1)  # next month
         elif isinstance(exc, (gridstatus.BadKeyError, gridstatus.PlanError, gridstatus.NotFoundError)):
-            self._retry_at = now + self.fetch_every  # needs a config fix; do not burn requests
-        else:
-            self._retry_at = now + min(self.fetch_every, timedelta(minutes=30))
+            at_least = now + self.fetch_every  # needs a config fix; do not burn requests
+        self.status.retry_at = self.backoff.failed(now, retry_after_s=retry_after_of(exc), at_least=at_least)
 
 
-def make_forecast_provider(settings: Settings, *, session: requests.Session | None = None
-                           ) -> GridForecastProvider | None:
+def make_forecast_provider(settings: Settings, *, session: requests.Session | None = None,
+                           interval_min: float = 14.0) -> GridForecastProvider | None:
     """None when no GridStatus key is set (the coordinator then runs without a forecast, or on the demo one)."""
     if not settings.grid_status_api_key:
         return None
@@ -171,4 +175,5 @@ def make_forecast_provider(settings: Settings, *, session: requests.Session | No
     client = gridstatus.GridStatusClient(settings.grid_status_api_key, settings.gridstatus_base_url, session=session)
     return GridForecastProvider(client, ds, settings.state_dir, iso=settings.grid_iso,
                                 fetch_hours=settings.grid_fetch_hours, stale_hours=settings.forecast_stale_hours,
-                                requests_per_month=settings.gridstatus_requests_per_month)
+                                requests_per_month=settings.gridstatus_requests_per_month,
+                                backoff=Backoff(timedelta(minutes=interval_min)))

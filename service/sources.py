@@ -24,10 +24,11 @@ class SourceStatus:
     stale: bool = False
     calls_month: int = 0
     budget_month: int | None = None
+    retry_at: datetime | None = None  # a failing source is not asked again before this (service/backoff.py)
 
     def to_json(self, now: datetime) -> dict[str, Any]:
         d = asdict(self)
-        for k in ("last_success", "last_error_at", "data_at"):
+        for k in ("last_success", "last_error_at", "data_at", "retry_at"):
             d[k] = d[k].isoformat() if d[k] else None
         d["data_age_min"] = round((now - self.data_at).total_seconds() / 60, 1) if self.data_at else None
         return d

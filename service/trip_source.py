@@ -1,7 +1,8 @@
 """Upcoming trips: calendar events (Google or iCal) with the drive to each, for the coordinator and `events`.
 
 The calendar is read every tick (cheap, and edits show up at once); when it fails, the last good events are used,
-marked stale, for CALENDAR_STALE_HOURS, then dropped. Distances come from the cached, budgeted DistanceService.
+marked stale, for CALENDAR_STALE_HOURS, then dropped; after a failure the calendar is not asked again before the
+backoff (service/backoff.py) and the server's Retry-After. Distances come from the cached, budgeted DistanceService.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from clients.google_calendar import GoogleCalendar
 from clients.ical_calendar import ICalCalendar
 from clients.maps_legacy import LegacyMapsClient
 from clients.maps_routes import RoutesClient
+from service.backoff import Backoff, retry_after_of
 from service.disk import read_json, write_json
-from service.distances import DistanceService, DriveClient
+from service.distances import MAPS_BACKOFF_BASE, DistanceService, DriveClient
 from service.settings import Settings, SettingsError
 from service.sources import SourceStatus
 
@@ -38,13 +40,14 @@ def _event_from(d: dict) -> CalendarEvent:
 
 class CalendarTripProvider:
     def __init__(self, calendar: CalendarSource, distances: DistanceService, state_dir: str | Path | None, *,
-                 hours: float = 48.0, stale_hours: float = 6.0) -> None:
+                 hours: float = 48.0, stale_hours: float = 6.0, backoff: Backoff | None = None) -> None:
         self.calendar = calendar
         self.distances = distances
         self.horizon = timedelta(hours=hours)
         self.stale_after = timedelta(hours=stale_hours)
         self.cache_path = Path(state_dir) / "calendar_cache.json" if state_dir is not None else None
         self.status = SourceStatus("calendar")
+        self.backoff = backoff or Backoff()
         self.statuses: list[SourceStatus] = [self.status, distances.status]
         self._events: list[CalendarEvent] = []
         self._events_at: datetime | None = None
@@ -70,6 +73,8 @@ class CalendarTripProvider:
         usual = start is None
         start = now if start is None else start
         until = start + (timedelta(hours=hours) if hours is not None else self.horizon)
+        if usual and not self.backoff.ready(now):
+            return self._last_good(now, start, until)
         try:
             try:
                 events = self.calendar.events(start, until)
@@ -81,11 +86,12 @@ class CalendarTripProvider:
         except CalendarError as exc:
             log.warning("calendar: %s", exc)
             self.status.ok, self.status.last_error, self.status.last_error_at = False, str(exc)[:300], now
-            if self._events_at is None or now - self._events_at > self.stale_after:
-                self.status.stale = self._events_at is not None
-                return []
-            self.status.stale = True
-            return [e for e in self._events if e.end > start and e.start < until]
+            if usual:
+                self.status.retry_at = self.backoff.failed(now, retry_after_s=retry_after_of(exc))
+            return self._last_good(now, start, until)
+        if usual:
+            self.backoff.succeeded()
+            self.status.retry_at = None
         self.status.ok, self.status.stale = True, False
         self.status.last_success = now
         if not usual:
@@ -98,6 +104,13 @@ class CalendarTripProvider:
         self._events, self._events_at = events, now
         self.status.data_at = now
         return events
+
+    def _last_good(self, now: datetime, start: datetime, until: datetime) -> list[CalendarEvent]:
+        """The last good events while they are younger than CALENDAR_STALE_HOURS, marked stale; then none."""
+        self.status.stale = self._events_at is not None
+        if self._events_at is None or now - self._events_at > self.stale_after:
+            return []
+        return [e for e in self._events if e.end > start and e.start < until]
 
     def get(self, now: datetime, hours: float | None = None, *, start: datetime | None = None) -> list[Trip]:
         """Trips from the calendar window; `now` (the wall clock) stamps caches and budgets whatever the window."""
@@ -138,14 +151,17 @@ def make_drive_client(settings: Settings) -> DriveClient | None:
     return RoutesClient(key, settings.routes_base_url)
 
 
-def make_trip_provider(settings: Settings, *, ics: str | None = None) -> CalendarTripProvider | None:
+def make_trip_provider(settings: Settings, *, ics: str | None = None,
+                       interval_min: float = 14.0) -> CalendarTripProvider | None:
     """None when no calendar is configured; `ics` (a file or URL) overrides the configured calendar (its events are
     then not cached, so they never stand in for the real calendar's)."""
     calendar = choose_calendar(settings, ics)
     if calendar is None:
         return None
     distances = DistanceService(make_drive_client(settings), settings.home_address, settings.state_dir,
-                                cache_days=settings.distance_cache_days, calls_per_month=settings.maps_calls_per_month)
+                                cache_days=settings.distance_cache_days, calls_per_month=settings.maps_calls_per_month,
+                                backoff=Backoff(max(timedelta(minutes=interval_min), MAPS_BACKOFF_BASE),
+                                                cap=timedelta(days=1)))
     return CalendarTripProvider(calendar, distances, None if ics else settings.state_dir,
-                                hours=settings.calendar_hours,
-                                stale_hours=settings.calendar_stale_hours)
+                                hours=settings.calendar_hours, stale_hours=settings.calendar_stale_hours,
+                                backoff=Backoff(timedelta(minutes=interval_min)))

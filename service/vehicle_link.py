@@ -4,6 +4,8 @@ Each tick asks the free summary first; billed vehicle data is read only when the
 often than VEHICLE_DATA_MIN_INTERVAL_MIN while it charges, VEHICLE_DATA_IDLE_INTERVAL_MIN otherwise (a car that is
 polled every few minutes never falls asleep). A sleeping car is woken only when it was last seen plugged in and a
 changed decision needs a command, within the day's wake budget. Every billed call is counted per day and per month.
+After a failure (not a sleeping car: that is normal) the API is not asked again before the backoff
+(service/backoff.py) and the server's Retry-After; meanwhile the last snapshot is used, marked stale.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from charge_logic.commands import apply_commands
 from charge_logic.models import Command, Decision, VehicleSnapshot
 from clients.vehicle import CallCounter, Vehicle, VehicleAsleep, VehicleError
+from service.backoff import Backoff, retry_after_of, retry_text
 from service.sources import SourceStatus
 from service.state_file import read_json_or_move_aside, write_json_atomic
 
@@ -66,7 +69,8 @@ class SendReport:
 
 class VehicleLink:
     def __init__(self, vehicle: Vehicle, state_dir: Path, *, data_min_interval_min: float, wakes_per_day: int,
-                 commands_per_day: int, zone: Any, data_idle_interval_min: float | None = None):
+                 commands_per_day: int, zone: Any, data_idle_interval_min: float | None = None,
+                 backoff: Backoff | None = None):
         self.vehicle = vehicle
         self.zone = zone
         self.data_min_interval = timedelta(minutes=data_min_interval_min)
@@ -75,19 +79,21 @@ class VehicleLink:
         self.wakes_per_day, self.commands_per_day = wakes_per_day, commands_per_day
         self.path = state_dir / "vehicle.json"
         self.status = SourceStatus("vehicle")
+        self.backoff = backoff or Backoff()
         self.usage = Usage()
         self.last: VehicleSnapshot | None = None
         self.online = False
         self._saved: tuple[Usage, VehicleSnapshot | None] | None = None
         self._reread = False  # a command was refused or failed: read the car next tick, whatever the interval
+        self._summary_state: str | None = None  # what the last summary that came through said
         self._load()
 
     @classmethod
-    def from_settings(cls, vehicle: Vehicle, settings: Any) -> VehicleLink:
+    def from_settings(cls, vehicle: Vehicle, settings: Any, *, interval_min: float = 14.0) -> VehicleLink:
         return cls(vehicle, Path(settings.state_dir), data_min_interval_min=settings.vehicle_data_min_interval_min,
                    data_idle_interval_min=settings.vehicle_data_idle_interval_min,
                    wakes_per_day=settings.tesla_wakes_per_day, commands_per_day=settings.tesla_commands_per_day,
-                   zone=settings.zone)
+                   zone=settings.zone, backoff=Backoff(timedelta(minutes=interval_min)))
 
     # ------------------------------------------------------------------ persistence
     def _load(self) -> None:
@@ -120,12 +126,20 @@ class VehicleLink:
     def read(self, now: datetime) -> VehicleSnapshot | None:
         """The freshest snapshot this tick may have: billed data only if online and the last read is old enough."""
         self.usage.roll(now.astimezone(self.zone))
+        if not self.backoff.ready(now):
+            self.online = False
+            self.status.stale = self.last is not None
+            return self.last
         try:
             summary = self.vehicle.summary()
         except Exception as exc:  # VehicleError, or a backend surprise: the tick goes on with the last known car
+            self.online = False
             self._error(now, _as_vehicle_error(exc))
             return self.last
-        came_online = summary.state == "online" and not self.online
+        self.backoff.succeeded()
+        self.status.ok, self.status.last_success, self.status.retry_at, self.status.stale = True, now, None, False
+        came_online = summary.state == "online" and self._summary_state != "online"
+        self._summary_state = summary.state
         self.online = summary.state == "online"
         interval = self.data_min_interval if self.last is not None and self.last.charging else self.data_idle_interval
         due = self.last is None or self.last.read_at is None or now - self.last.read_at >= interval
@@ -157,6 +171,8 @@ class VehicleLink:
 
     def _error(self, now: datetime, exc: Exception) -> None:
         self.status.ok, self.status.last_error, self.status.last_error_at = False, str(exc)[:300], now
+        self.status.stale = self.last is not None
+        self.status.retry_at = self.backoff.failed(now, retry_after_s=retry_after_of(exc))
 
     # ------------------------------------------------------------------ commanding
     def send(self, now: datetime, decision: Decision,
@@ -164,6 +180,10 @@ class VehicleLink:
         """Send the decision's commands; wake first only if the car was last seen plugged in."""
         report = SendReport(decision)
         if not decision.commands:
+            return report
+        if not self.backoff.ready(now):
+            when = retry_text(self.backoff.retry_at, now, self.zone) if self.backoff.retry_at else "later"
+            report.skipped = f"the car's API failed ({self.status.last_error}); commands wait for the next try {when}"
             return report
         if not self.online:
             if not (self.last is not None and self.last.plugged_in):
@@ -185,7 +205,7 @@ class VehicleLink:
             if not awake or not self._read_data(now):
                 report.skipped = "the car did not wake up within 30 s"
                 return report
-            self.online = True
+            self.online, self._summary_state = True, "online"  # woken by us: not a car that woke by itself
             report.decision = decide_again(self.last)  # the fresh data may already hold what we wanted
             if not self.last.plugged_in:
                 report.skipped = "the car turned out not to be plugged in"

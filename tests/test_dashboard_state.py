@@ -70,7 +70,8 @@ def state_doc(now: datetime = NOW, **changes: Any) -> dict[str, Any]:
                                         "calls_month": 7, "budget_month": 240},
                                "maps": {"ok": False, "last_success": None, "last_error": "HTTP 403: key not valid",
                                         "last_error_at": iso(now), "data_age_min": None, "stale": False,
-                                        "calls_month": 3, "budget_month": 300}},
+                                        "calls_month": 3, "budget_month": 300,
+                                        "retry_at": iso(now + timedelta(hours=2, minutes=5))}},
                    "tesla": {"month": "2026-11", "data": 12, "commands": 4, "wakes": 1, "est_cost_usd": 0.048,
                              "wakes_today": 1, "commands_today": 4}},
     }
@@ -135,6 +136,7 @@ def test_a_good_file_shows_plan_reasons_events_and_health(tmp_path: Path) -> Non
     text = page_text(snap)
     for shown in ("Load is below the mean: 75 % of 32 A = 24 A", "Climbing gym", "13.1 kWh", "38 km", "36 min",
                   "distance unknown: no location", "HTTP 403: key not valid", "failing", "07:30", "tomorrow 01:00",
+                  "key not valid; next try 20:05",
                   "forecast-graph", "soc-graph", "history-graph", "needed 38 %"):
         assert shown in text, shown
     assert "stale-warning" not in text
@@ -190,6 +192,18 @@ def _with(doc: dict[str, Any], section: str, **values: Any) -> dict[str, Any]:
 def test_tonight_says_in_one_sentence_what_the_car_will_do(tmp_path: Path, change: Any, headline: str) -> None:
     text = page_text(read_snapshot(write(tmp_path / "state.json", change(state_doc()))))
     assert headline in text
+
+
+def test_an_open_ended_window_is_shown_until_the_car_is_expected_full(tmp_path: Path) -> None:
+    # the planner's last window runs "until the limit" (here 12 h past departure); the car is full at 03:00
+    full = NOW + timedelta(hours=9)
+    doc = _with(state_doc(), "plan", windows=[{"start": iso(NOW + timedelta(hours=7)),
+                                               "end": iso(NOW + timedelta(hours=25)), "amps": 32, "kw": 7.68}],
+                expected_soc=[{"at": iso(NOW), "soc": 41.0}, {"at": iso(NOW + timedelta(hours=7)), "soc": 41.0},
+                              {"at": iso(full), "soc": 61.5}])
+    text = page_text(read_snapshot(write(tmp_path / "state.json", doc)))
+    assert "Charges from tomorrow 01:00 in 1 window, about 15 kWh." in text
+    assert "tomorrow 01:00–03:00 · 32 A" in text
 
 
 def test_a_plan_that_falls_short_is_flagged(tmp_path: Path) -> None:

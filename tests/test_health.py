@@ -30,6 +30,9 @@ def state(tick_age_min: float, **ages: float | None) -> dict:
     (state(5, calendar=7 * 60), "calendar: data is 7.0 h old, over its 6 h limit; last error: HTTP 503"),
     (state(5, vehicle=None), "vehicle: no data yet; last error: HTTP 503"),
     ({"interval_min": 14}, "state.json has no valid generated_at"),
+    ({**state(5), "health": {"sources": {"grid": {"data_age_min": None, "last_error": "HTTP 503",
+                                                  "retry_at": "2026-11-27T18:14:00+00:00"}}}},
+     "grid: no data yet; last error: HTTP 503; next try 2026-11-27T18:14:00+00:00"),
 ])
 def test_health_reasons(st: dict, reason: str | None) -> None:
     assert check(st, NOW, LIMITS) == reason

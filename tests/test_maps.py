@@ -132,7 +132,7 @@ def test_a_reply_that_is_not_json_is_transient_not_a_place_not_found(fake, tmp_p
     d = service(fake, tmp_path)
     fake.errors = [reply]
     route, note = d.route("South Station, Boston MA", NOW)
-    assert route is None and "not JSON" in note and not d.status.ok
+    assert route is None and "not its JSON" in note and not d.status.ok
     assert d.route("South Station, Boston MA", NOW + timedelta(hours=2)) == (Route(145.0, 110.0), None)
 
 

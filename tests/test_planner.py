@@ -158,3 +158,27 @@ def test_unknown_soc_gives_no_plan_and_says_why():
     car = VehicleSnapshot("…0001", "car", "asleep")
     windows, _, _, reasons = plan_for_vehicle(NOW, car, forecast(NOW, EVENING), [], RuleConfig(), UTC, [])
     assert windows == () and "unknown" in reasons[-1]
+
+
+def test_the_plans_reasons_tell_local_time_even_when_now_comes_in_utc():
+    # The daemon's clock is UTC; a New York owner must read the start in New York time, as the rules' own text does.
+    now = datetime(2024, 11, 2, 20, 0, tzinfo=NY).astimezone(UTC)
+    values = [120] * 36
+    values[6] = 50  # 06:00 UTC = 01:00 EST
+    car = VehicleSnapshot("…0001", "car", "online", battery_level=60, charging_state="Stopped",
+                          conn_charge_cable="IEC")
+    windows, _, _, reasons = plan_for_vehicle(now, car, forecast(now, values), [], RuleConfig(), NY, [])
+    start = windows[0].start.astimezone(NY)
+    assert start.hour == 1
+    assert any(f"charge from Sun {start:%H:%M}" in r for r in reasons), reasons
+
+
+def test_the_expected_soc_reaches_the_limit_when_the_trip_needs_less():
+    # The trip needs 55 % (2 × 100 km + reserve), the car has 25 %: the plan charges on to the everyday 80 % limit.
+    now = datetime(2024, 3, 5, 19, 0, tzinfo=NY)
+    car = VehicleSnapshot("…0001", "car", "online", battery_level=25, charging_state="Stopped",
+                          conn_charge_cable="IEC", charge_current_request_max=32)
+    _, expected, needed, _ = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING),
+                                              [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km=100, minutes=90)],
+                                              RuleConfig(), NY, [])
+    assert needed == pytest.approx(55.3, abs=0.5) and expected[-1][1] == pytest.approx(80, abs=0.5)

@@ -142,5 +142,8 @@ def test_a_command_that_failed_in_transit_makes_the_next_tick_read_the_car(tmp_p
         fake.fail("500", path=r"/command/")
         start = Decision(now, "charge_now_low_soc", True, None, None, None, None, None, (), (Command("charge_start"),))
         assert link.send(now, start, lambda snap: start).sent[0]["ok"] is False
-        link.read(step(clock, car, 5))
-        assert len(fake.requests("GET", r"/vehicle_data$")) == 2
+        wait = (link.status.retry_at - now).total_seconds() / 60 if link.status.retry_at else 5  # the backoff
+        later = step(clock, car, wait + 1)  # still well before the 30 min idle interval is due
+        car.state = "online"
+        link.read(later)
+        assert wait + 1 < 25 and len(fake.requests("GET", r"/vehicle_data$")) == 2

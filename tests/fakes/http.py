@@ -46,7 +46,21 @@ class FakeServer:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.log: list[Request] = []
         self.lock = threading.RLock()
+        self.injected: list[tuple[re.Pattern[str] | None, Reply, list[int]]] = []
         self._httpd: ThreadingHTTPServer | None = None
+
+    def inject(self, reply: Reply, *, times: int = 1_000_000, path: str | None = None) -> None:
+        """The next `times` requests (whose path matches the regex `path`) get `reply`, whatever the route: the fault
+        matrix drives every fake the same way. `injected.clear()` ends it."""
+        with self.lock:
+            self.injected.append((re.compile(path) if path else None, reply, [times]))
+
+    def _injected(self, req: Request) -> Reply | None:
+        for pattern, reply, left in self.injected:
+            if left[0] > 0 and (pattern is None or pattern.search(req.path)):
+                left[0] -= 1
+                return reply
+        return None
 
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         """pattern is a regex on the path; named groups become keyword arguments of the handler."""
@@ -83,7 +97,7 @@ class FakeServer:
                               self.rfile.read(length) if length else b"")
                 with fake.lock:
                     fake.log.append(req)
-                    reply = fake.dispatch(req)
+                    reply = fake._injected(req) or fake.dispatch(req)
                 if reply.delay_s:
                     threading.Event().wait(reply.delay_s)
                 body = reply.body
