@@ -53,7 +53,11 @@ def commands_for(vehicle: VehicleSnapshot, target: Target) -> tuple[Command, ...
                 or vehicle.off_peak_hours_end_time != end):
             out.append(departure_command(vehicle, target.departure_minutes, end))
     limit = target.charge_limit if target.charge_limit is not None else vehicle.charge_limit_soc
-    if target.charge_now is True and not vehicle.charging and vehicle.charging_state != NO_POWER:
+    # the SoC unknown (a reply with it null), "Complete" at an unchanged limit is the car's word that it is full
+    full = vehicle.battery_level is None and vehicle.charging_state == COMPLETE and limit == vehicle.charge_limit_soc
+    known = vehicle.charging_state is not None  # a reply with it null: charging or not, a start could be a repeat
+    if target.charge_now is True and known and not vehicle.charging and vehicle.charging_state != NO_POWER \
+            and not full:
         if vehicle.battery_level is None or limit is None or vehicle.battery_level < limit:
             out.append(Command("charge_start"))
     elif target.charge_now is False and vehicle.charging:

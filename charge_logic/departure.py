@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from charge_logic.config import RuleConfig
 from charge_logic.localtime import at_local, clock_text, floor_minute, next_local, require_aware
-from charge_logic.models import CalendarEvent, Trip
+from charge_logic.models import CalendarEvent, Trip, trip_order
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def plan_departure(now: datetime, trips: Sequence[Trip], config: RuleConfig, zon
     horizon_end = now + timedelta(hours=config.events_horizon_hours)
     best: tuple[datetime, Trip, datetime, float | None] | None = None  # (departure, trip, uncapped, drive)
     skipped: list[str] = []
-    for trip in trips:
+    for trip in sorted(trips, key=trip_order):
         event = trip.event
         require_aware(event.start, f"start of calendar event {event.summary!r}")
         require_aware(event.end, f"end of calendar event {event.summary!r}")
@@ -95,7 +95,7 @@ def trip_before_departure(now: datetime, trips: Sequence[Trip], departure: datet
     schedule, which aims at the next morning's departure, would not charge for it.
     """
     found: tuple[Trip, datetime] | None = None
-    for trip in trips:
+    for trip in sorted(trips, key=trip_order):
         event = trip.event
         if event.all_day or trip.virtual or not now < event.start < departure:
             continue

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from charge_logic.config import RuleConfig
 from charge_logic.localtime import hours_text
-from charge_logic.models import Trip, VehicleSnapshot
+from charge_logic.models import Trip, VehicleSnapshot, trip_order
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def trips_before(now: datetime, trips: Sequence[Trip], until: datetime) -> list[
         ahead = event.end > now if event.all_day else event.start > now
         if ahead and event.start < until:
             out.append(trip)
-    return out
+    return sorted(out, key=trip_order)  # the order a source lists them in must not change the sum or the reasons
 
 
 def trip_need(now: datetime, trips: Sequence[Trip], until: datetime, config: RuleConfig) -> TripNeed:

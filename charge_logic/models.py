@@ -142,3 +142,9 @@ class Decision:
     commands: tuple[Command, ...]
     windows: tuple[ChargeWindow, ...] = ()
     expected_soc: tuple[tuple[datetime, float], ...] = ()
+
+
+def trip_order(trip: Trip) -> tuple[datetime, datetime, str, str]:
+    """One order for trips whatever order a calendar lists them in: ties and float sums must not depend on it."""
+    e = trip.event
+    return e.start, e.end, e.summary, e.uid

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from charge_logic.config import RuleConfig
-from charge_logic.models import Trip
+from charge_logic.models import Trip, trip_order
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def trips_before_next_charge(trips: Sequence[Trip], now: datetime, zone: tzinfo,
                              horizon_hours: float = 36.0) -> list[Trip]:
     """Timed events one drives to that start after now and within the horizon, on the local day of the first."""
     ahead = sorted((t for t in trips if not t.event.all_day and not t.virtual and now < t.event.start <= now +
-                    timedelta(hours=horizon_hours)), key=lambda t: t.event.start)
+                    timedelta(hours=horizon_hours)), key=trip_order)
     if not ahead:
         return []
     day = ahead[0].event.start.astimezone(zone).date()

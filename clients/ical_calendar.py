@@ -19,9 +19,31 @@ from charge_logic.models import CalendarEvent
 from clients.calendar_events import CalendarError, EventRules, as_aware, clean_location, sort_and_window
 from clients.http_text import looks_like_html, retry_after_s, with_retry_after
 
+EXPAND_AHEAD = timedelta(days=1)
+
 
 def _is_url(source: str) -> bool:
     return source.lower().startswith(("http://", "https://", "webcal://"))
+
+
+def _looks_like(raw: bytes) -> str:
+    """What was read instead of a calendar, in the words an owner can act on."""
+    head = raw[:2000].lstrip().lower()
+    if not head:
+        return "it is empty"
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
+        return "it is a web page (a sign-in or error page?), not the calendar's iCal address"
+    if head.startswith((b"{", b"[")):
+        return "it is JSON, not iCalendar"
+    if not head.startswith(b"begin:vcalendar"):
+        return "it does not start with BEGIN:VCALENDAR"
+    return "it is cut off or malformed"
+
+
+def _without_broken_events(cal: Any) -> Any:
+    """One event without a start (some exporters write them) must not hide all the others."""
+    cal.subcomponents = [c for c in cal.subcomponents if not (c.name == "VEVENT" and "DTSTART" not in c)]
+    return cal
 
 
 def describe(source: str) -> str:
@@ -43,6 +65,9 @@ class ICalCalendar:
         self.timeout = timeout
         self.session = session or requests.Session()
         self._parsed: tuple[bytes, Any] | None = None
+        # (digest, from, until, events): expanding recurrences costs more than the download; a tick's window moves
+        # 14 minutes, so one expansion a day ahead serves the next ticks until the feed changes
+        self._expanded: tuple[bytes, datetime, datetime, list[CalendarEvent]] | None = None
 
     def _read(self) -> bytes:
         if not _is_url(self.source):
@@ -76,16 +101,21 @@ class ICalCalendar:
 
     def events(self, start: datetime, end: datetime) -> list[CalendarEvent]:
         raw = self._read()
+        digest = hashlib.sha256(raw).digest()
+        hit = self._expanded
+        if hit is not None and hit[0] == digest and hit[1] <= start and end <= hit[2]:
+            return sort_and_window(hit[3], start, end)  # same feed, a window inside the one expanded before
+        until = end + EXPAND_AHEAD
         try:
-            digest = hashlib.sha256(raw).digest()
             if self._parsed is None or self._parsed[0] != digest:  # parsing is the costly part; feeds rarely change
-                self._parsed = (digest, icalendar.Calendar.from_ical(raw))
-            components = recurring_ical_events.of(self._parsed[1]).between(start, end)
+                self._parsed = (digest, _without_broken_events(icalendar.Calendar.from_ical(raw)))
+            components = recurring_ical_events.of(self._parsed[1]).between(start, until)
+            out = [e for c in components if c.name == "VEVENT" and (e := self._event(c)) is not None]
         except Exception as exc:  # icalendar/recurring-ical-events raise many types on bad input
-            self._parsed = None
-            raise CalendarError(f"{describe(self.source)} is not a valid iCalendar file: "
-                                f"{type(exc).__name__}") from None
-        out = [e for c in components if c.name == "VEVENT" and (e := self._event(c)) is not None]
+            self._parsed = self._expanded = None
+            raise CalendarError(f"{describe(self.source)} is not a valid iCalendar file: {_looks_like(raw)} "
+                                f"({type(exc).__name__})") from None
+        self._expanded = (digest, start, until, out)
         return sort_and_window(out, start, end)
 
     def _event(self, c: Any) -> CalendarEvent | None:

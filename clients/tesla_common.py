@@ -117,11 +117,15 @@ def _num(d: dict[str, Any], key: str, kind: type = int) -> Any:
         return None
 
 
+def _text(d: dict[str, Any], key: str) -> str | None:
+    value = d.get(key)
+    return value if isinstance(value, str) and value else None
+
+
 def snapshot_from_vehicle_data(data: dict[str, Any], clock: Clock) -> VehicleSnapshot:
     """Translate Tesla's vehicle_data response into our snapshot (miles to km, ms timestamps to datetimes)."""
-    cs = data.get("charge_state") or {}
-    ds = data.get("drive_state") or {}
-    vs = data.get("vehicle_state") or {}
+    cs, ds, vs = (data.get(k) if isinstance(data.get(k), dict) else {}  # null or not an object: nothing known
+                  for k in ("charge_state", "drive_state", "vehicle_state"))
     ts = cs.get("timestamp")
     read_at = datetime.fromtimestamp(ts / 1000, UTC) if isinstance(ts, (int, float)) and ts > 0 else clock()
     rng = _num(cs, "battery_range", float)
@@ -135,7 +139,7 @@ def snapshot_from_vehicle_data(data: dict[str, Any], clock: Clock) -> VehicleSna
         charge_limit_soc=_num(cs, "charge_limit_soc"),
         charge_limit_soc_min=_num(cs, "charge_limit_soc_min"),
         charge_limit_soc_max=_num(cs, "charge_limit_soc_max"),
-        charging_state=cs.get("charging_state"),
+        charging_state=_text(cs, "charging_state"),
         charge_current_request=_num(cs, "charge_current_request"),
         charge_current_request_max=_num(cs, "charge_current_request_max"),
         charger_actual_current=_num(cs, "charger_actual_current"),

@@ -71,8 +71,14 @@ def save_token(path: Path, token: dict[str, Any], now: float | None = None) -> d
 
 
 def token_request(session: requests.Session, auth_url: str, data: dict[str, str],
-                  timeout: tuple[float, float] = TIMEOUT) -> dict[str, Any]:
-    """POST to Tesla's OAuth token endpoint; raises VehicleAuthError when Tesla refuses the grant."""
+                  timeout: tuple[float, float] = TIMEOUT, scrub: Callable[[object], str] | None = None
+                  ) -> dict[str, Any]:
+    """POST to Tesla's OAuth token endpoint; raises VehicleAuthError when Tesla refuses the grant. The refusal is
+    quoted scrubbed: an OAuth server may echo the refresh token, the e-mail or the VIN back."""
+    scrub = scrub or Scrubber()
+    scrub_add = getattr(scrub, "add", None)
+    if scrub_add:
+        scrub_add(*(v for k, v in data.items() if k in ("refresh_token", "code", "code_verifier", "client_secret")))
     url = auth_url.rstrip("/") + "/oauth2/v3/token"
     try:
         resp = session.post(url, data=data, timeout=timeout, headers={"Accept": "application/json"})
@@ -84,7 +90,7 @@ def token_request(session: requests.Session, auth_url: str, data: dict[str, str]
     except ValueError:
         body = None
     if resp.status_code in (400, 401, 403):
-        what = error_text(body) if isinstance(body, dict) else f"HTTP {resp.status_code}"
+        what = scrub(error_text(body)) if isinstance(body, dict) else f"HTTP {resp.status_code}"
         raise VehicleAuthError(f"Tesla refused the token request ({what}): {AUTH_HINT}")
     if resp.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
         raise VehicleError(f"Tesla sign-in answered HTTP {resp.status_code} without a token; try again later")
@@ -214,7 +220,8 @@ class FleetVehicle:
             raise VehicleAuthError("TESLA_CLIENT_ID is empty: set it to the Fleet API app's client id")
         body = token_request(self.session, self.auth_url, {"grant_type": "refresh_token",
                                                            "client_id": self.client_id,
-                                                           "refresh_token": str(refresh)}, self.timeout)
+                                                           "refresh_token": str(refresh)}, self.timeout,
+                             self.scrub)
         body.setdefault("refresh_token", refresh)
         self._token = save_token(self.token_file, body)
         self.scrub.add(self._token["access_token"], self._token["refresh_token"])

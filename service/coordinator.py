@@ -24,6 +24,7 @@ from service.session_log import SessionLog
 from service.settings import Settings
 from service.sources import ForecastProvider, SourceStatus, TripProvider
 from service.state_file import (
+    HISTORY_DAYS,
     SCHEMA_VERSION,
     ensure_private_dir,
     read_json_or_move_aside,
@@ -64,6 +65,7 @@ class Coordinator:
         previous = read_json_or_move_aside(self.state_path, datetime.now().astimezone()) or {}
         history = previous.get("history") if isinstance(previous, dict) else None
         self.history: list[dict[str, Any]] = history if isinstance(history, list) else []
+        self._history_checked = False
         self.session_log = SessionLog(self.state_dir, settings.battery_kwh, datetime.now().astimezone())
 
     # ------------------------------------------------------------------ gathering
@@ -188,7 +190,13 @@ class Coordinator:
             "amps": d.amps, "limit": d.charge_limit, "mode": d.mode, "charge_now": d.charge_now,
             "sent": sum(1 for s in report.sent if s["ok"]), "woke": report.woke,
             "power_kw": _power_kw(snap)})
-        self.history = trim_history(self.history, now)
+        if self._history_checked:  # rows this process appended are whole and in order: drop from the front
+            cutoff = now.timestamp() - HISTORY_DAYS * 86400
+            while self.history and datetime.fromisoformat(self.history[0]["at"]).timestamp() < cutoff:
+                del self.history[0]
+        else:  # what was read from disk may hold anything
+            self.history = trim_history(self.history, now)
+            self._history_checked = True
         stats = forecast_stats(now, forecast, self.rules.forecast_days)  # the very figures the amps bands used
         mean, std = (stats.mean_mw, stats.std_mw) if stats else (None, None)
         statuses: list[SourceStatus] = [self.link.status]

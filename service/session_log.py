@@ -6,7 +6,7 @@ sessions (arrival, departure, energy) this file keeps.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ class SessionLog:
             self.sessions = [Session(**s) for s in raw.get("sessions", [])]
         except (TypeError, AttributeError):
             self.sessions = []
+        self._saved: list[Session] | None = None
 
     @property
     def open(self) -> Session | None:
@@ -68,4 +69,7 @@ class SessionLog:
         elif not snap.plugged_in and current is not None:
             current.departure = now.isoformat()
         del self.sessions[:-MAX_SESSIONS]
-        write_json_atomic(self.path, {"sessions": [asdict(s) for s in self.sessions]})
+        now_held = [replace(s) for s in self.sessions]
+        if now_held != self._saved:  # most ticks change nothing: no disk write (an SD card lasts longer)
+            write_json_atomic(self.path, {"sessions": [asdict(s) for s in self.sessions]})
+            self._saved = now_held

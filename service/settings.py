@@ -213,7 +213,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             raise SettingsError(f"{env_file} cannot be read: {exc}") from None
         for key in file_keys:
             if key not in SPECS and key not in ALIASES:
-                close = difflib.get_close_matches(key, list(SPECS) + list(ALIASES), n=1, cutoff=0.6)
+                close = difflib.get_close_matches(key.upper(), list(SPECS) + list(ALIASES), n=1, cutoff=0.6)
                 hint = f" — did you mean {close[0]}?" if close else " (see .env.example for the list)"
                 raise SettingsError(f"unknown setting {key} in {env_file}{hint}")
         for key, value in file_keys.items():

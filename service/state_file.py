@@ -11,6 +11,7 @@ import fcntl
 import json
 import logging
 import os
+import stat
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,18 @@ class StateDirLocked(RuntimeError):
 
 
 def ensure_private_dir(path: Path) -> Path:
+    """The state dir, 0700, its files readable by the owner only: a token copied in from another machine (or left by
+    an older version) is often 0644."""
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o700)
+    for child in path.iterdir():
+        try:
+            mode = child.lstat().st_mode
+            if stat.S_ISREG(mode) and mode & 0o077:
+                os.chmod(child, stat.S_IMODE(mode) & 0o700)
+                log.warning("%s was readable by others; made it private (0600)", child.name)
+        except OSError:
+            continue
     return path
 
 

@@ -83,6 +83,9 @@ class VehicleLink:
         self.usage = Usage()
         self.last: VehicleSnapshot | None = None
         self.online = False
+        self._saved: tuple[Usage, VehicleSnapshot | None] | None = None
+        self._reread = False  # a command was refused or failed: read the car next tick, whatever the interval
+        self._summary_state: str | None = None  # what the last summary that came through said
         self._load()
 
     @classmethod
@@ -106,8 +109,11 @@ class VehicleLink:
             self.usage, self.last = Usage(), None
 
     def save(self) -> None:
-        write_json_atomic(self.path, {"usage": dataclasses.asdict(self.usage),
-                                      "last": dataclasses.asdict(self.last) if self.last else None})
+        now = (dataclasses.replace(self.usage), self.last)  # the snapshot is frozen; usage is copied
+        if now != self._saved:  # unchanged ticks write nothing
+            write_json_atomic(self.path, {"usage": dataclasses.asdict(self.usage),
+                                          "last": dataclasses.asdict(self.last) if self.last else None})
+            self._saved = now
 
     def _counted(self, fn: Callable[[], Any]) -> Any:
         before = dataclasses.replace(self.vehicle.calls)
@@ -126,17 +132,22 @@ class VehicleLink:
             return self.last
         try:
             summary = self.vehicle.summary()
-        except VehicleError as exc:
+        except Exception as exc:  # VehicleError, or a backend surprise: the tick goes on with the last known car
             self.online = False
-            self._error(now, exc)
+            self._error(now, _as_vehicle_error(exc))
             return self.last
         self.backoff.succeeded()
         self.status.ok, self.status.last_success, self.status.retry_at, self.status.stale = True, now, None, False
+        came_online = summary.state == "online" and self._summary_state != "online"
+        self._summary_state = summary.state
         self.online = summary.state == "online"
         interval = self.data_min_interval if self.last is not None and self.last.charging else self.data_idle_interval
         due = self.last is None or self.last.read_at is None or now - self.last.read_at >= interval
+        # A car that woke by itself was used: plugged in, unplugged, driven. Read it now, or a car unplugged and
+        # asleep again before the next due read is still thought plugged in, and woken for nothing.
+        due = due or came_online or self._reread
         if self.online and due:
-            self._read_data(now)
+            self._reread = not self._read_data(now) and self._reread
         elif self.last is not None:
             self.last = dataclasses.replace(self.last, state=summary.state)
         if self.last is None:
@@ -147,12 +158,13 @@ class VehicleLink:
 
     def _read_data(self, now: datetime) -> bool:
         try:
-            self.last = self._counted(self.vehicle.snapshot)
+            fresh = self._counted(self.vehicle.snapshot)
+            self.last = _fill_gaps(fresh, self.last)
         except VehicleAsleep:
             self.online = False
             return False
-        except VehicleError as exc:
-            self._error(now, exc)
+        except Exception as exc:
+            self._error(now, _as_vehicle_error(exc))
             return False
         self.status.ok, self.status.last_success, self.status.data_at = True, now, self.last.read_at or now
         return True
@@ -186,14 +198,14 @@ class VehicleLink:
                 return report
             try:
                 awake = self._counted(lambda: self.vehicle.wake(30.0))
-            except VehicleError as exc:
-                self._error(now, exc)
+            except Exception as exc:
+                self._error(now, _as_vehicle_error(exc))
                 awake = False
             report.woke = True
             if not awake or not self._read_data(now):
                 report.skipped = "the car did not wake up within 30 s"
                 return report
-            self.online = True
+            self.online, self._summary_state = True, "online"  # woken by us: not a car that woke by itself
             report.decision = decide_again(self.last)  # the fresh data may already hold what we wanted
             if not self.last.plugged_in:
                 report.skipped = "the car turned out not to be plugged in"
@@ -210,15 +222,49 @@ class VehicleLink:
             try:
                 result = self._counted(lambda c=cmd: self.vehicle.execute(c))
                 sent.append({"name": cmd.name, "ok": result.ok, "reason": result.reason})
+                if not result.ok:  # "disconnected", "not plugged in"...: our picture of the car is wrong; re-read it
+                    self._reread = True
             except VehicleAsleep as exc:
                 sent.append({"name": cmd.name, "ok": False, "reason": f"asleep: {exc}"[:200]})
                 self.online = False
                 break
-            except VehicleError as exc:
+            except Exception as exc:
+                exc = _as_vehicle_error(exc)
                 self._error(now, exc)
+                self._reread = True  # did it reach the car? only a reading can tell before it is sent again
                 sent.append({"name": cmd.name, "ok": False, "reason": str(exc)[:200]})
                 break
         done = [c for c, s in zip(commands, sent, strict=False) if s["ok"]]
         if done and self.last is not None:  # what the car now holds, without paying for another read
             self.last = apply_commands(self.last, done)
         return sent
+
+
+# Settings a reply sometimes leaves null (seen after firmware updates, and from cars half asleep) that Tesla otherwise
+# always sends. Acting on the null would send a command the car already has (a limit or amps "unknown", so "changed").
+# The car's state (battery level, charging state, cable) is not among them: it moves by itself, and a stale one
+# would start a car that is already full, or keep commanding one that has been unplugged and driven off.
+KEEP_LAST_KNOWN = ("charge_limit_soc", "charge_limit_soc_min", "charge_limit_soc_max", "charge_current_request",
+                   "charge_current_request_max", "scheduled_charging_mode", "off_peak_charging_enabled",
+                   "off_peak_charging_times", "scheduled_departure_time_minutes", "off_peak_hours_end_time",
+                   "preconditioning_enabled", "preconditioning_times")
+
+
+def _fill_gaps(fresh: VehicleSnapshot, last: VehicleSnapshot | None) -> VehicleSnapshot:
+    """The fresh reading, with a field it left null taken from the last reading (minutes old), when that knew it."""
+    if last is None:
+        return fresh
+    gaps = {k: getattr(last, k) for k in KEEP_LAST_KNOWN if getattr(fresh, k) is None and getattr(last, k) is not None}
+    if gaps:
+        log.info("the car left %s null; keeping the last known values", ", ".join(sorted(gaps)))
+        return dataclasses.replace(fresh, **gaps)
+    return fresh
+
+
+def _as_vehicle_error(exc: Exception) -> VehicleError:
+    """A backend's own error as it is; anything else (a reply of a shape nobody expected) logged with its traceback
+    and named by type only, so that no tick ends early and no reply text reaches the state file."""
+    if isinstance(exc, VehicleError):
+        return exc
+    log.error("vehicle backend: unexpected %s", type(exc).__name__, exc_info=exc)
+    return VehicleError(f"the car's reply could not be used ({type(exc).__name__}); will try again next tick")

@@ -193,3 +193,36 @@ def test_trip_provider_keeps_last_good_events_until_calendar_stale_hours(google,
     google.errors = []
     assert p.get(now + timedelta(hours=8)) and p.statuses[0].ok and not p.statuses[0].stale
 
+
+
+DAILY = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//t//EN
+BEGIN:VEVENT
+UID:gym
+SUMMARY:{summary}
+DTSTART;TZID=America/New_York:20261101T180000
+DTEND;TZID=America/New_York:20261101T190000
+RRULE:FREQ=DAILY
+LOCATION:Gym
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_ical_ticks_reuse_one_expansion_and_still_see_every_change(tmp_path):
+    """Recurrences are expanded a day ahead once per feed; each 14-minute window is cut from it, and an edited feed
+    or a window past the expansion is expanded again."""
+    ics = tmp_path / "cal.ics"
+    ics.write_text(DAILY.format(summary="Gym"))
+    cal = ICalCalendar(str(ics), NY)
+    start = datetime(2026, 11, 2, 12, 0, tzinfo=NY)
+    for minutes in range(0, 24 * 60, 14):
+        t = start + timedelta(minutes=minutes)
+        got = cal.events(t, t + timedelta(hours=48))
+        fresh = ICalCalendar(str(ics), NY).events(t, t + timedelta(hours=48))
+        assert got == fresh and len(got) in (2, 3)
+    ics.write_text(DAILY.format(summary="Yoga"))
+    assert {e.summary for e in cal.events(start, start + timedelta(hours=48))} == {"Yoga"}
+    later = start + timedelta(days=5)
+    assert [e.start.day for e in cal.events(later, later + timedelta(hours=48))] == [7, 8]

@@ -123,6 +123,19 @@ def test_unknown_place_is_remembered_and_transient_errors_back_off(fake, tmp_pat
     assert d.route("Dentist, 12 Oak Ave", NOW + timedelta(hours=2)) == (Route(8.0, 15.0), None) and d.status.ok
 
 
+@pytest.mark.parametrize("reply", [
+    Reply(200, "<html><body>Sign in to the Wi-Fi</body></html>", {"Content-Type": "text/html"}),
+    Reply(200, '{"routes": [{"distanceMet', {"Content-Type": "application/json"}),
+], ids=["html page", "cut-off json"])
+def test_a_reply_that_is_not_json_is_transient_not_a_place_not_found(fake, tmp_path, reply):
+    """Found by the soak: a 200 that is not JSON was read as {} ("no route") and cached for DISTANCE_CACHE_DAYS."""
+    d = service(fake, tmp_path)
+    fake.errors = [reply]
+    route, note = d.route("South Station, Boston MA", NOW)
+    assert route is None and "not its JSON" in note and not d.status.ok
+    assert d.route("South Station, Boston MA", NOW + timedelta(hours=2)) == (Route(145.0, 110.0), None)
+
+
 def test_no_key_means_distance_unknown_with_a_note(tmp_path):
     d = DistanceService(None, HOME, tmp_path)
     assert d.route("South Station, Boston MA", NOW) == (None, NO_KEY_NOTE)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from charge_logic.commands import apply_commands
+from charge_logic.commands import Target, apply_commands, commands_for
 from charge_logic.models import ChargeWindow, Command
 from charge_logic.rules import decide
 from tests.rules_support import CFG, NY, OSLO, car, forecast, local, names, trip
@@ -62,6 +62,17 @@ def test_a_later_tick_in_the_same_state_also_sends_nothing():
     after = apply_commands(vehicle, first.commands)
     later = EVE + timedelta(minutes=14)
     assert decide(later, after, forecast(later, 95_000), TRIPS, CFG, zone=NY).commands == ()
+
+
+def test_a_car_complete_with_its_soc_unknown_gets_no_start():
+    """Found by the soak: a reply with battery_level null from a car that had just finished made charge_start look
+    needed ("SoC unknown, so below the limit"): the car's own "Complete" at an unchanged limit says it is full."""
+    full = commands_for(car(battery_level=None, charging_state="Complete"), Target(charge_now=True, charge_limit=80))
+    assert "charge_start" not in [c.name for c in full]
+    raised = commands_for(car(battery_level=None, charging_state="Complete"), Target(charge_now=True, charge_limit=90))
+    assert [c.name for c in raised] == ["set_charge_limit", "charge_start"]  # a higher limit makes room again
+    unknown = commands_for(car(charging_state=None), Target(charge_now=True))  # charging already? cannot tell
+    assert "charge_start" not in [c.name for c in unknown]
 
 
 APPLY = [

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from service.state_file import StateDirLock, StateDirLocked, read_json_or_move_aside, trim_history, write_json_atomic
+from service.state_file import (
+    StateDirLock,
+    StateDirLocked,
+    ensure_private_dir,
+    read_json_or_move_aside,
+    trim_history,
+    write_json_atomic,
+)
 
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 
@@ -58,3 +65,13 @@ def test_one_scheduler_per_state_dir_and_a_dead_one_leaves_no_stale_lock(tmp_pat
 def test_history_keeps_seven_days() -> None:
     rows = [{"at": "2026-11-19T18:00:00+00:00"}, {"at": "2026-11-21T18:00:00+00:00"}, {"nonsense": 1}]
     assert trim_history(rows, NOW) == [{"at": "2026-11-21T18:00:00+00:00"}]
+
+
+def test_the_state_dir_and_a_token_copied_into_it_are_made_private(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    token = state / "token.json"
+    token.write_text("{}")
+    token.chmod(0o644)
+    ensure_private_dir(state)
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700 and stat.S_IMODE(token.stat().st_mode) == 0o600

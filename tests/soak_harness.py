@@ -1,0 +1,605 @@
+"""A month of the real daemon against the fakes, with faults: the engine behind tests/test_soak.py and scripts/soak.py.
+
+The real Coordinator, VehicleLink, FleetVehicle, GridForecastProvider, ICalCalendar, RoutesClient and DistanceService
+run 14-minute ticks on an injected clock against the fake Fleet API, GridStatus, iCal host and Routes API. Every fake
+answers a seeded share of its requests with a fault (5xx, an HTML error page, a cut-off JSON body, 429 with
+Retry-After, a reply slower than the client's short timeout; 401 and 408 on the Fleet API); the car goes offline for
+hours and now and then reports null fields. What the car was asked (wakes, commands) is recorded by the fake at the
+moment it arrives, with the car's state then, so "woken while unplugged" and "a command it already had" are judged
+from the car's side, not from the client's counters. Nothing sleeps: the clients' Retry-After waits are injected and
+only added up.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import tempfile
+import threading
+import time
+import traceback
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from clients.calendar_events import EventRules
+from clients.grid_datasets import dataset_for
+from clients.gridstatus import GridStatusClient
+from clients.ical_calendar import ICalCalendar
+from clients.maps_routes import RoutesClient
+from clients.tesla_fleet import FleetVehicle, save_token, token_path
+from service.coordinator import Coordinator
+from service.distances import DistanceService
+from service.grid_source import GridForecastProvider
+from service.settings import Settings, load_settings
+from service.state_file import HISTORY_DAYS
+from service.trip_source import CalendarTripProvider
+from service.vehicle_link import VehicleLink
+from tests.clock import Clock
+from tests.fakes import gridstatus as gs
+from tests.fakes import maps as fm
+from tests.fakes.gridstatus import FakeGridStatus
+from tests.fakes.http import Reply, Request
+from tests.fakes.ical import FakeICal
+from tests.fakes.maps import FakeMaps
+from tests.fakes.tesla_car import FakeCar
+from tests.fakes.tesla_fleet import FakeFleetApi
+
+NY = ZoneInfo("America/New_York")
+START = datetime(2026, 10, 20, 0, 3, tzinfo=NY)  # across the end of DST (Nov 1) and a month's turn
+TICK = timedelta(minutes=14)
+CLIENT_TIMEOUT_S = 0.1  # every client's read timeout in the soak; a "timeout" fault answers after SLOW_S
+SLOW_S = 0.25
+HOME = "1 Home Rd, Springfield MA"
+
+ICS = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//soak//EN
+BEGIN:VEVENT
+UID:gym
+SUMMARY:Gym
+DTSTART;TZID=America/New_York:20261019T183000
+DTEND;TZID=America/New_York:20261019T193000
+RRULE:FREQ=WEEKLY;BYDAY=MO,WE,FR
+LOCATION:Planet Fitness\\, 100 Main St\\, Springfield MA
+END:VEVENT
+BEGIN:VEVENT
+UID:call
+SUMMARY:Team call
+DTSTART;TZID=America/New_York:20261020T090000
+DTEND;TZID=America/New_York:20261020T100000
+RRULE:FREQ=WEEKLY;BYDAY=TU
+LOCATION:https://meet.google.com/abc-defg-hij
+END:VEVENT
+BEGIN:VEVENT
+UID:boston
+SUMMARY:Day in Boston
+DTSTART;TZID=America/New_York:20261024T070000
+DTEND;TZID=America/New_York:20261024T180000
+RRULE:FREQ=WEEKLY;BYDAY=SA
+LOCATION:South Station\\, Boston MA
+END:VEVENT
+BEGIN:VEVENT
+UID:dentist
+SUMMARY:Dentist
+DTSTART;TZID=America/New_York:20261022T140000
+DTEND;TZID=America/New_York:20261022T150000
+RRULE:FREQ=WEEKLY;BYDAY=TH
+END:VEVENT
+BEGIN:VEVENT
+UID:nowhere
+SUMMARY:Somewhere unknown
+DTSTART;TZID=America/New_York:20261023T110000
+DTEND;TZID=America/New_York:20261023T120000
+RRULE:FREQ=WEEKLY;BYDAY=FR
+LOCATION:1 Nowhere Lane\\, Atlantis
+END:VEVENT
+BEGIN:VEVENT
+UID:holiday
+SUMMARY:Family day
+DTSTART;VALUE=DATE:20261025
+DTEND;VALUE=DATE:20261026
+RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=SU
+END:VEVENT
+BEGIN:VEVENT
+UID:acadia
+SUMMARY:Acadia weekend
+DTSTART;TZID=America/New_York:20261106T160000
+DTEND;TZID=America/New_York:20261108T200000
+LOCATION:Acadia National Park\\, ME
+END:VEVENT
+END:VCALENDAR
+"""
+
+HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>"
+HTML_200 = "<!DOCTYPE html><html><body><h1>Sign in to the hotel Wi-Fi</h1></body></html>"
+
+
+# ---------------------------------------------------------------------- faults, as each API would send them
+def _tesla_error(status: int, text: str, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, {"response": None, "error": text, "error_description": ""}, headers or {})
+
+
+def _common(error: Callable[[int, str, dict[str, str] | None], Reply]) -> dict[str, Callable[[random.Random], Reply]]:
+    return {
+        "500": lambda r: error(500, "internal server error", None),
+        "503": lambda r: error(503, "upstream unavailable", None),
+        "html_502": lambda r: Reply(502, HTML_502, {"Content-Type": "text/html"}),
+        "html_200": lambda r: Reply(200, HTML_200, {"Content-Type": "text/html"}),
+        "bad_json": lambda r: Reply(200, '{"response": {"state": "onl', {"Content-Type": "application/json"}),
+        "429": lambda r: error(429, "Too Many Requests. Limit: 6 per 1 second",
+                               {"Retry-After": str(r.choice([1, 5, 30, 120]))}),
+        "timeout": lambda r: Reply(200, {}, delay_s=SLOW_S),
+    }
+
+
+TESLA_FAULTS = {**_common(_tesla_error),
+                "401": lambda r: _tesla_error(401, "invalid bearer token"),
+                "408": lambda r: _tesla_error(408, "vehicle unavailable: vehicle is offline or asleep")}
+GRID_FAULTS = _common(lambda s, t, h=None: Reply(s, {"detail": t}, h or {}))
+MAPS_FAULTS = _common(lambda s, t, h=None: Reply(s, {"error": {"code": s, "message": t, "status": "UNAVAILABLE"}},
+                                                 h or {}))
+ICAL_FAULTS = {**_common(lambda s, t, h=None: Reply(s, t, h or {})),
+               "truncated": lambda r: Reply(200, ICS[: len(ICS) // 2], {"Content-Type": "text/calendar"})}
+
+
+class Faulty:
+    """Mixed into a fake: a seeded share of the requests whose path matches `fault_path` get a fault instead."""
+
+    fault_rate = 0.0
+    fault_path = r".*"
+    fault_kinds: dict[str, Callable[[random.Random], Reply]] = {}
+
+    def inject_faults(self, rng: random.Random, rate: float, kinds: dict[str, Callable[[random.Random], Reply]],
+               clock: Callable[[], datetime], path: str = r".*") -> None:
+        self.fault_rng, self.fault_rate, self.fault_kinds, self.fault_path = rng, rate, kinds, path
+        self.clock = clock
+        self.faults_served: Counter[str] = Counter()
+        self.times: list[datetime] = []  # simulated time of each request
+
+    def dispatch(self, req: Request) -> Reply:
+        if self.fault_rate and re.search(self.fault_path, req.path):
+            self.times.append(self.clock())
+            self.before(req)
+            if self.fault_rng.random() < self.fault_rate:
+                kind = self.fault_rng.choice(sorted(self.fault_kinds))
+                self.faults_served[kind] += 1
+                return self.fault_kinds[kind](self.fault_rng)
+        return super().dispatch(req)  # type: ignore[misc]
+
+    def before(self, req: Request) -> None:
+        pass
+
+
+class SoakGrid(Faulty, FakeGridStatus):
+    pass
+
+
+class SoakMaps(Faulty, FakeMaps):
+    pass
+
+
+class SoakICal(Faulty, FakeICal):
+    pass
+
+
+class SoakCar(FakeCar):
+    """A FakeCar that now and then answers vehicle_data with some fields null (as Tesla does after an update)."""
+
+    null_rate = 0.0
+    NULLABLE = ("battery_level", "charging_state", "charge_limit_soc", "charge_current_request",
+                "charge_current_request_max", "scheduled_charging_mode", "conn_charge_cable", "charger_voltage")
+
+    def vehicle_data(self, endpoints: str | None) -> dict[str, Any]:
+        data = super().vehicle_data(endpoints)
+        if self.null_rate and self.null_rng.random() < self.null_rate:
+            cs = data.get("charge_state") or {}
+            keys = self.null_rng.sample(self.NULLABLE, self.null_rng.randint(1, 4))
+            for key in keys:
+                cs[key] = None
+            self.null_replies += 1
+            self.null_log.append((self.now, keys))
+        return data
+
+
+@dataclass
+class CarCall:
+    at: datetime
+    kind: str  # "wake" or a command name
+    plugged: bool
+    duplicate: bool
+    args: dict[str, Any]
+
+
+class SoakFleet(Faulty, FakeFleetApi):
+    """The Fleet fake recording every wake and command as it arrives, with what the car held then."""
+
+    def start(self) -> SoakFleet:
+        super().start()
+        assert self._httpd is not None
+        self._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # headers and body go out as two writes
+        return self
+
+    def before(self, req: Request) -> None:
+        car = self.car
+        if req.path.endswith("/wake_up"):
+            self.car_calls.append(CarCall(car.now, "wake", car.plugged, False, {}))
+        elif "/command/" in req.path:
+            name = req.path.rsplit("/", 1)[1]
+            try:
+                args = req.json() or {}
+            except ValueError:
+                args = {}
+            dup = _already(car, name, args)
+            prev = self.car_calls[-1] if self.car_calls else None
+            if dup and name == "charge_start" and prev and prev.kind == "set_charge_limit" and prev.at == car.now:
+                # A car that was Complete resumes by itself when its limit is raised; the daemon cannot know that
+                # it will (a schedule may hold it), so the start that follows a raise is deliberate, not a repeat.
+                name = "charge_start after a limit raise"
+                dup = False
+            self.car_calls.append(CarCall(car.now, name, car.plugged, dup, args))
+
+
+def _already(car: FakeCar, name: str, args: dict[str, Any]) -> bool:
+    """True when the command asks for what the car already has."""
+    if name == "set_charging_amps":
+        return int(args.get("charging_amps", -1)) == car.amps
+    if name == "set_charge_limit":
+        return int(args.get("percent", -1)) == car.limit
+    if name == "charge_start":
+        return car.charging_state in ("Charging", "Complete")
+    if name == "charge_stop":
+        return car.charging_state != "Charging"
+    if name == "set_scheduled_departure":
+        return (car.scheduled_mode == "DepartBy" and car.departure_min == args.get("departure_time")
+                and car.off_peak == bool(args.get("off_peak_charging_enabled"))
+                and car.off_peak_end_min == args.get("end_off_peak_time"))
+    if name == "set_scheduled_charging":
+        return car.scheduled_mode == ("StartAt" if args.get("enable") else "Off") and (
+            not args.get("enable") or car.start_time_min == args.get("time"))
+    return False
+
+
+# ---------------------------------------------------------------------- the report
+@dataclass
+class SoakReport:
+    days: int
+    seed: int
+    ticks: int = 0
+    crashes: list[str] = field(default_factory=list)
+    restarts: int = 0
+    state_reads_after_tick: int = 0
+    unreadable_after_tick: int = 0
+    concurrent_reads: int = 0
+    unreadable_concurrent: int = 0
+    history_gaps: int = 0  # ticks after which history was not exactly one entry per tick of the last 7 days
+    history_len: int = 0
+    history_expected: int = 0
+    wakes_unplugged: int = 0
+    commands_unplugged: int = 0
+    duplicate_commands: list[str] = field(default_factory=list)
+    starts_after_raise: int = 0
+    tesla: dict[str, int] = field(default_factory=dict)
+    tesla_cost_usd: float = 0.0
+    wakes_max_day: int = 0
+    commands_max_day: int = 0
+    wakes_budget_day: int = 0
+    commands_budget_day: int = 0
+    grid_by_month: dict[str, int] = field(default_factory=dict)
+    grid_budget_month: int = 0
+    maps_by_month: dict[str, int] = field(default_factory=dict)
+    maps_budget_month: int = 0
+    ical_requests: int = 0
+    faults: dict[str, dict[str, int]] = field(default_factory=dict)
+    null_replies: int = 0
+    offline_spells: int = 0
+    retry_after_slept_s: float = 0.0
+    retry_after_max_s: float = 0.0
+    plug_ins: int = 0
+    charged_by_departure: int = 0  # mornings the car left with at least 50 % (of those it was plugged in overnight)
+    mornings_plugged: int = 0
+    trips_without_distance: int = 0  # ticks where a known place had no distance
+    known_place_not_found: int = 0  # ticks where a place Maps knows was shown as not found (a fault cached)
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.crashes:
+            out.append(f"{len(self.crashes)} ticks raised: {self.crashes[0]}")
+        if self.unreadable_after_tick or self.unreadable_concurrent:
+            out.append(f"state.json unreadable {self.unreadable_after_tick} times after a tick, "
+                       f"{self.unreadable_concurrent} times to the concurrent reader")
+        if self.history_gaps:
+            out.append(f"history incomplete after {self.history_gaps} ticks")
+        if self.wakes_unplugged or self.commands_unplugged:
+            out.append(f"{self.wakes_unplugged} wakes and {self.commands_unplugged} commands while unplugged")
+        if self.duplicate_commands:
+            out.append(f"{len(self.duplicate_commands)} duplicate commands, e.g. {self.duplicate_commands[:3]}")
+        if self.wakes_max_day > self.wakes_budget_day or self.commands_max_day > self.commands_budget_day:
+            out.append("a day's Tesla budget was exceeded")
+        if any(n > self.grid_budget_month for n in self.grid_by_month.values()):
+            out.append(f"GridStatus monthly budget exceeded: {self.grid_by_month}")
+        if self.known_place_not_found:
+            out.append(f"a known place was reported not found at {self.known_place_not_found} ticks")
+        if any(n > self.maps_budget_month for n in self.maps_by_month.values()):
+            out.append(f"Maps monthly budget exceeded: {self.maps_by_month}")
+        return out
+
+    def table(self) -> str:
+        t = self.tesla
+        rows = [
+            ("simulated", f"{self.days} days, {self.ticks} ticks of 14 min, seed {self.seed}, "
+                          f"{self.restarts} restarts, {self.wall_s:.1f} s wall"),
+            ("crashes (a tick raised)", f"{len(self.crashes)}"),
+            ("state.json unreadable", f"{self.unreadable_after_tick} of {self.state_reads_after_tick} reads after "
+                                      f"ticks, {self.unreadable_concurrent} of {self.concurrent_reads} concurrent"),
+            ("history", f"{self.history_len} entries kept, {self.history_expected} ticks in the last "
+                        f"{HISTORY_DAYS} days; incomplete after {self.history_gaps} ticks"),
+            ("wakes / commands while unplugged", f"{self.wakes_unplugged} / {self.commands_unplugged}"),
+            ("duplicate commands", f"{len(self.duplicate_commands)} (and {self.starts_after_raise} charge_start "
+                                   "sent with a limit raise the car acted on by itself: deliberate)"),
+            ("Tesla calls", f"{t.get('summaries', 0)} summaries, {t.get('data', 0)} data, {t.get('wakes', 0)} wakes, "
+                            f"{t.get('commands', 0)} commands, {t.get('token', 0)} token refreshes; "
+                            f"est. ${self.tesla_cost_usd:.2f}"),
+            ("Tesla wakes / day", f"max {self.wakes_max_day} (budget {self.wakes_budget_day})"),
+            ("Tesla commands / day", f"max {self.commands_max_day} (budget {self.commands_budget_day})"),
+            ("GridStatus requests / month", f"{_months(self.grid_by_month)} (budget {self.grid_budget_month})"),
+            ("Maps calls / month", f"{_months(self.maps_by_month)} (budget {self.maps_budget_month})"),
+            ("iCal requests", f"{self.ical_requests}"),
+            ("faults served", "; ".join(f"{k}: {sum(v.values())} ({_kinds(v)})" for k, v in self.faults.items())),
+            ("car faults", f"{self.null_replies} replies with null fields, {self.offline_spells} offline spells"),
+            ("injected sleeps (Retry-After, wake)", f"{self.retry_after_slept_s:.0f} s in all, longest "
+                                                    f"{self.retry_after_max_s:g} s, none slept"),
+            ("plug-ins / mornings charged", f"{self.plug_ins} plug-ins; {self.charged_by_departure} of "
+                                            f"{self.mornings_plugged} mornings left with >= 50 %"),
+            ("ticks with a known place unmeasured", f"{self.trips_without_distance} (Maps failing, retried hourly); "
+                                                    f"shown as not found: {self.known_place_not_found}"),
+            ("CPU", f"{self.cpu_s:.1f} s (this process: daemon, fakes and checks)"),
+        ]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _kinds(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+
+
+def _months(by_month: dict[str, int]) -> str:
+    return ", ".join(f"{m}: {n}" for m, n in sorted(by_month.items())) or "0"
+
+
+# ---------------------------------------------------------------------- the daemon, as scheduler.py wires it
+@dataclass
+class Stack:
+    coordinator: Coordinator
+    vehicle: FleetVehicle
+
+
+def build_stack(settings: Settings, clock: Clock, tesla: SoakFleet, sleeps: list[float]) -> Stack:
+    """What make_coordinator builds for TESLA_BACKEND=fleet, a GridStatus key, ICAL_URL and a Maps key, with short
+    client timeouts and injected sleeps."""
+    vehicle = FleetVehicle.from_settings(settings, clock=clock, sleep=sleeps.append,
+                                         timeout=(1.0, CLIENT_TIMEOUT_S))
+    link = VehicleLink.from_settings(vehicle, settings)
+    ds = dataset_for(settings.grid_iso, settings.grid_dataset, settings.grid_value_column)
+    grid_client = GridStatusClient(settings.grid_status_api_key, settings.gridstatus_base_url,
+                                   timeout=CLIENT_TIMEOUT_S, sleep=sleeps.append)
+    forecast = GridForecastProvider(grid_client, ds, settings.state_dir, iso=settings.grid_iso,
+                                    fetch_hours=settings.grid_fetch_hours, stale_hours=settings.forecast_stale_hours,
+                                    requests_per_month=settings.gridstatus_requests_per_month)
+    rules = EventRules(settings.calendar_include_declined, settings.calendar_include_free)
+    calendar = ICalCalendar(settings.ical_url, settings.zone, rules, timeout=CLIENT_TIMEOUT_S)
+    drive = RoutesClient(settings.google_maps_api_key, settings.routes_base_url, timeout=CLIENT_TIMEOUT_S)
+    distances = DistanceService(drive, settings.home_address, settings.state_dir,
+                                cache_days=settings.distance_cache_days, calls_per_month=settings.maps_calls_per_month)
+    trips = CalendarTripProvider(calendar, distances, settings.state_dir, hours=settings.calendar_hours,
+                                 stale_hours=settings.calendar_stale_hours)
+    return Stack(Coordinator(settings, link, forecast, trips, mode="live", interval_min=14), vehicle)
+
+
+class StateReader(threading.Thread):
+    """Reads state.json as fast as the dashboard ever would, while the ticks write it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path, self.stop = path, threading.Event()
+        self.reads = self.bad = 0
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                raw = self.path.read_bytes()
+            except FileNotFoundError:
+                time.sleep(0.002)
+                continue
+            try:
+                data = json.loads(raw)
+                if not isinstance(data, dict) or not isinstance(data.get("history"), list):
+                    raise ValueError("not a whole state")
+            except ValueError as exc:
+                self.bad += 1
+                self.errors.append(str(exc)[:100])
+            self.reads += 1
+            time.sleep(0.03)
+
+
+# ---------------------------------------------------------------------- the month
+def _life(rng: random.Random, day: datetime) -> list[tuple[datetime, str, float]]:
+    """One local day of the household: (when, what, how much)."""
+    out: list[tuple[datetime, str, float]] = []
+    if rng.random() < 0.9:
+        out.append((datetime.combine(day, dtime(6, 30), NY) + timedelta(minutes=rng.randint(0, 120)), "unplug",
+                    rng.uniform(20, 90)))
+    if rng.random() < 0.85:
+        out.append((datetime.combine(day, dtime(17, 0), NY) + timedelta(minutes=rng.randint(0, 270)), "plug", 0))
+    if rng.random() < 0.12:
+        start = datetime.combine(day, dtime(0, 0), NY) + timedelta(minutes=rng.randint(0, 1439))
+        out.append((start, "offline", 0))
+        out.append((start + timedelta(minutes=rng.randint(30, 300)), "online_again", 0))
+    return sorted(out)
+
+
+def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fault_rate: float = 0.05,
+             restart_every_days: int = 10, reader_on: bool = True) -> SoakReport:
+    if state_dir is None:
+        shm = Path("/dev/shm")  # tmpfs where there is one: the soak tests the daemon, not the disk's fsync
+        with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
+            return run_soak(Path(tmp), days=days, seed=seed, fault_rate=fault_rate,
+                            restart_every_days=restart_every_days, reader_on=reader_on)
+    started, cpu = time.monotonic(), time.process_time()
+    rng = random.Random(seed)
+    report = SoakReport(days, seed)
+    clock = Clock(START)
+    car = SoakCar(now=clock.now, zone="America/New_York", battery_level=55.0, plugged=True, state="asleep")
+    car.null_rng, car.null_rate, car.null_replies, car.null_log = random.Random(rng.random()), 0.04, 0, []
+    state_dir.mkdir(parents=True, exist_ok=True)
+    ics = state_dir.parent / f"{state_dir.name}-calendar.ics"
+    ics.write_text(ICS)
+    sleeps: list[float] = []
+    with SoakFleet(car) as tesla, SoakGrid() as grid, SoakICal(ics) as ical, SoakMaps() as maps:
+        tesla.car_calls = []
+        tesla.inject_faults(random.Random(rng.random()), fault_rate, TESLA_FAULTS, clock, r"^/(api|oauth2)/")
+        # a grid fetch or a Maps call is rare: fail more of them
+        grid.inject_faults(random.Random(rng.random()), fault_rate * 4, GRID_FAULTS, clock)
+        ical.inject_faults(random.Random(rng.random()), fault_rate, ICAL_FAULTS, clock)
+        maps.inject_faults(random.Random(rng.random()), fault_rate * 4, MAPS_FAULTS, clock)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        save_token(token_path(state_dir), tesla.grant())
+        settings = load_settings({
+            "STATE_DIR": str(state_dir), "TIME_ZONE": "America/New_York", "TESLA_BACKEND": "fleet",
+            "TESLA_FLEET_BASE_URL": tesla.url, "TESLA_AUTH_URL": tesla.url, "TESLA_CLIENT_ID": tesla.client_id,
+            "TESLA_VIN": car.vin, "GRID_STATUS_API_KEY": gs.KEY, "GRIDSTATUS_BASE_URL": grid.url,
+            "ICAL_URL": ical.secret_url, "GOOGLE_MAPS_API_KEY": fm.KEY, "ROUTES_BASE_URL": maps.url,
+            "TESLA_HOME_ADDRESS": HOME, "DEFAULT_DEPARTURE": "07:30",
+            "DISTANCE_CACHE_DAYS": "2"}, env_file=None)  # Maps asked every other day per place, not once a month
+        report.wakes_budget_day, report.commands_budget_day = (settings.tesla_wakes_per_day,
+                                                              settings.tesla_commands_per_day)
+        report.grid_budget_month, report.maps_budget_month = (settings.gridstatus_requests_per_month,
+                                                              settings.maps_calls_per_month)
+        stack = build_stack(settings, clock, tesla, sleeps)
+        reader = StateReader(state_dir / "state.json")
+        if reader_on:
+            reader.start()
+        life: list[tuple[datetime, str, float]] = []
+        tick_times: deque[tuple[float, str]] = deque()
+        end = START + timedelta(days=days)
+        day_seen = None
+        plugged_overnight = False
+        next_restart = START + timedelta(days=restart_every_days)
+        try:
+            while clock.now < end:
+                now = clock.now
+                local_day = now.astimezone(NY).date()
+                if local_day != day_seen:
+                    day_seen = local_day
+                    life += _life(rng, datetime.combine(local_day, dtime(0), NY))
+                    life.sort()
+                while life and life[0][0] <= now:
+                    at, what, amount = life.pop(0)
+                    car.advance(max(at - car.now, timedelta(0)))
+                    if what == "unplug" and car.plugged:
+                        report.mornings_plugged += plugged_overnight
+                        report.charged_by_departure += plugged_overnight and car.battery >= 50
+                        car.unplug()  # unlatching the cable wakes the car, and it stays awake while driven
+                        car.drive(amount)
+                        car.state = "online"
+                        car.last_activity = car.now + timedelta(hours=amount / 50)
+                    elif what == "plug" and not car.plugged:
+                        car.plug_in()
+                        report.plug_ins += 1
+                    elif what == "offline":
+                        car.state = "offline"
+                        report.offline_spells += 1
+                    elif what == "online_again" and car.state == "offline":
+                        car.state = "asleep"
+                    plugged_overnight = car.plugged
+                car.advance(max(now - car.now, timedelta(0)))
+                if now.astimezone(NY).hour == 3:
+                    plugged_overnight = car.plugged
+                try:
+                    stack.coordinator.tick(now)
+                except Exception:
+                    report.crashes.append(traceback.format_exc(limit=3).strip().splitlines()[-1])
+                tick_times.append((now.timestamp(), now.isoformat()))
+                report.ticks += 1
+                _check_state(report, state_dir / "state.json", now, tick_times)
+                clock.advance(minutes=14)
+                if clock.now >= next_restart:
+                    next_restart += timedelta(days=restart_every_days)
+                    report.restarts += 1
+                    stack = build_stack(settings, clock, tesla, sleeps)
+        finally:
+            reader.stop.set()
+            if reader_on:
+                reader.join()
+        report.concurrent_reads, report.unreadable_concurrent = reader.reads, reader.bad
+        _count_calls(report, tesla, grid, ical, maps, settings, stack)
+        report.null_replies = car.null_replies
+        report.retry_after_slept_s = sum(sleeps)
+        report.retry_after_max_s = max(sleeps, default=0.0)
+        report.faults = {"tesla": dict(tesla.faults_served), "grid": dict(grid.faults_served),
+                         "ical": dict(ical.faults_served), "maps": dict(maps.faults_served)}
+    report.wall_s, report.cpu_s = time.monotonic() - started, time.process_time() - cpu
+    return report
+
+
+def _check_state(report: SoakReport, path: Path, now: datetime, tick_times: deque[tuple[float, str]]) -> None:
+    report.state_reads_after_tick += 1
+    try:
+        state = json.loads(path.read_text())
+        history = state["history"]
+    except (OSError, ValueError, KeyError, TypeError):
+        report.unreadable_after_tick += 1
+        return
+    cutoff = now.timestamp() - HISTORY_DAYS * 86400  # as trim_history counts: 7 x 24 h, whatever DST does
+    while tick_times and tick_times[0][0] < cutoff:
+        tick_times.popleft()
+    kept = [row.get("at") for row in history]
+    expected = [iso for _, iso in tick_times]
+    report.history_len, report.history_expected = len(kept), len(expected)
+    if kept != expected:
+        report.history_gaps += 1
+    for e in state.get("events", []):
+        if " ".join((e.get("location") or "").lower().split()) in fm.PLACES and e.get("distance_km") is None:
+            report.trips_without_distance += 1
+            report.known_place_not_found += "no driving route" in (e.get("note") or "") or "could not route" in (
+                e.get("note") or "")
+
+
+def _count_calls(report: SoakReport, tesla: SoakFleet, grid: SoakGrid, ical: SoakICal, maps: SoakMaps,
+                 settings: Settings, stack: Stack) -> None:
+    zone = settings.zone
+    per_day: dict[str, Counter[str]] = defaultdict(Counter)
+    for c in tesla.car_calls:
+        day = c.at.astimezone(zone).strftime("%Y-%m-%d")
+        per_day[day]["wake" if c.kind == "wake" else "command"] += 1
+        if not c.plugged:
+            if c.kind == "wake":
+                report.wakes_unplugged += 1
+            else:
+                report.commands_unplugged += 1
+        if c.duplicate:
+            report.duplicate_commands.append(f"{c.at.astimezone(zone):%m-%d %H:%M} {c.kind} {c.args}")
+        report.starts_after_raise += c.kind == "charge_start after a limit raise"
+    report.wakes_max_day = max((d["wake"] for d in per_day.values()), default=0)
+    report.commands_max_day = max((d["command"] for d in per_day.values()), default=0)
+    billed = tesla.billed()
+    billed["token"] = len(tesla.requests("POST", r"/oauth2/v3/token$"))
+    report.tesla = billed
+    report.tesla_cost_usd = round(billed["data"] * 0.002 + billed["commands"] * 0.001 + billed["wakes"] * 0.02, 2)
+    report.grid_by_month = _by_month(grid.times)
+    report.maps_by_month = _by_month(maps.times)
+    report.ical_requests = len(ical.times)
+
+
+def _by_month(times: list[datetime]) -> dict[str, int]:
+    return dict(Counter(t.strftime("%Y-%m") for t in times))

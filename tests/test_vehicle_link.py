@@ -1,0 +1,149 @@
+"""VehicleLink against the fake Fleet API: what the soak (tests/test_soak.py) found about reading the car."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from clients.tesla_fleet import FleetVehicle, save_token
+from service.vehicle_link import VehicleLink
+from tests.clock import Clock
+from tests.fakes.tesla_fleet import FakeCar, FakeFleetApi
+
+NY = ZoneInfo("America/New_York")
+T0 = datetime(2026, 11, 27, 6, 0, tzinfo=NY)
+
+
+class PatchyCar(FakeCar):
+    """Leaves the named charge_state fields null, as Tesla's replies now and then do."""
+
+    nulls: tuple[str, ...] = ()
+
+    def vehicle_data(self, endpoints: str | None) -> dict[str, Any]:
+        data = super().vehicle_data(endpoints)
+        for key in self.nulls:
+            data["charge_state"][key] = None
+        return data
+
+
+def link_for(fake: FakeFleetApi, tmp_path, clock: Clock) -> VehicleLink:
+    token = tmp_path / "tesla_fleet_token.json"
+    save_token(token, fake.grant())
+    vehicle = FleetVehicle(fake.url, token_file=token, client_id=fake.client_id, auth_url=fake.url,
+                           vin=fake.car.vin, clock=clock, sleep=lambda s: None)
+    return VehicleLink(vehicle, tmp_path, data_min_interval_min=10, data_idle_interval_min=30, wakes_per_day=4,
+                       commands_per_day=40, zone=NY)
+
+
+def step(clock: Clock, car: FakeCar, minutes: float) -> datetime:
+    clock.advance(minutes=minutes)
+    car.advance(clock.now - car.now)
+    return clock.now
+
+
+def test_a_car_that_wakes_by_itself_is_read_at_once(tmp_path):
+    """An unplugged car asleep again before the next due read was still thought plugged in, and woken for nothing."""
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="online", battery_level=80, charge_limit=80)
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        assert link.read(clock()).plugged_in is True
+        link.read(step(clock, car, 14))  # still online, not due
+        link.read(step(clock, car, 14))  # asleep now
+        assert car.state == "asleep" and not link.online
+        car.unplug()
+        car.state = "online"  # unlatching the cable wakes the car
+        snap = link.read(step(clock, car, 1))  # 29 min after the last read: not due by the 30 min idle interval
+        assert snap.plugged_in is False
+        assert len(fake.requests("GET", r"/vehicle_data$")) == 2
+
+
+def test_settings_a_reply_leaves_null_keep_their_last_known_value(tmp_path):
+    """A null limit or amps read as "unknown, so different" made the car get a command it already had."""
+    clock = Clock(T0)
+    car = PatchyCar(now=T0, plugged=True, state="online", battery_level=60, charge_limit=80)
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        first = link.read(clock())
+        car.nulls = ("charge_limit_soc", "charge_current_request", "battery_level", "charging_state",
+                     "conn_charge_cable")
+        now = step(clock, car, 31)
+        car.state = "online"
+        again = link.read(now)
+        assert len(fake.requests("GET", r"/vehicle_data$")) == 2
+        assert (again.charge_limit_soc, again.charge_current_request) == (80, first.charge_current_request)
+        assert again.read_at > first.read_at
+        # the car's state moves by itself: a stale one is worse than none (a stale "Complete" kept a car that had
+        # been unplugged and driven off "plugged in", and it was sent charge_start tick after tick)
+        assert (again.battery_level, again.charging_state, again.conn_charge_cable) == (None, None, None)
+        assert again.plugged_in is None
+
+
+class Surprising:
+    """A backend that raises what no backend should: the link must still return and keep the last car."""
+
+    def __init__(self) -> None:
+        from clients.vehicle import CallCounter
+
+        self.calls = CallCounter()
+
+    def summary(self):  # noqa: ANN201
+        raise AttributeError("'str' object has no attribute 'get'")
+
+    def snapshot(self):  # noqa: ANN201
+        raise AttributeError("x")
+
+    def wake(self, timeout_s: float = 30.0) -> bool:
+        raise KeyError("state")
+
+    def execute(self, command):  # noqa: ANN001, ANN201
+        raise TypeError("x")
+
+
+def test_a_backend_surprise_is_a_vehicle_error_not_the_end_of_the_tick(tmp_path):
+    link = VehicleLink(Surprising(), tmp_path, data_min_interval_min=10, wakes_per_day=4, commands_per_day=40,
+                       zone=NY)
+    assert link.read(T0) is None
+    assert not link.status.ok and "could not be used (AttributeError)" in link.status.last_error
+
+
+def test_a_refused_command_makes_the_next_tick_read_the_car(tmp_path):
+    """The car answered "disconnected": the link's picture is wrong, so it reads the car again at once rather than
+    sending the same command every tick until the next due read."""
+    from charge_logic.models import Command, Decision
+
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="online", battery_level=50, charge_limit=80)
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        assert link.read(clock()).plugged_in is True
+        car.unplug()  # and it stays online, so no "came online" read
+        now = step(clock, car, 5)
+        assert link.read(now).plugged_in is True  # not due yet: the link still thinks it plugged in
+        start = Decision(now, "charge_now_low_soc", True, None, None, None, None, None, (), (Command("charge_start"),))
+        report = link.send(now, start, lambda snap: start)
+        assert report.sent == [{"name": "charge_start", "ok": False, "reason": "disconnected"}]
+        assert link.read(step(clock, car, 5)).plugged_in is False  # 10 min after the last read, well before due
+
+
+def test_a_command_that_failed_in_transit_makes_the_next_tick_read_the_car(tmp_path):
+    """A 500 on charge_start after a limit raise: the car may have resumed by itself, so the next tick reads it
+    before sending the start again (it had resumed: found by the soak, seed 8)."""
+    from charge_logic.models import Command, Decision
+
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="online", battery_level=50, charge_limit=80)
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        link.read(clock())
+        now = step(clock, car, 5)
+        link.read(now)
+        fake.fail("500", path=r"/command/")
+        start = Decision(now, "charge_now_low_soc", True, None, None, None, None, None, (), (Command("charge_start"),))
+        assert link.send(now, start, lambda snap: start).sent[0]["ok"] is False
+        wait = (link.status.retry_at - now).total_seconds() / 60 if link.status.retry_at else 5  # the backoff
+        later = step(clock, car, wait + 1)  # still well before the 30 min idle interval is due
+        car.state = "online"
+        link.read(later)
+        assert wait + 1 < 25 and len(fake.requests("GET", r"/vehicle_data$")) == 2
