@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from charge_logic.commands import apply_commands
 from charge_logic.config import RuleConfig
+from charge_logic.limit import limit_bounds
 from charge_logic.models import CalendarEvent, ChargeWindow, ForecastPoint, Route, Trip, VehicleSnapshot
 from charge_logic.rules import decide
 
@@ -97,18 +98,6 @@ def amps_range(config: RuleConfig, vehicle: VehicleSnapshot | None) -> tuple[int
     return min(config.min_amps, top), top
 
 
-def limit_range(config: RuleConfig, vehicle: VehicleSnapshot | None) -> tuple[int, int]:
-    """Limits the scheduler may set: the settings' range within the car's, and below the full-charge threshold (a
-    limit there would read as the owner asking for a full charge)."""
-    high = min(config.top_charge_limit, config.full_power_limit - 1)
-    low = config.min_charge_limit
-    if vehicle is not None and vehicle.charge_limit_soc_max:
-        high = min(high, vehicle.charge_limit_soc_max)
-    if vehicle is not None and vehicle.charge_limit_soc_min:
-        low = max(low, vehicle.charge_limit_soc_min)
-    return min(low, high), high
-
-
 def run(world, vehicle=None):
     w = dict(world)
     if vehicle is not None:
@@ -135,7 +124,7 @@ def test_amps_stay_within_what_charger_and_car_allow(world):
 @given(worlds())
 def test_limit_stays_within_bounds(world):
     decision, vehicle, config = run(world), world["vehicle"], world["config"]
-    low, high = limit_range(config, vehicle)
+    low, high = limit_bounds(config, vehicle)  # the settings' range within the car's (tests/test_rules_limit.py)
     for c in decision.commands:
         if c.name == "set_charge_limit":
             assert low <= c.args["percent"] <= high

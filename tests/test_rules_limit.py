@@ -62,3 +62,19 @@ def test_consumption_and_battery_are_settings():
     config = replace(CFG, consumption_wh_per_km=250.0, battery_kwh=50.0, reserve_soc=20)
     decision = decide(EARLY, car(), [], day(40.0), config, zone=NY)
     assert decision.needed_soc == 60.0  # 20 % + 80 km × 250 Wh/km of 50 kWh (40 %)
+
+
+@pytest.mark.parametrize("settings, car_range, bounds", [
+    ({}, (None, None), (50, 90)),  # the settings' range: min_charge_limit .. top_charge_limit
+    ({"top_charge_limit": 100}, (None, None), (50, 94)),  # never at full_power_limit: it would read as "charge now"
+    ({}, (None, 85), (50, 85)),  # the car's own maximum wins
+    ({}, (60, None), (60, 90)),  # and its minimum
+    ({"min_charge_limit": 70}, (None, 60), (60, 60)),  # a car that cannot reach the settings' floor: its maximum
+])
+def test_the_limits_the_scheduler_may_set(settings: dict, car_range: tuple, bounds: tuple) -> None:
+    from charge_logic.limit import limit_bounds
+    from charge_logic.models import VehicleSnapshot
+
+    vehicle = VehicleSnapshot("…0001", "car", "online", charge_limit_soc_min=car_range[0],
+                              charge_limit_soc_max=car_range[1])
+    assert limit_bounds(replace(CFG, **settings), vehicle) == bounds
