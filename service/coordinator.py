@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from charge_logic.consumption import learn_consumption
 from charge_logic.forecast_stats import forecast_stats
 from charge_logic.household import PastSession
 from charge_logic.models import Decision, ForecastPoint, Trip, VehicleSnapshot
@@ -158,6 +159,14 @@ class Coordinator:
         return decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
                       windows=windows, notes=notes)
 
+    def _learn_consumption(self, notes: list[str]) -> None:
+        """The car's own Wh/km, once its drives say it, in place of CONSUMPTION_WH_PER_KM for this tick."""
+        setting = self.settings.consumption_wh_per_km
+        learned = learn_consumption(self.session_log.drives(), self.settings.battery_kwh, setting)
+        self.rules = replace(self.rules, consumption_wh_per_km=learned.wh_per_km or setting)
+        if learned.wh_per_km is not None:
+            notes.append(learned.reason[0].upper() + learned.reason[1:])
+
     def sessions(self) -> list[PastSession]:
         """The household's finished plug-in sessions, as the planner learns from them."""
         return [PastSession("home", s.arrival_at.astimezone(self.zone), s.departure_at.astimezone(self.zone),
@@ -170,6 +179,7 @@ class Coordinator:
         snap = self.link.read(now)
         self._vehicle_notes(now, snap, notes)
         self.session_log.observe(now, snap)
+        self._learn_consumption(notes)
         decision = self.decide(now, snap, forecast, trips, notes)
         report = self.link.send(now, decision, lambda fresh: self.decide(now, fresh, forecast, trips, notes))
         if report.skipped:

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from charge_logic.consumption import Drive
 from charge_logic.models import VehicleSnapshot
 from clients.private_files import write_json_atomic
 from service.state_file import read_json_or_move_aside
@@ -25,6 +26,8 @@ class Session:
     soc_start: float | None = None
     soc_end: float | None = None
     delivered_kwh: float = 0.0
+    odometer_start: float | None = None  # km, read with soc_start
+    odometer_end: float | None = None  # km, read with soc_end
 
     @property
     def arrival_at(self) -> datetime:
@@ -53,19 +56,35 @@ class SessionLog:
     def finished(self) -> list[Session]:
         return [s for s in self.sessions if s.departure is not None]
 
+    def drives(self) -> list[Drive]:
+        """What the car used between one plug-in and the next: the battery it left with against the one it came
+        back with, over the km in between."""
+        out = []
+        for before, after in zip(self.sessions, self.sessions[1:], strict=False):
+            if None in (before.soc_end, before.odometer_end, after.soc_start, after.odometer_start):
+                continue
+            out.append(Drive(km=after.odometer_start - before.odometer_end, soc_used=before.soc_end - after.soc_start))
+        return out
+
     def observe(self, now: datetime, snap: VehicleSnapshot | None) -> None:
         """Open a session when the car is seen plugged in, add what it charged, close it when it is unplugged."""
         if snap is None or snap.read_at is None or snap.plugged_in is None:
             return
         soc = snap.battery_level
         current = self.open
+        odo = snap.odometer_km
         if snap.plugged_in and current is None:
-            self.sessions.append(Session(arrival=now.isoformat(), soc_start=soc, soc_end=soc))
+            self.sessions.append(Session(arrival=now.isoformat(), soc_start=soc, soc_end=soc,
+                                         odometer_start=odo if soc is not None else None,
+                                         odometer_end=odo if soc is not None else None))
         elif snap.plugged_in and current is not None and soc is not None:
             if current.soc_end is not None and soc > current.soc_end:
                 current.delivered_kwh = round(current.delivered_kwh + (soc - current.soc_end) / 100 * self.battery_kwh,
                                               2)
             current.soc_end = soc
+            current.odometer_end = odo  # the pair (soc_end, odometer_end) comes from one reading
+            if current.soc_start is None:
+                current.soc_start, current.odometer_start = soc, odo
         elif not snap.plugged_in and current is not None:
             current.departure = now.isoformat()
         del self.sessions[:-MAX_SESSIONS]
