@@ -26,6 +26,7 @@ from charge_logic.models import ChargeWindow, ForecastPoint
 READY_SHARE = 0.98  # a need is met when it gets ≥ 98 % of what charging at once would have delivered (BENCHMARK.md)
 MUST_HAVE_SLOTS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24)  # must-have lengths tried, in slots
 SLOT_MIN = 15
+NEARNESS = 30  # the k-th most similar past session weighs exp(-k / NEARNESS)
 
 
 @dataclass(frozen=True)
@@ -308,9 +309,11 @@ def _next_local(now: datetime, zone, at) -> datetime:
     return cand
 
 
+VehiclePlan = tuple[tuple[ChargeWindow, ...], tuple[tuple[datetime, float], ...], float | None, tuple[str, ...]]
+
+
 def plan_for_vehicle(now: datetime, vehicle, forecast: Sequence[ForecastPoint], trips, config, zone,
-                     history=()) -> tuple[tuple[ChargeWindow, ...], tuple[tuple[datetime, float], ...], float | None,
-                                          tuple[str, ...]]:
+                     history=(), plugged_at: datetime | None = None) -> VehiclePlan:
     """The daemon's entry point: (windows, expected SoC, needed SoC, reasons) for this car now.
 
     The departure is the calendar's (first trip − drive − buffer) when there is one; the must-have part — what the
@@ -352,14 +355,20 @@ def plan_for_vehicle(now: datetime, vehicle, forecast: Sequence[ForecastPoint], 
         model = learn(past) if past else None
         station = max({h.station_id for h in past}, key=lambda s: sum(h.station_id == s for h in past)) \
             if past else ""
-        local = now.astimezone(zone)
-        scen = model.scenarios(station, local) if model is not None else []
-        if scen:
-            needs = [Need(now + timedelta(hours=s.stay_h), to_limit) for s in scen]
-            reasons.append(f"no trip ahead: departure hedged over {len(scen)} similar past plug-ins")
+        # The similar sessions are alike in how they began: asked from this plug-in, not from this tick, and only
+        # those that were still plugged in this long are ways this one may still go.
+        arrival = plugged_at if plugged_at is not None and plugged_at <= now else now
+        scen = model.scenarios(station, arrival.astimezone(zone), k=4 * NEARNESS) if model is not None else []
+        alive = [(i, s) for i, s in enumerate(scen) if arrival + timedelta(hours=s.stay_h) > now]
+        if alive:
+            # nearer sessions count more; a far one still shows the rare early departure
+            needs = [Need(arrival + timedelta(hours=s.stay_h), to_limit, math.exp(-i / NEARNESS)) for i, s in alive]
+            since = f", plugged in {(now - arrival).total_seconds() / 3600:.1f} h ago" if arrival < now else ""
+            reasons.append(f"no trip ahead: departure hedged over {len(alive)} similar past plug-ins{since}")
         else:
             dep = _next_local(now, zone, config.default_departure)
             needs.append(Need(dep, to_limit))
-            reasons.append(f"no trip ahead and no history: default departure {dep.astimezone(zone):%a %H:%M}")
+            why = "no history" if not scen else "plugged in longer than any similar past plug-in"
+            reasons.append(f"no trip ahead and {why}: default departure {dep.astimezone(zone):%a %H:%M}")
     plan = plan_charging(now.astimezone(zone), forecast, needs, charger, soc=float(soc), battery_kwh=battery)
     return plan.windows, plan.expected_soc, need.needed_soc, tuple(reasons) + plan.reasons

@@ -154,7 +154,9 @@ class Coordinator:
         # Without a forecast the planner has nothing to shift charging by and would charge at once, often in the
         # evening peak; the car's own off-peak schedule, finishing by the departure, is the better default.
         if self.rules.policy == "planner" and snap is not None and forecast:
-            windows, _, _, why = self.planner(now, snap, forecast, trips, self.rules, self.zone, self.sessions())
+            session = self.session_log.open
+            windows, _, _, why = self.planner(now, snap, forecast, trips, self.rules, self.zone, self.sessions(),
+                                              plugged_at=session.arrival_at if session else None)
             notes = [*notes, *(f"Plan: {r}" for r in why)]
         return decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
                       windows=windows, notes=notes)

@@ -206,3 +206,35 @@ def test_a_priced_risk_is_spent_where_it_moves_the_most_energy(energy, price, st
                max_fail=0.5, fail_cost=price)
     assert (c.must, c.start / 4) == (0.0, start_h)
     assert c.ready == (0.95 if start_h == 8 else 1.0)
+
+
+def test_a_later_tick_still_plans_for_the_households_departure_not_one_counted_from_now():
+    # The household plugs in at 18:00 and leaves at 06:00. At 23:00 the car is still plugged in: it still leaves at
+    # 06:00, so the charge must not drift into the cheaper 07:00-10:00 hours (as it would if the stays were counted
+    # from the tick instead of from the plug-in).
+    history = []
+    for d in range(1, 40):
+        arrival = datetime(2024, 1, 1, 18, 0, tzinfo=NY) + timedelta(days=d)
+        history.append(PastSession("home", arrival, arrival + timedelta(hours=12), 10.0))
+    plugged = datetime(2024, 3, 5, 18, 0, tzinfo=NY)
+    now = plugged + timedelta(hours=5)
+    values = [100] * 8 + [60] * 3 + [100] * 25  # from 23:00: cheapest 07:00-10:00, after the household has left
+    car = VehicleSnapshot("…0001", "car", "online", battery_level=60, charging_state="Stopped",
+                          conn_charge_cable="IEC")
+    windows, expected, _, reasons = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), values), [],
+                                                     RuleConfig(), NY, history, plugged_at=plugged)
+    assert any("plugged in 5.0 h ago" in r for r in reasons), reasons
+    assert expected[-1][0] <= plugged + timedelta(hours=12)  # full by the household's 06:00
+    assert expected[-1][1] == pytest.approx(80, abs=0.5)
+
+
+def test_a_car_plugged_in_longer_than_any_similar_session_falls_back_to_the_default_departure():
+    history = [PastSession("home", a, a + timedelta(hours=2), 5.0)
+               for a in (datetime(2024, 1, 1, 18, 0, tzinfo=NY) + timedelta(days=d) for d in range(1, 40))]
+    plugged = datetime(2024, 3, 5, 18, 0, tzinfo=NY)
+    now = plugged + timedelta(hours=5)
+    car = VehicleSnapshot("…0001", "car", "online", battery_level=60, charging_state="Stopped",
+                          conn_charge_cable="IEC")
+    _, _, _, reasons = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING), [], RuleConfig(), NY,
+                                        history, plugged_at=plugged)
+    assert any("plugged in longer than any similar past plug-in: default departure Wed 08:00" in r for r in reasons)
