@@ -1,7 +1,9 @@
-"""How much charge the trips ahead need, and when the car must leave for the first one.
+"""What the planner plans for: the departure and the charge the trips ahead need, as the rules see them.
 
-The car charges at home overnight, so the trips that count are those of the first day with a timed event ahead: each
-is a round trip (home → event → home). Pure: trips, `now` and the settings come in as values.
+The rules (charge_logic.departure, charge_logic.limit) decide which events come before the next chance to charge,
+when the car must leave and how much the round trips take; the planner takes the same answers, so the plan and the
+car's settings never disagree. The one difference is the limit: the rules raise the car's limit only close to
+departure, while the planner plans the energy of the raised limit from the start. Pure: values in, values out.
 """
 
 from __future__ import annotations
@@ -9,15 +11,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from charge_logic import limit as rules_limit
 from charge_logic.config import RuleConfig
-from charge_logic.models import Trip, trip_order
+from charge_logic.departure import day_end, leave_at, plan_departure
+from charge_logic.localtime import clock_text
+from charge_logic.models import Trip
 
 
 @dataclass(frozen=True)
 class TripNeed:
-    departure: datetime | None  # leave home by then: first event start − drive − buffer (None: no trip ahead)
+    departure: datetime | None  # leave home by then (None: no timed event ahead)
     trips: tuple[Trip, ...]  # the trips before the next chance to charge
     distance_km: float  # round trips, summed
     energy_kwh: float  # the trips' energy plus the reserve
@@ -26,53 +32,34 @@ class TripNeed:
     reasons: tuple[str, ...]
 
 
-def trips_before_next_charge(trips: Sequence[Trip], now: datetime, zone: tzinfo,
-                             horizon_hours: float = 36.0) -> list[Trip]:
-    """Timed events one drives to that start after now and within the horizon, on the local day of the first."""
-    ahead = sorted((t for t in trips if not t.event.all_day and not t.virtual and now < t.event.start <= now +
-                    timedelta(hours=horizon_hours)), key=trip_order)
-    if not ahead:
-        return []
-    day = ahead[0].event.start.astimezone(zone).date()
-    return [t for t in ahead if t.event.start.astimezone(zone).date() == day]
-
-
-def trip_need(trips: Sequence[Trip], now: datetime, config: RuleConfig, zone: tzinfo) -> TripNeed:
+def trip_need(trips: Sequence[Trip], now: datetime, config: RuleConfig, zone: ZoneInfo) -> TripNeed:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    chosen = trips_before_next_charge(trips, now, zone, config.events_horizon_hours)
-    reasons: list[str] = []
-    battery = config.battery_kwh
-    if battery <= 0:
+    if config.battery_kwh <= 0:
         raise ValueError("battery_kwh must be > 0")
-    reserve_kwh = battery * config.reserve_soc / 100.0
-    if not chosen:
-        needed = float(config.reserve_soc)
-        limit = max(config.min_charge_limit, min(config.base_charge_limit, config.top_charge_limit))
-        return TripNeed(None, (), 0.0, reserve_kwh, needed, limit,
-                        (f"no timed event in the next {config.events_horizon_hours:.0f} h: everyday limit {limit} %",))
-    distance = 0.0
-    for t in chosen:
-        if t.route is None:
-            reasons.append(f"{t.event.summary!r}: distance unknown ({t.note or 'no route'}), not counted")
-        else:
-            distance += 2.0 * t.route.distance_km
-    energy = distance * config.consumption_wh_per_km / 1000.0 + reserve_kwh
-    needed = 100.0 * energy / battery
-    first = chosen[0]
-    drive = first.route.drive_minutes if first.route is not None else 0.0
-    departure = first.event.start - timedelta(minutes=drive + config.departure_buffer_min)
-    limit = max(config.base_charge_limit, math.ceil(needed))
-    limit = max(config.min_charge_limit, min(limit, config.top_charge_limit))
-    local = departure.astimezone(zone)
-    reasons.append(f"{len(chosen)} trip(s) on {local:%a %d %b}: {distance:.0f} km round trip × "
-                   f"{config.consumption_wh_per_km:.0f} Wh/km + {config.reserve_soc} % reserve = {needed:.0f} % "
-                   f"at departure {local:%H:%M} ({first.event.summary!r} at "
-                   f"{first.event.start.astimezone(zone):%H:%M} − {drive:.0f} min drive − "
-                   f"{config.departure_buffer_min} min)")
-    if needed > config.top_charge_limit:
-        reasons.append(f"the trips need {needed:.0f} % but the limit stops at {config.top_charge_limit} %: "
+    departure = plan_departure(now, trips, config, zone)
+    at, until = departure.at, departure.trips_until
+    # A trip to leave for before that departure: an evening one after the day's latest departure (the rules charge
+    # for it on their own), or one whose time to leave has passed with the car still home (running late: the car's
+    # setting moves on, but the plan must charge now).
+    sooner = [t for t in trips if not t.event.all_day and not t.virtual and now < t.event.start
+              and leave_at(t, config, zone) < at]
+    if sooner:
+        first = min(sooner, key=lambda t: leave_at(t, config, zone))
+        at, until = leave_at(first, config, zone), day_end(first.event.start, zone)
+    need = rules_limit.trip_need(now, trips, until, config)
+    counted = tuple(t for t in rules_limit.trips_before(now, trips, until) if not t.virtual)
+    energy = need.needed_soc / 100.0 * config.battery_kwh
+    base = max(config.min_charge_limit, min(config.base_charge_limit, config.top_charge_limit))
+    if departure.event is None and not sooner:
+        return TripNeed(None, (), need.km, energy, need.needed_soc, base,
+                        (f"no timed event ahead: plans for the everyday {base} % limit",))
+    limit = max(config.min_charge_limit, min(max(config.base_charge_limit, math.ceil(need.needed_soc - 1e-9)),
+                                             config.top_charge_limit))
+    when = clock_text(at, now, zone) if at > now else "now (time to leave)"
+    reasons = [f"plans for {need.needed_soc:.0f} % at departure {when} "
+               f"({need.km:.0f} km of round trips), charging to {limit} %"]
+    if need.needed_soc > config.top_charge_limit:
+        reasons.append(f"the trips need {need.needed_soc:.0f} % but the limit stops at {config.top_charge_limit} %: "
                        "plan a charge on the way")
-    elif limit > config.base_charge_limit:
-        reasons.append(f"charge limit raised to {limit} % for the trip")
-    return TripNeed(departure, tuple(chosen), distance, energy, needed, limit, tuple(reasons))
+    return TripNeed(at, counted, need.km, energy, need.needed_soc, limit, tuple(reasons))

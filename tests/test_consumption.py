@@ -56,6 +56,8 @@ def test_the_daemon_learns_a_winter_car_and_plans_its_trips_with_it(tmp_path: Pa
     assert learned, reasons
     wh = int(learned.group(1))
     assert 235 <= wh <= 255  # 240, seen through the car's whole-percent SoC
-    assert f"× {wh} Wh/km" in reasons  # the trip ahead is costed with it
+    trips = re.search(r"= (\d+) km ≈ ([\d.]+) % of the battery", reasons)  # the rules cost the trips ahead with it
+    assert trips, reasons
+    assert float(trips.group(2)) == pytest.approx(int(trips.group(1)) * wh / (KWH * 1000) * 100, abs=0.3)
     events = [e for e in json.loads(coord.state_path.read_text())["events"] if e["distance_km"]]
     assert events and all(e["energy_kwh"] == pytest.approx(2 * e["distance_km"] * wh / 1000, abs=0.2) for e in events)

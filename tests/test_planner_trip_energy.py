@@ -1,4 +1,4 @@
-"""Trip energy: what the trips before the next charge need, and when the car must leave."""
+"""Trip energy: what the planner plans for — the rules' own departure and trip need, and the limit that covers it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from charge_logic.config import RuleConfig
-from charge_logic.models import CalendarEvent, Route, Trip
-from charge_logic.trip_energy import trip_need, trips_before_next_charge
+from charge_logic.models import CalendarEvent, Route, Trip, VehicleSnapshot
+from charge_logic.rules import decide
+from charge_logic.trip_energy import trip_need
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2024, 3, 5, 20, 0, tzinfo=NY)
@@ -26,7 +27,6 @@ def test_round_trips_of_the_next_day_reserve_and_departure():
         trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), 30, 40, "Work"),
         trip(datetime(2024, 3, 6, 19, 0, tzinfo=NY), 10, 15, "Gym"),
         trip(datetime(2024, 3, 7, 9, 0, tzinfo=NY), 300, 200, "Far, the day after"),  # next charge comes first
-        trip(datetime(2024, 3, 6, 0, 0, tzinfo=NY), 500, 400, "Holiday", all_day=True),
     ]
     need = trip_need(trips, NOW, cfg, NY)
     assert [t.event.summary for t in need.trips] == ["Work", "Gym"]
@@ -35,6 +35,24 @@ def test_round_trips_of_the_next_day_reserve_and_departure():
     assert need.needed_soc == pytest.approx(100 * (80 * 0.17 + 7.5) / 75)
     assert need.departure == datetime(2024, 3, 6, 8, 5, tzinfo=NY)  # 09:00 − 40 min − 15 min
     assert need.charge_limit == cfg.base_charge_limit  # 28 % needed: the everyday limit covers it
+
+
+@pytest.mark.parametrize("trips", [
+    [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), 30, 40, "Work"), trip(datetime(2024, 3, 6, 19, 0, tzinfo=NY), 10, 15)],
+    [trip(datetime(2024, 3, 6, 11, 30, tzinfo=NY), 60, 45, "After the latest departure")],
+    [trip(datetime(2024, 3, 6, 0, 0, tzinfo=NY), 250, 180, "Holiday", all_day=True),
+     trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), 20, 20, "Brunch")],
+    [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), 0, 0, "Lunch", route=False)],
+    [],
+])
+def test_the_plan_and_the_rules_agree_on_departure_and_need(trips):
+    car = VehicleSnapshot("…0001", "car", "online", battery_level=50, charge_limit_soc=80, charging_state="Stopped",
+                          conn_charge_cable="IEC", scheduled_charging_mode="DepartBy", off_peak_charging_enabled=True)
+    rules = decide(NOW, car, [], trips, RuleConfig(), zone=NY, at_home=True)
+    need = trip_need(trips, NOW, RuleConfig(), NY)
+    assert need.needed_soc == pytest.approx(rules.needed_soc, abs=0.05)  # the decision shows it to 0.1 %
+    if trips:
+        assert need.departure == rules.departure
 
 
 @pytest.mark.parametrize("km,limit", [(100, 80), (160, 83), (400, 90)])
@@ -46,14 +64,13 @@ def test_limit_covers_the_trip_within_bounds(km, limit):
 def test_unknown_distance_is_said_and_not_counted():
     need = trip_need([trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), 0, 0, "Lunch", route=False)], NOW, RuleConfig(),
                      NY)
-    assert need.distance_km == 0 and any("distance unknown" in r for r in need.reasons)
+    assert need.distance_km == 0 and need.needed_soc == RuleConfig().reserve_soc
     assert need.departure == datetime(2024, 3, 6, 8, 45, tzinfo=NY)
 
 
 def test_nothing_ahead():
     need = trip_need([trip(NOW - timedelta(hours=1), 30, 30)], NOW, RuleConfig(), NY)
-    assert need.departure is None and need.charge_limit == 80
-    assert trips_before_next_charge([], NOW, NY) == []
+    assert need.departure is None and need.charge_limit == 80 and need.trips == ()
 
 
 def test_an_online_meeting_is_no_trip_and_sets_no_departure():
