@@ -53,12 +53,11 @@ def trip_need(trips: Sequence[Trip], now: datetime, config: RuleConfig, zone: Zo
     base = max(config.min_charge_limit, min(config.base_charge_limit, config.top_charge_limit))
     if departure.event is None and not sooner:
         return TripNeed(None, (), need.km, energy, need.needed_soc, base,
-                        (f"no timed event ahead: plans for the everyday {base} % limit",))
+                        (f"no timed event ahead: charging to the everyday {base} % limit",))
     limit = max(config.min_charge_limit, min(max(config.base_charge_limit, math.ceil(need.needed_soc - 1e-9)),
                                              config.top_charge_limit))
     when = clock_text(at, now, zone) if at > now else "now (time to leave)"
-    reasons = [f"plans for {need.needed_soc:.0f} % at departure {when} "
-               f"({need.km:.0f} km of round trips), charging to {limit} %"]
+    reasons = [f"{need.needed_soc:.0f} % needed by {when} ({need.km:.0f} km of round trips): charging to {limit} %"]
     if need.needed_soc > config.top_charge_limit:
         reasons.append(f"the trips need {need.needed_soc:.0f} % but the limit stops at {config.top_charge_limit} %: "
                        "plan a charge on the way")
