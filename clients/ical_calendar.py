@@ -31,7 +31,7 @@ def _looks_like(raw: bytes) -> str:
     head = raw[:2000].lstrip().lower()
     if not head:
         return "it is empty"
-    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
+    if looks_like_html(head.decode("utf-8", "replace")) or b"<body" in head:
         return "it is a web page (a sign-in or error page?), not the calendar's iCal address"
     if head.startswith((b"{", b"[")):
         return "it is JSON, not iCalendar"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,12 @@ class MonthlyBudget:
         data = read_json(self.path) or {}
         self.month: str = str(data.get("month", ""))
         self.count: int = int(data.get("count", 0))
+
+    @staticmethod
+    def renews_at(now: datetime) -> datetime:
+        """When the budget starts afresh: the first instant of the next UTC month."""
+        first = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return (first + timedelta(days=32)).replace(day=1)
 
     def used(self, now: datetime) -> int:
         return self.count if self.month == _month(now) else 0

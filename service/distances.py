@@ -8,7 +8,7 @@ hour, doubling, a day at most; the server's Retry-After honoured), while cached 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -77,8 +77,7 @@ class DistanceService:
         if not self.budget.allows(now):
             self.status.ok, self.status.last_error, self.status.last_error_at = (
                 False, f"Maps budget of {self.budget.limit} calls this month reached (MAPS_CALLS_PER_MONTH)", now)
-            first = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-            self.status.retry_at = (first + timedelta(days=32)).replace(day=1)  # the budget's next month
+            self.status.retry_at = self.budget.renews_at(now)
             return None, "distance unknown: Maps monthly budget reached"
         self.budget.spend(now)
         self.status.calls_month = self.budget.used(now)

@@ -123,8 +123,7 @@ class GridForecastProvider:
         at 3 h would need 248 requests)."""
         if self.budget.limit is None:
             return self.fetch_every
-        first = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        month_end = (first + timedelta(days=32)).replace(day=1)
+        month_end = self.budget.renews_at(now)
         left = max(1, self.budget.limit - self.budget.used(now))
         return max(self.fetch_every, (month_end - now) / left)
 
@@ -159,8 +158,7 @@ class GridForecastProvider:
         self.status.last_error_at = now
         at_least = None
         if isinstance(exc, (gridstatus.QuotaSpentError, BudgetSpentError)):
-            first = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-            at_least = (first + timedelta(days=32)).replace(day=1)  # next month
+            at_least = self.budget.renews_at(now)
         elif isinstance(exc, (gridstatus.BadKeyError, gridstatus.PlanError, gridstatus.NotFoundError)):
             at_least = now + self.fetch_every  # needs a config fix; do not burn requests
         self.status.retry_at = self.backoff.failed(now, retry_after_s=retry_after_of(exc), at_least=at_least)

@@ -118,6 +118,12 @@ def test_dst_night_default_departure_is_local_and_the_trough_is_found_in_utc():
                                                                                         tzinfo=UTC)
 
 
+def household(stay_h: float, kwh: float) -> list[PastSession]:
+    """39 evenings of a household that plugs in at 18:00 and leaves `stay_h` later having taken `kwh`."""
+    arrivals = [datetime(2024, 1, 1, 18, 0, tzinfo=NY) + timedelta(days=d) for d in range(1, 40)]
+    return [PastSession("home", a, a + timedelta(hours=stay_h), kwh) for a in arrivals]
+
+
 def trip(start, km=40.0, minutes=45.0, summary="Meeting"):
     return Trip(CalendarEvent(summary, summary, start, start + timedelta(hours=2)), Route(km, minutes))
 
@@ -141,10 +147,7 @@ def test_plan_for_vehicle_with_a_trip_is_ready_a_buffer_early_and_raises_the_lim
 
 def test_plan_for_vehicle_learns_the_household_when_there_is_no_trip():
     # The household always plugs in around 18:00 and leaves at 06:00 the next morning.
-    history = []
-    for d in range(1, 40):
-        arrival = datetime(2024, 1, 1, 18, 0, tzinfo=NY) + timedelta(days=d)
-        history.append(PastSession("home", arrival, arrival + timedelta(hours=12), 10.0))
+    history = household(stay_h=12, kwh=10.0)
     now = datetime(2024, 3, 5, 18, 0, tzinfo=NY)
     car = VehicleSnapshot("…0001", "car", "online", battery_level=60, charging_state="Stopped",
                           conn_charge_cable="IEC")
@@ -212,10 +215,7 @@ def test_a_later_tick_still_plans_for_the_households_departure_not_one_counted_f
     # The household plugs in at 18:00 and leaves at 06:00. At 23:00 the car is still plugged in: it still leaves at
     # 06:00, so the charge must not drift into the cheaper 07:00-10:00 hours (as it would if the stays were counted
     # from the tick instead of from the plug-in).
-    history = []
-    for d in range(1, 40):
-        arrival = datetime(2024, 1, 1, 18, 0, tzinfo=NY) + timedelta(days=d)
-        history.append(PastSession("home", arrival, arrival + timedelta(hours=12), 10.0))
+    history = household(stay_h=12, kwh=10.0)
     plugged = datetime(2024, 3, 5, 18, 0, tzinfo=NY)
     now = plugged + timedelta(hours=5)
     values = [100] * 8 + [60] * 3 + [100] * 25  # from 23:00: cheapest 07:00-10:00, after the household has left
@@ -229,8 +229,7 @@ def test_a_later_tick_still_plans_for_the_households_departure_not_one_counted_f
 
 
 def test_a_car_plugged_in_longer_than_any_similar_session_falls_back_to_the_default_departure():
-    history = [PastSession("home", a, a + timedelta(hours=2), 5.0)
-               for a in (datetime(2024, 1, 1, 18, 0, tzinfo=NY) + timedelta(days=d) for d in range(1, 40))]
+    history = household(stay_h=2, kwh=5.0)
     plugged = datetime(2024, 3, 5, 18, 0, tzinfo=NY)
     now = plugged + timedelta(hours=5)
     car = VehicleSnapshot("…0001", "car", "online", battery_level=60, charging_state="Stopped",
