@@ -11,13 +11,15 @@ from backtest.data import DataError, load_grid, load_sessions, zone_of
 from backtest.metrics import format_table, metrics
 
 POLICIES = ("immediate", "seed", "cheapest", "oracle", "planner")
+EXTRA = ("fixed-risk",)  # run only when asked for: the daemon's rule, for comparison
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grid", required=True, help="grid CSV: interval_start_utc,load_mw,load_forecast_mw")
     p.add_argument("--sessions", help="sessions CSV (as data/sessions/); not with --scenario calendar")
     p.add_argument("--tz", required=True, help="the grid's IANA time zone, e.g. America/New_York")
-    p.add_argument("--policy", action="append", choices=POLICIES, help="policies to run (repeat); default all")
+    p.add_argument("--policy", action="append", choices=POLICIES + EXTRA,
+                   help="policies to run (repeat); default the five of BENCHMARK.md; fixed-risk: the daemon's rule")
     p.add_argument("--tick-min", type=float, default=15.0, help="minutes between the policy's looks (default 15)")
     p.add_argument("--json", metavar="OUT", help="also write the metrics as JSON to OUT")
     p.add_argument("--scenario", choices=("calendar",), help="replay a generated commuting household instead")
@@ -26,15 +28,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def make_policies(names) -> list:
-    from backtest.planner_policy import PlannerPolicy
+    from backtest.planner_policy import FixedRiskPolicy, PlannerPolicy
     from backtest.policies import Cheapest, Immediate, Oracle, Seed
 
-    table = {"immediate": Immediate, "seed": Seed, "cheapest": Cheapest, "oracle": Oracle, "planner": PlannerPolicy}
+    table = {"immediate": Immediate, "seed": Seed, "cheapest": Cheapest, "oracle": Oracle, "planner": PlannerPolicy,
+             "fixed-risk": FixedRiskPolicy}
     wanted = list(names or POLICIES)
     for needed in ("immediate", "oracle"):  # capture is measured against these two
         if needed not in wanted:
             wanted.insert(0, needed)
-    return [table[n]() for n in POLICIES if n in wanted]
+    return [table[n]() for n in POLICIES + EXTRA if n in wanted]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -32,7 +32,7 @@ class PlannerPolicy(Policy):
     name = "planner"
 
     def __init__(self, k: int = 30, pool: int = 120, min_left: int = 15, max_looks: int = 6, look_every: int = 4,
-                 target_ready: float = 0.992, gain: float = 0.2, fail_cost: float = 100.0, max_risk: float = 0.5,
+                 target_ready: float = 0.992, gain: float = 0.2, fail_cost: float | None = 100.0, max_risk: float = 0.5,
                  other_station: float = 10.0, other_weekday: float = 0.0, per_year: float = 0.5) -> None:
         self.model = HouseholdModel(other_station, other_weekday, per_year)
         # Which sessions are alike? Does the station say whose car it is (a household's own charge point) or not (a
@@ -91,8 +91,8 @@ class PlannerPolicy(Policy):
         self.log_scale = min(math.log(1e4), max(math.log(1e-4), self.log_scale))
 
     @property
-    def price(self) -> float:
-        return self.fail_cost * math.exp(self.log_scale)
+    def price(self) -> float | None:
+        return None if self.fail_cost is None else self.fail_cost * math.exp(self.log_scale)
 
     def _signal(self, view: SessionView) -> tuple[np.ndarray, int]:
         fc = np.array([math.nan if v is None else v for v in view.forecast], dtype=float)
@@ -152,6 +152,16 @@ class PlannerPolicy(Policy):
             return now_plan if first else None
         start = view.now + c.start * SLOT_S
         return ((start, start + FAR, MAX_AMPS),)
+
+
+class FixedRiskPolicy(PlannerPolicy):
+    """The daemon's risk rule, for comparison: the same planner with no price, each plan leaving at most 1 % of the
+    likely departures short. One household's daemon sees too few sessions to steer a price by."""
+
+    name = "fixed-risk"
+
+    def __init__(self) -> None:
+        super().__init__(fail_cost=None, max_risk=0.01)
 
 
 class _Second:
