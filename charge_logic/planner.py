@@ -370,5 +370,6 @@ def plan_for_vehicle(now: datetime, vehicle, forecast: Sequence[ForecastPoint], 
             needs.append(Need(dep, to_limit))
             why = "no history" if not scen else "plugged in longer than any similar past plug-in"
             reasons.append(f"no trip ahead and {why}: default departure {dep.astimezone(zone):%a %H:%M}")
-    plan = plan_charging(now.astimezone(zone), forecast, needs, charger, soc=float(soc), battery_kwh=battery)
+    plan = plan_charging(now.astimezone(zone), forecast, needs, charger, soc=float(soc), battery_kwh=battery,
+                         max_fail=config.short_risk_pct / 100.0)
     return plan.windows, plan.expected_soc, need.needed_soc, tuple(reasons) + plan.reasons

@@ -237,3 +237,19 @@ def test_a_car_plugged_in_longer_than_any_similar_session_falls_back_to_the_defa
     _, _, _, reasons = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING), [], RuleConfig(), NY,
                                         history, plugged_at=plugged)
     assert any("plugged in longer than any similar past plug-in: default departure Wed 08:00" in r for r in reasons)
+
+
+@pytest.mark.parametrize("risk_pct,waits", [(1.0, False), (10.0, True)])
+def test_short_risk_pct_sets_how_many_early_departures_a_plan_may_leave_short(risk_pct, waits):
+    # 39 evenings at 18:00 leaving at 06:00, and 2 more that left at 20:30 having taken 20 kWh: about 5 %.
+    history = household(stay_h=12, kwh=20.0)
+    for day in (3, 21):
+        a = datetime(2024, 1, 1, 18, 0, tzinfo=NY) + timedelta(days=day, hours=0.01)
+        history.append(PastSession("home", a, a + timedelta(hours=2.5), 20.0))
+    now = datetime(2024, 3, 5, 18, 0, tzinfo=NY)
+    car = VehicleSnapshot("…0001", "car", "online", battery_level=50, charging_state="Stopped",
+                          conn_charge_cable="IEC")
+    windows, _, _, _ = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING), [],
+                                        RuleConfig(short_risk_pct=risk_pct), NY, history)
+    # waiting for the 01:00 trough leaves the early leavers short: only a larger risk allows it
+    assert (windows[0].start > now + timedelta(hours=2)) is waits
