@@ -1,13 +1,19 @@
 """A month of the real daemon against the fakes, with faults: the engine behind tests/test_soak.py and scripts/soak.py.
 
-The real Coordinator, VehicleLink, FleetVehicle, GridForecastProvider, ICalCalendar, RoutesClient and DistanceService
-run 14-minute ticks on an injected clock against the fake Fleet API, GridStatus, iCal host and Routes API. Every fake
-answers a seeded share of its requests with a fault (5xx, an HTML error page, a cut-off JSON body, 429 with
-Retry-After, a reply slower than the client's short timeout; 401 and 408 on the Fleet API); the car goes offline for
-hours and now and then reports null fields. What the car was asked (wakes, commands) is recorded by the fake at the
-moment it arrives, with the car's state then, so "woken while unplugged" and "a command it already had" are judged
-from the car's side, not from the client's counters. Nothing sleeps: the clients' Retry-After waits are injected and
-only added up.
+The real Coordinator, VehicleLink, GridForecastProvider and DistanceService, with the backends a user can pick
+(`Backends`: TESLA_BACKEND fleet or teslapy, the calendar from ICAL_URL or the Google Calendar API, MAPS_API routes or
+legacy), run 14-minute ticks on an injected clock against the fakes of those services (tests/fakes/): FleetVehicle or
+OwnerVehicle (teslapy) against the Fleet or Owner API fake, ICalCalendar or GoogleCalendar (google-api-python-client)
+against the iCal host or the Calendar API fake, RoutesClient or LegacyMapsClient (googlemaps) against the Maps fake.
+Every fake answers a seeded share of its requests with a fault in that service's own wire format (5xx, an HTML error
+page, a cut-off JSON body, 429 with Retry-After, a reply slower than the client's short timeout; 401 and 408 on the
+Tesla APIs; an expired access token (401) and 403 rateLimitExceeded on Calendar; UNKNOWN_ERROR and OVER_QUERY_LIMIT
+in a 200 body on the legacy Maps API); sign-in endpoints of Google stay healthy (google-auth retries them with real
+sleeps). The car goes offline for hours and now and then reports null fields. What the car was asked (wakes,
+commands) is recorded by the fake at the moment it arrives, with the car's state then, so "woken while unplugged" and
+"a command it already had" are judged from the car's side, not from the client's counters. Nothing sleeps but
+googlemaps' own retry of a 500/503 (about half a second, real): the clients' Retry-After waits are injected and only
+added up.
 """
 
 from __future__ import annotations
@@ -28,28 +34,40 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from clients.calendar_events import EventRules
+import icalendar
+import recurring_ical_events
+
+from clients import tesla_owner
+from clients.calendar_events import CalendarSource, EventRules
+from clients.google_auth import token_path as google_token_path
+from clients.google_calendar import SCOPES, GoogleCalendar
 from clients.grid_datasets import dataset_for
 from clients.gridstatus import GridStatusClient
 from clients.ical_calendar import ICalCalendar
+from clients.maps_legacy import LegacyMapsClient
 from clients.maps_routes import RoutesClient
 from clients.tesla_fleet import FleetVehicle, save_token, token_path
+from clients.tesla_owner import OwnerVehicle
+from clients.vehicle import Vehicle
 from service.coordinator import Coordinator
-from service.distances import DistanceService
+from service.distances import DistanceService, DriveClient
 from service.grid_source import GridForecastProvider
 from service.settings import Settings, load_settings
 from service.state_file import HISTORY_DAYS
 from service.trip_source import CalendarTripProvider
 from service.vehicle_link import VehicleLink
 from tests.clock import Clock
+from tests.fakes import google_calendar as fg
 from tests.fakes import gridstatus as gs
 from tests.fakes import maps as fm
+from tests.fakes.google_calendar import FakeGoogle, google_error
 from tests.fakes.gridstatus import FakeGridStatus
 from tests.fakes.http import Reply, Request
 from tests.fakes.ical import FakeICal
 from tests.fakes.maps import FakeMaps
-from tests.fakes.tesla_car import FakeCar
+from tests.fakes.tesla_car import FakeCar, FakeTesla
 from tests.fakes.tesla_fleet import FakeFleetApi
+from tests.fakes.tesla_owner import FakeOwnerApi
 
 NY = ZoneInfo("America/New_York")
 START = datetime(2026, 10, 20, 0, 3, tzinfo=NY)  # across the end of DST (Nov 1) and a month's turn
@@ -119,26 +137,68 @@ END:VCALENDAR
 
 HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>"
 HTML_200 = "<!DOCTYPE html><html><body><h1>Sign in to the hotel Wi-Fi</h1></body></html>"
+GOOGLE_502 = ("<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  <title>Error 502 (Server Error)!!1</title>\n"
+              "  <p><b>502.</b> <ins>That\u2019s an error.</ins>\n  <p>The server encountered a temporary error and "
+              "could not complete your request.<p>Please try again in 30 seconds.  <ins>That\u2019s all we know.</ins>")
+EMAIL = "owner@example.com"
+
+
+@dataclass(frozen=True)
+class Backends:
+    """Which backends the daemon runs with: the choices a user makes in .env."""
+
+    tesla: str = "fleet"  # TESLA_BACKEND: fleet (Fleet API) or teslapy (Owner API)
+    calendar: str = "ical"  # ical (ICAL_URL) or google (Calendar API, CALENDAR_SOURCE=google)
+    maps: str = "routes"  # MAPS_API: routes (Routes API) or legacy (Distance Matrix via googlemaps)
+
+    CHOICES = {"tesla": ("fleet", "teslapy"), "calendar": ("ical", "google"), "maps": ("routes", "legacy")}
+
+    def __post_init__(self) -> None:
+        for part, choices in self.CHOICES.items():
+            if getattr(self, part) not in choices:
+                raise ValueError(f"{part} backend {getattr(self, part)!r} is not known: it takes "
+                                 f"{' or '.join(choices)}")
+
+    @classmethod
+    def parse(cls, text: str) -> Backends:
+        """'fleet,ical,routes' (TESLA_BACKEND, calendar, MAPS_API); 'owner' is read as teslapy."""
+        parts = [p.strip().lower() for p in text.split(",")]
+        if len(parts) != 3:
+            raise ValueError(f"{text!r}: give three backends, TESLA_BACKEND,calendar,MAPS_API, e.g. fleet,ical,routes")
+        tesla, calendar, maps = parts
+        return cls("teslapy" if tesla == "owner" else tesla, calendar, maps)
+
+    def __str__(self) -> str:
+        return f"{self.tesla},{self.calendar},{self.maps}"
+
+
+FLEET_ICAL_ROUTES = Backends()
+OWNER_GOOGLE_LEGACY = Backends("teslapy", "google", "legacy")
 
 
 # ---------------------------------------------------------------------- faults, as each API would send them
+Fault = Callable[[random.Random], Reply]
+
+
 def _tesla_error(status: int, text: str, headers: dict[str, str] | None = None) -> Reply:
     return Reply(status, {"response": None, "error": text, "error_description": ""}, headers or {})
 
 
-def _common(error: Callable[[int, str, dict[str, str] | None], Reply]) -> dict[str, Callable[[random.Random], Reply]]:
+def _common(error: Callable[[int, str, dict[str, str] | None], Reply], *, html_502: str = HTML_502,
+            cut: str = '{"response": {"state": "onl') -> dict[str, Fault]:
     return {
         "500": lambda r: error(500, "internal server error", None),
         "503": lambda r: error(503, "upstream unavailable", None),
-        "html_502": lambda r: Reply(502, HTML_502, {"Content-Type": "text/html"}),
+        "html_502": lambda r: Reply(502, html_502, {"Content-Type": "text/html"}),
         "html_200": lambda r: Reply(200, HTML_200, {"Content-Type": "text/html"}),
-        "bad_json": lambda r: Reply(200, '{"response": {"state": "onl', {"Content-Type": "application/json"}),
+        "bad_json": lambda r: Reply(200, cut, {"Content-Type": "application/json"}),
         "429": lambda r: error(429, "Too Many Requests. Limit: 6 per 1 second",
                                {"Retry-After": str(r.choice([1, 5, 30, 120]))}),
         "timeout": lambda r: Reply(200, {}, delay_s=SLOW_S),
     }
 
 
+# The Owner API and the Fleet API answer errors in one shape (the Fleet API kept the Owner API's).
 TESLA_FAULTS = {**_common(_tesla_error),
                 "401": lambda r: _tesla_error(401, "invalid bearer token"),
                 "408": lambda r: _tesla_error(408, "vehicle unavailable: vehicle is offline or asleep")}
@@ -147,6 +207,40 @@ MAPS_FAULTS = _common(lambda s, t, h=None: Reply(s, {"error": {"code": s, "messa
                                                  h or {}))
 ICAL_FAULTS = {**_common(lambda s, t, h=None: Reply(s, t, h or {})),
                "truncated": lambda r: Reply(200, ICS[: len(ICS) // 2], {"Content-Type": "text/calendar"})}
+
+
+def _google(status: int, text: str, headers: dict[str, str] | None = None) -> Reply:
+    reply = google_error(status, {500: "Backend Error", 503: "The service is currently unavailable.",
+                                  429: "Rate Limit Exceeded"}.get(status, text),
+                         {500: "INTERNAL", 503: "UNAVAILABLE", 429: "RESOURCE_EXHAUSTED"}.get(status, "UNKNOWN"))
+    reply.headers.update(headers or {})
+    return reply
+
+
+# Calendar API v3 (developers.google.com/calendar/api/guides/errors): a 401 is an access token that expired (the
+# fake forgets the token, so google-auth must really refresh it), rate limits come as 403 rateLimitExceeded or 429.
+GOOGLE_FAULTS = {**_common(_google, html_502=GOOGLE_502, cut='{"kind": "calendar#events", "items": [{"id": "gy'),
+                 "401": lambda r: Reply(401, {"error": {"code": 401, "message": "Invalid Credentials", "errors": [
+                     {"domain": "global", "reason": "authError", "message": "Invalid Credentials",
+                      "locationType": "header", "location": "Authorization"}]}}),
+                 "403_rate": lambda r: Reply(403, {"error": {"code": 403, "message": "Rate Limit Exceeded", "errors": [
+                     {"domain": "usageLimits", "reason": "rateLimitExceeded", "message": "Rate Limit Exceeded"}]}})}
+
+
+def _legacy(status: int, text: str, headers: dict[str, str] | None = None) -> Reply:
+    body = {"status": "OVER_QUERY_LIMIT" if status == 429 else "UNKNOWN_ERROR", "error_message": text, "rows": []}
+    return Reply(status, body, headers or {})
+
+
+# The legacy web services answer most errors with HTTP 200 and a status in the body
+# (developers.google.com/maps/documentation/distance-matrix/distance-matrix#DistanceMatrixStatus).
+LEGACY_MAPS_FAULTS = {**_common(_legacy, html_502=GOOGLE_502, cut='{"destination_addresses": ["South Sta'),
+                      "unknown_error": lambda r: Reply(200, {"destination_addresses": [], "origin_addresses": [],
+                                                             "rows": [], "status": "UNKNOWN_ERROR"}),
+                      "over_query_limit": lambda r: Reply(200, {
+                          "destination_addresses": [], "origin_addresses": [], "rows": [],
+                          "error_message": "You have exceeded your rate-limit for this API.",
+                          "status": "OVER_QUERY_LIMIT"})}
 
 
 class Faulty:
@@ -170,10 +264,14 @@ class Faulty:
             if self.fault_rng.random() < self.fault_rate:
                 kind = self.fault_rng.choice(sorted(self.fault_kinds))
                 self.faults_served[kind] += 1
+                self.faulted(kind, req)
                 return self.fault_kinds[kind](self.fault_rng)
         return super().dispatch(req)  # type: ignore[misc]
 
     def before(self, req: Request) -> None:
+        pass
+
+    def faulted(self, kind: str, req: Request) -> None:
         pass
 
 
@@ -187,6 +285,15 @@ class SoakMaps(Faulty, FakeMaps):
 
 class SoakICal(Faulty, FakeICal):
     pass
+
+
+class SoakGoogle(Faulty, FakeGoogle):
+    """An expired access token is one Google no longer takes: google-auth has to refresh it for real."""
+
+    def faulted(self, kind: str, req: Request) -> None:
+        if kind == "401":
+            auth = req.headers.get("authorization") or req.headers.get("Authorization") or ""
+            self.valid_tokens.discard(auth.removeprefix("Bearer "))
 
 
 class SoakCar(FakeCar):
@@ -217,10 +324,13 @@ class CarCall:
     args: dict[str, Any]
 
 
-class SoakFleet(Faulty, FakeFleetApi):
-    """The Fleet fake recording every wake and command as it arrives, with what the car held then."""
+class CarCalls(Faulty):
+    """Mixed into a Tesla fake: records every wake and command as it arrives, with what the car held then."""
 
-    def start(self) -> SoakFleet:
+    car: FakeCar
+    car_calls: list[CarCall]
+
+    def start(self) -> CarCalls:
         super().start()
         assert self._httpd is not None
         self._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # headers and body go out as two writes
@@ -244,6 +354,14 @@ class SoakFleet(Faulty, FakeFleetApi):
                 name = "charge_start after a limit raise"
                 dup = False
             self.car_calls.append(CarCall(car.now, name, car.plugged, dup, args))
+
+
+class SoakFleet(CarCalls, FakeFleetApi):
+    pass
+
+
+class SoakOwner(CarCalls, FakeOwnerApi):
+    pass
 
 
 def _already(car: FakeCar, name: str, args: dict[str, Any]) -> bool:
@@ -271,6 +389,7 @@ def _already(car: FakeCar, name: str, args: dict[str, Any]) -> bool:
 class SoakReport:
     days: int
     seed: int
+    backends: Backends = FLEET_ICAL_ROUTES
     ticks: int = 0
     crashes: list[str] = field(default_factory=list)
     restarts: int = 0
@@ -295,7 +414,7 @@ class SoakReport:
     grid_budget_month: int = 0
     maps_by_month: dict[str, int] = field(default_factory=dict)
     maps_budget_month: int = 0
-    ical_requests: int = 0
+    calendar_requests: int = 0
     faults: dict[str, dict[str, int]] = field(default_factory=dict)
     null_replies: int = 0
     offline_spells: int = 0
@@ -338,6 +457,7 @@ class SoakReport:
         rows = [
             ("simulated", f"{self.days} days, {self.ticks} ticks of 14 min, seed {self.seed}, "
                           f"{self.restarts} restarts, {self.wall_s:.1f} s wall"),
+            ("backends (Tesla, calendar, Maps)", f"{self.backends}"),
             ("crashes (a tick raised)", f"{len(self.crashes)}"),
             ("state.json unreadable", f"{self.unreadable_after_tick} of {self.state_reads_after_tick} reads after "
                                       f"ticks, {self.unreadable_concurrent} of {self.concurrent_reads} concurrent"),
@@ -353,7 +473,7 @@ class SoakReport:
             ("Tesla commands / day", f"max {self.commands_max_day} (budget {self.commands_budget_day})"),
             ("GridStatus requests / month", f"{_months(self.grid_by_month)} (budget {self.grid_budget_month})"),
             ("Maps calls / month", f"{_months(self.maps_by_month)} (budget {self.maps_budget_month})"),
-            ("iCal requests", f"{self.ical_requests}"),
+            ("calendar requests", f"{self.calendar_requests} ({self.backends.calendar})"),
             ("faults served", "; ".join(f"{k}: {sum(v.values())} ({_kinds(v)})" for k, v in self.faults.items())),
             ("car faults", f"{self.null_replies} replies with null fields, {self.offline_spells} offline spells"),
             ("injected sleeps (Retry-After, wake)", f"{self.retry_after_slept_s:.0f} s in all, longest "
@@ -380,14 +500,18 @@ def _months(by_month: dict[str, int]) -> str:
 @dataclass
 class Stack:
     coordinator: Coordinator
-    vehicle: FleetVehicle
+    vehicle: Vehicle
 
 
-def build_stack(settings: Settings, clock: Clock, tesla: SoakFleet, sleeps: list[float]) -> Stack:
-    """What make_coordinator builds for TESLA_BACKEND=fleet, a GridStatus key, ICAL_URL and a Maps key, with short
-    client timeouts and injected sleeps."""
-    vehicle = FleetVehicle.from_settings(settings, clock=clock, sleep=sleeps.append,
-                                         timeout=(1.0, CLIENT_TIMEOUT_S))
+def build_stack(settings: Settings, clock: Clock, sleeps: list[float]) -> Stack:
+    """What make_coordinator builds for the settings' TESLA_BACKEND, a GridStatus key, CALENDAR_SOURCE (ICAL_URL or
+    the Google Calendar API), MAPS_API and a Maps key, with short client timeouts and injected sleeps."""
+    vehicle: Vehicle
+    if settings.tesla_backend == "fleet":
+        vehicle = FleetVehicle.from_settings(settings, clock=clock, sleep=sleeps.append,
+                                             timeout=(1.0, CLIENT_TIMEOUT_S))
+    else:
+        vehicle = OwnerVehicle.from_settings(settings, clock=clock, sleep=sleeps.append, timeout=CLIENT_TIMEOUT_S)
     link = VehicleLink.from_settings(vehicle, settings)
     ds = dataset_for(settings.grid_iso, settings.grid_dataset, settings.grid_value_column)
     grid_client = GridStatusClient(settings.grid_status_api_key, settings.gridstatus_base_url,
@@ -396,8 +520,22 @@ def build_stack(settings: Settings, clock: Clock, tesla: SoakFleet, sleeps: list
                                     fetch_hours=settings.grid_fetch_hours, stale_hours=settings.forecast_stale_hours,
                                     requests_per_month=settings.gridstatus_requests_per_month)
     rules = EventRules(settings.calendar_include_declined, settings.calendar_include_free)
-    calendar = ICalCalendar(settings.ical_url, settings.zone, rules, timeout=CLIENT_TIMEOUT_S)
-    drive = RoutesClient(settings.google_maps_api_key, settings.routes_base_url, timeout=CLIENT_TIMEOUT_S)
+    calendar: CalendarSource
+    if settings.calendar_source == "google":
+        # google-auth refreshes at Google's own token endpoint whatever token.json says: token_uri points it at the
+        # fake (which serves the Calendar API and its token endpoint on one host)
+        calendar = GoogleCalendar(google_token_path(settings), settings.zone, rules,
+                                  calendar_id=settings.google_calendar_id, base_url=settings.google_calendar_base_url,
+                                  timeout=CLIENT_TIMEOUT_S, token_uri=settings.google_calendar_base_url + "/token")
+    else:
+        calendar = ICalCalendar(settings.ical_url, settings.zone, rules, timeout=CLIENT_TIMEOUT_S)
+    drive: DriveClient
+    if settings.maps_api == "legacy":
+        # googlemaps retries a 500/503/504 itself, sleeping about half a second, until retry_timeout has passed
+        drive = LegacyMapsClient(settings.google_maps_api_key, settings.maps_base_url, timeout=CLIENT_TIMEOUT_S,
+                                 retry_timeout=CLIENT_TIMEOUT_S)
+    else:
+        drive = RoutesClient(settings.google_maps_api_key, settings.routes_base_url, timeout=CLIENT_TIMEOUT_S)
     distances = DistanceService(drive, settings.home_address, settings.state_dir,
                                 cache_days=settings.distance_cache_days, calls_per_month=settings.maps_calls_per_month)
     trips = CalendarTripProvider(calendar, distances, settings.state_dir, hours=settings.calendar_hours,
@@ -448,16 +586,71 @@ def _life(rng: random.Random, day: datetime) -> list[tuple[datetime, str, float]
     return sorted(out)
 
 
+def google_events(ics: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The household's calendar as the Calendar API lists it with singleEvents=true: every occurrence of a series is
+    an item of its own (id `{series}_{start in UTC}`, recurringEventId), times with their zone, all-day events as
+    dates; and Google's own working-location entries on weekdays, which are no trips."""
+    items: list[dict[str, Any]] = []
+    for c in recurring_ical_events.of(icalendar.Calendar.from_ical(ics)).between(start, end):
+        first, last = c.decoded("DTSTART"), c.decoded("DTEND")
+        uid = str(c["UID"])
+        item: dict[str, Any] = {"kind": "calendar#event", "status": "confirmed", "summary": str(c["SUMMARY"]),
+                                "eventType": "default", "creator": {"email": EMAIL, "self": True},
+                                "organizer": {"email": EMAIL, "self": True}}
+        if isinstance(first, datetime):
+            item["id"] = f"{uid}_{first.astimezone(ZoneInfo('UTC')):%Y%m%dT%H%M%SZ}"
+            item["start"] = {"dateTime": first.isoformat(), "timeZone": "America/New_York"}
+            item["end"] = {"dateTime": last.isoformat(), "timeZone": "America/New_York"}
+        else:
+            item["id"] = f"{uid}_{first:%Y%m%d}"
+            item["start"], item["end"] = {"date": first.isoformat()}, {"date": last.isoformat()}
+            item["transparency"] = "transparent"
+        if "RRULE" in c:
+            item["recurringEventId"] = uid
+            item["originalStartTime"] = item["start"]
+        if "LOCATION" in c:
+            item["location"] = str(c["LOCATION"])
+        items.append(item)
+    day = start.astimezone(NY).date()
+    while datetime.combine(day, dtime(0), NY) < end:
+        if day.weekday() < 5:
+            items.append({"kind": "calendar#event", "id": f"wl_{day:%Y%m%d}", "status": "confirmed",
+                          "summary": "Home", "eventType": "workingLocation", "transparency": "transparent",
+                          "start": {"date": day.isoformat()}, "end": {"date": (day + timedelta(days=1)).isoformat()},
+                          "workingLocationProperties": {"type": "homeOffice", "homeOffice": {}}})
+        day += timedelta(days=1)
+    return items
+
+
+def _write_google_token(path: Path, google: FakeGoogle) -> None:
+    """What `auth google` leaves: a live access token, the refresh token and the OAuth client."""
+    expiry = datetime.now(ZoneInfo("UTC")).replace(tzinfo=None) + timedelta(hours=1)  # google-auth's wall clock
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"token": google.issue(), "refresh_token": fg.REFRESH_TOKEN,
+                                "token_uri": google.url + "/token", "client_id": fg.CLIENT_ID,
+                                "client_secret": fg.CLIENT_SECRET, "scopes": SCOPES,
+                                "expiry": expiry.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}))
+
+
+def _write_owner_token(path: Path, tesla: FakeOwnerApi) -> None:
+    """What `auth tesla` leaves for teslapy: its cache, {email: {"url": SSO base, "sso": token}}."""
+    token = tesla.grant()
+    token["expires_at"] = time.time() + token["expires_in"]  # teslapy's wall clock
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({EMAIL: {"url": tesla.url + "/", "sso": token}}))
+
+
 def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fault_rate: float = 0.05,
-             restart_every_days: int = 10, reader_on: bool = True) -> SoakReport:
+             restart_every_days: int = 10, reader_on: bool = True,
+             backends: Backends = FLEET_ICAL_ROUTES) -> SoakReport:
     if state_dir is None:
         shm = Path("/dev/shm")  # tmpfs where there is one: the soak tests the daemon, not the disk's fsync
         with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
             return run_soak(Path(tmp), days=days, seed=seed, fault_rate=fault_rate,
-                            restart_every_days=restart_every_days, reader_on=reader_on)
+                            restart_every_days=restart_every_days, reader_on=reader_on, backends=backends)
     started, cpu = time.monotonic(), time.process_time()
     rng = random.Random(seed)
-    report = SoakReport(days, seed)
+    report = SoakReport(days, seed, backends)
     clock = Clock(START)
     car = SoakCar(now=clock.now, zone="America/New_York", battery_level=55.0, plugged=True, state="asleep")
     car.null_rng, car.null_rate, car.null_replies, car.null_log = random.Random(rng.random()), 0.04, 0, []
@@ -465,27 +658,46 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
     ics = state_dir.parent / f"{state_dir.name}-calendar.ics"
     ics.write_text(ICS)
     sleeps: list[float] = []
-    with SoakFleet(car) as tesla, SoakGrid() as grid, SoakICal(ics) as ical, SoakMaps() as maps:
+    tesla_fake: CarCalls = SoakFleet(car) if backends.tesla == "fleet" else SoakOwner(car)
+    calendar_fake: SoakICal | SoakGoogle = SoakICal(ics) if backends.calendar == "ical" else SoakGoogle(page_size=4)
+    with tesla_fake as tesla, SoakGrid() as grid, calendar_fake as calendar, SoakMaps() as maps:
         tesla.car_calls = []
         tesla.inject_faults(random.Random(rng.random()), fault_rate, TESLA_FAULTS, clock, r"^/(api|oauth2)/")
         # a grid fetch or a Maps call is rare: fail more of them
         grid.inject_faults(random.Random(rng.random()), fault_rate * 4, GRID_FAULTS, clock)
-        ical.inject_faults(random.Random(rng.random()), fault_rate, ICAL_FAULTS, clock)
-        maps.inject_faults(random.Random(rng.random()), fault_rate * 4, MAPS_FAULTS, clock)
-        state_dir.mkdir(parents=True, exist_ok=True)
-        save_token(token_path(state_dir), tesla.grant())
-        settings = load_settings({
-            "STATE_DIR": str(state_dir), "TIME_ZONE": "America/New_York", "TESLA_BACKEND": "fleet",
-            "TESLA_FLEET_BASE_URL": tesla.url, "TESLA_AUTH_URL": tesla.url, "TESLA_CLIENT_ID": tesla.client_id,
-            "TESLA_VIN": car.vin, "GRID_STATUS_API_KEY": gs.KEY, "GRIDSTATUS_BASE_URL": grid.url,
-            "ICAL_URL": ical.secret_url, "GOOGLE_MAPS_API_KEY": fm.KEY, "ROUTES_BASE_URL": maps.url,
-            "TESLA_HOME_ADDRESS": HOME, "DEFAULT_DEPARTURE": "07:30",
-            "DISTANCE_CACHE_DAYS": "2"}, env_file=None)  # Maps asked every other day per place, not once a month
+        env = {"STATE_DIR": str(state_dir), "TIME_ZONE": "America/New_York", "TESLA_BACKEND": backends.tesla,
+               "TESLA_AUTH_URL": tesla.url, "TESLA_VIN": car.vin, "GRID_STATUS_API_KEY": gs.KEY,
+               "GRIDSTATUS_BASE_URL": grid.url, "GOOGLE_MAPS_API_KEY": fm.KEY, "MAPS_API": backends.maps,
+               "TESLA_HOME_ADDRESS": HOME, "DEFAULT_DEPARTURE": "07:30",
+               "DISTANCE_CACHE_DAYS": "2"}  # Maps asked every other day per place, not once a month
+        if isinstance(calendar, SoakICal):
+            calendar.inject_faults(random.Random(rng.random()), fault_rate, ICAL_FAULTS, clock)
+            env.update(CALENDAR_SOURCE="ical", ICAL_URL=calendar.secret_url)
+        else:  # the Calendar API's token endpoint stays healthy: google-auth retries it with real sleeps
+            calendar.inject_faults(random.Random(rng.random()), fault_rate, GOOGLE_FAULTS, clock, r"^/calendar/v3/")
+            calendar.events = google_events(ICS, START - timedelta(days=1), START + timedelta(days=days + 3))
+            env.update(CALENDAR_SOURCE="google", GOOGLE_CALENDAR_BASE_URL=calendar.url)
+        if backends.maps == "routes":
+            maps.inject_faults(random.Random(rng.random()), fault_rate * 4, MAPS_FAULTS, clock, r"^/directions/v2")
+            env.update(ROUTES_BASE_URL=maps.url)
+        else:
+            maps.inject_faults(random.Random(rng.random()), fault_rate * 4, LEGACY_MAPS_FAULTS, clock, r"^/maps/api/")
+            env.update(MAPS_BASE_URL=maps.url)
+        if isinstance(tesla, SoakFleet):
+            save_token(token_path(state_dir), tesla.grant())
+            env.update(TESLA_FLEET_BASE_URL=tesla.url, TESLA_CLIENT_ID=tesla.client_id)
+        else:
+            assert isinstance(tesla, SoakOwner)
+            _write_owner_token(tesla_owner.token_path(state_dir), tesla)
+            env.update(TESLA_OWNER_BASE_URL=tesla.url, TESLA_ACCOUNT_EMAIL=EMAIL)
+        settings = load_settings(env, env_file=None)
+        if isinstance(calendar, SoakGoogle):
+            _write_google_token(google_token_path(settings), calendar)
         report.wakes_budget_day, report.commands_budget_day = (settings.tesla_wakes_per_day,
                                                               settings.tesla_commands_per_day)
         report.grid_budget_month, report.maps_budget_month = (settings.gridstatus_requests_per_month,
                                                               settings.maps_calls_per_month)
-        stack = build_stack(settings, clock, tesla, sleeps)
+        stack = build_stack(settings, clock, sleeps)
         reader = StateReader(state_dir / "state.json")
         if reader_on:
             reader.start()
@@ -536,20 +748,24 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
                 if clock.now >= next_restart:
                     next_restart += timedelta(days=restart_every_days)
                     report.restarts += 1
-                    stack = build_stack(settings, clock, tesla, sleeps)
+                    stack = build_stack(settings, clock, sleeps)
         finally:
             reader.stop.set()
             if reader_on:
                 reader.join()
         report.concurrent_reads, report.unreadable_concurrent = reader.reads, reader.bad
-        _count_calls(report, tesla, grid, ical, maps, settings, stack)
+        _count_calls(report, tesla, grid, calendar, maps, settings)
         report.null_replies = car.null_replies
         report.retry_after_slept_s = sum(sleeps)
         report.retry_after_max_s = max(sleeps, default=0.0)
         report.faults = {"tesla": dict(tesla.faults_served), "grid": dict(grid.faults_served),
-                         "ical": dict(ical.faults_served), "maps": dict(maps.faults_served)}
+                         backends.calendar: dict(calendar.faults_served), "maps": dict(maps.faults_served)}
     report.wall_s, report.cpu_s = time.monotonic() - started, time.process_time() - cpu
     return report
+
+
+# What a PlaceNotFoundError says (Routes API; Distance Matrix): a place Maps knows must never be cached as one.
+NOT_FOUND_NOTES = ("no driving route", "could not route", "no result for that place")
 
 
 def _check_state(report: SoakReport, path: Path, now: datetime, tick_times: deque[tuple[float, str]]) -> None:
@@ -571,12 +787,12 @@ def _check_state(report: SoakReport, path: Path, now: datetime, tick_times: dequ
     for e in state.get("events", []):
         if " ".join((e.get("location") or "").lower().split()) in fm.PLACES and e.get("distance_km") is None:
             report.trips_without_distance += 1
-            report.known_place_not_found += "no driving route" in (e.get("note") or "") or "could not route" in (
-                e.get("note") or "")
+            note = e.get("note") or ""
+            report.known_place_not_found += any(why in note for why in NOT_FOUND_NOTES)
 
 
-def _count_calls(report: SoakReport, tesla: SoakFleet, grid: SoakGrid, ical: SoakICal, maps: SoakMaps,
-                 settings: Settings, stack: Stack) -> None:
+def _count_calls(report: SoakReport, tesla: CarCalls, grid: SoakGrid, calendar: Faulty, maps: SoakMaps,
+                 settings: Settings) -> None:
     zone = settings.zone
     per_day: dict[str, Counter[str]] = defaultdict(Counter)
     for c in tesla.car_calls:
@@ -592,13 +808,14 @@ def _count_calls(report: SoakReport, tesla: SoakFleet, grid: SoakGrid, ical: Soa
         report.starts_after_raise += c.kind == "charge_start after a limit raise"
     report.wakes_max_day = max((d["wake"] for d in per_day.values()), default=0)
     report.commands_max_day = max((d["command"] for d in per_day.values()), default=0)
+    assert isinstance(tesla, FakeTesla)
     billed = tesla.billed()
     billed["token"] = len(tesla.requests("POST", r"/oauth2/v3/token$"))
     report.tesla = billed
     report.tesla_cost_usd = round(billed["data"] * 0.002 + billed["commands"] * 0.001 + billed["wakes"] * 0.02, 2)
     report.grid_by_month = _by_month(grid.times)
     report.maps_by_month = _by_month(maps.times)
-    report.ical_requests = len(ical.times)
+    report.calendar_requests = len(calendar.times)
 
 
 def _by_month(times: list[datetime]) -> dict[str, int]:
