@@ -35,6 +35,8 @@ from clients.private_files import write_json_atomic
 
 SCOPES = ["https://www.googleapis.com/auth/calendar.readonly"]
 REAUTH = "run `python scheduler.py auth google` again"
+# 403 reasons that mean "later", not "enable the API" (developers.google.com/calendar/api/guides/errors)
+RATE_LIMITED = ("rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded")
 
 
 def api_endpoint(base_url: str) -> str | None:
@@ -156,16 +158,21 @@ class GoogleCalendar:
 
     def _error(self, exc: HttpError) -> CalendarError:
         code = exc.resp.status if exc.resp is not None else 0
+        reason = ""
         try:
-            message = json.loads(exc.content or b"{}").get("error", {}).get("message", "")
-        except (ValueError, AttributeError):
+            error = json.loads(exc.content or b"{}").get("error", {})
+            message = error.get("message", "")
+            reason = str(((error.get("errors") or [{}])[0] or {}).get("reason", ""))
+        except (ValueError, AttributeError, TypeError, IndexError):
             message = readable(exc.content, 120)
         message = " ".join(str(message).split())[:200]
-        return with_retry_after(self._typed(code, message), retry_after_s(exc.resp))
+        return with_retry_after(self._typed(code, message, reason), retry_after_s(exc.resp))
 
-    def _typed(self, code: int, message: str) -> CalendarError:
+    def _typed(self, code: int, message: str, reason: str = "") -> CalendarError:
         if code == 401:
             return CalendarAuthError(f"Google Calendar refused the sign-in (401: {message}): {REAUTH}")
+        if code == 403 and reason in RATE_LIMITED:  # the Calendar API's usual answer to too many requests
+            return CalendarError(f"Google Calendar rate limit (403 {reason}: {message}); will retry later")
         if code == 403:
             return CalendarError(f"Google Calendar denied access (403: {message}): enable the Calendar API in the "
                                  "Google Cloud project and check the token's scope")

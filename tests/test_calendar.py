@@ -17,6 +17,7 @@ from clients.ical_calendar import ICalCalendar
 from service.settings import load_settings
 from service.trip_source import choose_calendar, make_trip_provider
 from tests.fakes.google_calendar import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, FakeGoogle, google_error
+from tests.fakes.http import Reply
 from tests.fakes.ical import FakeICal
 
 NY = ZoneInfo("America/New_York")
@@ -124,6 +125,22 @@ def test_google_missing_token_and_unknown_calendar(google, tmp_path):
 def test_google_server_error_is_a_calendar_error(google, tmp_path):
     google.errors = [google_error(503, "Backend Error", "UNAVAILABLE")]
     with pytest.raises(CalendarError, match="503"):
+        gcal(google, tmp_path).events(START, END)
+
+
+def test_google_403_rate_limit_is_a_rate_limit_not_a_disabled_api(google, tmp_path):
+    """The Calendar API answers too many requests with 403 rateLimitExceeded (or userRateLimitExceeded) as often as
+    with 429: that is a wait, not a project to fix (found by the soak, tests/soak_harness.py GOOGLE_FAULTS)."""
+    for reason in ("rateLimitExceeded", "userRateLimitExceeded"):
+        google.errors = [Reply(403, {"error": {"code": 403, "message": "Rate Limit Exceeded", "errors": [
+            {"domain": "usageLimits", "reason": reason, "message": "Rate Limit Exceeded"}]}}, {"Retry-After": "60"})]
+        with pytest.raises(CalendarError) as err:
+            gcal(google, tmp_path).events(START, END)
+        assert f"rate limit (403 {reason}" in str(err.value) and "enable" not in str(err.value)
+        assert err.value.retry_after_s == 60  # type: ignore[attr-defined]
+    google.errors = [google_error(403, "Google Calendar API has not been used in project 123 before or it is "
+                                       "disabled.", "PERMISSION_DENIED")]
+    with pytest.raises(CalendarError, match=r"denied access \(403: .*enable the Calendar API"):
         gcal(google, tmp_path).events(START, END)
 
 
