@@ -415,6 +415,7 @@ class SoakReport:
     maps_by_month: dict[str, int] = field(default_factory=dict)
     maps_budget_month: int = 0
     calendar_requests: int = 0
+    calendar_token_refreshes: int = 0  # Google: after an expired access token (401)
     faults: dict[str, dict[str, int]] = field(default_factory=dict)
     null_replies: int = 0
     offline_spells: int = 0
@@ -473,7 +474,9 @@ class SoakReport:
             ("Tesla commands / day", f"max {self.commands_max_day} (budget {self.commands_budget_day})"),
             ("GridStatus requests / month", f"{_months(self.grid_by_month)} (budget {self.grid_budget_month})"),
             ("Maps calls / month", f"{_months(self.maps_by_month)} (budget {self.maps_budget_month})"),
-            ("calendar requests", f"{self.calendar_requests} ({self.backends.calendar})"),
+            ("calendar requests", f"{self.calendar_requests} ({self.backends.calendar})"
+                                  + (f", {self.calendar_token_refreshes} token refreshes"
+                                     if self.backends.calendar == "google" else "")),
             ("faults served", "; ".join(f"{k}: {sum(v.values())} ({_kinds(v)})" for k, v in self.faults.items())),
             ("car faults", f"{self.null_replies} replies with null fields, {self.offline_spells} offline spells"),
             ("injected sleeps (Retry-After, wake)", f"{self.retry_after_slept_s:.0f} s in all, longest "
@@ -816,6 +819,8 @@ def _count_calls(report: SoakReport, tesla: CarCalls, grid: SoakGrid, calendar: 
     report.grid_by_month = _by_month(grid.times)
     report.maps_by_month = _by_month(maps.times)
     report.calendar_requests = len(calendar.times)
+    if isinstance(calendar, SoakGoogle):
+        report.calendar_token_refreshes = len(calendar.requests("POST", r"^/token$"))
 
 
 def _by_month(times: list[datetime]) -> dict[str, int]:
