@@ -20,7 +20,12 @@ from typing import Any
 
 import requests
 import teslapy
-from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+from oauthlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    InvalidGrantError,
+    OAuth2Error,
+    UnauthorizedClientError,
+)
 
 from charge_logic.models import Command, VehicleSnapshot
 from clients.http_text import readable, retry_after_s, with_retry_after
@@ -221,7 +226,7 @@ class OwnerVehicle:
                 if isinstance(exc, requests.JSONDecodeError):
                     raise VehicleError(f"Owner API sent a non-JSON reply to {what}: check TESLA_OWNER_BASE_URL") \
                         from None
-                raise VehicleAuthError(f"Tesla refused the saved Owner API token: {AUTH_HINT}") from None
+                raise _sign_in_error(exc) from None
             except requests.Timeout:
                 raise VehicleError(f"Owner API did not answer {what} in time") from None
             except requests.RequestException as exc:
@@ -236,7 +241,9 @@ class OwnerVehicle:
     def _refresh(self) -> None:
         try:
             self.tesla.refresh_token()
-        except (OAuth2Error, ValueError, requests.HTTPError):
+        except (OAuth2Error, ValueError) as exc:
+            raise _sign_in_error(exc) from None
+        except requests.HTTPError:
             raise VehicleAuthError(f"Tesla refused the saved Owner API token: {AUTH_HINT}") from None
         except requests.RequestException as exc:
             raise VehicleError(f"cannot reach Tesla sign-in ({type(exc).__name__})") from None
@@ -266,3 +273,14 @@ def _reply_text(resp: requests.Response | None) -> str:
     except ValueError:
         return readable(resp.text, 120)
     return error_text(body) if isinstance(body, dict) else readable(resp.text, 120)
+
+
+def _sign_in_error(exc: Exception) -> VehicleError:
+    """A refused grant needs a new sign-in; a sign-in server that answered with no token (an outage: HTML, a 5xx,
+    an error oauthlib does not know) will likely answer next time, and sending the owner to sign in again would
+    be the wrong advice."""
+    if isinstance(exc, (InvalidGrantError, InvalidClientError, UnauthorizedClientError, _NoInteractiveSignIn)) or (
+            isinstance(exc, ValueError) and not isinstance(exc, OAuth2Error)):
+        return VehicleAuthError(f"Tesla refused the saved Owner API token: {AUTH_HINT}")
+    return VehicleError(f"Tesla sign-in answered without a new token ({type(exc).__name__}); will retry (if this "
+                        f"lasts for days: {AUTH_HINT})")

@@ -231,6 +231,20 @@ def test_a_revoked_token_asks_for_sign_in(fake, tmp_path):
     assert_clean(str(err.value), fake)
 
 
+@pytest.mark.parametrize("kind", ["503", "non_json"])
+def test_a_sign_in_outage_during_a_refresh_is_retried_not_a_new_sign_in(fake, tmp_path, kind):
+    """Tesla's sign-in server answering a refresh with an error page or a 5xx is an outage: the owner must not be
+    sent to sign in again, and the next tick refreshes with the same saved token."""
+    write_cache(fake, tmp_path / "tesla_owner_token.json", expires_in=-10)
+    car = make(fake, tmp_path)
+    fake.fail(kind, path="/oauth2/v3/token")
+    with pytest.raises(VehicleError, match="will retry") as err:
+        car.summary()
+    assert not isinstance(err.value, VehicleAuthError)
+    assert_clean(str(err.value), fake)
+    assert car.summary().state == "asleep"  # the outage is over: refreshed and read
+
+
 @pytest.mark.parametrize("kind, match", [
     ("429", "rate limit"),
     ("500", "Owner API error 500 on vehicle data: internal server error"),
