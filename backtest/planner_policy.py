@@ -7,7 +7,9 @@ must-have's end, now knowing the car is still here and still wants energy: the p
 or were full with less are dropped from the scenarios. If the look says the rest can wait for the low-load hours,
 the car is told once (one more command). Each choice weighs the load it saves against the price of leaving the car
 short (`choose(fail_cost=…)`): one price for all plug-ins, so the 1 % of risk the benchmark tolerates goes to the
-plug-ins where waiting moves the most energy into low load, rather than 1 % to each. The planner also remembers
+plug-ins where waiting moves the most energy into low load, rather than 1 % to each. A plan's risk is counted with
+each similar session's departure widened into a log-normal bump (`StayKernel`, its width learned online), so a plan
+cannot look riskless by waiting into the gap between a few past departures. The planner also remembers
 the driver estimates shown at each plug-in, so when that session later appears in the history it learns how
 estimates relate to what really happened.
 """
@@ -21,7 +23,7 @@ import numpy as np
 from backtest.replay import MAX_AMPS, VOLTS, Plan, Policy
 from backtest.view import SessionView
 from charge_logic.household import HouseholdModel, crps
-from charge_logic.planner import SLOT_MIN, choose, fill_gaps
+from charge_logic.planner import SLOT_MIN, StayKernel, choose, fill_gaps
 
 FULL_KW = VOLTS * MAX_AMPS / 1000.0
 FAR = 14 * 86400.0
@@ -58,6 +60,16 @@ class PlannerPolicy(Policy):
         self.target_fail, self.gain, self.log_scale = 1.0 - target_ready, gain, 0.0
         self.fail_cost = fail_cost
         self.mine: dict[tuple[str, float], tuple[float, float, Plan]] = {}  # (station, arrival) → last look
+        # The similar sessions are few (k ≈ 30 effective), so their departures leave gaps, and a plan can put its
+        # risky stretch exactly into one: its fail share is then 0 on paper but not in fact (the optimizer's curse).
+        # Each similar session is therefore a log-normal kernel around its stay, of width `sigma` in log hours. The
+        # width is chosen online like the readings: each plug-in's kernel mixture is scored, once the session has
+        # ended, by the log density of its actual log stay (leave-future-out likelihood), and the best so far is
+        # used (until `sigma_warm` sessions are scored: the first width).
+        self.sigmas = (0.1, 0.05, 0.15, 0.2, 0.3, 0.45)
+        self.sigma_score = np.zeros(len(self.sigmas))
+        self.sigma_n, self.sigma_warm = 0, 50
+        self.kernels: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = {}
 
     def learn(self, view: SessionView) -> None:
         history = view.history
@@ -69,6 +81,12 @@ class PlannerPolicy(Policy):
             if stays and len(stays[0]) and all(len(x) == len(stays[0]) for x in stays):
                 w = np.exp(-np.arange(len(stays[0])) / self.k)
                 self.reading_score += crps(np.log(np.maximum(np.array(stays), 1e-3)), w, actual)
+            kern = self.kernels.pop((past.station_id, past.arrival.timestamp()), None)
+            if kern is not None:
+                z = (actual - kern[0][None, :]) / np.array(self.sigmas)[:, None]
+                dens = (np.exp(-0.5 * z * z) @ kern[1]) / (np.array(self.sigmas) * math.sqrt(2 * math.pi))
+                self.sigma_score -= np.log(np.maximum(dens, 1e-300))
+                self.sigma_n += 1
             self.model.add(past, est_dt, req)
             self._score(past)
         self.seen = len(history)
@@ -118,6 +136,10 @@ class PlannerPolicy(Policy):
                                                            [f[0] for f in found])
             stay, energy = found[int(np.argmin(self.reading_score))]
             memo["stay"], memo["energy"] = stay, energy
+            memo["sigma"] = self.sigmas[0 if self.sigma_n < self.sigma_warm else int(np.argmin(self.sigma_score))]
+            if len(stay):
+                w = np.exp(-np.arange(len(stay)) / self.k)
+                self.kernels[(view.station_id, view.arrival)] = (np.log(np.maximum(stay, 1e-3)), w / w.sum())
             plan = self._decide(view, memo, first=True)
             self.mine[key] = (view.now, view.delivered_kwh, plan or ())
             return plan
@@ -131,19 +153,26 @@ class PlannerPolicy(Policy):
     def _decide(self, view: SessionView, memo: dict, first: bool) -> Plan | None:
         memo.pop("look_at", None)
         elapsed_h = (view.now - view.arrival) / 3600.0
-        stay, energy = memo["stay"], memo["energy"]
-        alive = (stay > elapsed_h) & (energy > view.delivered_kwh + 1e-6)
+        stay0, energy0 = memo["stay"], memo["energy"]
+        wants = energy0 > view.delivered_kwh + 1e-6
+        alive = (stay0 > elapsed_h) & wants
         # The similar sessions still here and still charging, weighted by nearness (a soft k): the tail — the rare
         # early departure the price is about — is seen in more than k sessions.
-        weight = np.exp(-np.arange(len(alive)) / self.k)[alive]
-        stay, energy = stay[alive], energy[alive] - view.delivered_kwh
+        w0 = np.exp(-np.arange(len(alive)) / self.k)
+        weight = w0[alive]
+        stay, energy = stay0[alive], energy0[alive] - view.delivered_kwh
         now_plan = ((view.now, view.now + FAR, MAX_AMPS),)
         if len(stay) < self.min_left:
             return now_plan if first else None  # too little known: charge at once (already charging otherwise)
         signal, _ = self._signal(view)
         stay_slots = (view.arrival + stay * 3600.0 - view.now) / SLOT_S
+        # The fail share under the kernels: every session still wanting energy, each kernel cut at now and
+        # weighted by how likely it is to be still here (one that left just before now says "this one may go soon").
+        slot_kwh = FULL_KW * SLOT_S / 3600.0
+        kernel = StayKernel((energy0[wants] - view.delivered_kwh) / slot_kwh, np.log(np.maximum(stay0[wants], 1e-3)),
+                            np.full(int(wants.sum()), memo["sigma"]), w0[wants], elapsed_h)
         c = choose(view.now, signal, stay_slots, energy, weight, FULL_KW, max_fail=self.max_risk,
-                   fail_cost=self.price)
+                   fail_cost=self.price, kernel=kernel)
         if c.now_only or c.must > 0:
             if not c.now_only and memo["looks"] < self.max_looks:
                 memo["looks"] += 1

@@ -115,10 +115,65 @@ def slot_signal(t0: float, hour_starts: np.ndarray, values: np.ndarray, slot_s: 
     return fill_gaps(raw)
 
 
+def ndtr(x: np.ndarray) -> np.ndarray:
+    """Standard normal CDF (numpy only: erf by Abramowitz & Stegun 7.1.26, |error| < 1.5e-7)."""
+    x = np.asarray(x, dtype=float) / math.sqrt(2.0)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t \
+        * np.exp(-a * a)
+    return 0.5 * (1.0 + np.sign(x) * y)
+
+
+@dataclass(frozen=True)
+class StayKernel:
+    """The needs' departures as log-normal bumps instead of points: past session i says "log stay ~ N(log_stay_h[i],
+    sigma[i]²)". A handful of similar sessions leaves gaps between their departures, and a plan can put its risky
+    stretch right into one: zero risk on paper, not in fact. The bumps close the gaps."""
+
+    e_slots: np.ndarray  # what each need still wants, in full-power slots
+    log_stay_h: np.ndarray  # log of each need's stay, hours since plug-in
+    sigma: np.ndarray  # each bump's width, in log hours
+    weight: np.ndarray
+    elapsed_h: float  # hours since plug-in: each bump is cut here, weighted by its chance of the car still being here
+
+
+def kernel_fail(M: np.ndarray, S: np.ndarray, n_slots: int, kernel: StayKernel, slot_h: float) -> np.ndarray:
+    """Weighted fail share of each plan (M, S) (columns (C, 1), slots from now) under the kernel.
+
+    A need fails when the car leaves in (lo, hi): lo = M / 0.98 (before that the must-have covers it), hi = 0.98 e +
+    S − M (after that the later window has filled it); both clipped at the forecast's end, as `choose` clips stays.
+    """
+    k = kernel
+    sg = np.maximum(k.sigma, 1e-9)
+    surv = 1.0 - ndtr((math.log(max(k.elapsed_h, 1e-6)) - k.log_stay_h) / sg)
+    den = float(surv @ k.weight)
+    if den <= 1e-12 or M.shape[0] == 0:
+        return np.zeros(M.shape[0])
+
+    def cdf(slots: np.ndarray) -> np.ndarray:  # P(leave before `slots` from now), per (row, need)
+        return ndtr((np.log(np.maximum(k.elapsed_h + slots * slot_h, 1e-6)) - k.log_stay_h[None, :]) / sg[None, :])
+
+    Mv, Sv = M[:, 0], S[:, 0]
+    mu, m_inv = np.unique(Mv, return_inverse=True)  # lo depends on M only: few distinct values
+    f_lo = cdf(np.minimum(mu / READY_SHARE, n_slots)[:, None])[m_inv]
+    gu, g_inv = np.unique(np.round(Sv - Mv, 6), return_inverse=True)  # hi depends on the gap S − M only
+    hi_u = READY_SHARE * k.e_slots[None, :] + gu[:, None]
+    # a gap within the 2 % slack: the need is short only if the car leaves while the gap is still to be made up
+    small = gu[:, None] < (1 - READY_SHARE) * k.e_slots[None, :]
+    hi_u = np.where(small, np.minimum(k.e_slots[None, :], gu[:, None] / (1 - READY_SHARE)), hi_u)
+    f_hi = np.where(hi_u >= n_slots, 1.0, cdf(np.minimum(hi_u, n_slots)))[g_inv]
+    hi = hi_u[g_inv]
+    lo = (Mv / READY_SHARE)[:, None]
+    valid = (READY_SHARE * k.e_slots[None, :] > M) & (hi > lo) & (lo < n_slots)
+    fail = np.where(valid, np.maximum(f_hi - f_lo, 0.0), 0.0)
+    return (fail @ k.weight) / den
+
+
 def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.ndarray, weight: np.ndarray,
            full_kw: float, *, per_slot: np.ndarray | None = None, max_fail: float = 0.01,
            window_cost: float = 0.002, slot_s: float = SLOT_MIN * 60.0, missing: int = 0,
-           fail_cost: float | None = None) -> Choice:
+           fail_cost: float | None = None, kernel: StayKernel | None = None) -> Choice:
     """The plan with the lowest expected signal among those ready for all but `max_fail` of the needs' weight.
 
     `signal`: the objective per slot from t0 (filled); `stay_slots`: each need's departure in slots from t0;
@@ -128,6 +183,8 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
     times its signal relative to the mean, plus `fail_cost` (kWh at the mean signal) times the share of needs it
     leaves short — so a fleet of plans spends a common risk budget where it buys the most, not evenly per plug-in.
     `max_fail` still caps every plan's risk.
+    `kernel`: when given (uniform power only), the fail share is counted under log-normal bumps around the
+    departures (`StayKernel`), not on the points; the expected signal still comes from the point needs.
     """
     n_slots = len(signal)
     if n_slots == 0:
@@ -167,6 +224,9 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
     fails = got < READY_SHARE * deliverable[None, :] - 1e-6
     wsum = float(weight.sum())
     fail_p = (fails @ weight) / wsum
+    if kernel is not None and uniform:
+        fail_p = kernel_fail(M, S, n_slots, kernel, slot_s / 3600.0)
+        fail_p[0] = 0.0  # charging at once never leaves a need short
     first = np.minimum(used, M)
     s_clip = np.minimum(S, n_slots)
     signal_sum = np.interp(first, idx, fp) + np.interp(np.minimum(S + used - first, n_slots), idx, fp) - \

@@ -253,3 +253,36 @@ def test_short_risk_pct_sets_how_many_early_departures_a_plan_may_leave_short(ri
                                         RuleConfig(short_risk_pct=risk_pct), NY, history)
     # waiting for the 01:00 trough leaves the early leavers short: only a larger risk allows it
     assert (windows[0].start > now + timedelta(hours=2)) is waits
+
+
+def _kernel_case(sigma: float):
+    """20 needs of 10 kWh (5.2 slots), 19 leaving after 13 h and one after 6 h."""
+    from charge_logic.planner import StayKernel
+
+    stay_h = np.array([6.0] + [13.0] * 19)
+    e_slots = np.full(20, 10.0 / (CHARGER.kw(32) / 4))
+    kernel = StayKernel(e_slots, np.log(stay_h), np.full(20, sigma), np.ones(20), 0.0)
+    return stay_h, e_slots, kernel
+
+
+@pytest.mark.parametrize("M,S", [(0, 16), (0, 28), (0, 36), (4, 32), (8, 40), (0, 44)])
+def test_a_very_narrow_stay_kernel_leaves_the_same_needs_short_as_the_points(M, S):
+    from charge_logic.planner import kernel_fail
+
+    stay_h, e_slots, kernel = _kernel_case(1e-6)
+    got = kernel_fail(np.array([[M]], float), np.array([[S]], float), 48, kernel, 0.25)[0]
+    d = np.minimum(stay_h * 4, 48)  # the points, counted by hand; a stay past the forecast ends with it
+    charged = np.minimum(M, d) + np.maximum(0.0, d - S)
+    short = np.minimum(charged, e_slots) < 0.98 * np.minimum(d, e_slots)
+    assert got == pytest.approx(short.mean())
+
+
+def test_a_plan_that_waits_into_the_gap_between_past_departures_is_not_riskless():
+    # A start at 4 h gives the 6-h car its 10 kWh by 5.3 h: on the points, ready for all. But the one early
+    # departure could as well have been at 5 h; with the bumps the plan is seen to carry that risk.
+    from charge_logic.planner import kernel_fail
+
+    narrow, wide = _kernel_case(1e-6)[2], _kernel_case(0.2)[2]
+    M, S = np.array([[0.0]]), np.array([[16.0]])  # wait 4 h
+    assert kernel_fail(M, S, 48, narrow, 0.25)[0] == 0.0
+    assert 0.0 < kernel_fail(M, S, 48, wide, 0.25)[0] < 0.05

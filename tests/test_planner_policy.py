@@ -65,3 +65,32 @@ def test_a_priced_risk_waits_for_the_night_where_the_daemons_one_percent_charges
     (start_fixed, *_), = _first_plan(fixed, history)
     assert start_priced >= t0 + 5 * 3600  # in the night's low load
     assert start_fixed == t0  # at once
+
+
+@pytest.mark.parametrize("spread,widest_ok,narrowest_ok", [
+    (0.0, 0.05, 0.05),  # the household leaves at the same time every day: the narrowest bumps
+    # its stays spread by a factor of 1.5 (sd of log stay 0.4): about the width a density estimate from ~30 such
+    # sessions wants (Silverman: 1.06 × 0.4 × 30^-0.2 ≈ 0.2)
+    (0.4, 0.3, 0.15),
+])
+def test_the_stay_kernels_width_is_learned_from_how_the_ended_sessions_really_left(spread, widest_ok, narrowest_ok):
+    import random
+
+    rng = random.Random(3)
+    policy = PlannerPolicy()
+    history: list[PastSession] = []
+    memo: dict = {}
+    from zoneinfo import ZoneInfo
+
+    from backtest.view import History, SessionView
+
+    for day in range(120):
+        arrival = ARRIVAL - timedelta(days=120 - day)
+        memo = {}
+        t0 = arrival.timestamp()
+        view = SessionView(t0, ZoneInfo("UTC"), t0, "home", None, None, 0.0, False, t0, (500.0,) * 36, t0, (),
+                           History(history, len(history)))
+        policy.on_tick(view, memo)
+        stay = 13.0 * math.exp(rng.gauss(0.0, spread))
+        history.append(PastSession("home", arrival, arrival + timedelta(hours=stay), 10.0))
+    assert narrowest_ok <= memo["sigma"] <= widest_ok
