@@ -35,7 +35,8 @@ class PlannerPolicy(Policy):
 
     def __init__(self, k: int = 30, pool: int = 120, min_left: int = 15, max_looks: int = 6, look_every: int = 4,
                  target_ready: float = 0.992, gain: float = 0.2, fail_cost: float | None = 100.0, max_risk: float = 0.5,
-                 other_station: float = 10.0, other_weekday: float = 0.0, per_year: float = 0.5) -> None:
+                 other_station: float = 10.0, other_weekday: float = 0.0, per_year: float = 0.5,
+                 bumps: bool = True) -> None:
         self.model = HouseholdModel(other_station, other_weekday, per_year)
         # Which sessions are alike? Does the station say whose car it is (a household's own charge point) or not (a
         # shared garage); does the day of the week matter beyond weekday/weekend; do habits age fast; does a short
@@ -59,6 +60,7 @@ class PlannerPolicy(Policy):
         # rate stays at or above the target whenever the price ends below where it started.
         self.target_fail, self.gain, self.log_scale = 1.0 - target_ready, gain, 0.0
         self.fail_cost = fail_cost
+        self.bumps = bumps  # count risk under the stay kernels (False: on the points, as the daemon does)
         self.mine: dict[tuple[str, float], tuple[float, float, Plan]] = {}  # (station, arrival) → last look
         # The similar sessions are few (k ≈ 30 effective), so their departures leave gaps, and a plan can put its
         # risky stretch exactly into one: its fail share is then 0 on paper but not in fact (the optimizer's curse).
@@ -172,7 +174,7 @@ class PlannerPolicy(Policy):
         kernel = StayKernel((energy0[wants] - view.delivered_kwh) / slot_kwh, np.log(np.maximum(stay0[wants], 1e-3)),
                             np.full(int(wants.sum()), memo["sigma"]), w0[wants], elapsed_h)
         c = choose(view.now, signal, stay_slots, energy, weight, FULL_KW, max_fail=self.max_risk,
-                   fail_cost=self.price, kernel=kernel)
+                   fail_cost=self.price, kernel=kernel if self.bumps else None)
         if c.now_only or c.must > 0:
             if not c.now_only and memo["looks"] < self.max_looks:
                 memo["looks"] += 1
@@ -184,13 +186,13 @@ class PlannerPolicy(Policy):
 
 
 class FixedRiskPolicy(PlannerPolicy):
-    """The daemon's risk rule, for comparison: the same planner with no price, each plan leaving at most 1 % of the
-    likely departures short. One household's daemon sees too few sessions to steer a price by."""
+    """The daemon's risk rule, for comparison: the same planner with no price and no bumps, each plan leaving at most
+    1 % of the likely departures short. One household's daemon sees too few sessions to steer a price by."""
 
     name = "fixed-risk"
 
     def __init__(self) -> None:
-        super().__init__(fail_cost=None, max_risk=0.01)
+        super().__init__(fail_cost=None, max_risk=0.01, bumps=False)
 
 
 class _Second:

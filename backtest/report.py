@@ -59,8 +59,10 @@ scripts/backtest_all.sh ../shared/data > docs/backtest-results.md    # [DATA_DIR
   Each plan weighs the load it saves (kWh moved × how much lower the load, relative to the mean) against a price for a
   car left short, the same price for every plug-in, so the tolerated risk goes where waiting moves the most energy.
   The price is steered online toward 99.2 % ready, from how its own ended sessions really went (up after a car left
-  short, slowly down otherwise). No constant is fitted to these files; everything it knows of a household it learns
-  from that household's ended sessions as the replay goes.
+  short, slowly down otherwise). A plan's risk is counted with each past departure widened into a log-normal bump,
+  whose width is the one that best foretold (log density) when the ended sessions really left: a plan cannot look
+  riskless by waiting into the gap between a few past departures. No constant is fitted to these files; everything
+  it knows of a household it learns from that household's ended sessions as the replay goes.
 - Times are wall-clock seconds on the project's 2-core build machine (see "Runtime" at the end).
 
 """
