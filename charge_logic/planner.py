@@ -330,7 +330,7 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
             reasons.append(f"must-have: {float(np.interp(c.must, idx, q)):.1f} kWh now at {amps} A until "
                            f"{_local(at(c.must), now)}, in case the car leaves early (earliest expected: "
                            f"{early:.1f} h from now)")
-        reasons.append(f"charge from {_local(at(c.start), now)} at {amps} A in the lowest-{objective} hours: "
+        reasons.append(f"charge from {_local(at(c.start), now)} at {amps} A in the hours of lowest {objective}: "
                        f"{c.score:,.0f} vs {c.score_now:,.0f} charging at once "
                        f"({100 * (c.score_now - c.score) / max(abs(c.score_now), 1e-9):.1f} % lower)")
     if len(needs) > 1:

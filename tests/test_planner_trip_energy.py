@@ -78,3 +78,13 @@ def test_an_online_meeting_is_no_trip_and_sets_no_departure():
                                  "https://meet.google.com/x"), None, "online meeting", virtual=True)
     need = trip_need([meeting], NOW, RuleConfig(), NY)
     assert need.departure is None and need.trips == ()
+
+
+@pytest.mark.parametrize("km,says_limit", [(40, False), (250, True)])
+def test_the_plan_repeats_the_trip_only_when_it_raises_the_limit(km, says_limit):
+    """The rules' reasons already name the trips and the need; the plan speaks up only for what it adds: a limit
+    above the everyday one, charged for from now (the car's own limit is raised only close to departure)."""
+    cfg = RuleConfig()
+    need = trip_need([trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km, 40, "Work")], NOW, cfg, NY)
+    assert (need.charge_limit > cfg.base_charge_limit) is says_limit
+    assert any("charging to" in r and "from now" in r for r in need.reasons) is says_limit
