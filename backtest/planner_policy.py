@@ -68,7 +68,7 @@ class PlannerPolicy(Policy):
         # width is chosen online like the readings: each plug-in's kernel mixture is scored, once the session has
         # ended, by the log density of its actual log stay (leave-future-out likelihood), and the best so far is
         # used (until `sigma_warm` sessions are scored: the first width).
-        self.sigmas = (0.1, 0.05, 0.15, 0.2, 0.3, 0.45)
+        self.sigmas = np.array([0.1, 0.05, 0.15, 0.2, 0.3, 0.45])
         self.sigma_score = np.zeros(len(self.sigmas))
         self.sigma_n, self.sigma_warm = 0, 50
         self.kernels: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = {}
@@ -85,8 +85,8 @@ class PlannerPolicy(Policy):
                 self.reading_score += crps(np.log(np.maximum(np.array(stays), 1e-3)), w, actual)
             kern = self.kernels.pop((past.station_id, past.arrival.timestamp()), None)
             if kern is not None:
-                z = (actual - kern[0][None, :]) / np.array(self.sigmas)[:, None]
-                dens = (np.exp(-0.5 * z * z) @ kern[1]) / (np.array(self.sigmas) * math.sqrt(2 * math.pi))
+                z = (actual - kern[0][None, :]) / self.sigmas[:, None]
+                dens = (np.exp(-0.5 * z * z) @ kern[1]) / (self.sigmas * math.sqrt(2 * math.pi))
                 self.sigma_score -= np.log(np.maximum(dens, 1e-300))
                 self.sigma_n += 1
             self.model.add(past, est_dt, req)
@@ -137,11 +137,12 @@ class PlannerPolicy(Policy):
             self.notes[(view.station_id, view.arrival)] = (view.estimated_departure, view.requested_energy_kwh,
                                                            [f[0] for f in found])
             stay, energy = found[int(np.argmin(self.reading_score))]
-            memo["stay"], memo["energy"] = stay, energy
-            memo["sigma"] = self.sigmas[0 if self.sigma_n < self.sigma_warm else int(np.argmin(self.sigma_score))]
-            if len(stay):
-                w = np.exp(-np.arange(len(stay)) / self.k)
-                self.kernels[(view.station_id, view.arrival)] = (np.log(np.maximum(stay, 1e-3)), w / w.sum())
+            # nearer sessions weigh more (a soft k); the log stays are what the bumps sit on
+            memo["stay"], memo["energy"], memo["w"] = stay, energy, np.exp(-np.arange(len(stay)) / self.k)
+            memo["log_stay"] = np.log(np.maximum(stay, 1e-3))
+            memo["sigma"] = float(self.sigmas[0 if self.sigma_n < self.sigma_warm else np.argmin(self.sigma_score)])
+            if self.bumps and len(stay):
+                self.kernels[(view.station_id, view.arrival)] = (memo["log_stay"], memo["w"] / memo["w"].sum())
             plan = self._decide(view, memo, first=True)
             self.mine[key] = (view.now, view.delivered_kwh, plan or ())
             return plan
@@ -160,7 +161,7 @@ class PlannerPolicy(Policy):
         alive = (stay0 > elapsed_h) & wants
         # The similar sessions still here and still charging, weighted by nearness (a soft k): the tail — the rare
         # early departure the price is about — is seen in more than k sessions.
-        w0 = np.exp(-np.arange(len(alive)) / self.k)
+        w0 = memo["w"]
         weight = w0[alive]
         stay, energy = stay0[alive], energy0[alive] - view.delivered_kwh
         now_plan = ((view.now, view.now + FAR, MAX_AMPS),)
@@ -170,11 +171,12 @@ class PlannerPolicy(Policy):
         stay_slots = (view.arrival + stay * 3600.0 - view.now) / SLOT_S
         # The fail share under the kernels: every session still wanting energy, each kernel cut at now and
         # weighted by how likely it is to be still here (one that left just before now says "this one may go soon").
-        slot_kwh = FULL_KW * SLOT_S / 3600.0
-        kernel = StayKernel((energy0[wants] - view.delivered_kwh) / slot_kwh, np.log(np.maximum(stay0[wants], 1e-3)),
-                            np.full(int(wants.sum()), memo["sigma"]), w0[wants], elapsed_h)
+        kernel = None
+        if self.bumps:
+            kernel = StayKernel((energy0[wants] - view.delivered_kwh) / (FULL_KW * SLOT_S / 3600.0),
+                                memo["log_stay"][wants], np.full(int(wants.sum()), memo["sigma"]), w0[wants], elapsed_h)
         c = choose(view.now, signal, stay_slots, energy, weight, FULL_KW, max_fail=self.max_risk,
-                   fail_cost=self.price, kernel=kernel if self.bumps else None)
+                   fail_cost=self.price, kernel=kernel)
         if c.now_only or c.must > 0:
             if not c.now_only and memo["looks"] < self.max_looks:
                 memo["looks"] += 1

@@ -56,9 +56,9 @@ def trip_need(trips: Sequence[Trip], now: datetime, config: RuleConfig, zone: Zo
                         (f"no timed event ahead: charging to the everyday {base} % limit",))
     limit = max(config.min_charge_limit, min(max(config.base_charge_limit, math.ceil(need.needed_soc - 1e-9)),
                                              config.top_charge_limit))
-    when = clock_text(at, now, zone) if at > now else "now (time to leave)"
     reasons = []
     if limit != base:  # the rules' reasons already say the trips and the need; the plan adds its raised limit
+        when = clock_text(at, now, zone) if at > now else "now (time to leave)"
         reasons.append(f"{need.needed_soc:.0f} % needed by {when} ({need.km:.0f} km of round trips): charging to "
                        f"{limit} % from now")
     if need.needed_soc > config.top_charge_limit:
