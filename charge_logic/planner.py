@@ -60,6 +60,7 @@ class Choice:
     score: float  # expected energy-weighted signal of this plan
     score_now: float  # the same for charging at once
     missing_hours: float  # forecast gaps filled
+    alternatives: tuple[tuple[float, float], ...] = ()  # (must, start) each of `prices` would choose
 
     @property
     def now_only(self) -> bool:
@@ -173,7 +174,8 @@ def kernel_fail(M: np.ndarray, S: np.ndarray, n_slots: int, kernel: StayKernel, 
 def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.ndarray, weight: np.ndarray,
            full_kw: float, *, per_slot: np.ndarray | None = None, max_fail: float = 0.01,
            window_cost: float = 0.002, slot_s: float = SLOT_MIN * 60.0, missing: int = 0,
-           fail_cost: float | None = None, kernel: StayKernel | None = None) -> Choice:
+           fail_cost: float | None = None, kernel: StayKernel | None = None,
+           prices: Sequence[float] = ()) -> Choice:
     """The plan with the lowest expected signal among those ready for all but `max_fail` of the needs' weight.
 
     `signal`: the objective per slot from t0 (filled); `stay_slots`: each need's departure in slots from t0;
@@ -246,8 +248,15 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
         gain = e_mean * (score - score[0]) / max(scale, 1e-12)
         ranked = gain + np.where(two, window_cost * e_mean, 0.0) + fail_cost * fail_p + 1e-9 * sooner
     best = int(np.argmin(np.where(ok, ranked, np.inf)))
+    alts: tuple[tuple[float, float], ...] = ()
+    if fail_cost is not None and len(prices):
+        # what each other price would choose: the same candidates, only the weight of the risk differs
+        base = ranked - fail_cost * fail_p
+        pick = np.argmin(np.where(ok[None, :], base[None, :] + np.asarray(prices, float)[:, None] * fail_p[None, :],
+                                  np.inf), axis=1)
+        alts = tuple((cand_m[j], cand_s[j]) for j in pick)
     return Choice(cand_m[best], cand_s[best], n_slots, 1.0 - float(fail_p[best]), float(score[best]),
-                  float(score[0]), missing * slot_s / 3600.0)
+                  float(score[0]), missing * slot_s / 3600.0, alts)
 
 
 def _local(t: datetime, like: datetime) -> str:

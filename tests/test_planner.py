@@ -211,6 +211,25 @@ def test_a_priced_risk_is_spent_where_it_moves_the_most_energy(energy, price, st
     assert c.ready == (0.95 if start_h == 8 else 1.0)
 
 
+def test_the_plans_other_prices_would_choose_match_asking_at_those_prices():
+    # One call tells what each price of a ladder would push (the replay policy learns its price from them): the same
+    # plans as asking at each price, the risk-free one at a high price and the trough at a low one.
+    from charge_logic.planner import choose, slot_signal
+
+    pts = forecast(NOW, EVENING)
+    t0 = NOW.timestamp()
+    signal, _ = slot_signal(t0, np.array([p.start.timestamp() for p in pts]), np.array([p.load_mw for p in pts]))
+    stay = np.array([6 * 4] + [13 * 4] * 19, dtype=float)
+    ladder = [1e6, 20.0, 0.01]
+    c = choose(t0, signal, stay, np.full(20, 5.0), np.ones(20), CHARGER.kw(32), max_fail=0.5, fail_cost=20.0,
+               prices=ladder)
+    asked = [choose(t0, signal, stay, np.full(20, 5.0), np.ones(20), CHARGER.kw(32), max_fail=0.5, fail_cost=p)
+             for p in ladder]
+    assert list(c.alternatives) == [(a.must, a.start) for a in asked]
+    assert (c.must, c.start) == c.alternatives[1]
+    assert [a.ready for a in asked] == [1.0, 0.95, 0.95]  # only the priceless risk hedges the 6-h departure
+
+
 def test_a_later_tick_still_plans_for_the_households_departure_not_one_counted_from_now():
     # The household plugs in at 18:00 and leaves at 06:00. At 23:00 the car is still plugged in: it still leaves at
     # 06:00, so the charge must not drift into the cheaper 07:00-10:00 hours (as it would if the stays were counted
