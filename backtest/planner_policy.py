@@ -7,7 +7,9 @@ must-have's end, now knowing the car is still here and still wants energy: the p
 or were full with less are dropped from the scenarios. If the look says the rest can wait for the low-load hours,
 the car is told once (one more command). Each choice weighs the load it saves against the price of leaving the car
 short (`choose(fail_cost=…)`): one price for all plug-ins, so the 1 % of risk the benchmark tolerates goes to the
-plug-ins where waiting moves the most energy into low load, rather than 1 % to each. A plan's risk is counted with
+plug-ins where waiting moves the most energy into low load, rather than 1 % to each. The price is steered by the
+cars really left short; it also comes down as soon as the ended sessions show that a lower price would have kept its
+cars ready (each plug-in notes the plan every price on a ladder would have pushed). A plan's risk is counted with
 each similar session's departure widened into a log-normal bump (`StayKernel`, its width learned online), so a plan
 cannot look riskless by waiting into the gap between a few past departures. The planner also remembers
 the driver estimates shown at each plug-in, so when that session later appears in the history it learns how
@@ -60,6 +62,17 @@ class PlannerPolicy(Policy):
         # rate stays at or above the target whenever the price ends below where it started.
         self.target_fail, self.gain, self.log_scale = 1.0 - target_ready, gain, 0.0
         self.fail_cost = fail_cost
+        # The steered price moves by little when a car was ready (the target allows one short in 1/(1 − target)), so
+        # from a cautious start it takes thousands of sessions to come down. Every plug-in therefore also notes the
+        # plan each price of a ladder would have pushed, and once the session has ended, whether that plan would have
+        # left the car short: would-be ready rates for every price at once, from every session. The price used is the
+        # lower of the steered one and the lowest rung whose would-be shorts, and those of every rung above it, are
+        # within the target with a margin (count + √(count + 1)), scaled by how the real shorts compare with the
+        # would-be shorts of the plans really pushed at plug-in (the later looks change what happens).
+        self.ladder = np.zeros(0) if fail_cost is None else fail_cost * 2.0 ** (-np.arange(33) / 4.0)
+        self.would_short = np.zeros(len(self.ladder))
+        self.would_n, self.real_short, self.pushed_short = 0, 0, 0
+        self.would: dict[tuple[str, float], tuple[float, list, tuple[float, float] | None]] = {}
         self.bumps = bumps  # count risk under the stay kernels (False: on the points, as the daemon does)
         self.mine: dict[tuple[str, float], tuple[float, float, Plan]] = {}  # (station, arrival) → last look
         # The similar sessions are few (k ≈ 30 effective), so their departures leave gaps, and a plan can put its
@@ -109,10 +122,25 @@ class PlannerPolicy(Policy):
         failed = got < 0.98 * deliverable - 1e-6
         self.log_scale += self.gain * (float(failed) - self.target_fail)
         self.log_scale = min(math.log(1e4), max(math.log(1e-4), self.log_scale))
+        would = self.would.pop(key, None)
+        if would is not None:
+            t0, plans, pushed = would
+            self.would_short += [_short(p, t0, past.energy_kwh, dep, deliverable) for p in plans]
+            self.pushed_short += _short(pushed, t0, past.energy_kwh, dep, deliverable)
+            self.real_short += failed
+            self.would_n += 1
 
     @property
     def price(self) -> float | None:
-        return None if self.fail_cost is None else self.fail_cost * math.exp(self.log_scale)
+        if self.fail_cost is None:
+            return None
+        steered = self.fail_cost * math.exp(self.log_scale)
+        if not self.would_n:
+            return steered
+        scale = (self.real_short + 1.0) / (self.pushed_short + 1.0)
+        ok = np.cumprod(scale * (self.would_short + np.sqrt(self.would_short + 1.0))
+                        <= self.target_fail * self.would_n).astype(bool)
+        return min(steered, float(self.ladder[ok][-1])) if ok.any() else steered
 
     def _signal(self, view: SessionView) -> tuple[np.ndarray, int]:
         fc = np.array([math.nan if v is None else v for v in view.forecast], dtype=float)
@@ -165,7 +193,10 @@ class PlannerPolicy(Policy):
         weight = w0[alive]
         stay, energy = stay0[alive], energy0[alive] - view.delivered_kwh
         now_plan = ((view.now, view.now + FAR, MAX_AMPS),)
+        key = (view.station_id, view.arrival)
         if len(stay) < self.min_left:
+            if first and len(self.ladder):
+                self.would[key] = (view.now, [None] * len(self.ladder), None)
             return now_plan if first else None  # too little known: charge at once (already charging otherwise)
         signal, _ = self._signal(view)
         stay_slots = (view.arrival + stay * 3600.0 - view.now) / SLOT_S
@@ -176,7 +207,10 @@ class PlannerPolicy(Policy):
             kernel = StayKernel((energy0[wants] - view.delivered_kwh) / (FULL_KW * SLOT_S / 3600.0),
                                 memo["log_stay"][wants], np.full(int(wants.sum()), memo["sigma"]), w0[wants], elapsed_h)
         c = choose(view.now, signal, stay_slots, energy, weight, FULL_KW, max_fail=self.max_risk,
-                   fail_cost=self.price, kernel=kernel)
+                   fail_cost=self.price, kernel=kernel, prices=self.ladder if first else ())
+        if first and len(self.ladder):
+            self.would[key] = (view.now, [None if m >= c.n_slots else (m, st) for m, st in c.alternatives],
+                               None if c.now_only else (c.must, c.start))
         if c.now_only or c.must > 0:
             if not c.now_only and memo["looks"] < self.max_looks:
                 memo["looks"] += 1
@@ -185,6 +219,15 @@ class PlannerPolicy(Policy):
             return now_plan if first else None
         start = view.now + c.start * SLOT_S
         return ((start, start + FAR, MAX_AMPS),)
+
+
+def _short(plan: tuple[float, float] | None, t0: float, energy: float, departure: float, deliverable: float) -> bool:
+    """Would charging slots [0, must) and from `start` on (None: all at once) from `t0` have left this car short?"""
+    if plan is None:
+        return False
+    must, start = plan
+    hours = (max(0.0, min(departure, t0 + must * SLOT_S) - t0) + max(0.0, departure - (t0 + start * SLOT_S))) / 3600
+    return min(energy, FULL_KW * hours) < 0.98 * deliverable - 1e-6
 
 
 class FixedRiskPolicy(PlannerPolicy):

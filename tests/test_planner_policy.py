@@ -1,4 +1,5 @@
-"""The planner as a replay policy: the price of a car left short follows how its own ended sessions went."""
+"""The planner as a replay policy: the price of a car left short follows how its own ended sessions went, and how
+they would have gone at other prices."""
 
 from __future__ import annotations
 
@@ -94,3 +95,43 @@ def test_the_stay_kernels_width_is_learned_from_how_the_ended_sessions_really_le
         stay = 13.0 * math.exp(rng.gauss(0.0, spread))
         history.append(PastSession("home", arrival, arrival + timedelta(hours=stay), 10.0))
     assert narrowest_ok <= memo["sigma"] <= widest_ok
+
+
+def _ended_with_would_be_plans(policy: PlannerPolicy, n: int, short_below: int, early_every: int) -> None:
+    """n plug-ins at 18:00, each pushing a plan that charged at once. On each, the rungs from `short_below` down would
+    have waited 8 h; every `early_every`-th car left after 3 h (so those rungs would have left it short)."""
+    for i in range(n):
+        arrival = ARRIVAL + timedelta(days=i)
+        t0 = arrival.timestamp()
+        plans = [None if r < short_below else (0.0, 32.0) for r in range(len(policy.ladder))]
+        policy.would[("home", t0)] = (t0, plans, None)
+        policy.mine[("home", t0)] = (t0, 0.0, ((t0, t0 + 14 * 86400, 32),))
+        stay = 3.0 if (i + 1) % early_every == 0 else 13.0
+        policy._score(PastSession("home", arrival, arrival + timedelta(hours=stay), 10.0))
+
+
+@pytest.mark.parametrize("short_below,early_every,sessions,rung", [
+    (33, 1, 300, 32),  # no rung would have waited: nothing to learn, the lowest rung is as safe as charging at once
+    (10, 1000, 300, 32),  # waiting never left a car short: the price comes down to the lowest rung
+    (10, 1000, 50, None),  # the same after 50 sessions: too few to vouch for 1 % (the steered price holds)
+    (10, 25, 300, 9),  # 1 car in 25 would have been short below rung 9: the price stops just above them
+])
+def test_the_price_comes_down_as_soon_as_the_ended_sessions_show_a_lower_one_was_safe(short_below, early_every,
+                                                                                     sessions, rung):
+    policy = PlannerPolicy(target_ready=0.99)
+    _ended_with_would_be_plans(policy, sessions, short_below, early_every)
+    steered = policy.fail_cost * math.exp(policy.log_scale)
+    assert steered > 0.5 * policy.fail_cost  # the steering alone has barely moved from its cautious start
+    expected = steered if rung is None else policy.ladder[rung]
+    assert policy.price == pytest.approx(expected)
+
+
+def test_real_shorts_beyond_what_the_plug_in_plans_foretold_keep_the_price_up():
+    # The looks after plug-in can leave cars short that the plug-in plans would not have: then the would-be counts
+    # are scaled up by the real/foretold ratio, and the price stays higher.
+    foretold, worse = PlannerPolicy(target_ready=0.99), PlannerPolicy(target_ready=0.99)
+    _ended_with_would_be_plans(foretold, 400, 20, 100)
+    _ended_with_would_be_plans(worse, 400, 20, 100)
+    worse.real_short += 5  # five more cars really left short than the plans pushed at plug-in foretold
+    assert foretold.price == pytest.approx(foretold.ladder[19])
+    assert worse.price > 10 * foretold.price
