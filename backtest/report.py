@@ -59,10 +59,14 @@ scripts/backtest_all.sh ../shared/data > docs/backtest-results.md    # [DATA_DIR
   Each plan weighs the load it saves (kWh moved × how much lower the load, relative to the mean) against a price for a
   car left short, the same price for every plug-in, so the tolerated risk goes where waiting moves the most energy.
   The price is steered online toward 99.2 % ready, from how its own ended sessions really went (up after a car left
-  short, slowly down otherwise). A plan's risk is counted with each past departure widened into a log-normal bump,
-  whose width is the one that best foretold (log density) when the ended sessions really left: a plan cannot look
-  riskless by waiting into the gap between a few past departures. No constant is fitted to these files; everything
-  it knows of a household it learns from that household's ended sessions as the replay goes.
+  short, slowly down otherwise), and it comes down sooner when the ended sessions show a lower one was safe: each
+  plug-in notes the plan every price on a ladder would have pushed, and once the car has left, whether that plan
+  would have left it short; the price used is the lowest rung whose would-be shorts (and those of every rung above
+  it) are within the target with a margin, if that is below the steered one. A plan's risk is counted with each
+  past departure widened into a log-normal bump, whose width is the one that best foretold (log density) when the
+  ended sessions really left: a plan cannot look riskless by waiting into the gap between a few past departures.
+  No constant is fitted to these files; everything it knows of a household it learns from that household's ended
+  sessions as the replay goes.
 - Times are wall-clock seconds on the project's 2-core build machine (see "Runtime" at the end).
 
 """
