@@ -30,6 +30,9 @@ from charge_logic.planner import SLOT_MIN, StayKernel, choose, fill_gaps
 FULL_KW = VOLTS * MAX_AMPS / 1000.0
 FAR = 14 * 86400.0
 SLOT_S = SLOT_MIN * 60.0
+# a rung is vouched for when its would-be shorts + this × √(shorts + 1) (two standard deviations of a count) are within
+# the target: one in 1/(1 − target) sessions
+LADDER_MARGIN = 2.0
 
 
 class PlannerPolicy(Policy):
@@ -67,8 +70,9 @@ class PlannerPolicy(Policy):
         # plan each price of a ladder would have pushed, and once the session has ended, whether that plan would have
         # left the car short: would-be ready rates for every price at once, from every session. The price used is the
         # lower of the steered one and the lowest rung whose would-be shorts, and those of every rung above it, are
-        # within the target with a margin (count + √(count + 1)), scaled by how the real shorts compare with the
-        # would-be shorts of the plans really pushed at plug-in (the later looks change what happens).
+        # within the target with a margin (`LADDER_MARGIN`), scaled by how the real shorts compare with the would-be
+        # shorts of the plans really pushed at plug-in (the later looks change what happens). Each rung is 2^(1/4)
+        # below the one above, from the cautious start down to 1/256 of it.
         self.ladder = np.zeros(0) if fail_cost is None else fail_cost * 2.0 ** (-np.arange(33) / 4.0)
         self.would_short = np.zeros(len(self.ladder))
         self.would_n, self.real_short, self.pushed_short = 0, 0, 0
@@ -138,7 +142,7 @@ class PlannerPolicy(Policy):
         if not self.would_n:
             return steered
         scale = (self.real_short + 1.0) / (self.pushed_short + 1.0)
-        ok = np.cumprod(scale * (self.would_short + np.sqrt(self.would_short + 1.0))
+        ok = np.cumprod(scale * (self.would_short + LADDER_MARGIN * np.sqrt(self.would_short + 1.0))
                         <= self.target_fail * self.would_n).astype(bool)
         return min(steered, float(self.ladder[ok][-1])) if ok.any() else steered
 
