@@ -71,8 +71,9 @@ class PlannerPolicy(Policy):
         # left the car short: would-be ready rates for every price at once, from every session. The price used is the
         # lower of the steered one and the lowest rung whose would-be shorts, and those of every rung above it, are
         # within the target with a margin (`LADDER_MARGIN`), scaled by how the real shorts compare with the would-be
-        # shorts of the plans really pushed at plug-in (the later looks change what happens). Each rung is 2^(1/4)
-        # below the one above, from the cautious start down to 1/256 of it.
+        # shorts of the plans really pushed at plug-in (the later looks change what happens). While more cars were
+        # really left short than the target allows, the ladder never lowers the price below the steered one. Each
+        # rung is 2^(1/4) below the one above, from the cautious start down to 1/256 of it.
         self.ladder = np.zeros(0) if fail_cost is None else fail_cost * 2.0 ** (-np.arange(33) / 4.0)
         self.would_short = np.zeros(len(self.ladder))
         self.would_n, self.real_short, self.pushed_short = 0, 0, 0
@@ -144,7 +145,11 @@ class PlannerPolicy(Policy):
         scale = (self.real_short + 1.0) / (self.pushed_short + 1.0)
         ok = np.cumprod(scale * (self.would_short + LADDER_MARGIN * np.sqrt(self.would_short + 1.0))
                         <= self.target_fail * self.would_n).astype(bool)
-        return min(steered, float(self.ladder[ok][-1])) if ok.any() else steered
+        if not ok.any():
+            return steered
+        rung = float(self.ladder[ok][-1])
+        behind = self.real_short > self.target_fail * self.would_n
+        return max(steered, rung) if behind else min(steered, rung)
 
     def _signal(self, view: SessionView) -> tuple[np.ndarray, int]:
         fc = np.array([math.nan if v is None else v for v in view.forecast], dtype=float)

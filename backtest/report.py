@@ -62,9 +62,10 @@ scripts/backtest_all.sh ../shared/data > docs/backtest-results.md    # [DATA_DIR
   short, slowly down otherwise), and it comes down sooner when the ended sessions show a lower one was safe: each
   plug-in notes the plan every price on a ladder would have pushed, and once the car has left, whether that plan
   would have left it short; the price used is the lowest rung whose would-be shorts (and those of every rung above
-  it) are within the target with a margin, if that is below the steered one. A plan's risk is counted with each
-  past departure widened into a log-normal bump, whose width is the one that best foretold (log density) when the
-  ended sessions really left: a plan cannot look riskless by waiting into the gap between a few past departures.
+  it) are within the target with a margin, if that is below the steered one (and not while more cars were really
+  left short than the target allows). A plan's risk is counted with each past departure widened into a log-normal
+  bump, whose width is the one that best foretold (log density) when the ended sessions really left: a plan cannot
+  look riskless by waiting into the gap between a few past departures.
   No constant is fitted to these files; everything it knows of a household it learns from that household's ended
   sessions as the replay goes.
 - Times are wall-clock seconds on the project's 2-core build machine (see "Runtime" at the end).

@@ -135,3 +135,12 @@ def test_real_shorts_beyond_what_the_plug_in_plans_foretold_keep_the_price_up():
     worse.real_short += 5  # five more cars really left short than the plans pushed at plug-in foretold
     assert foretold.price == pytest.approx(foretold.ladder[19])
     assert worse.price > 10 * foretold.price
+
+
+def test_while_more_cars_were_left_short_than_the_target_allows_the_ladder_does_not_lower_the_price():
+    policy = PlannerPolicy(target_ready=0.99)
+    _ended_with_would_be_plans(policy, 300, 10, 1000)
+    steered = policy.fail_cost * math.exp(policy.log_scale)
+    assert policy.price == pytest.approx(policy.ladder[-1])  # the ledger vouches for the lowest rung
+    policy.real_short = policy.pushed_short = 4  # 4 cars short in 300 (foretold by their plug-in plans): over 1 %
+    assert policy.price == pytest.approx(steered)
