@@ -184,7 +184,8 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
     `fail_cost` (a price instead of a per-plan budget): when given, the plan minimises the expected energy moved
     times its signal relative to the mean, plus `fail_cost` (kWh at the mean signal) times the share of needs it
     leaves short — so a fleet of plans spends a common risk budget where it buys the most, not evenly per plug-in.
-    `max_fail` still caps every plan's risk.
+    `max_fail` still caps every plan's risk. `prices`: other prices to ask at once; `Choice.alternatives` gives the
+    (must, start) each would choose (what a caller learns its price from).
     `kernel`: when given (uniform power only), the fail share is counted under log-normal bumps around the
     departures (`StayKernel`), not on the points; the expected signal still comes from the point needs.
     """
