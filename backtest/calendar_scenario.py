@@ -126,11 +126,12 @@ def generate(grid: Grid, zone: ZoneInfo, seed: int, config: RuleConfig, days: in
 
 
 def run_calendar(grid: Grid, zone: ZoneInfo, *, seed: int = 1, tick_min: float = 15.0, names=None,
-                 progress: bool = True, config: RuleConfig | None = None, days: int = 365) -> Result:
+                 progress: bool = True, config: RuleConfig | None = None, days: int = 365,
+                 short_risk_pct: float = 1.0) -> Result:
     from backtest.cli import make_policies
 
     config = config or RuleConfig(max_amps=MAX_AMPS, min_amps=MIN_AMPS)
     events, sessions, arrival_soc = generate(grid, zone, seed, config, days)
     policies = [p if p.name != "planner" else CalendarPlanner(events, arrival_soc, config)
-                for p in make_policies(names)]
+                for p in make_policies(names, short_risk_pct)]
     return replay(grid, sessions, policies, zone, tick_min=tick_min, progress=progress, label="calendar")

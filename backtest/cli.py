@@ -20,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tz", required=True, help="the grid's IANA time zone, e.g. America/New_York")
     p.add_argument("--policy", action="append", choices=POLICIES + EXTRA,
                    help="policies to run (repeat); default the five of BENCHMARK.md; fixed-risk: the daemon's rule")
+    p.add_argument("--short-risk-pct", type=float, default=1.0, metavar="PCT",
+                   help="fixed-risk only: the daemon's SHORT_RISK_PCT, 0 to 20 (default 1)")
     p.add_argument("--tick-min", type=float, default=15.0, help="minutes between the policy's looks (default 15)")
     p.add_argument("--json", metavar="OUT", help="also write the metrics as JSON to OUT")
     p.add_argument("--scenario", choices=("calendar",), help="replay a generated commuting household instead")
@@ -27,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def make_policies(names) -> list:
+def make_policies(names, short_risk_pct: float = 1.0) -> list:
     from backtest.planner_policy import FixedRiskPolicy, PlannerPolicy
     from backtest.policies import Cheapest, Immediate, Oracle, Seed
 
@@ -37,19 +39,23 @@ def make_policies(names) -> list:
     for needed in ("immediate", "oracle"):  # capture is measured against these two
         if needed not in wanted:
             wanted.insert(0, needed)
-    return [table[n]() for n in POLICIES + EXTRA if n in wanted]
+    return [FixedRiskPolicy(short_risk_pct) if n == "fixed-risk" else table[n]() for n in POLICIES + EXTRA
+            if n in wanted]
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
+        if not 0.0 <= args.short_risk_pct <= 20.0:
+            raise DataError(f"--short-risk-pct must be between 0 and 20 (as SHORT_RISK_PCT), "
+                            f"not {args.short_risk_pct:g}")
         zone = zone_of(args.tz)
         grid = load_grid(args.grid)
         if args.scenario == "calendar":
             from backtest.calendar_scenario import run_calendar
 
             result = run_calendar(grid, zone, seed=args.seed, tick_min=args.tick_min, names=args.policy,
-                                  progress=not args.quiet)
+                                  progress=not args.quiet, short_risk_pct=args.short_risk_pct)
             title = f"calendar household (seed {args.seed}) × {args.grid}"
         else:
             if not args.sessions:
@@ -57,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
             from backtest.replay import replay
 
             sessions, skipped = load_sessions(args.sessions, zone, grid)
-            result = replay(grid, sessions, make_policies(args.policy), zone, tick_min=args.tick_min,
-                            skipped=skipped, progress=not args.quiet)
+            result = replay(grid, sessions, make_policies(args.policy, args.short_risk_pct), zone,
+                            tick_min=args.tick_min, skipped=skipped, progress=not args.quiet)
             title = f"{args.sessions} × {args.grid} ({args.tz})"
     except (DataError, OSError) as exc:
         print(f"backtest: {exc}", file=sys.stderr)

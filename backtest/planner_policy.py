@@ -246,12 +246,13 @@ def _left_short(got: float, deliverable: float) -> bool:
 
 class FixedRiskPolicy(PlannerPolicy):
     """The daemon's risk rule, for comparison: the same planner with no price and no bumps, each plan leaving at most
-    1 % of the likely departures short. The daemon does not keep the would-be ledger a price is learned from."""
+    `short_risk_pct` (the daemon's SHORT_RISK_PCT) of the likely departures short. The daemon does not keep the
+    would-be ledger a price is learned from."""
 
     name = "fixed-risk"
 
-    def __init__(self) -> None:
-        super().__init__(fail_cost=None, max_risk=0.01, bumps=False)
+    def __init__(self, short_risk_pct: float = 1.0) -> None:
+        super().__init__(fail_cost=None, max_risk=short_risk_pct / 100.0, bumps=False)
 
 
 class _Second:

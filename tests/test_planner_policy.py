@@ -66,6 +66,9 @@ def test_a_priced_risk_waits_for_the_night_where_the_daemons_one_percent_charges
     (start_fixed, *_), = _first_plan(fixed, history)
     assert start_priced >= t0 + 5 * 3600  # in the night's low load
     assert start_fixed == t0  # at once
+    # an owner who sets SHORT_RISK_PCT=10 accepts that 1 evening in 20: the daemon's rule then waits too
+    (start_ten, *_), = _first_plan(FixedRiskPolicy(short_risk_pct=10.0), history)
+    assert start_ten >= t0 + 5 * 3600
 
 
 @pytest.mark.parametrize("spread,widest_ok,narrowest_ok", [
