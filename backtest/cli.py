@@ -34,13 +34,12 @@ def make_policies(names, short_risk_pct: float = 1.0) -> list:
     from backtest.policies import Cheapest, Immediate, Oracle, Seed
 
     table = {"immediate": Immediate, "seed": Seed, "cheapest": Cheapest, "oracle": Oracle, "planner": PlannerPolicy,
-             "fixed-risk": FixedRiskPolicy}
+             "fixed-risk": lambda: FixedRiskPolicy(short_risk_pct)}
     wanted = list(names or POLICIES)
     for needed in ("immediate", "oracle"):  # capture is measured against these two
         if needed not in wanted:
             wanted.insert(0, needed)
-    return [FixedRiskPolicy(short_risk_pct) if n == "fixed-risk" else table[n]() for n in POLICIES + EXTRA
-            if n in wanted]
+    return [table[n]() for n in POLICIES + EXTRA if n in wanted]
 
 
 def run(args: argparse.Namespace) -> int:
