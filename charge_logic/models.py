@@ -49,6 +49,7 @@ class VehicleSnapshot:
     preconditioning_enabled: bool | None = None
     preconditioning_times: str | None = None
     time_to_full_charge: float | None = None  # hours
+    charge_energy_added: float | None = None  # kWh into the battery since this plug-in, as the car counts it
     battery_range_km: float | None = None
     odometer_km: float | None = None
     latitude: float | None = None

@@ -157,6 +157,7 @@ def snapshot_from_vehicle_data(data: dict[str, Any], clock: Clock) -> VehicleSna
         preconditioning_enabled=cs.get("preconditioning_enabled"),
         preconditioning_times=cs.get("preconditioning_times"),
         time_to_full_charge=_num(cs, "time_to_full_charge", float),
+        charge_energy_added=_num(cs, "charge_energy_added", float),
         battery_range_km=round(rng * KM_PER_MILE, 1) if rng is not None else None,
         odometer_km=round(odo * KM_PER_MILE, 1) if odo is not None else None,
         latitude=_num(ds, "latitude", float),

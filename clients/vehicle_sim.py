@@ -46,6 +46,7 @@ class SimCarState:
     awake_until: str = ""
     schedule_paused_until: str = ""  # a charge_stop pauses the car's own schedule until its next off-peak end
     odometer_km: float = 21000.0
+    energy_added_kwh: float = 0.0  # since this plug-in (the car's charge_energy_added)
     latitude: float = 40.7420
     longitude: float = -74.0020
 
@@ -103,7 +104,9 @@ class SimVehicle:
                     self.s.charging = self.s.manual_start = False
                 else:
                     kwh = self._power_kw() * step.total_seconds() / 3600
-                    self.s.soc = min(float(self.s.limit), self.s.soc + kwh / self.s.battery_kwh * 100)
+                    soc = min(float(self.s.limit), self.s.soc + kwh / self.s.battery_kwh * 100)
+                    self.s.energy_added_kwh += (soc - self.s.soc) / 100 * self.s.battery_kwh
+                    self.s.soc = soc
                 self.s.awake_until = (t + step + AWAKE_AFTER_ACTIVITY).isoformat()
             t += step
         self.s.clock = max(t, target).isoformat()
@@ -122,6 +125,8 @@ class SimVehicle:
     # ------------------------------------------------------------------ the test bench's hands
     def plug(self, plugged: bool) -> None:
         self.advance()
+        if plugged and not self.s.plugged_in:
+            self.s.energy_added_kwh = 0.0  # the car counts from each plug-in
         self.s.plugged_in = plugged
         if not plugged:
             self.s.charging = self.s.manual_start = False
@@ -164,7 +169,7 @@ class SimVehicle:
             preconditioning_enabled=s.preconditioning, preconditioning_times="all_week",
             time_to_full_charge=round((s.limit - s.soc) / 100 * s.battery_kwh / power, 2) if power else 0.0,
             battery_range_km=round(s.soc / 100 * s.battery_kwh * 1000 / 150, 1), odometer_km=round(s.odometer_km, 1),
-            latitude=s.latitude, longitude=s.longitude)
+            latitude=s.latitude, longitude=s.longitude, charge_energy_added=round(s.energy_added_kwh, 2))
 
     def wake(self, timeout_s: float = 30.0) -> bool:
         self.advance()

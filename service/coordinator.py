@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from charge_logic.battery import learn_capacity
 from charge_logic.consumption import learn_consumption
 from charge_logic.forecast_stats import forecast_stats
 from charge_logic.household import PastSession
@@ -161,10 +162,18 @@ class Coordinator:
         return decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
                       windows=windows, notes=notes)
 
+    def _learn_battery(self, notes: list[str]) -> None:
+        """The battery's usable kWh, once the car's own charges say it, in place of BATTERY_KWH for this tick."""
+        learned = learn_capacity(self.session_log.charges(), self.settings.battery_kwh)
+        self.rules = replace(self.rules, battery_kwh=learned.kwh or self.settings.battery_kwh)
+        self.session_log.battery_kwh = self.rules.battery_kwh
+        if learned.kwh is not None:
+            notes.append(learned.reason[0].upper() + learned.reason[1:])
+
     def _learn_consumption(self, notes: list[str]) -> None:
         """The car's own Wh/km, once its drives say it, in place of CONSUMPTION_WH_PER_KM for this tick."""
         setting = self.settings.consumption_wh_per_km
-        learned = learn_consumption(self.session_log.drives(), self.settings.battery_kwh, setting)
+        learned = learn_consumption(self.session_log.drives(), self.rules.battery_kwh, setting)
         self.rules = replace(self.rules, consumption_wh_per_km=learned.wh_per_km or setting)
         if learned.wh_per_km is not None:
             notes.append(learned.reason[0].upper() + learned.reason[1:])
@@ -172,7 +181,8 @@ class Coordinator:
     def sessions(self) -> list[PastSession]:
         """The household's finished plug-in sessions, as the planner learns from them."""
         return [PastSession("home", s.arrival_at.astimezone(self.zone), s.departure_at.astimezone(self.zone),
-                            s.delivered_kwh) for s in self.session_log.finished() if s.departure_at is not None]
+                            s.delivered_kwh if s.energy_added_kwh is None else s.energy_added_kwh)
+                for s in self.session_log.finished() if s.departure_at is not None]
 
     def tick(self, now: datetime) -> TickResult:
         notes: list[str] = []
@@ -181,6 +191,7 @@ class Coordinator:
         snap = self.link.read(now)
         self._vehicle_notes(now, snap, notes)
         self.session_log.observe(now, snap)
+        self._learn_battery(notes)
         self._learn_consumption(notes)
         decision = self.decide(now, snap, forecast, trips, notes)
         report = self.link.send(now, decision, lambda fresh: self.decide(now, fresh, forecast, trips, notes))

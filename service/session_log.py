@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from charge_logic.battery import Charge
 from charge_logic.consumption import Drive
 from charge_logic.models import VehicleSnapshot
 from clients.private_files import write_json_atomic
@@ -28,6 +29,7 @@ class Session:
     delivered_kwh: float = 0.0
     odometer_start: float | None = None  # km, read with soc_start
     odometer_end: float | None = None  # km, read with soc_end
+    energy_added_kwh: float | None = None  # the car's own count into the battery (charge_energy_added), last read
 
     @property
     def arrival_at(self) -> datetime:
@@ -66,6 +68,11 @@ class SessionLog:
             out.append(Drive(km=after.odometer_start - before.odometer_end, soc_used=before.soc_end - after.soc_start))
         return out
 
+    def charges(self) -> list[Charge]:
+        """What each finished plug-in added, in SoC and in the car's own kWh count: how big the battery is."""
+        return [Charge(s.soc_end - s.soc_start, s.energy_added_kwh) for s in self.finished()
+                if s.soc_start is not None and s.soc_end is not None and s.energy_added_kwh is not None]
+
     def observe(self, now: datetime, snap: VehicleSnapshot | None) -> None:
         """Open a session when the car is seen plugged in, add what it charged, close it when it is unplugged."""
         if snap is None or snap.read_at is None or snap.plugged_in is None:
@@ -82,6 +89,8 @@ class SessionLog:
                 current.delivered_kwh = round(current.delivered_kwh + (soc - current.soc_end) / 100 * self.battery_kwh,
                                               2)
             current.soc_end = soc
+            if snap.charge_energy_added is not None:  # it counts from the plug-in up: the last reading is the total
+                current.energy_added_kwh = snap.charge_energy_added
             current.odometer_end = odo  # the pair (soc_end, odometer_end) comes from one reading
             if current.soc_start is None:
                 current.soc_start, current.odometer_start = soc, odo

@@ -119,7 +119,8 @@ class Settings:
     amps_pct_very_low_load: int = _s("AMPS_PCT_VERY_LOW_LOAD", 100, "% of max amps below mean-sigma", low=0, high=100)
     min_amps: int = _s("MIN_AMPS", 5, "lowest charging current the charger allows (A)", low=1, high=48)
     max_amps: int = _s("MAX_AMPS", 32, "highest charging current the wall charger allows (A)", low=1, high=80)
-    battery_kwh: float = _s("BATTERY_KWH", 75.0, "usable battery capacity (kWh)", low=10, high=250)
+    battery_kwh: float = _s("BATTERY_KWH", 75.0, "usable battery capacity (kWh), until 3 charges at home measure it",
+                            low=10, high=250)
     consumption_wh_per_km: float = _s("CONSUMPTION_WH_PER_KM", 170.0, "energy use per km driven (Wh)", low=50,
                                       high=600)
     reserve_soc: int = _s("RESERVE_SOC", 10, "SoC % to be back home with", low=0, high=50)

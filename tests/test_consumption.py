@@ -56,8 +56,13 @@ def test_the_daemon_learns_a_winter_car_and_plans_its_trips_with_it(tmp_path: Pa
     assert learned, reasons
     wh = int(learned.group(1))
     assert 235 <= wh <= 255  # 240, seen through the car's whole-percent SoC
+    battery = re.search(r"Battery ([\d.]+) kWh learned from the car's last 3 charges at home \(the setting says 75\)",
+                        reasons)  # its charges at home say how big the battery is, too
+    assert battery, reasons
+    kwh = float(battery.group(1))
+    assert 71 <= kwh <= 77  # 75, seen through the car's whole-percent SoC
     trips = re.search(r"= (\d+) km ≈ ([\d.]+) % of the battery", reasons)  # the rules cost the trips ahead with it
     assert trips, reasons
-    assert float(trips.group(2)) == pytest.approx(int(trips.group(1)) * wh / (KWH * 1000) * 100, abs=0.3)
+    assert float(trips.group(2)) == pytest.approx(int(trips.group(1)) * wh / (kwh * 1000) * 100, abs=0.3)
     events = [e for e in json.loads(coord.state_path.read_text())["events"] if e["distance_km"]]
     assert events and all(e["energy_kwh"] == pytest.approx(2 * e["distance_km"] * wh / 1000, abs=0.2) for e in events)

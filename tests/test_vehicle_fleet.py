@@ -181,6 +181,7 @@ def test_the_car_charges_as_its_clock_advances(fake, tmp_path):
     fake.car.advance(timedelta(hours=2))
     after = car.snapshot()
     assert after.battery_level - before == pytest.approx(2 * 16 * 240 / 1000 / 75 * 100, abs=1.5)
+    assert after.charge_energy_added == pytest.approx(2 * 16 * 240 / 1000, abs=0.1)  # the car's own kWh count
     fake.car.advance(timedelta(hours=10))  # full, then idle: the car goes to sleep
     assert fake.car.charging_state == "Complete" and car.summary().state == "asleep"
 

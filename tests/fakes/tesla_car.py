@@ -63,10 +63,12 @@ class FakeCar:
         self.last_activity = self.now
         self.woken_times = 0
         self.asleep_reads = 0  # vehicle_data asked of a sleeping car
+        self.energy_added = 0.0  # kWh since this plug-in: charge_state.charge_energy_added
 
     # ------------------------------------------------------------------ what the owner does
     def plug_in(self) -> None:
         self.plugged = True
+        self.energy_added = 0.0
         self.want_charge = self.scheduled_mode == "Off"
         self._activity()
         if self.state == "asleep":
@@ -92,7 +94,9 @@ class FakeCar:
             self._follow_schedule()
             if self.charging_state == "Charging":
                 kwh = self.power_kw * step.total_seconds() / 3600
-                self.battery = min(100.0, self.battery + kwh / self.battery_kwh * 100)
+                battery = min(100.0, self.battery + kwh / self.battery_kwh * 100)
+                self.energy_added += (battery - self.battery) / 100 * self.battery_kwh
+                self.battery = battery
                 self.last_activity = self.now + step
             self.now += step
             if self.state == "online" and self.now - self.last_activity >= self.sleep_after:
@@ -185,7 +189,7 @@ class FakeCar:
             "preconditioning_enabled": self.preconditioning, "preconditioning_times": "all_week",
             "time_to_full_charge": round((self.limit - self.battery) / 100 * self.battery_kwh / self.power_kw, 2)
             if self.power_kw and self.battery < self.limit else 0.0,
-            "timestamp": ts,
+            "charge_energy_added": round(self.energy_added, 2), "timestamp": ts,
         }
         data: dict[str, Any] = {k: v for k, v in self.summary("vin").items()}
         sections = {
