@@ -29,7 +29,8 @@ class Session:
     delivered_kwh: float = 0.0
     odometer_start: float | None = None  # km, read with soc_start
     odometer_end: float | None = None  # km, read with soc_end
-    energy_added_kwh: float | None = None  # the car's own count into the battery (charge_energy_added), last read
+    energy_added_kwh: float | None = None  # the car's own kWh count (charge_energy_added) from soc_start to soc_end
+    counter_kwh: float | None = None  # that count at the last reading
 
     @property
     def arrival_at(self) -> datetime:
@@ -80,17 +81,27 @@ class SessionLog:
         soc = snap.battery_level
         current = self.open
         odo = snap.odometer_km
+        counter = snap.charge_energy_added if soc is not None else None
         if snap.plugged_in and current is None:
             self.sessions.append(Session(arrival=now.isoformat(), soc_start=soc, soc_end=soc,
                                          odometer_start=odo if soc is not None else None,
-                                         odometer_end=odo if soc is not None else None))
+                                         odometer_end=odo if soc is not None else None,
+                                         energy_added_kwh=0.0 if counter is not None else None, counter_kwh=counter))
         elif snap.plugged_in and current is not None and soc is not None:
             if current.soc_end is not None and soc > current.soc_end:
                 current.delivered_kwh = round(current.delivered_kwh + (soc - current.soc_end) / 100 * self.battery_kwh,
                                               2)
             current.soc_end = soc
-            if snap.charge_energy_added is not None:  # it counts from the plug-in up: the last reading is the total
-                current.energy_added_kwh = snap.charge_energy_added
+            if counter is not None:
+                # counted between the same readings as the SoC; a count lower than the last one was reset (the
+                # car may show the plug-in before's total until it starts charging): all of it is new
+                last = current.counter_kwh
+                if current.energy_added_kwh is None or last is None:
+                    current.energy_added_kwh = 0.0
+                else:
+                    current.energy_added_kwh = round(current.energy_added_kwh + (counter - last if counter >= last
+                                                                                 else counter), 2)
+                current.counter_kwh = counter
             current.odometer_end = odo  # the pair (soc_end, odometer_end) comes from one reading
             if current.soc_start is None:
                 current.soc_start, current.odometer_start = soc, odo

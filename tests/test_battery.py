@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from charge_logic.battery import Charge, learn_capacity
+from charge_logic.models import VehicleSnapshot
+from service.session_log import SessionLog
 from tests.clock import Clock
 from tests.test_coordinator import NY, make
 
@@ -54,3 +56,27 @@ def test_the_daemon_learns_a_smaller_battery_than_the_setting(tmp_path: Path) ->
     assert 55 <= int(learned.group(1)) <= 60 and coord.rules.battery_kwh == pytest.approx(57.5, rel=0.04)
     taken = [s.energy_kwh for s in coord.sessions()]
     assert taken and all(abs(e - 11.9) < 1.0 for e in taken[1:]), taken  # each evening put back one day's drive
+
+
+def reading(at: datetime, soc: int | None, counter: float | None, plugged: bool = True) -> VehicleSnapshot:
+    return VehicleSnapshot("…0001", "Car", "online", read_at=at, battery_level=soc,
+                           charging_state="Charging" if plugged else "Disconnected", charge_energy_added=counter)
+
+
+@pytest.mark.parametrize("name, readings", [
+    ("counted from plug-in", [(40, 0.0), (50, 5.75), (60, 11.5)]),
+    ("the count from the plug-in before, until charging starts", [(40, 30.0), (40, 30.0), (50, 5.75), (60, 11.5)]),
+    ("first read after charging began", [(43, 1.8), (53, 7.55), (63, 13.3)]),
+    ("asleep at plug-in, read later", [(None, None), (43, 1.8), (63, 13.3)]),
+])
+def test_the_session_log_pairs_the_cars_count_with_the_soc_it_gained(tmp_path: Path, name, readings) -> None:
+    """Whatever the car's counter showed at the first reading, three such charges measure a 57.5 kWh battery."""
+    log = SessionLog(tmp_path, 75.0, datetime(2026, 11, 1, tzinfo=NY))
+    t = datetime(2026, 11, 1, 18, 0, tzinfo=NY)
+    for _evening in range(3):
+        for soc, counter in readings:
+            log.observe(t, reading(t, soc, counter))
+            t += timedelta(minutes=14)
+        log.observe(t, reading(t, 63, None, plugged=False))
+        t += timedelta(hours=20)
+    assert learn_capacity(log.charges(), 75.0).kwh == pytest.approx(57.5, abs=0.1), name
