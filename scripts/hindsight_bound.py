@@ -49,7 +49,7 @@ class HindsightModel(HouseholdModel):
         for name, col in cols.items():
             values = col.view()[keep]
             other._cols[name].data, other._cols[name].n = values.copy(), len(values)
-        kw["recent"] = len(values)
+        kw["recent"] = int(keep.sum())  # all of them, not only the latest
         return other.nearest_readings(station_id, arrival, readings, **kw)
 
 

@@ -168,7 +168,7 @@ class Coordinator:
         self.rules = replace(self.rules, battery_kwh=learned.kwh or self.settings.battery_kwh)
         self.session_log.battery_kwh = self.rules.battery_kwh
         if learned.kwh is not None:
-            notes.append(learned.reason[0].upper() + learned.reason[1:])
+            notes.append(_sentence(learned.reason))
 
     def _learn_consumption(self, notes: list[str]) -> None:
         """The car's own Wh/km, once its drives say it, in place of CONSUMPTION_WH_PER_KM for this tick."""
@@ -176,7 +176,7 @@ class Coordinator:
         learned = learn_consumption(self.session_log.drives(), self.rules.battery_kwh, setting)
         self.rules = replace(self.rules, consumption_wh_per_km=learned.wh_per_km or setting)
         if learned.wh_per_km is not None:
-            notes.append(learned.reason[0].upper() + learned.reason[1:])
+            notes.append(_sentence(learned.reason))
 
     def sessions(self) -> list[PastSession]:
         """The household's finished plug-in sessions, as the planner learns from them."""
@@ -319,3 +319,8 @@ def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * 6371000 * math.asin(math.sqrt(a))
+
+
+def _sentence(text: str) -> str:
+    """A learner's reason opens a sentence among the notes."""
+    return text[:1].upper() + text[1:]
