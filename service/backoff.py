@@ -4,7 +4,10 @@ server's Retry-After.
 Why: a source that is down (or rate limiting) gains nothing from being asked every tick, and a paid or budgeted API
 loses requests to it. The first retry waits about one tick, then 2, 4, 8 ... ticks up to a cap of a few hours; ±20 %
 jitter (from an injected random.Random, so tests are deterministic) keeps many daemons from retrying in step. A
-Retry-After from the server is a floor. No clock is read here: the time always comes in as `now`.
+Retry-After from the server is a floor. No clock is read here: the time always comes in as `now`. A wait the server
+asked for (Retry-After) is `keep`-t in STATE_DIR/backoff.json, so a daemon restarted, or crash-looping in docker, does
+not ask again at once: Tesla bills a rate-limited call all the same. The waits chosen here are not kept: an owner who
+fixed a key and restarted wants it tried at once (a spent monthly budget is kept by the budget's own file).
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
 
 from charge_logic.localtime import clock_text
+from service.disk import read_json, write_json
 
 MAX_DELAY = timedelta(hours=4)
 MAX_RETRY_AFTER = timedelta(days=1)  # a server asking for longer is believed only this far
@@ -43,6 +48,36 @@ class Backoff:
     jitter: float = JITTER
     failures: int = 0
     retry_at: datetime | None = None
+    kept_in: tuple[Path, str] | None = None  # (file, source) this clock is saved under
+
+    def keep(self, path: str | Path, source: str) -> Backoff:
+        """Save the server's waits in `path` under `source` from now on, picking up what a run before saved there."""
+        self.kept_in = (Path(path), source)
+        saved = read_json(path)
+        mine = saved.get(source) if isinstance(saved, dict) else None
+        if isinstance(mine, dict):
+            try:
+                at = datetime.fromisoformat(mine["retry_at"]) if mine.get("retry_at") else None
+                if at is not None and at.tzinfo is None:
+                    raise ValueError("retry_at without a zone")
+                self.failures, self.retry_at = max(0, int(mine.get("failures", 0))), at
+            except (KeyError, TypeError, ValueError):
+                pass  # a clock that cannot be read is a fresh clock
+        return self
+
+    def _save(self, imposed: bool) -> None:
+        if self.kept_in is None:
+            return
+        path, source = self.kept_in
+        saved = read_json(path)
+        saved = saved if isinstance(saved, dict) else {}
+        if imposed and self.retry_at is not None:
+            saved[source] = {"failures": self.failures, "retry_at": self.retry_at.isoformat()}
+        elif source in saved:
+            del saved[source]
+        else:
+            return
+        write_json(path, saved)
 
     def ready(self, now: datetime) -> bool:
         return self.retry_at is None or now >= self.retry_at
@@ -65,7 +100,10 @@ class Backoff:
         if at_least is not None:
             when = max(when, at_least)
         self.retry_at = when
+        self._save(imposed=retry_after_s is not None)
         return when
 
     def succeeded(self) -> None:
-        self.failures, self.retry_at = 0, None
+        if self.failures or self.retry_at is not None:  # most successes follow a success: nothing to write
+            self.failures, self.retry_at = 0, None
+            self._save(imposed=False)

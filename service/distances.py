@@ -44,7 +44,9 @@ class DistanceService:
         self.cache_for = timedelta(days=cache_days)
         self.budget = MonthlyBudget(state / "maps_budget.json", calls_per_month)
         self.status = SourceStatus("maps", budget_month=calls_per_month)  # no key is a choice, not a failure
-        self.backoff = backoff or Backoff(MAPS_BACKOFF_BASE, cap=timedelta(days=1))
+        self.backoff = (backoff or Backoff(MAPS_BACKOFF_BASE, cap=timedelta(days=1))).keep(state / "backoff.json",
+                                                                                        "maps")
+        self.status.retry_at = self.backoff.retry_at
         data = read_json(self.cache_path)
         ok = isinstance(data, dict) and data.get("home") == places.normalize(self.home) and \
             isinstance(data.get("entries"), dict)

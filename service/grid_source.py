@@ -63,7 +63,8 @@ class GridForecastProvider:
         self.budget = MonthlyBudget(state / "grid_budget.json", requests_per_month)
         self.status = SourceStatus("grid", budget_month=requests_per_month)
         self._now = datetime.now(UTC)
-        self.backoff = backoff or Backoff()
+        self.backoff = (backoff or Backoff()).keep(state / "backoff.json", "grid")
+        self.status.retry_at = self.backoff.retry_at  # a wait the server asked for before a restart
         client.before_request = self._spend
         self.fetched_at: datetime | None = None
         self.points: list[ForecastPoint] = []

@@ -48,6 +48,8 @@ class CalendarTripProvider:
         self.cache_path = Path(state_dir) / "calendar_cache.json" if state_dir is not None else None
         self.status = SourceStatus("calendar")
         self.backoff = backoff or Backoff()
+        if state_dir is not None:
+            self.status.retry_at = self.backoff.keep(Path(state_dir) / "backoff.json", "calendar").retry_at
         self.statuses: list[SourceStatus] = [self.status, distances.status]
         self._events: list[CalendarEvent] = []
         self._events_at: datetime | None = None

@@ -79,7 +79,8 @@ class VehicleLink:
         self.wakes_per_day, self.commands_per_day = wakes_per_day, commands_per_day
         self.path = state_dir / "vehicle.json"
         self.status = SourceStatus("vehicle")
-        self.backoff = backoff or Backoff()
+        self.backoff = (backoff or Backoff()).keep(state_dir / "backoff.json", "vehicle")
+        self.status.retry_at = self.backoff.retry_at
         self.usage = Usage()
         self.last: VehicleSnapshot | None = None
         self.online = False

@@ -73,3 +73,23 @@ def test_the_next_try_in_words():
     assert retry_text(now + timedelta(hours=14), now, ny) == "at tomorrow 02:00"
     assert retry_text(datetime(2026, 11, 1, tzinfo=UTC), now, ny) == "at 20:00"
     assert retry_text(datetime(2026, 12, 1, tzinfo=UTC), now, ny) == "on Mon 30 Nov 19:00"
+
+
+def test_a_servers_wait_survives_a_restart_per_source_and_a_broken_file_is_a_fresh_clock(tmp_path):
+    path = tmp_path / "backoff.json"
+    grid, car = Backoff(TICK, rng=random.Random(1)).keep(path, "grid"), Backoff(TICK).keep(path, "vehicle")
+    maps = Backoff(TICK).keep(path, "maps")
+    at = grid.failed(NOW, retry_after_s=3600)  # the server asked for an hour
+    car.failed(NOW, retry_after_s=600)
+    car.succeeded()
+    maps.failed(NOW)  # a wait the backoff chose itself (say, a wrong key): a restart after fixing it asks at once
+    grid_again, car_again = Backoff(TICK).keep(path, "grid"), Backoff(TICK).keep(path, "vehicle")
+    maps_again = Backoff(TICK).keep(path, "maps")
+    assert (grid_again.failures, grid_again.retry_at) == (1, at) and not grid_again.ready(NOW + TICK)
+    assert car_again.failures == 0 and car_again.ready(NOW)
+    assert maps_again.failures == 0 and maps_again.ready(NOW)
+    for broken in ("not json", '{"grid": {"failures": "x", "retry_at": "2026-11-30T13:00:00"}}',
+                   '{"grid": {"failures": 2, "retry_at": "2026-11-30T13:00:00"}}', '["grid"]'):
+        path.write_text(broken)
+        fresh = Backoff(TICK).keep(path, "grid")
+        assert fresh.failures == 0 and fresh.ready(NOW), broken

@@ -233,3 +233,19 @@ def test_every_iso_has_a_dataset_and_the_settings_override_it(fake, tmp_path):
     finally:
         fake.datasets.discard("ercot_load_forecast_by_forecast_zone")
         fake.value_column = "load_forecast"
+
+
+def test_a_restart_does_not_ask_a_rate_limiting_server_again_at_once(fake, tmp_path):
+    """GridStatus said "not for an hour"; the daemon restarts (an upgrade, a crash loop in docker) 14 minutes later:
+    the new process keeps the hour, then asks again and gets its forecast."""
+    fake.errors = [Reply(429, {"detail": "Too Many Requests"}, headers={"Retry-After": "3600"})] * 10
+    first = provider(fake, tmp_path)
+    assert first.get(NOW) == [] and first.status.retry_at == NOW + timedelta(hours=1)
+    asked = len(fake.requests("GET"))
+    fake.errors = []
+    restarted = provider(fake, tmp_path)
+    assert restarted.status.retry_at == NOW + timedelta(hours=1)  # the dashboard's "next try" says so at once
+    assert restarted.get(NOW + timedelta(minutes=14)) == [] and len(fake.requests("GET")) == asked
+    assert restarted.get(NOW + timedelta(minutes=61)) and restarted.status.ok
+    again = provider(fake, tmp_path)  # a success wipes the clock: the next restart asks when it is due
+    assert again.backoff.ready(NOW + timedelta(minutes=62)) and again.backoff.failures == 0
