@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -147,3 +147,23 @@ def test_a_command_that_failed_in_transit_makes_the_next_tick_read_the_car(tmp_p
         car.state = "online"
         link.read(later)
         assert wait + 1 < 25 and len(fake.requests("GET", r"/vehicle_data$")) == 2
+
+
+def test_a_restart_keeps_teslas_retry_after_and_calls_nothing_meanwhile(tmp_path):
+    """Tesla rate-limits the account for 10 minutes (429, Retry-After: 600) and bills the calls all the same; the
+    daemon restarts 3 minutes later: the new process neither reads nor wakes the car until the 10 minutes are up."""
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="online", battery_level=50, charge_limit=80)
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        fake.fail("429", times=1, retry_after=600)
+        link.read(clock())
+        assert link.status.retry_at is not None and link.status.retry_at >= clock.now + timedelta(minutes=10)
+        calls = len(fake.log)
+        restarted = link_for(fake, tmp_path, clock)
+        assert restarted.status.retry_at == link.status.retry_at
+        restarted.read(step(clock, car, 3))
+        assert len(fake.log) == calls
+        later = step(clock, car, (restarted.status.retry_at - clock.now).total_seconds() / 60 + 1)
+        car.state = "online"  # someone opened the app meanwhile: it may be read without a wake
+        assert restarted.read(later).battery_level == 50 and len(fake.log) > calls
