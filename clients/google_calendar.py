@@ -112,6 +112,9 @@ class GoogleCalendar:
         try:
             creds.refresh(AuthRequest())
         except google.auth.exceptions.RefreshError as exc:
+            if _outage(exc):
+                raise CalendarError(f"Google's sign-in server failed ({readable(str(exc.args[0]), 60)}); will retry"
+                                    ) from None
             why = str(exc.args[0] if exc.args else exc).split(":")[0][:80]
             raise CalendarAuthError(f"Google refused to refresh the sign-in ({why}): {REAUTH}; a consent screen in "
                                     "'Testing' expires refresh tokens after 7 days, publish it to avoid this") from None
@@ -144,7 +147,9 @@ class GoogleCalendar:
                     break
         except HttpError as exc:
             raise self._error(exc) from None
-        except google.auth.exceptions.RefreshError:
+        except google.auth.exceptions.RefreshError as exc:
+            if _outage(exc):
+                raise CalendarError("Google's sign-in server failed; will retry") from None
             raise CalendarAuthError(f"Google refused to refresh the sign-in: {REAUTH}") from None
         except TimeoutError:
             raise CalendarError(f"Google Calendar did not answer within {self.timeout:g} s") from None
@@ -199,3 +204,9 @@ class GoogleCalendar:
                              summary=str(item.get("summary", "")).strip() or "(no title)",
                              start=start, end=max(start, end), all_day=all_day,
                              location=clean_location(item.get("location")))
+
+
+def _outage(exc: google.auth.exceptions.RefreshError) -> bool:
+    """A token endpoint that is down, not one that refused: google-auth marks a 5xx or "temporarily_unavailable"
+    retryable, but not an error page that is not JSON (a proxy's 502), which Google's refusals never are."""
+    return bool(getattr(exc, "retryable", False)) or str(exc.args[0] if exc.args else "").lstrip().startswith("<")

@@ -113,6 +113,21 @@ def test_google_revoked_refresh_token_says_run_auth_google(google, tmp_path):
         gcal(google, tmp_path).events(START, END)
 
 
+@pytest.mark.parametrize("reply", [
+    Reply(503, {"error": "temporarily_unavailable", "error_description": "The service is currently unavailable."}),
+    Reply(500, "<html><title>500 Internal Server Error</title></html>", {"Content-Type": "text/html"}),
+])
+def test_google_sign_in_server_down_is_an_outage_not_a_revoked_sign_in(google, tmp_path, reply):
+    """Google's token endpoint failing for a while (google-auth tries it 3 times) is retried later, and the owner is
+    not told to sign in again; once it answers, the calendar is read."""
+    google.token_errors = [reply] * 3
+    with pytest.raises(CalendarError) as failed:
+        gcal(google, tmp_path).events(START, END)
+    assert not isinstance(failed.value, CalendarAuthError) and "auth google" not in str(failed.value)
+    assert "will retry" in str(failed.value)
+    assert len(gcal(google, tmp_path).events(START, END)) == 5
+
+
 def test_google_missing_token_and_unknown_calendar(google, tmp_path):
     with pytest.raises(CalendarAuthError, match="auth google"):
         GoogleCalendar(tmp_path / "nope.json", NY, base_url=google.url).events(START, END)

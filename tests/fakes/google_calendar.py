@@ -38,6 +38,7 @@ class FakeGoogle(FakeServer):
             self.valid_tokens: set[str] = set()
             self.refresh_ok = True
             self.errors: list[Reply] = []  # sent instead of the next events.list replies
+            self.token_errors: list[Reply] = []  # sent instead of the next token endpoint replies
 
     def start(self) -> FakeGoogle:
         super().start()
@@ -60,6 +61,8 @@ class FakeGoogle(FakeServer):
         return token
 
     def _token(self, req: Request) -> Reply:
+        if self.token_errors:
+            return self.token_errors.pop(0)
         form = {k: v[0] for k, v in parse_qs(req.body.decode()).items()}
         basic = (req.headers.get("Authorization") or req.headers.get("authorization") or "")
         if basic.startswith("Basic "):  # RFC 6749 2.3.1: client credentials may come as HTTP Basic auth
