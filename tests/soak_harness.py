@@ -287,8 +287,25 @@ class SoakICal(Faulty, FakeICal):
     pass
 
 
+# Google's OAuth token endpoint (RFC 6749 5.2 error JSON; a proxy's page when it is down): google-auth tries a
+# refresh 3 times with real sleeps of 1 and 2 s, so these come rarely.
+TOKEN_FAULTS = {"token_503": lambda r: Reply(503, {"error": "temporarily_unavailable",
+                                                   "error_description": "The service is currently unavailable."}),
+                "token_html_502": lambda r: Reply(502, GOOGLE_502, {"Content-Type": "text/html"})}
+
+
 class SoakGoogle(Faulty, FakeGoogle):
-    """An expired access token is one Google no longer takes: google-auth has to refresh it for real."""
+    """An expired access token is one Google no longer takes: google-auth has to refresh it for real. Now and then
+    the token endpoint itself is down."""
+
+    token_fault_rate = 0.0
+
+    def dispatch(self, req: Request) -> Reply:
+        if self.token_fault_rate and req.path == "/token" and self.fault_rng.random() < self.token_fault_rate:
+            kind = self.fault_rng.choice(sorted(TOKEN_FAULTS))
+            self.faults_served[kind] += 1
+            return TOKEN_FAULTS[kind](self.fault_rng)
+        return super().dispatch(req)
 
     def faulted(self, kind: str, req: Request) -> None:
         if kind == "401":
@@ -676,8 +693,9 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
         if isinstance(calendar, SoakICal):
             calendar.inject_faults(random.Random(rng.random()), fault_rate, ICAL_FAULTS, clock)
             env.update(CALENDAR_SOURCE="ical", ICAL_URL=calendar.secret_url)
-        else:  # the Calendar API's token endpoint stays healthy: google-auth retries it with real sleeps
+        else:
             calendar.inject_faults(random.Random(rng.random()), fault_rate, GOOGLE_FAULTS, clock, r"^/calendar/v3/")
+            calendar.token_fault_rate = 0.3  # of the few refreshes (after a 401): google-auth sleeps on each retry
             calendar.events = google_events(ICS, START - timedelta(days=1), START + timedelta(days=days + 3))
             env.update(CALENDAR_SOURCE="google", GOOGLE_CALENDAR_BASE_URL=calendar.url)
         if backends.maps == "routes":
