@@ -112,12 +112,7 @@ class GoogleCalendar:
         try:
             creds.refresh(AuthRequest())
         except google.auth.exceptions.RefreshError as exc:
-            if _outage(exc):
-                raise CalendarError(f"Google's sign-in server failed ({readable(str(exc.args[0]), 60)}); will retry"
-                                    ) from None
-            why = str(exc.args[0] if exc.args else exc).split(":")[0][:80]
-            raise CalendarAuthError(f"Google refused to refresh the sign-in ({why}): {REAUTH}; a consent screen in "
-                                    "'Testing' expires refresh tokens after 7 days, publish it to avoid this") from None
+            raise _refresh_failure(exc) from None
         except google.auth.exceptions.TransportError:
             raise CalendarError("Google sign-in server unreachable; will retry") from None
         save_credentials(creds, self.token_file)
@@ -147,10 +142,8 @@ class GoogleCalendar:
                     break
         except HttpError as exc:
             raise self._error(exc) from None
-        except google.auth.exceptions.RefreshError as exc:
-            if _outage(exc):
-                raise CalendarError("Google's sign-in server failed; will retry") from None
-            raise CalendarAuthError(f"Google refused to refresh the sign-in: {REAUTH}") from None
+        except google.auth.exceptions.RefreshError as exc:  # AuthorizedHttp refreshing after a 401
+            raise _refresh_failure(exc) from None
         except TimeoutError:
             raise CalendarError(f"Google Calendar did not answer within {self.timeout:g} s") from None
         except (httplib2.HttpLib2Error, OSError) as exc:
@@ -206,7 +199,12 @@ class GoogleCalendar:
                              location=clean_location(item.get("location")))
 
 
-def _outage(exc: google.auth.exceptions.RefreshError) -> bool:
-    """A token endpoint that is down, not one that refused: google-auth marks a 5xx or "temporarily_unavailable"
-    retryable, but not an error page that is not JSON (a proxy's 502), which Google's refusals never are."""
-    return bool(getattr(exc, "retryable", False)) or str(exc.args[0] if exc.args else "").lstrip().startswith("<")
+def _refresh_failure(exc: google.auth.exceptions.RefreshError) -> CalendarError:
+    """A token endpoint that is down is retried; one that refused needs a new sign-in. google-auth marks a 5xx or
+    "temporarily_unavailable" retryable, but not an error page that is not JSON (a proxy's 502), which Google's
+    refusals never are."""
+    text = str(exc.args[0] if exc.args else exc)
+    if getattr(exc, "retryable", False) or text.lstrip().startswith("<"):
+        return CalendarError(f"Google's sign-in server failed ({readable(text, 60)}); will retry")
+    return CalendarAuthError(f"Google refused to refresh the sign-in ({text.split(':')[0][:80]}): {REAUTH}; a consent "
+                             "screen in 'Testing' expires refresh tokens after 7 days, publish it to avoid this")
