@@ -1,13 +1,13 @@
-"""Which GridStatus dataset holds each ISO's load forecast, and in which column.
+"""Which GridStatus dataset holds each ISO's load forecast, and which of its columns to read.
 
-Checked against GridStatus's own material with the `search` tool (2026-11-27):
+Checked against GridStatus's own material with the `search` tool:
 - dataset ids: the GridStatus dataset catalog (gridstatus.io/datasets, "Load Forecast" rows: pjm_load_forecast,
   ercot_load_forecast, caiso_load_forecast, miso_load_forecast, nyiso_load_forecast, isone_load_forecast,
-  spp_load_forecast), and docs.gridstatus.io/developers/concepts/publish-time, which queries load forecasts with
-  `publish_time=latest_report`;
-- columns: `interval_start_utc` is the time index of these datasets and `load_forecast` the system-wide forecast in
-  MW (docs.gridstatus.io/developers/concepts/query-parameters shows `columns=interval_start_utc,...`; the published
-  table schemas list interval_start_utc, interval_end_utc, publish_time_utc, load_forecast).
+  spp_load_forecast), and docs.gridstatus.io/developers/concepts/publish-time, which queries load forecasts by
+  publish time;
+- columns: `load_forecast` (MW) is the system-wide column the PJM, ERCOT and CAISO datasets were checked to have.
+  For the others the table is only a first guess: the dataset's own metadata (`GET /v1/datasets/{id}`, its
+  `all_columns`, `time_index_column` and `publish_time_column`) decides, through `resolve`, before any query is sent.
 Some ISOs publish sub-hourly rows; the grid source averages them into hours. GRID_DATASET / GRID_VALUE_COLUMN
 override the table when GridStatus renames a dataset or a user wants a zone (e.g. ercot_load_forecast_by_forecast_zone
 with column system_total).
@@ -15,7 +15,9 @@ with column system_total).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from clients.gridstatus import DatasetInfo, NotFoundError
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class GridDataset:
     dataset: str
     value_column: str
     time_column: str = "interval_start_utc"
+    publish_time_column: str | None = "publish_time_utc"
+    column_set: bool = False  # the owner named the column (GRID_VALUE_COLUMN): never replaced by another
 
 
 DATASETS: dict[str, GridDataset] = {
@@ -35,6 +39,8 @@ DATASETS: dict[str, GridDataset] = {
     "SPP": GridDataset("spp_load_forecast", "load_forecast"),
 }
 
+_NOT_VALUES = ("char", "text", "string", "time", "date", "bool")
+
 
 def dataset_for(iso: str, dataset_override: str = "", column_override: str = "") -> GridDataset:
     """The table's entry for `iso`, with the settings' overrides applied."""
@@ -44,4 +50,28 @@ def dataset_for(iso: str, dataset_override: str = "", column_override: str = "")
                          f"or use one of {', '.join(DATASETS)}")
     base = DATASETS.get(iso, GridDataset(dataset_override, "load_forecast"))
     return GridDataset(dataset_override.strip() or base.dataset, column_override.strip() or base.value_column,
-                       base.time_column)
+                       base.time_column, base.publish_time_column, column_set=bool(column_override.strip()))
+
+
+def value_columns(info: DatasetInfo) -> list[str]:
+    """The columns that can hold a load figure: not the time columns, not text, dates or flags."""
+    skip = {info.time_index_column, info.publish_time_column}
+    return [c.name for c in info.columns if c.name not in skip and not c.is_datetime
+            and not c.name.endswith(("_utc", "_local")) and not any(w in c.type.lower() for w in _NOT_VALUES)]
+
+
+def resolve(ds: GridDataset, info: DatasetInfo) -> GridDataset:
+    """The dataset as its metadata says it is: its own time columns, and the value column checked to exist. A table
+    guess that is not there is replaced only when the dataset has exactly one value column; otherwise the error names
+    GRID_VALUE_COLUMN and the columns to choose from."""
+    names = {c.name for c in info.columns}
+    values = value_columns(info)
+    column = ds.value_column
+    if column not in names:
+        if ds.column_set or len(values) != 1:
+            which = "GRID_VALUE_COLUMN" if ds.column_set else "the default column"
+            raise NotFoundError(f"GridStatus dataset {ds.dataset} has no column {column!r} ({which}): set "
+                                f"GRID_VALUE_COLUMN to one of {', '.join(values) or '(none listed)'}")
+        column = values[0]
+    return replace(ds, value_column=column, time_column=info.time_index_column or ds.time_column,
+                   publish_time_column=info.publish_time_column)

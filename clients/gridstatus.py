@@ -1,9 +1,15 @@
 """A thin client for GridStatus.io's hosted API: one dataset query, the latest published forecast, typed errors.
 
-Wire format (docs.gridstatus.io, "Query Parameters", "Pagination", "Publish Time", "Error Handling"):
-`GET /v1/datasets/{id}/query` with header `x-api-key`; `cursor=""` asks for cursor pagination and each reply's
-`meta.cursor` / `meta.hasNextPage` say how to go on; `publish_time=latest_report` keeps only the newest forecast;
-errors are `{"detail": "..."}` with 401 bad key, 403 plan, 404 unknown dataset/column, 429 rate or usage limit.
+Wire format (docs.gridstatus.io, "Query Parameters", "Pagination", "Publish Time", "Error Handling"; the official
+client gridstatusio, gs_client.py):
+- `GET /v1/datasets/{id}/query` with header `x-api-key`; `cursor=""` asks for cursor pagination and each reply's
+  `meta.cursor` / `meta.hasNextPage` say how to go on. `publish_time=latest` gives, for every hour, the most recently
+  published value; `latest_report` would give only the newest report, which for a day-ahead product (CAISO) holds
+  tomorrow and not tonight. Publish-time filters exist only for datasets with a `publish_time_column`.
+- `GET /v1/datasets/{id}`: the dataset's metadata: `time_index_column`, `publish_time_column`, `all_columns`.
+- `GET /v1/api_usage`: the plan's limits (`api_rows_returned_limit`, `api_requests_limit`; -1 is no limit) and this
+  usage period's use and bounds; the free plan's limit is rows a month.
+- errors are `{"detail": "..."}` with 401 bad key, 403 plan, 404 unknown dataset/column, 429 rate or usage limit.
 """
 
 from __future__ import annotations
@@ -53,6 +59,36 @@ class UnavailableError(GridStatusError):
 
 
 @dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = ""
+    is_datetime: bool = False
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What `GET /v1/datasets/{id}` says about a dataset."""
+
+    id: str
+    time_index_column: str
+    publish_time_column: str | None
+    columns: tuple[Column, ...]
+
+
+@dataclass(frozen=True)
+class ApiUsage:
+    """What `GET /v1/api_usage` says: None for a limit of -1 (no limit)."""
+
+    plan: str
+    rows_limit: int | None
+    requests_limit: int | None
+    rows_used: int
+    requests_used: int
+    period_start: datetime | None
+    period_end: datetime | None
+
+
+@dataclass(frozen=True)
 class Row:
     start: datetime  # interval start, aware UTC
     value: float  # NaN when the cell was empty or not a number
@@ -79,6 +115,22 @@ def parse_time(raw: Any) -> datetime | None:
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+def _limit(raw: Any) -> int | None:
+    """A plan limit: -1 (or anything not a non-negative number) means none."""
+    try:
+        n = int(raw)
+    except (TypeError, ValueError):
+        return None
+    return n if n >= 0 else None
+
+
+def _count(raw: Any) -> int:
+    try:
+        return max(0, int(raw))
+    except (TypeError, ValueError):
+        return 0
+
+
 def _number(raw: Any) -> float:
     try:
         return float(raw)
@@ -103,13 +155,16 @@ class GridStatusClient:
         self.max_pages = max_pages
 
     def latest_forecast(self, dataset: str, value_column: str, start: datetime, end: datetime,
-                        time_column: str = "interval_start_utc") -> list[Row]:
-        """Rows of the most recently published forecast between start and end, as the server sent them."""
+                        time_column: str = "interval_start_utc", publish_time: str | None = "latest") -> list[Row]:
+        """The newest published value of every interval between start and end, as the server sent them
+        (`publish_time=None` for a dataset without a publish time column)."""
         params: dict[str, Any] = {
-            "start_time": _iso(start), "end_time": _iso(end), "publish_time": "latest_report",
+            "start_time": _iso(start), "end_time": _iso(end),
             "columns": f"{time_column},{value_column}", "return_format": "json", "json_schema": "array-of-objects",
             "cursor": "",
         }
+        if publish_time:
+            params["publish_time"] = publish_time
         rows: list[Row] = []
         for _page in range(self.max_pages):
             body = self._get(f"/v1/datasets/{dataset}/query", params)
@@ -120,6 +175,33 @@ class GridStatusClient:
             params["cursor"] = meta["cursor"]
         raise UnavailableError(f"GridStatus dataset {dataset} needed more than {self.max_pages} pages; "
                                "check GRID_DATASET is an hourly load forecast")
+
+    def dataset_info(self, dataset: str) -> DatasetInfo:
+        """The dataset's columns and time columns, from `GET /v1/datasets/{id}`."""
+        body = self._get(f"/v1/datasets/{dataset}", {})
+        cols = body.get("all_columns")
+        if not isinstance(cols, list) or not all(isinstance(c, dict) and c.get("name") for c in cols):
+            raise UnavailableError(f"GridStatus sent no column list for dataset {dataset}")
+        return DatasetInfo(
+            id=str(body.get("id") or dataset),
+            time_index_column=str(body.get("time_index_column") or "interval_start_utc"),
+            publish_time_column=str(body["publish_time_column"]) if body.get("publish_time_column") else None,
+            columns=tuple(Column(str(c["name"]), str(c.get("type") or ""), bool(c.get("is_datetime")))
+                          for c in cols))
+
+    def api_usage(self) -> ApiUsage:
+        """The plan's limits and this usage period's use, from `GET /v1/api_usage`."""
+        body = self._get("/v1/api_usage", {})
+        limits, used = body.get("limits"), body.get("current_period_usage")
+        if not isinstance(limits, dict) or not isinstance(used, dict):
+            raise UnavailableError("GridStatus sent an api_usage reply without limits")
+        return ApiUsage(plan=str(body.get("plan_name") or body.get("plan") or ""),
+                        rows_limit=_limit(limits.get("api_rows_returned_limit")),
+                        requests_limit=_limit(limits.get("api_requests_limit")),
+                        rows_used=_count(used.get("total_api_rows_returned")),
+                        requests_used=_count(used.get("total_requests")),
+                        period_start=parse_time(body.get("current_usage_period_start")),
+                        period_end=parse_time(body.get("current_usage_period_end")))
 
     def _rows(self, body: dict[str, Any], dataset: str, tcol: str, vcol: str) -> list[Row]:
         data = body.get("data")

@@ -53,7 +53,7 @@ def test_a_spent_gridstatus_budget_stops_requests_and_shows_in_health(tmp_path):
             clock.advance(hours=1)
         assert grid.log == []
         clock.now = datetime(2026, 10, 31, 20, 5, tzinfo=NY)  # 00:05 UTC: the plan's new month has begun
-        assert coord.tick(clock()).state["forecast"]["points"] and len(grid.log) == 1
+        assert coord.tick(clock()).state["forecast"]["points"] and len(grid.queries()) == 1
         g = result.state["health"]["sources"]["grid"]
     assert (g["calls_month"], g["budget_month"], g["ok"]) == (5, 5, False)
     assert "GRIDSTATUS_REQUESTS_PER_MONTH" in g["last_error"]

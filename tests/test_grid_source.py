@@ -10,9 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from clients import gridstatus
+from clients.vehicle_sim import SimCarState, SimVehicle
+from service.coordinator import Coordinator
 from service.grid_source import make_forecast_provider
 from service.settings import load_settings
-from tests.fakes.gridstatus import KEY, FakeGridStatus, synthetic_load
+from service.vehicle_link import VehicleLink
+from tests.clock import Clock
+from tests.fakes.gridstatus import KEY, FakeGridStatus, day_ahead_rows, metadata_columns, synthetic_load
 from tests.fakes.http import Reply
 
 NOW = datetime(2026, 11, 27, 18, 7, tzinfo=UTC)
@@ -52,17 +56,18 @@ def test_hourly_points_from_now_minus_6h_to_plus_72h(fake, tmp_path):
     assert all(p.start.tzinfo is not None and p.start.utcoffset() == timedelta(0) for p in points)
     assert all(b.start - a.start == timedelta(hours=1) for a, b in zip(points, points[1:], strict=False))
     assert points[5].load_mw == synthetic_load(points[5].start)
-    (req,) = fake.requests("GET")
-    assert req.headers["x-api-key"] == KEY
-    assert req.path == "/v1/datasets/pjm_load_forecast/query"
-    assert req.query["publish_time"] == ["latest_report"]
+    assert [r.path for r in fake.log] == ["/v1/api_usage", "/v1/datasets/pjm_load_forecast",
+                                          "/v1/datasets/pjm_load_forecast/query"]
+    (req,) = fake.queries()
+    assert all(r.headers["x-api-key"] == KEY for r in fake.log)
+    assert req.query["publish_time"] == ["latest"]
     assert req.query["columns"] == ["interval_start_utc,load_forecast"]
 
 
 def test_cursor_paging_collects_every_page(tmp_path):
     with FakeGridStatus(page_size=20) as fake:
         points = provider(fake, tmp_path).get(NOW)
-        reqs = fake.requests("GET")
+        reqs = fake.queries()
     assert len(points) == 79 and len(reqs) == 4
     assert reqs[0].query.get("cursor", [""]) == [""] and reqs[1].query["cursor"][0] != ""
 
@@ -78,10 +83,10 @@ def _row(t: datetime, mw, published="2026-11-27T06:00:00+00:00"):
     return {"interval_start_utc": t.isoformat(), "publish_time_utc": published, "load_forecast": mw}
 
 
-def test_only_the_latest_report_and_dirty_rows_are_cleaned(fake, tmp_path):
+def test_the_newest_value_of_each_hour_and_dirty_rows_are_cleaned(fake, tmp_path):
     h = datetime(2026, 11, 27, 20, tzinfo=UTC)
     fake.rows = [
-        _row(h, 1.0, published="2026-11-27T00:00:00+00:00"),  # older report: ignored
+        _row(h, 1.0, published="2026-11-27T00:00:00+00:00"),  # an older report's value for 20:00: replaced
         _row(h + timedelta(hours=2), 300.0),  # out of order
         _row(h, 100.0),
         _row(h + timedelta(minutes=30), 200.0),  # sub-hourly: averaged with 20:00
@@ -89,9 +94,10 @@ def test_only_the_latest_report_and_dirty_rows_are_cleaned(fake, tmp_path):
         _row(h + timedelta(hours=1), "NaN"),
         _row(h + timedelta(hours=3), 400.0),
         _row(h + timedelta(hours=3), 410.0),  # repeated timestamp: the last row wins
+        _row(h + timedelta(hours=14), 500.0),  # the forecast reaches past MIN_AHEAD
     ]
     points = provider(fake, tmp_path).get(NOW)
-    assert [(p.start.hour, p.load_mw) for p in points] == [(20, 150.0), (22, 300.0), (23, 410.0)]
+    assert [(p.start.hour, p.load_mw) for p in points][:3] == [(20, 150.0), (22, 300.0), (23, 410.0)]
     assert all(math.isfinite(p.load_mw) for p in points)
 
 
@@ -143,13 +149,13 @@ def test_timeout_is_an_unavailable_error(fake, tmp_path):
 def test_cache_hit_in_memory_and_after_restart(fake, tmp_path):
     p = provider(fake, tmp_path)
     first = p.get(NOW)
-    assert p.get(NOW + timedelta(hours=2)) and len(fake.log) == 1
+    assert p.get(NOW + timedelta(hours=2)) and len(fake.log) == 3  # plan usage, dataset metadata, the query
     cache = tmp_path / "grid_forecast.json"
     assert stat.S_IMODE(os.stat(cache).st_mode) == 0o600
     again = provider(fake, tmp_path).get(NOW + timedelta(minutes=14))  # a restarted daemon
-    assert len(fake.log) == 1 and again == first
+    assert len(fake.log) == 3 and again == first
     provider(fake, tmp_path).get(NOW + timedelta(hours=3))
-    assert len(fake.log) == 2
+    assert len(fake.log) == 4 and len(fake.queries()) == 2  # usage and metadata come from disk
 
 
 def test_failure_keeps_the_last_forecast_marked_stale_until_forecast_stale_hours(fake, tmp_path):
@@ -199,21 +205,28 @@ def test_a_spent_budget_stops_requests_until_next_month(fake, tmp_path):
         t += timedelta(minutes=15)
     assert len(fake.log) == 0 and p.status.calls_month == 5
     assert "GRIDSTATUS_REQUESTS_PER_MONTH" in p.status.last_error
-    assert p.get(datetime(2026, 12, 1, 0, 5, tzinfo=UTC)) and len(fake.log) == 1 and p.status.ok
+    assert p.get(datetime(2026, 12, 1, 0, 5, tzinfo=UTC)) and len(fake.queries()) == 1 and p.status.ok
 
 
 def test_pagination_stops_at_the_budget(tmp_path):
     with FakeGridStatus(page_size=20) as fake:  # four pages a fetch
-        p = provider(fake, tmp_path, GRIDSTATUS_REQUESTS_PER_MONTH=2)
-        assert p.get(NOW) == [] and len(fake.log) == 2 and "GRIDSTATUS_REQUESTS_PER_MONTH" in p.status.last_error
+        p = provider(fake, tmp_path, GRIDSTATUS_REQUESTS_PER_MONTH=4)  # usage, metadata and two pages
+        assert p.get(NOW) == [] and len(fake.log) == 4 and len(fake.queries()) == 2
+        assert "GRIDSTATUS_REQUESTS_PER_MONTH" in p.status.last_error
 
 
 def test_a_reply_of_unexpected_shape_is_a_failure_not_a_crash(fake, tmp_path):
-    fake.errors = [Reply(200, {"data": "oops", "meta": []}), Reply(200, {"data": [{"x": 1}], "meta": []}),
-                   Reply(200, [1, 2, 3])]
     p = provider(fake, tmp_path)
-    for i in range(3):
-        assert p.get(NOW + timedelta(hours=i)) == [] and not p.status.ok and p.status.last_error
+    assert p.get(NOW)  # plan usage and metadata are read; the next fetches are queries only
+    for i, reply in enumerate([Reply(200, {"data": "oops", "meta": []}), Reply(200, {"data": [{"x": 1}], "meta": []}),
+                               Reply(200, [1, 2, 3])]):
+        fake.errors = [reply]
+        assert p.get(NOW + timedelta(hours=3 * (i + 1), minutes=5)) and p.status.stale
+        assert not p.status.ok and p.status.last_error
+    for bad in [Reply(200, {"plan_name": "Free"}), Reply(200, {"id": "pjm_load_forecast", "all_columns": "x"})]:
+        fake.errors = [bad]  # a usage or metadata reply of the wrong shape, on a cold start
+        cold = provider(fake, tmp_path / f"cold{len(fake.log)}")
+        assert cold.get(NOW) == [] and not cold.status.ok and "GridStatus sent" in cold.status.last_error
 
 
 def test_every_iso_has_a_dataset_and_the_settings_override_it(fake, tmp_path):
@@ -249,3 +262,131 @@ def test_a_restart_does_not_ask_a_rate_limiting_server_again_at_once(fake, tmp_p
     assert restarted.get(NOW + timedelta(minutes=61)) and restarted.status.ok
     again = provider(fake, tmp_path)  # a success wipes the clock: the next restart asks when it is due
     assert again.backoff.ready(NOW + timedelta(minutes=62)) and again.backoff.failures == 0
+
+
+# ---------------------------------------------------------------------- GridStatus as it really answers (issue 15)
+def _caiso(fake, tmp_path, **env):
+    fake.datasets.add("caiso_load_forecast")
+    fake.rows = day_ahead_rows(datetime(2026, 11, 26, tzinfo=UTC), 3)  # reports for Nov 26, 27, 28
+    return provider(fake, tmp_path, GRID_ISO="CAISO", **env)
+
+
+def test_a_day_ahead_forecast_still_holds_tonight_with_the_newest_value_of_each_hour(fake, tmp_path):
+    """CAISO's load forecast is a day-ahead product: at 18:07 the newest report (published 17:00) holds tomorrow
+    only. `latest_report` would drop tonight; `latest` keeps tonight from yesterday's report."""
+    fake.now = NOW
+    points = _caiso(fake, tmp_path).get(NOW)
+    hours = {p.start for p in points}
+    assert datetime(2026, 11, 27, 22, tzinfo=UTC) in hours and datetime(2026, 11, 28, 23, tzinfo=UTC) in hours
+    assert points[0].start == datetime(2026, 11, 27, 12, tzinfo=UTC)
+    (query,) = fake.queries()
+    assert query.query["publish_time"] == ["latest"] and query.path == "/v1/datasets/caiso_load_forecast/query"
+
+
+def test_before_the_next_day_ahead_report_a_short_forecast_is_not_used_and_the_reasons_say_so(fake, tmp_path):
+    """At 16:00 tomorrow's report is not out: the forecast ends at midnight, 8 h ahead. The planner would shift
+    charging into hours it cannot see; the forecast is set aside as a stale one is, the reasons say why, and the
+    next fetch (after the 17:00 report) brings it back."""
+    early = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
+    fake.now = early
+    clock = Clock(early)
+    settings = load_settings(environ={"GRID_STATUS_API_KEY": KEY, "GRIDSTATUS_BASE_URL": fake.url,
+                                      "STATE_DIR": str(tmp_path), "GRID_ISO": "CAISO"}, env_file=None)
+    fake.datasets.add("caiso_load_forecast")
+    fake.rows = day_ahead_rows(datetime(2026, 11, 26, tzinfo=UTC), 3)
+    grid = make_forecast_provider(settings)
+    car = SimVehicle(clock, UTC, SimCarState(clock=early.isoformat(), plugged_in=True, soc=50.0,
+                                             awake_until=(early + timedelta(hours=1)).isoformat()))
+    link = VehicleLink(car, tmp_path, data_min_interval_min=10, wakes_per_day=4, commands_per_day=40, zone=UTC)
+    coord = Coordinator(settings, link, grid, None)
+    result = coord.tick(early)
+    assert result.state["forecast"]["points"] == []
+    why = " ".join(result.decision.reasons)
+    assert "No usable grid forecast" in why and "ends at 2026-11-28 00:00 UTC" in why and "day-ahead" in why, why
+    assert not grid.status.ok and grid.status.stale and len(fake.queries()) == 1
+    later = early + timedelta(hours=3, minutes=5)
+    fake.now = clock.now = later
+    assert coord.tick(later).state["forecast"]["points"] and grid.status.ok and len(fake.queries()) == 2
+
+
+def test_the_pace_follows_the_rows_the_plan_has_left_as_gridstatus_states_them(fake, tmp_path):
+    """Another program on the same key has used most of the plan's rows: GridStatus's /v1/api_usage says so, and the
+    forecasts are spread over what is left until the period's end, never running into its 429. Every two days the
+    usage is read again, and what others spent meanwhile slows the pace further."""
+    fake.rows_limit, fake.rows_used = 10_000, 10_000 - 6 * 79  # six forecasts' rows left until Dec 1
+    p = provider(fake, tmp_path)
+    t, empty = NOW, 0
+    while t < datetime(2026, 12, 1, tzinfo=UTC):
+        empty += not p.get(t)
+        t += timedelta(minutes=14)
+    queries = fake.queries()
+    assert 4 <= len(queries) <= 6, len(queries)
+    assert fake.rows_used <= fake.rows_limit and "429" not in (p.status.last_error or "")
+    assert len(fake.requests("GET", r"/api_usage$")) == 2  # at the start, and two days later
+    assert empty == 0 and p.status.ok
+
+
+def test_a_plan_with_its_rows_used_up_waits_for_the_period_gridstatus_states(fake, tmp_path):
+    fake.rows_limit, fake.rows_used = 10_000, 10_000
+    p = provider(fake, tmp_path)
+    assert p.get(NOW) == [] and fake.queries() == []
+    assert "10,000 rows this period are used up" in p.status.last_error
+    assert p.status.retry_at == datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("iso", ["MISO", "NYISO", "ISONE", "SPP"])
+def test_a_dataset_without_the_tables_column_names_the_setting_before_any_query(fake, tmp_path, iso):
+    """The table's `load_forecast` is not checked for these ISOs: the dataset's metadata decides. Zonal columns only:
+    one line naming GRID_VALUE_COLUMN and the columns there are, and no query spent on a column that is not there."""
+    ds = f"{iso.lower()}_load_forecast"
+    fake.datasets.add(ds)
+    fake.columns[ds] = metadata_columns(["zone_a", "zone_b", "system_total"])
+    p = provider(fake, tmp_path, GRID_ISO=iso)
+    assert p.get(NOW) == [] and fake.queries() == []
+    assert p.status.last_error == (f"GridStatus dataset {ds} has no column 'load_forecast' (the default column): "
+                                   "set GRID_VALUE_COLUMN to one of zone_a, zone_b, system_total")
+    fake.value_column = "system_total"
+    try:
+        chosen = provider(fake, tmp_path / "set", GRID_ISO=iso, GRID_VALUE_COLUMN="system_total")
+        assert len(chosen.get(NOW)) == 79
+        assert fake.queries()[-1].query["columns"] == ["interval_start_utc,system_total"]
+        provider(fake, tmp_path / "set", GRID_ISO=iso, GRID_VALUE_COLUMN="system_total").get(NOW + timedelta(hours=4))
+        assert len(fake.requests("GET", rf"/v1/datasets/{ds}$")) == 2  # once per state dir: kept on disk
+        wrong = provider(fake, tmp_path / "wrong", GRID_ISO=iso, GRID_VALUE_COLUMN="mw")
+        assert wrong.get(NOW) == [] and "no column 'mw' (GRID_VALUE_COLUMN)" in wrong.status.last_error
+    finally:
+        fake.value_column = "load_forecast"
+
+
+def test_a_dataset_with_one_value_column_of_another_name_uses_it(fake, tmp_path):
+    fake.datasets.add("spp_load_forecast")
+    fake.columns["spp_load_forecast"] = metadata_columns(["mtlf"])
+    fake.value_column = "mtlf"
+    try:
+        assert len(provider(fake, tmp_path, GRID_ISO="SPP").get(NOW)) == 79
+        assert fake.queries()[-1].query["columns"] == ["interval_start_utc,mtlf"]
+    finally:
+        fake.value_column = "load_forecast"
+
+
+def test_a_dataset_without_a_publish_time_column_is_queried_without_publish_time(fake, tmp_path):
+    fake.no_publish_time.add("pjm_load_forecast")
+    assert len(provider(fake, tmp_path).get(NOW)) == 79
+    assert "publish_time" not in fake.queries()[0].query
+
+
+def test_the_fake_answers_publish_time_as_gridstatus_documents(fake):
+    """latest: every interval once, from its newest report; latest_report: the newest report's rows only."""
+    import requests
+    fake.rows = day_ahead_rows(datetime(2026, 11, 26, tzinfo=UTC), 2, publish_hour_utc=6)
+    fake.rows += [dict(fake.rows[30], publish_time_utc="2026-11-26T12:00:00+00:00", load_forecast=1.0)]  # a revision
+    url, key = fake.url + "/v1/datasets/pjm_load_forecast/query", {"x-api-key": KEY}
+    latest = requests.get(url, params={"publish_time": "latest"}, headers=key, timeout=5).json()["data"]
+    report = requests.get(url, params={"publish_time": "latest_report"}, headers=key, timeout=5).json()["data"]
+    assert len(latest) == 48 and len({r["interval_start_utc"] for r in latest}) == 48
+    revised = fake.rows[30]["interval_start_utc"]
+    assert [r["load_forecast"] for r in latest if r["interval_start_utc"] == revised] == [1.0]
+    assert len(report) == 1 and report[0]["load_forecast"] == 1.0
+    usage = requests.get(fake.url + "/v1/api_usage", headers=key, timeout=5).json()
+    assert usage["current_period_usage"] == {"total_requests": 3, "total_api_rows_returned": 49}
+    assert usage["limits"]["api_rows_returned_limit"] == 1_000_000 and usage["limits"]["api_requests_limit"] == -1
