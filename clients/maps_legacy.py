@@ -1,5 +1,10 @@
 """Driving distance through the legacy Distance Matrix API with the `googlemaps` package (base_url= points it at any
-host). Kept for keys that only have the legacy APIs enabled; new keys should use the Routes API (MAPS_API=routes).
+host). Kept for Cloud projects that enabled it earlier: as of October 2026 it can no longer be enabled for new
+projects (developers.google.com/maps/documentation/distance-matrix/overview), so MAPS_API=routes is the default.
+
+`OVER_DAILY_LIMIT` is not "try later": Google's status list says the key is missing or invalid, billing is not
+enabled, a self-imposed cap is exceeded, or the payment method is no longer valid; it is a key error (one line naming
+the fix, at most one call a day), unlike OVER_QUERY_LIMIT (too many requests), which a later try can cure.
 
 googlemaps (client.py, `_request`) retries 500/503/504 itself with jittered sleeps until `retry_timeout` has passed,
 then raises its Timeout; it parses the body with `response.json()` and `body["status"]` outside its own error types,
@@ -43,9 +48,13 @@ class LegacyMapsClient:
         except gx.ApiError as exc:
             message = " ".join(str(exc.message or "").replace(self._key, "***").split())[:200]
             if exc.status == "REQUEST_DENIED":
-                raise MapsKeyError(f"Distance Matrix API refused the key (REQUEST_DENIED: {message}): enable the "
-                                   "Distance Matrix API for GOOGLE_MAPS_API_KEY, or set MAPS_API=routes to use the "
-                                   "Routes API instead") from None
+                raise MapsKeyError(f"Distance Matrix API refused the key (REQUEST_DENIED: {message}): set "
+                                   "MAPS_API=routes and enable the Routes API for GOOGLE_MAPS_API_KEY (new Cloud "
+                                   "projects cannot enable the legacy Distance Matrix API)") from None
+            if exc.status == "OVER_DAILY_LIMIT":
+                raise MapsKeyError("Distance Matrix API answered OVER_DAILY_LIMIT: fix GOOGLE_MAPS_API_KEY or its "
+                                   "Google Cloud project's billing (no billing, an expired card or a daily cap; "
+                                   f"retried once a day): {message[:80]}") from None
             if exc.status in ("INVALID_REQUEST", "NOT_FOUND", "ZERO_RESULTS", "MAX_ELEMENTS_EXCEEDED"):
                 raise PlaceNotFoundError(f"Distance Matrix could not route to that place ({exc.status})") from None
             raise MapsUnavailableError(f"Distance Matrix error {exc.status}: {message}") from None

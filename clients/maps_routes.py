@@ -4,6 +4,8 @@ Request/response as in developers.google.com/maps/documentation/routes (compute_
 addresses as waypoints `{"address": ...}`, `travelMode: DRIVE`, a mandatory `X-Goog-FieldMask` header
 (`routes.distanceMeters,routes.duration`), the key in `X-Goog-Api-Key`; the reply is `{"routes": [{"distanceMeters":
 12345, "duration": "1234s"}]}` or `{}` when there is no route; errors are `{"error": {"code", "message", "status"}}`.
+The reply is proto3 JSON (protobuf.dev/programming-guides/json: fields holding their default value are omitted), so a
+route of 0 m (an event at home) comes as a route without `distanceMeters`: that is 0 km, not "no route".
 """
 
 from __future__ import annotations
@@ -45,12 +47,11 @@ class RoutesClient:
         if not isinstance(data, dict):  # not "no route": an unreadable reply must not be cached as one
             raise MapsUnavailableError(f"Routes API sent a reply that is not its JSON ({readable(resp.text, 60)})")
         routes = data.get("routes") or []
-        if not isinstance(routes, list) or not routes or not isinstance(routes[0], dict) \
-                or "distanceMeters" not in routes[0]:
+        if not isinstance(routes, list) or not routes or not isinstance(routes[0], dict):
             raise PlaceNotFoundError("Routes API found no driving route to that place")
         r = routes[0]
-        try:
-            return Leg(float(r["distanceMeters"]), float(str(r.get("duration", "0s")).rstrip("s") or 0))
+        try:  # proto3 JSON leaves out zeros: a route without distanceMeters (or duration) is 0 m (or 0 s) long
+            return Leg(float(r.get("distanceMeters", 0)), float(str(r.get("duration", "0s")).rstrip("s") or 0))
         except (TypeError, ValueError):
             raise MapsUnavailableError("Routes API sent a route without a readable distance and duration") from None
 
@@ -62,8 +63,8 @@ class RoutesClient:
         message = " ".join(message.replace(self._key, "***").split())[:200]
         if code in (401, 403) or "API key" in message or "API_KEY" in str(err.get("details", "")):
             return MapsKeyError(f"Routes API refused the key ({status or code}: {message}): enable the Routes API "
-                                "for GOOGLE_MAPS_API_KEY in Google Cloud, or set MAPS_API=legacy to use the Distance "
-                                "Matrix API instead")
+                                "and billing for GOOGLE_MAPS_API_KEY's Google Cloud project (MAPS_API=legacy only "
+                                "helps a project that enabled the Distance Matrix API before Oct 2026)")
         if code in (400, 404) and not err:  # not Google's error JSON: a proxy or a wrong base URL, not the place
             return MapsUnavailableError(f"Routes API answered {code} with {message or 'no details'}: check "
                                         "ROUTES_BASE_URL")

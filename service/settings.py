@@ -88,8 +88,8 @@ class Settings:
     calendar_include_free: bool = _s("CALENDAR_INCLUDE_FREE", True, "count events marked free (transparent)")
     google_maps_api_key: str = _s("GOOGLE_MAPS_API_KEY", "", "Google Maps key; empty = distances unknown",
                                   secret=True)
-    maps_api: str = _s("MAPS_API", "routes", "routes (Routes API) or legacy (Distance Matrix via googlemaps)",
-                       choices=("routes", "legacy"))
+    maps_api: str = _s("MAPS_API", "routes", "routes (Routes API; new projects) or legacy (Distance Matrix, only "
+                       "where already enabled: new projects cannot since Oct 2026)", choices=("routes", "legacy"))
     maps_base_url: str = _s("MAPS_BASE_URL", "https://maps.googleapis.com", "legacy Maps API base URL")
     routes_base_url: str = _s("ROUTES_BASE_URL", "https://routes.googleapis.com", "Routes API base URL")
     distance_cache_days: float = _s("DISTANCE_CACHE_DAYS", 30.0, "keep a destination's distance this long",
@@ -135,8 +135,8 @@ class Settings:
                                     low=1, high=24 * 14)
     tesla_wakes_per_day: int = _s("TESLA_WAKES_PER_DAY", 4, "most car wakes a day", low=0, high=100)
     tesla_commands_per_day: int = _s("TESLA_COMMANDS_PER_DAY", 40, "most car commands a day", low=0, high=1000)
-    gridstatus_requests_per_month: int = _s("GRIDSTATUS_REQUESTS_PER_MONTH", 240, "most GridStatus requests a month",
-                                            low=0, high=1000000)
+    gridstatus_requests_per_month: int = _s("GRIDSTATUS_REQUESTS_PER_MONTH", 240, "most GridStatus requests a month "
+                                            "(own cap; the plan's limits come from GridStatus)", low=0, high=1000000)
     maps_calls_per_month: int = _s("MAPS_CALLS_PER_MONTH", 300, "most Maps calls a month", low=0, high=1000000)
     # --- the dashboard
     host: str = _s("HOST", "127.0.0.1", "address the dashboard listens on")

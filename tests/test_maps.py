@@ -167,3 +167,40 @@ def test_thirty_days_of_ticks_cost_one_call_per_destination(fake, tmp_path, api)
     calls = len(fake.calls())
     print(f"\nMaps ({api}): {calls} calls for {len(distinct)} distinct destinations over {ticks} ticks")
     assert calls == len(distinct) == 5
+
+
+# ---------------------------------------------------------------------- Google as it really answers (issue 15)
+def test_a_0_m_route_comes_without_distance_meters_and_is_0_km_not_place_not_found(fake, tmp_path):
+    """proto3 JSON leaves zeros out: an event at home has a route with no distanceMeters."""
+    import requests
+    raw = requests.post(fake.url + "/directions/v2:computeRoutes", timeout=5, json={
+        "origin": {"address": HOME}, "destination": {"address": HOME}, "travelMode": "DRIVE"},
+        headers={"X-Goog-Api-Key": KEY, "X-Goog-FieldMask": "routes.distanceMeters,routes.duration"}).json()
+    assert raw == {"routes": [{"duration": "0s"}]}  # what the client has to read
+    leg = RoutesClient(KEY, fake.url).drive(HOME, HOME)
+    assert (leg.distance_m, leg.duration_s) == (0.0, 0.0)
+    assert service(fake, tmp_path).route(HOME, NOW) == (Route(0.0, 0.0), None)
+
+
+def test_over_daily_limit_is_the_key_or_billing_named_once_and_asked_once_a_day(fake, tmp_path):
+    """OVER_DAILY_LIMIT means a bad key, no billing, an exceeded cap or an invalid payment method (Google's status
+    list), not "try later": one line naming the fix, and no hourly retries paying for nothing."""
+    fake.over_daily_limit = True
+    d = service(fake, tmp_path, api="legacy")
+    t = NOW
+    while t < NOW + timedelta(days=3):
+        route, note = d.route("South Station, Boston MA", t)
+        assert route is None
+        t += timedelta(minutes=14)
+    assert len(fake.calls()) <= 3
+    err = d.status.last_error
+    assert "OVER_DAILY_LIMIT" in err and "GOOGLE_MAPS_API_KEY" in err and "billing" in err and "\n" not in err
+    assert "will retry later" not in err and KEY not in err
+    fake.over_daily_limit = False
+    assert d.route("South Station, Boston MA", t + timedelta(days=1))[0] == Route(145.0, 110.0)
+
+
+def test_a_legacy_api_not_enabled_steers_to_the_routes_api(fake):
+    fake.legacy_enabled = False
+    with pytest.raises(MapsKeyError, match=r"set MAPS_API=routes and enable the Routes API .*new Cloud projects"):
+        client_for(fake, "legacy").drive(HOME, "Dentist, 12 Oak Ave")

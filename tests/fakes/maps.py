@@ -1,5 +1,9 @@
 """A fake Google Maps: legacy Distance Matrix and Directions (`/maps/api/...`, key in the query, status in the body)
 and the Routes API (`POST /directions/v2:computeRoutes`, X-Goog-Api-Key, mandatory X-Goog-FieldMask, google.rpc errors).
+
+The Routes reply is proto3 JSON, so fields at their default value are left out (protobuf.dev/programming-guides/json):
+a 0 m route has no `distanceMeters`. `over_daily_limit` makes the legacy APIs answer OVER_DAILY_LIMIT, Google's status
+for a missing or invalid key, no billing, an exceeded self-imposed cap or an invalid payment method.
 """
 
 from __future__ import annotations
@@ -17,7 +21,16 @@ PLACES = {
     "gym annex, 5 elm st, springfield ma": (13000, 1320),
     "acadia national park, me": (480000, 18000),
     "dentist, 12 oak ave": (8000, 900),
+    "1 home rd, springfield ma": (0, 0),  # home itself: a 0 m route
 }
+OVER_DAILY_LIMIT_MESSAGE = ("You have exceeded your daily request quota for this API. If you did not set a custom "
+                            "daily request quota, verify your project has an active billing account: "
+                            "http://g.co/dev/maps-no-account")
+
+
+def proto3_json(message: dict[str, Any]) -> dict[str, Any]:
+    """What a proto3 JSON printer sends: scalar fields holding 0, "" or false, and empty lists, are left out."""
+    return {k: v for k, v in message.items() if v not in (0, "", False, [], None)}
 
 
 def _find(dest: str) -> tuple[int, int] | None:
@@ -31,6 +44,7 @@ class FakeMaps(FakeServer):
             self.log.clear()
             self.legacy_enabled = True
             self.routes_enabled = True
+            self.over_daily_limit = False
             self.errors: list[Reply] = []
 
     def start(self) -> FakeMaps:
@@ -53,6 +67,9 @@ class FakeMaps(FakeServer):
     def _legacy_denied(self, req: Request) -> Reply | None:
         if req.query.get("key", [""])[0] != KEY:
             return Reply(200, {"status": "REQUEST_DENIED", "error_message": "The provided API key is invalid."})
+        if self.over_daily_limit:
+            return Reply(200, {"status": "OVER_DAILY_LIMIT", "error_message": OVER_DAILY_LIMIT_MESSAGE,
+                               "rows": []})
         if not self.legacy_enabled:
             return Reply(200, {"status": "REQUEST_DENIED", "error_message": "You're calling a legacy API, which is "
                                "not enabled for your project. To get newer features and more functionality, switch "
@@ -103,4 +120,4 @@ class FakeMaps(FakeServer):
             return Reply(200, {})
         route = {"distanceMeters": hit[0], "duration": f"{hit[1]}s", "polyline": {"encodedPolyline": "abc"}}
         mask = req.headers["X-Goog-FieldMask"].split(",")
-        return Reply(200, {"routes": [{k: v for k, v in route.items() if f"routes.{k}" in mask}]})
+        return Reply(200, {"routes": [proto3_json({k: v for k, v in route.items() if f"routes.{k}" in mask})]})
