@@ -34,6 +34,11 @@ from clients.http_text import readable, retry_after_s, with_retry_after
 from clients.private_files import write_json_atomic
 
 SCOPES = ["https://www.googleapis.com/auth/calendar.readonly"]
+# The event types that can be a drive (developers.google.com/calendar/api/guides/event-types; events.list returns every
+# type unless `eventTypes` names some): regular events, and events Gmail adds from mails (flights, hotels, tables:
+# since 2024-05 "fromGmail", no longer returned for "default"). Never birthday, focusTime, outOfOffice or
+# workingLocation: none of them is a trip.
+TRIP_EVENT_TYPES = ("default", "fromGmail")
 REAUTH = "run `python scheduler.py auth google` again"
 # 403 reasons that mean "later", not "enable the API" (developers.google.com/calendar/api/guides/errors)
 RATE_LIMITED = ("rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded")
@@ -132,7 +137,8 @@ class GoogleCalendar:
                 reply = service.events().list(
                     calendarId=self.calendar_id, timeMin=start.astimezone(UTC).isoformat(),
                     timeMax=end.astimezone(UTC).isoformat(), singleEvents=True, orderBy="startTime",
-                    maxResults=self.page_size, pageToken=page, showDeleted=False).execute()
+                    maxResults=self.page_size, pageToken=page, showDeleted=False,
+                    eventTypes=list(TRIP_EVENT_TYPES)).execute()
                 if not isinstance(reply, dict):  # googleapiclient hands back the raw text when it is not JSON
                     raise CalendarError(f"Google Calendar sent a reply that is not JSON ({readable(reply, 60)})")
                 zone = _zone(reply.get("timeZone"), self.zone)
@@ -181,7 +187,7 @@ class GoogleCalendar:
         return CalendarError(f"Google Calendar error {code}: {message or 'no details'}")
 
     def _event(self, item: dict[str, Any], zone: tzinfo) -> CalendarEvent | None:
-        if item.get("eventType") == "workingLocation" or "start" not in item:
+        if item.get("eventType", "default") not in TRIP_EVENT_TYPES or "start" not in item:
             return None
         me = next((a for a in item.get("attendees", []) if a.get("self")), None)
         if not self.rules.keep(cancelled=item.get("status") == "cancelled",

@@ -87,6 +87,31 @@ def test_google_refreshes_an_expired_token_saves_it_private_and_reads_every_page
     assert len(google.requests("POST", "/token")) == 1
 
 
+def test_google_is_asked_only_for_the_event_types_that_can_be_trips(google, tmp_path):
+    """Birthdays, focus time, out-of-office and working locations are not drives: events.list is asked for the
+    default type and Gmail's (a flight or a table booked by mail), and the fake, as Google, returns every type when
+    eventTypes is not given."""
+    import requests
+    typed = {t: gevent(t, "2026-11-27T11:00:00-05:00", "2026-11-27T12:00:00-05:00", eventType=t,
+                       location="South Station, Boston MA")
+             for t in ("birthday", "focusTime", "outOfOffice", "workingLocation", "fromGmail", "default")}
+    typed["birthday"].update(start={"date": "2026-11-27"}, end={"date": "2026-11-28"})
+    google.events = list(typed.values()) + [gevent("untyped", "2026-11-27T13:00:00-05:00", "2026-11-27T14:00:00-05:00")]
+    ids = {e.uid for e in gcal(google, tmp_path).events(START, END)}
+    assert ids == {"fromGmail", "default", "untyped"}
+    assert google.requests("GET", "/events")[0].query["eventTypes"] == ["default", "fromGmail"]
+    token, page, seen = next(iter(google.valid_tokens)), None, set()
+    while True:  # without eventTypes, every type comes back
+        raw = requests.get(google.url + "/calendar/v3/calendars/primary/events", timeout=5,
+                           headers={"Authorization": f"Bearer {token}"},
+                           params={"singleEvents": "true", "orderBy": "startTime", "pageToken": page,
+                                   "timeMin": START.isoformat(), "timeMax": END.isoformat()}).json()
+        seen |= {e["id"] for e in raw["items"]}
+        if not (page := raw.get("nextPageToken")):
+            break
+    assert seen == set(typed) | {"untyped"}
+
+
 def test_google_events_are_normalized(google, tmp_path):
     by_id = {e.uid: e for e in gcal(google, tmp_path).events(START, END)}
     assert by_id["a"].start == datetime(2026, 11, 27, 14, 0, tzinfo=UTC) and not by_id["a"].all_day

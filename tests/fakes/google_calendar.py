@@ -1,5 +1,8 @@
-"""A fake Google: Calendar v3 `events.list` (paging, timeMin/timeMax, Bearer check, Google error JSON) and the OAuth
-token endpoint (authorization_code and refresh_token grants)."""
+"""A fake Google: Calendar v3 `events.list` (paging, timeMin/timeMax, `eventTypes`, Bearer check, Google error JSON)
+and the OAuth token endpoint (authorization_code and refresh_token grants).
+
+`eventTypes` as the API documents it (developers.google.com/calendar/api/guides/event-types): repeated, every type
+returned when it is not given; an event without `eventType` is a "default" one."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from tests.fakes.http import FakeServer, Reply, Request
 CLIENT_ID = "123-test.apps.googleusercontent.com"
 CLIENT_SECRET = "test-client-secret"
 REFRESH_TOKEN = "1//test-refresh"
+EVENT_TYPES = ("birthday", "default", "focusTime", "fromGmail", "outOfOffice", "workingLocation")
 
 
 def _t(raw: dict[str, Any]) -> datetime:
@@ -98,6 +102,12 @@ class FakeGoogle(FakeServer):
         from clients.gridstatus import parse_time
         lo, hi = parse_time(q["timeMin"]), parse_time(q["timeMax"])
         items = [e for e in self.events if _t(e["end"]) > lo and _t(e["start"]) < hi]  # type: ignore[operator]
+        types = req.query.get("eventTypes")
+        if types:
+            unknown = set(types) - set(EVENT_TYPES)
+            if unknown:
+                return google_error(400, f"Invalid value for eventTypes: {sorted(unknown)[0]}", "INVALID_ARGUMENT")
+            items = [e for e in items if e.get("eventType", "default") in types]
         items.sort(key=lambda e: _t(e["start"]))
         size = min(int(q.get("maxResults", 250)), self.page_size)
         offset = int(q.get("pageToken", "0"))
