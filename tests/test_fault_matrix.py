@@ -248,7 +248,13 @@ class GridStatus(Source):
         "malformed": _json('{"status_code": 200, "data": [{"interval_start_utc": "2026-'),
         "html_page": HTML_REPLY,
         "empty": Reply(200, {"status_code": 200, "data": [], "meta": {"hasNextPage": False, "cursor": None}}),
+        "usage_spent": Reply(429, {"detail": "API rows returned limit of 1,000,000 for this month exceeded."}),
     }
+
+    def __init__(self, fake: FakeGridStatus, tmp: Path) -> None:
+        super().__init__(fake, tmp)
+        # the plan's usage period runs from the sign-up day, not the calendar month (what /v1/api_usage states)
+        fake.period = (datetime(2026, 10, 15, tzinfo=UTC), datetime(2026, 11, 15, tzinfo=UTC))
 
     def client(self, base_url: str) -> gsc.GridStatusClient:
         return gsc.GridStatusClient(fgs.KEY, base_url, timeout=EASY_S, sleep=lambda s: None)
@@ -403,6 +409,8 @@ class MapsLegacy(_Maps):
         "malformed": _json('{"status": "OK", "rows": [{"elements": ['),
         "html_page": HTML_REPLY,
         "empty": Reply(200, {"status": "OK", "origin_addresses": [], "destination_addresses": [], "rows": []}),
+        "over_daily_limit": Reply(200, {"status": "OVER_DAILY_LIMIT", "rows": [],
+                                        "error_message": fmaps.OVER_DAILY_LIMIT_MESSAGE}),
     }
 
     def client(self, base_url: str) -> LegacyMapsClient:
@@ -428,6 +436,7 @@ class MapsRoutes(_Maps):
         "malformed": _json('{"routes": [{"distanceMeters": 14'),
         "html_page": HTML_REPLY,
         "empty": Reply(200, {}),
+        "zero_route": Reply(200, {"routes": [{"duration": "0s"}]}),  # proto3 JSON: 0 m is left out
     }
 
     def client(self, base_url: str) -> RoutesClient:
@@ -620,3 +629,36 @@ def loop_goes_on_and_says_so(src: Source, fault: str, expect: Expect) -> None:
     asked = len(src.fake.log)
     coord.tick(min(retry_at, t1 + timedelta(hours=1)) - timedelta(minutes=1))
     assert len(src.fake.log) == asked
+
+
+# ---------------------------------------------------------------------- real answers that are not outages (issue 15)
+QUIRKS: dict[tuple[str, str], Expect] = {
+    # the plan's monthly rows are spent: wait for the end of the usage period GridStatus states (Nov 15 here), not
+    # a tick and not the calendar month's end
+    ("gridstatus", "usage_spent"): Expect(gsc.QuotaSpentError, r"monthly allowance used up",
+                                          wait=timedelta(days=14)),
+    # OVER_DAILY_LIMIT is the key or billing: one line naming the fix, a day's wait
+    ("maps_legacy", "over_daily_limit"): Expect(K, r"OVER_DAILY_LIMIT: fix GOOGLE_MAPS_API_KEY or its Google "
+                                                   r"Cloud project's billing", wait=DAY),
+}
+
+
+@pytest.mark.parametrize("name, quirk", list(QUIRKS))
+def test_real_quirks(name, quirk, fakes, tmp_path):
+    expect = QUIRKS[(name, quirk)]
+    client_raises_its_own_error(source_for(name, fakes, tmp_path / "client"), quirk, expect)
+    loop_goes_on_and_says_so(source_for(name, fakes, tmp_path / "service"), quirk, expect)
+
+
+def test_a_zero_metre_route_is_a_drive_of_0_km_through_the_loop(fakes, tmp_path):
+    src = source_for("maps_routes", fakes, tmp_path)
+    leg = src.client(src.fake.url)
+    src.fault("zero_route")
+    assert leg.drive(HOME, FAR).distance_m == 0.0
+    src.fake.injected.clear()
+    coord, t0, t1 = src.service(src.client(src.fake.url), Backoff(timedelta(minutes=14)))
+    coord.tick(t0)
+    src.fault("zero_route")
+    state = coord.tick(t1).state  # the far event has entered the 48 h window: its drive is asked now
+    far = [e for e in state["events"] if e["summary"] == "far"]
+    assert far and far[0]["distance_km"] == 0.0 and state["health"]["sources"]["maps"]["ok"], far
