@@ -27,12 +27,16 @@ class Target:
 
 
 def departure_command(vehicle: VehicleSnapshot, departure_minutes: int, off_peak_end_minutes: int) -> Command:
-    """Scheduled departure with off-peak charging on, keeping the owner's preconditioning and weekday choices."""
+    """Scheduled departure with off-peak charging on, keeping the owner's preconditioning and weekday choices.
+    tesla-http-proxy turns preconditioning on (weekdays) whenever preconditioning_weekdays_only is true, whatever
+    preconditioning_enabled says (vehicle-command pkg/proxy/command.go, getPolicy): weekdays-only is sent only with
+    preconditioning on, so an owner who had it off keeps it off."""
+    preconditioning = bool(vehicle.preconditioning_enabled)
     return Command("set_scheduled_departure", {
         "enable": True,
         "departure_time": departure_minutes,
-        "preconditioning_enabled": bool(vehicle.preconditioning_enabled),
-        "preconditioning_weekdays_only": vehicle.preconditioning_times == "weekdays",
+        "preconditioning_enabled": preconditioning,
+        "preconditioning_weekdays_only": preconditioning and vehicle.preconditioning_times == "weekdays",
         "off_peak_charging_enabled": True,
         "off_peak_charging_weekdays_only": vehicle.off_peak_charging_times == "weekdays",
         "end_off_peak_time": off_peak_end_minutes,

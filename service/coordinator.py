@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 
 Planner = Callable[..., Any]
 
+# A Fleet API token without the vehicle_location scope (added 2024-11) reads the car without its position.
+NO_POSITION_HELP = ("The car sends no position: the Tesla sign-in lacks the vehicle_location scope. Run `python "
+                    "scheduler.py auth tesla` again and allow Location (or add it to the app's scopes at "
+                    "developer.tesla.com first); until then nothing is changed, since the car may not be at home.")
+
 
 @dataclass
 class TickResult:
@@ -131,6 +136,10 @@ class Coordinator:
         return trips
 
     def _vehicle_notes(self, now: datetime, snap: VehicleSnapshot | None, notes: list[str]) -> None:
+        s = self.settings
+        if (s.home_latitude or s.home_longitude) and snap is not None and snap.battery_level is not None \
+                and snap.latitude is None:
+            notes.append(NO_POSITION_HELP)
         st = self.link.status
         if st.ok or not st.last_error:
             return
