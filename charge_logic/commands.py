@@ -109,6 +109,15 @@ def apply_commands(snapshot: VehicleSnapshot, commands: Iterable[Command]) -> Ve
             enable = bool(command.args.get("enable", False))
             car = replace(car, scheduled_charging_mode="StartAt" if enable else "Off",
                           scheduled_charging_start_time_minutes=command.args.get("time") if enable else None)
+        elif name == "add_charge_schedule":
+            from charge_logic.charge_schedules import schedule_from_args
+
+            new = schedule_from_args(command.args)
+            kept = tuple(x for x in car.charge_schedules or () if x.id != new.id)
+            car = replace(car, charge_schedules=(*kept, new))
+        elif name == "remove_charge_schedule":
+            gone = _int_arg(command, "id")
+            car = replace(car, charge_schedules=tuple(x for x in car.charge_schedules or () if x.id != gone))
         elif name == "charge_start":
             if car.plugged_in and not car.charging and car.charging_state != NO_POWER:
                 full = (car.battery_level is not None and car.charge_limit_soc is not None
@@ -120,5 +129,6 @@ def apply_commands(snapshot: VehicleSnapshot, commands: Iterable[Command]) -> Ve
                 car = replace(car, charging_state=STOPPED, charger_actual_current=0)
         else:
             raise ValueError(f"unknown car command {name!r}: expected set_charging_amps, set_charge_limit, "
-                             "set_scheduled_departure, set_scheduled_charging, charge_start or charge_stop")
+                             "set_scheduled_departure, set_scheduled_charging, charge_start, charge_stop, "
+                             "add_charge_schedule or remove_charge_schedule")
     return car

@@ -93,10 +93,12 @@ def _guard(vehicle: VehicleSnapshot | None, at_home: bool | None, need: TripNeed
 
 
 def _schedule_on(vehicle: VehicleSnapshot) -> bool:
-    """The car charges by departure itself (DepartBy / off-peak), so we may set its departure. A start-time
-    schedule (StartAt) is the owner's own choice and is left alone."""
+    """The car charges by departure itself (DepartBy / off-peak), so we may set its departure; or it takes charge
+    schedules (firmware 2024.26+, charge_logic/charge_schedules.py writes the plan as one). A start-time schedule
+    (StartAt) is the owner's own choice and is left alone."""
     mode = vehicle.scheduled_charging_mode
-    return mode == DEPART_BY or (bool(vehicle.off_peak_charging_enabled) and mode != "StartAt")
+    return mode == DEPART_BY or (bool(vehicle.off_peak_charging_enabled) and mode != "StartAt") or (
+        vehicle.charge_schedules is not None and mode != "StartAt")
 
 
 def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint],
