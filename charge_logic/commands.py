@@ -27,12 +27,16 @@ class Target:
 
 
 def departure_command(vehicle: VehicleSnapshot, departure_minutes: int, off_peak_end_minutes: int) -> Command:
-    """Scheduled departure with off-peak charging on, keeping the owner's preconditioning and weekday choices."""
+    """Scheduled departure with off-peak charging on, keeping the owner's preconditioning and weekday choices.
+    tesla-http-proxy turns preconditioning on (weekdays) whenever preconditioning_weekdays_only is true, whatever
+    preconditioning_enabled says (vehicle-command pkg/proxy/command.go, getPolicy): weekdays-only is sent only with
+    preconditioning on, so an owner who had it off keeps it off."""
+    preconditioning = bool(vehicle.preconditioning_enabled)
     return Command("set_scheduled_departure", {
         "enable": True,
         "departure_time": departure_minutes,
-        "preconditioning_enabled": bool(vehicle.preconditioning_enabled),
-        "preconditioning_weekdays_only": vehicle.preconditioning_times == "weekdays",
+        "preconditioning_enabled": preconditioning,
+        "preconditioning_weekdays_only": preconditioning and vehicle.preconditioning_times == "weekdays",
         "off_peak_charging_enabled": True,
         "off_peak_charging_weekdays_only": vehicle.off_peak_charging_times == "weekdays",
         "end_off_peak_time": off_peak_end_minutes,
@@ -105,6 +109,15 @@ def apply_commands(snapshot: VehicleSnapshot, commands: Iterable[Command]) -> Ve
             enable = bool(command.args.get("enable", False))
             car = replace(car, scheduled_charging_mode="StartAt" if enable else "Off",
                           scheduled_charging_start_time_minutes=command.args.get("time") if enable else None)
+        elif name == "add_charge_schedule":
+            from charge_logic.charge_schedules import schedule_from_args
+
+            new = schedule_from_args(command.args)
+            kept = tuple(x for x in car.charge_schedules or () if x.id != new.id)
+            car = replace(car, charge_schedules=(*kept, new))
+        elif name == "remove_charge_schedule":
+            gone = _int_arg(command, "id")
+            car = replace(car, charge_schedules=tuple(x for x in car.charge_schedules or () if x.id != gone))
         elif name == "charge_start":
             if car.plugged_in and not car.charging and car.charging_state != NO_POWER:
                 full = (car.battery_level is not None and car.charge_limit_soc is not None
@@ -116,5 +129,6 @@ def apply_commands(snapshot: VehicleSnapshot, commands: Iterable[Command]) -> Ve
                 car = replace(car, charging_state=STOPPED, charger_actual_current=0)
         else:
             raise ValueError(f"unknown car command {name!r}: expected set_charging_amps, set_charge_limit, "
-                             "set_scheduled_departure, set_scheduled_charging, charge_start or charge_stop")
+                             "set_scheduled_departure, set_scheduled_charging, charge_start, charge_stop, "
+                             "add_charge_schedule or remove_charge_schedule")
     return car

@@ -20,6 +20,25 @@ NO_POWER = "NoPower"
 
 
 @dataclass(frozen=True)
+class ChargeSchedule:
+    """One of the car's own charge schedules (firmware 2024.26+), as vehicle_data's charge_schedule_data lists it
+    (teslamotors/vehicle-command, pkg/protocol/protobuf/common.proto, ChargeSchedule). Times are minutes after
+    local midnight; days_of_week is a bit mask, Sunday 1, Monday 2 ... Saturday 64 (pkg/proxy/command.go)."""
+
+    id: int
+    name: str = ""
+    days_of_week: int = 127
+    start_enabled: bool = False
+    start_time: int | None = None
+    end_enabled: bool = False
+    end_time: int | None = None
+    one_time: bool = False
+    enabled: bool = True
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
 class VehicleSnapshot:
     """What the car last told us. Charge fields are None when only the free summary was read (car asleep)."""
 
@@ -54,6 +73,8 @@ class VehicleSnapshot:
     odometer_km: float | None = None
     latitude: float | None = None
     longitude: float | None = None
+    car_version: str | None = None  # firmware, "2026.38.4 abc123"
+    charge_schedules: tuple[ChargeSchedule, ...] | None = None  # None: the car has none to report (pre-2024.26)
 
     @property
     def plugged_in(self) -> bool | None:

@@ -6,7 +6,8 @@ then "charge now" (battery below the minimum, or the owner asked for a full char
 windows when given, else the seed rules (forecast-banded amps and the car's own off-peak schedule).
 
 Decision.mode, for the dashboard and the history:
-  no_vehicle_data, no_charge_data, supercharging, not_at_home, not_plugged_in, no_power  — guards: no commands
+  no_vehicle_data, no_charge_data, supercharging, not_at_home, location_unknown, not_plugged_in, no_power  — guards:
+  no commands
   charge_now_low_soc, charge_now_full  — charging now at full power
   charge_now_trip  — seed rules: a trip before the scheduled departure needs more than the battery has
   scheduled  — seed rules: the car's off-peak schedule charges it by departure
@@ -76,6 +77,9 @@ def _guard(vehicle: VehicleSnapshot | None, at_home: bool | None, need: TripNeed
         return "supercharging", ["The car is on a fast charger: the home schedule leaves it alone"]
     if at_home is False:
         return "not_at_home", ["The car is away from home: charging there is left alone"]
+    if at_home is None:  # never assumed: a car charging elsewhere must not be stopped, started or rescheduled
+        return "location_unknown", ["The car sent no position, so whether it is at home is not known: nothing is "
+                                    "changed"]
     if not vehicle.plugged_in:
         reasons = ["The car is not plugged in: nothing to schedule"]
         if vehicle.battery_level < need.needed_soc:
@@ -89,10 +93,12 @@ def _guard(vehicle: VehicleSnapshot | None, at_home: bool | None, need: TripNeed
 
 
 def _schedule_on(vehicle: VehicleSnapshot) -> bool:
-    """The car charges by departure itself (DepartBy / off-peak), so we may set its departure. A start-time
-    schedule (StartAt) is the owner's own choice and is left alone."""
+    """The car charges by departure itself (DepartBy / off-peak), so we may set its departure; or it takes charge
+    schedules (firmware 2024.26+, charge_logic/charge_schedules.py writes the plan as one). A start-time schedule
+    (StartAt) is the owner's own choice and is left alone."""
     mode = vehicle.scheduled_charging_mode
-    return mode == DEPART_BY or (bool(vehicle.off_peak_charging_enabled) and mode != "StartAt")
+    return mode == DEPART_BY or (bool(vehicle.off_peak_charging_enabled) and mode != "StartAt") or (
+        vehicle.charge_schedules is not None and mode != "StartAt")
 
 
 def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint],
@@ -204,8 +210,6 @@ def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequen
         tail.append(f"The scheduled departure is left alone while the battery is below {config.min_soc} %")
     elif vehicle.scheduled_charging_mode != "StartAt":
         tail.append("Scheduled departure with off-peak charging is off in the car, so the calendar does not set it")
-    if at_home is None:
-        tail.append("The car's location is unknown: assuming it is at home")
 
     target = Target(charge_now=charge_now, amps=amps, charge_limit=None if full else limit,
                     departure_minutes=dep_minutes, off_peak_end_minutes=end_minutes)

@@ -3,7 +3,8 @@
 teslapy: teslapy's own PKCE flow (client "ownerapi"), the redirected `tesla://auth/callback?...` URL pasted back.
 fleet: the OAuth authorization-code flow for a developer app (developer.tesla.com/docs/fleet-api/authentication/
 third-party-tokens): open the authorize URL, sign in, paste the redirected URL (or just its code); the code is
-exchanged at TESLA_AUTH_URL/oauth2/v3/token. Either way the token lands in STATE_DIR, readable by its owner only.
+exchanged at TESLA_TOKEN_URL/oauth2/v3/token (fleet-auth.prd.vn.cloud.tesla.com). Either way the token lands in
+STATE_DIR, readable by its owner only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from clients import tesla_fleet
 from clients.tesla_common import Scrubber
 from clients.vehicle import VehicleError
 
-FLEET_SCOPES = "openid offline_access vehicle_device_data vehicle_cmds vehicle_charging_cmds"
+# vehicle_location (added 2024-11): without it vehicle_data carries no position, and "at home" cannot be told.
+FLEET_SCOPES = "openid offline_access vehicle_device_data vehicle_location vehicle_cmds vehicle_charging_cmds"
 
 
 def run(args: Any, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
@@ -117,7 +119,7 @@ def _fleet(settings: Any, stdin: TextIO, out: TextIO) -> int:
     if not code:
         print("error: no code in what was pasted; paste the address the browser ended on", file=out)
         return 1
-    token = tesla_fleet.token_request(requests.Session(), settings.tesla_auth_url, {
+    token = tesla_fleet.token_request(requests.Session(), settings.tesla_token_url, {
         "grant_type": "authorization_code", "client_id": settings.tesla_client_id,
         "client_secret": settings.tesla_client_secret, "code": code,
         "audience": settings.tesla_fleet_audience, "redirect_uri": settings.tesla_redirect_uri})

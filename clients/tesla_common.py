@@ -14,19 +14,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from charge_logic.models import VehicleSnapshot
+from charge_logic.models import ChargeSchedule, VehicleSnapshot
 from clients.private_files import write_json_atomic
-from clients.vehicle import BENIGN_REASONS, CommandResult, VehicleSummary
+from clients.vehicle import BENIGN_REASONS, CommandProtocolRequired, CommandResult, VehicleSummary
 
 Clock = Callable[[], datetime]
 
 # The sections a charge decision needs; location_data gives the position on firmware 2023.38+ (Fleet API docs,
-# "vehicle_data" endpoint).
-VEHICLE_DATA_ENDPOINTS = "charge_state;location_data;vehicle_state"
+# "vehicle_data" endpoint) and only with the vehicle_location scope; charge_schedule_data lists the car's own charge
+# schedules on firmware 2024.26+ (vehicle-command pkg/protocol/protobuf/vehicle.proto, ChargeScheduleState).
+VEHICLE_DATA_ENDPOINTS = "charge_state;charge_schedule_data;location_data;vehicle_state"
 
-# The five commands the scheduler sends, named as in the Fleet API; the Owner API uses the same names and bodies.
+# The commands the scheduler sends, named as in the Fleet API; the Owner API uses the same names and bodies.
 COMMANDS = ("set_charging_amps", "set_charge_limit", "set_scheduled_departure", "set_scheduled_charging",
-            "charge_start", "charge_stop")
+            "charge_start", "charge_stop", "add_charge_schedule", "remove_charge_schedule")
+
+# tesla-http-proxy reports a car's refusal as HTTP 200 {"response": {"result": false, "reason": "car could not
+# execute command: already_set"}} (pkg/vehicle/infotainment.go; pkg/proxy/proxy.go, writeJSONError with a
+# NominalError); the security controller's say "vcsec could not execute command: ..." (pkg/protocol/error.go).
+PROXY_REASON_PREFIXES = ("car could not execute command: ", "vcsec could not execute command: ")
+# The Fleet API's REST command endpoint refuses an unsigned command to a car that takes only signed ones as HTTP 200
+# {"response": {"result": false, "reason": "unsigned_cmds_hardlocked"}} (seen by TeslaSolarCharger,
+# github.com/pkuehnel/TeslaSolarCharger, TeslaFleetApiService.HandleUnsignedCommands).
+UNSIGNED_REFUSED = "unsigned_cmds_hardlocked"
 
 KM_PER_MILE = 1.609344
 AUTH_HINT = "run `python scheduler.py auth tesla`"
@@ -162,18 +172,50 @@ def snapshot_from_vehicle_data(data: dict[str, Any], clock: Clock) -> VehicleSna
         odometer_km=round(odo * KM_PER_MILE, 1) if odo is not None else None,
         latitude=_num(ds, "latitude", float),
         longitude=_num(ds, "longitude", float),
+        car_version=_text(vs, "car_version"),
+        charge_schedules=_schedules(data.get("charge_schedule_data")),
     )
 
 
-def command_result(body: Any) -> CommandResult:
-    """{"response": {"result": bool, "reason": str}}; benign reasons count as done. tesla-http-proxy sends the
-    car's reason under "string" (pkg/proxy/proxy.go, carResponse), so both keys are read."""
+def _schedules(section: Any) -> tuple[ChargeSchedule, ...] | None:
+    """charge_schedule_data.charge_schedules (common.proto ChargeSchedule); None when the car sent no such section
+    (firmware before 2024.26, or not asked)."""
+    if not isinstance(section, dict):
+        return None
+    out = []
+    for item in section.get("charge_schedules") or []:
+        if not isinstance(item, dict) or _num(item, "id") is None:
+            continue
+        out.append(ChargeSchedule(
+            id=_num(item, "id"), name=str(item.get("name") or ""), days_of_week=_num(item, "days_of_week") or 0,
+            start_enabled=item.get("start_enabled") is True, start_time=_num(item, "start_time"),
+            end_enabled=item.get("end_enabled") is True, end_time=_num(item, "end_time"),
+            one_time=item.get("one_time") is True, enabled=item.get("enabled") is True,
+            latitude=_num(item, "latitude", float), longitude=_num(item, "longitude", float)))
+    return tuple(out)
+
+
+def car_reason(reason: str) -> str:
+    """The car's own word for a refusal, without tesla-http-proxy's "car could not execute command: " in front."""
+    text = reason.strip()
+    for prefix in PROXY_REASON_PREFIXES:
+        if text.lower().startswith(prefix):
+            return text[len(prefix):].strip()
+    return text
+
+
+def command_result(body: Any, protocol_help: str = "") -> CommandResult:
+    """{"response": {"result": bool, "reason": str}} (pkg/proxy/proxy.go, carResponse); a benign reason
+    ("already_set", "is_charging", ...) counts as done. An unsigned command refused in a 200 reply raises
+    CommandProtocolRequired, as its 403 form does."""
     resp = body.get("response") if isinstance(body, dict) else None
     if not isinstance(resp, dict):
         return CommandResult(False, error_text(body) or "no response")
-    reason = str(resp.get("reason") or resp.get("string") or "")
+    reason = car_reason(str(resp.get("reason") or ""))
     if resp.get("result") is True:
         return CommandResult(True, reason)
+    if reason == UNSIGNED_REFUSED or is_protocol_error(reason):
+        raise CommandProtocolRequired(protocol_help or f"the car refused an unsigned command ({reason})")
     return CommandResult(reason in BENIGN_REASONS, reason or "refused")
 
 

@@ -6,12 +6,16 @@ GET /api/1/vehicles/{vin}/vehicle_data (billed; 408 when asleep), POST /api/1/ve
 POST /api/1/vehicles/{vin}/command/{name} (billed; the proxy signs it; the proxy wants the VIN, not the id).
 Errors come as {"response": null, "error": "...", "error_description": ""} (pkg/proxy/proxy.go, writeJSONError);
 a 429 carries Retry-After (developer.tesla.com/docs/fleet-api/support/faq). Tokens: third-party OAuth tokens
-refreshed at TESLA_AUTH_URL/oauth2/v3/token with grant_type=refresh_token and client_id
+exchanged and refreshed at TESLA_TOKEN_URL/oauth2/v3/token (fleet-auth.prd.vn.cloud.tesla.com, the host Tesla
+dedicates to token exchange; the authorize page stays at TESLA_AUTH_URL) with grant_type=refresh_token and client_id
 (developer.tesla.com/docs/fleet-api/authentication/third-party-tokens); Tesla rotates the refresh token.
+Billing: every reply below 500 is billed (developer.tesla.com/docs/fleet-api/billing-and-limits), so each is counted,
+and the replies that need the owner to act (402, 412, 451, 401 mobile_access_disabled) stop the calls for a day.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -48,10 +52,21 @@ from clients.vehicle import (
     VehicleAsleep,
     VehicleAuthError,
     VehicleError,
+    VehicleSetupError,
     VehicleSummary,
 )
 
+log = logging.getLogger(__name__)
+
 TOKEN_FILE = "tesla_fleet_token.json"
+WAKE_MAX_S = 60.0  # a car may take up to a minute to come online after wake_up
+SETUP_PAUSE_S = 86400.0  # a refusal only the owner can fix is asked again a day later, not every tick
+PROXY_HELP = ("the car takes only signed commands: run tesla-http-proxy and set "
+              "TESLA_FLEET_BASE_URL=https://localhost:4443 and TESLA_FLEET_CA_CERT=<its tls-cert.pem> (docs/tesla.md); "
+              "commands are not sent meanwhile")
+# Hosts that are Tesla's own Fleet API, not a tesla-http-proxy in front of it (developer.tesla.com/docs/fleet-api/
+# getting-started/regions-countries).
+TESLA_HOST_SUFFIXES = (".tesla.com", ".tesla.cn")
 TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
 MAX_RETRY_AFTER_S = 30.0  # wait out a 429 this long at most, once; longer waits become an error for this tick
 SUMMARY_FRESH_S = 60.0  # a summary this young is trusted by snapshot() without asking again
@@ -70,7 +85,7 @@ def save_token(path: Path, token: dict[str, Any], now: float | None = None) -> d
     return saved
 
 
-def token_request(session: requests.Session, auth_url: str, data: dict[str, str],
+def token_request(session: requests.Session, token_url: str, data: dict[str, str],
                   timeout: tuple[float, float] = TIMEOUT, scrub: Callable[[object], str] | None = None
                   ) -> dict[str, Any]:
     """POST to Tesla's OAuth token endpoint; raises VehicleAuthError when Tesla refuses the grant. The refusal is
@@ -79,12 +94,12 @@ def token_request(session: requests.Session, auth_url: str, data: dict[str, str]
     scrub_add = getattr(scrub, "add", None)
     if scrub_add:
         scrub_add(*(v for k, v in data.items() if k in ("refresh_token", "code", "code_verifier", "client_secret")))
-    url = auth_url.rstrip("/") + "/oauth2/v3/token"
+    url = token_url.rstrip("/") + "/oauth2/v3/token"
     try:
         resp = session.post(url, data=data, timeout=timeout, headers={"Accept": "application/json"})
     except requests.RequestException as exc:
         raise VehicleError(f"cannot reach Tesla sign-in at {urlsplit(url).netloc} ({type(exc).__name__}); "
-                           "check TESLA_AUTH_URL and the network") from None
+                           "check TESLA_TOKEN_URL and the network") from None
     try:
         body = resp.json()
     except ValueError:
@@ -100,13 +115,17 @@ def token_request(session: requests.Session, auth_url: str, data: dict[str, str]
 class FleetVehicle:
     """One car through the Fleet API. Counts billed calls in `calls`; never puts a token or the VIN in an error."""
 
-    def __init__(self, base_url: str, *, token_file: Path, client_id: str, auth_url: str, vin: str = "",
+    def __init__(self, base_url: str, *, token_file: Path, client_id: str, token_url: str, vin: str = "",
                  ca_cert: str = "", clock: Clock = utc_now, sleep: Callable[[float], None] = time.sleep,
-                 timeout: tuple[float, float] = TIMEOUT, max_retry_after_s: float = MAX_RETRY_AFTER_S) -> None:
+                 timeout: tuple[float, float] = TIMEOUT, max_retry_after_s: float = MAX_RETRY_AFTER_S,
+                 direct: bool | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.token_file = Path(token_file)
         self.client_id = client_id
-        self.auth_url = auth_url
+        self.token_url = token_url
+        self.signing_required = False  # the vehicle list says command_signing: required
+        # base_url is Tesla's own host (unsigned commands) rather than tesla-http-proxy; None: told by the host name
+        self.direct = direct
         self.vin = vin
         self.clock, self.sleep, self.timeout = clock, sleep, timeout
         self.max_retry_after_s = max_retry_after_s
@@ -128,7 +147,7 @@ class FleetVehicle:
     @classmethod
     def from_settings(cls, settings: Any, **kw: Any) -> FleetVehicle:
         return cls(settings.tesla_fleet_base_url, token_file=token_path(settings.state_dir),
-                   client_id=settings.tesla_client_id, auth_url=settings.tesla_auth_url, vin=settings.tesla_vin,
+                   client_id=settings.tesla_client_id, token_url=settings.tesla_token_url, vin=settings.tesla_vin,
                    ca_cert=settings.tesla_fleet_ca_cert, **kw)
 
     # ------------------------------------------------------------------ the Vehicle protocol
@@ -145,6 +164,10 @@ class FleetVehicle:
             self.scrub.add(self.vin)
         summary = summary_from_json(item)
         self._last_summary = (self.clock(), summary)
+        signing = item.get("command_signing") == "required"  # "off" | "allowed" | "required"
+        if signing and not self.signing_required and self._direct():
+            log.warning("%s", PROXY_HELP)
+        self.signing_required = signing
         return summary
 
     def snapshot(self) -> VehicleSnapshot:
@@ -158,9 +181,9 @@ class FleetVehicle:
             raise VehicleError("Fleet API vehicle_data reply had no vehicle data")
         return snapshot_from_vehicle_data(data, self.clock)
 
-    def wake(self, timeout_s: float = 30.0) -> bool:
-        """Wake once (billed) and poll the free list until online; bounded by timeout_s (at most 30 s)."""
-        timeout_s = max(0.0, min(timeout_s, 30.0))
+    def wake(self, timeout_s: float = WAKE_MAX_S) -> bool:
+        """Wake once (billed) and poll the free list until online; bounded by timeout_s (at most 60 s)."""
+        timeout_s = max(0.0, min(timeout_s, WAKE_MAX_S))
         if self._fresh_summary(max_age_s=0).state == "online":
             return True
         started, waited, interval = time.monotonic(), 0.0, 2.0
@@ -183,11 +206,19 @@ class FleetVehicle:
             raise VehicleError(f"unknown car command {command.name!r}; known: {', '.join(COMMANDS)}")
         if not self.vin:
             self.summary()
+        if self.signing_required and self._direct():  # refused for sure: not paid for
+            raise CommandProtocolRequired(PROXY_HELP)
         body = self._call("POST", f"/api/1/vehicles/{self.vin}/command/{command.name}", what=command.name,
                           billed="commands", json=dict(command.args))
-        return command_result(body)
+        return command_result(body, PROXY_HELP)
 
     # ------------------------------------------------------------------ plumbing
+    def _direct(self) -> bool:
+        """TESLA_FLEET_BASE_URL is Tesla's own host (unsigned commands), not tesla-http-proxy."""
+        if self.direct is not None:
+            return self.direct
+        return (urlsplit(self.base_url).hostname or "").endswith(TESLA_HOST_SUFFIXES)
+
     def _fresh_summary(self, max_age_s: float = SUMMARY_FRESH_S) -> VehicleSummary:
         if self._last_summary is not None and self.vin:
             at, summary = self._last_summary
@@ -218,7 +249,7 @@ class FleetVehicle:
             raise VehicleAuthError(f"the Fleet API token expired and has no refresh token: {AUTH_HINT}")
         if not self.client_id:
             raise VehicleAuthError("TESLA_CLIENT_ID is empty: set it to the Fleet API app's client id")
-        body = token_request(self.session, self.auth_url, {"grant_type": "refresh_token",
+        body = token_request(self.session, self.token_url, {"grant_type": "refresh_token",
                                                            "client_id": self.client_id,
                                                            "refresh_token": str(refresh)}, self.timeout,
                              self.scrub)
@@ -253,7 +284,9 @@ class FleetVehicle:
             except ValueError:
                 body = None
             text = self.scrub(error_text(body) if isinstance(body, dict) else readable(resp.text, 120))
-            if status == 401 and not refreshed:
+            if billed and status < 500:  # Tesla bills every reply below 500, refusals too
+                setattr(self.calls, billed, getattr(self.calls, billed) + 1)
+            if status == 401 and not refreshed and "mobile_access_disabled" not in text:
                 refreshed = True
                 self._access_token(force_refresh=True)
                 continue
@@ -263,24 +296,40 @@ class FleetVehicle:
                     rate_waited = True
                     self.sleep(wait)
                     continue
-            if billed and (status in (200, 408) or (status >= 400 and is_asleep_error(text))):
-                setattr(self.calls, billed, getattr(self.calls, billed) + 1)
             if status == 200 and isinstance(body, dict):
                 return body
-            raise with_retry_after(self._error(status, text, what, resp.headers.get("Retry-After"),
-                                               not isinstance(body, dict)), retry_after_s(resp.headers))
+            error = self._error(status, text, what, resp.headers.get("Retry-After"), not isinstance(body, dict))
+            pause = SETUP_PAUSE_S if isinstance(error, VehicleSetupError) else retry_after_s(resp.headers)
+            raise with_retry_after(error, pause)
 
     def _error(self, status: int, text: str, what: str, retry_after: str | None, not_json: bool) -> VehicleError:
         if status == 200 and not_json:
             return VehicleError(f"Fleet API at {self._host()} sent a non-JSON reply to {what}: is "
                                 "TESLA_FLEET_BASE_URL the API or tesla-http-proxy?")
+        if status == 401 and "mobile_access_disabled" in text:
+            return VehicleSetupError(f"the car has remote access turned off ({what} refused, 401 "
+                                     "mobile_access_disabled): in the car, Controls > Safety > Allow Mobile Access")
         if status == 401:
             return VehicleAuthError(f"Tesla refused the Fleet API token for {what}: {AUTH_HINT}")
+        if status == 402:
+            return VehicleSetupError(f"Tesla refused {what} with 402 Payment Required: the Fleet API app has no "
+                                     "payment method or reached its billing limit; add one or raise the limit at "
+                                     "developer.tesla.com (dashboard, Billing)")
+        if status == 412:
+            return VehicleSetupError(f"Tesla refused {what} with 412: the Fleet API app is not registered in this "
+                                     f"region ({self._host()}); register it once with POST /api/1/partner_accounts "
+                                     "on the region's host (docs/tesla.md, step 3)")
+        if status == 451:
+            return VehicleSetupError(f"Tesla refused {what} with 451: the account's region or privacy settings do "
+                                     "not allow this app; set TESLA_FLEET_BASE_URL and TESLA_FLEET_AUDIENCE to the "
+                                     "account's region (eu: fleet-api.prd.eu.vn.cloud.tesla.com, cn: "
+                                     "fleet-api.prd.cn.vn.cloud.tesla.cn) and allow the app in the Tesla app")
         if status == 403 and is_protocol_error(text):
-            return CommandProtocolRequired(
-                f"the car needs signed commands ({what} refused): run tesla-http-proxy and set "
-                "TESLA_FLEET_BASE_URL=https://localhost:4443 and TESLA_FLEET_CA_CERT=<its tls-cert.pem> "
-                "(see docs/tesla.md)")
+            return CommandProtocolRequired(f"{PROXY_HELP} ({what} refused)")
+        if status == 403 and "missing scopes" in text.lower():
+            return VehicleAuthError(f"Tesla refused {what} (403 {text}): the sign-in lacks a scope the scheduler "
+                                    "needs (vehicle_device_data, vehicle_location, vehicle_charging_cmds): run "
+                                    "`python scheduler.py auth tesla` again and allow them all")
         if status == 403:
             return VehicleAuthError(f"Tesla refused {what} (403 {text}): check the app's scopes and the car's "
                                     f"virtual key, then {AUTH_HINT}")

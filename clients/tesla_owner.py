@@ -53,6 +53,7 @@ from clients.vehicle import (
     VehicleAsleep,
     VehicleAuthError,
     VehicleError,
+    VehicleSetupError,
     VehicleSummary,
 )
 
@@ -68,6 +69,13 @@ ENDPOINTS = {
     "charge_start": "START_CHARGE",
     "charge_stop": "STOP_CHARGE",
 }
+# Since mid-2026 the Owner API refuses many tokens with a 403 that points to the Fleet API ("... see
+# developer.tesla.com/docs/fleet-api"): no sign-in fixes that, only the Fleet backend does.
+OWNER_API_CLOSED_MARKER = "developer.tesla.com/docs/fleet-api"
+OWNER_API_CLOSED_HELP = ("Tesla's Owner API no longer serves this account (403 \"see "
+                         "developer.tesla.com/docs/fleet-api\"): switch to TESLA_BACKEND=fleet (a Fleet API app, "
+                         "then `python scheduler.py auth tesla`; docs/tesla.md); signing in again with teslapy does "
+                         "not help")
 PROTOCOL_HELP = ("this car refuses unsigned Owner API commands (403 Vehicle Command Protocol required): switch to "
                  "TESLA_BACKEND=fleet with tesla-http-proxy — register a Fleet API app, pair its virtual key, run "
                  "the proxy, set TESLA_FLEET_BASE_URL, TESLA_FLEET_CA_CERT and TESLA_CLIENT_ID, then run "
@@ -162,9 +170,9 @@ class OwnerVehicle:
             raise VehicleError("Owner API vehicle_data reply had no vehicle data")
         return snapshot_from_vehicle_data(data, self.clock)
 
-    def wake(self, timeout_s: float = 30.0) -> bool:
-        """teslapy's sync_wake_up sleeps up to 60 s with time.sleep; ours is bounded by timeout_s (at most 30 s)."""
-        timeout_s = max(0.0, min(timeout_s, 30.0))
+    def wake(self, timeout_s: float = 60.0) -> bool:
+        """teslapy's sync_wake_up sleeps up to 60 s with time.sleep; ours is bounded by timeout_s (at most 60 s)."""
+        timeout_s = max(0.0, min(timeout_s, 60.0))
         if self._fresh_summary(max_age_s=0).state == "online":
             return True
         started, waited, interval = time.monotonic(), 0.0, 2.0
@@ -187,7 +195,7 @@ class OwnerVehicle:
         if endpoint is None:
             raise VehicleError(f"unknown car command {command.name!r}; known: {', '.join(ENDPOINTS)}")
         body = self._api(endpoint, what=command.name, billed="commands", **dict(command.args))
-        return command_result(body)
+        return command_result(body, PROTOCOL_HELP)
 
     # ------------------------------------------------------------------ plumbing
     def _fresh_summary(self, max_age_s: float = SUMMARY_FRESH_S) -> VehicleSummary:
@@ -219,7 +227,9 @@ class OwnerVehicle:
                 if billed and (status == 408 or is_asleep_error(text)):
                     self._count(billed)
                 headers = exc.response.headers if exc.response is not None else None
-                raise with_retry_after(self._error(status, text, what), retry_after_s(headers)) from None
+                error = self._error(status, text, what)
+                pause = 86400.0 if isinstance(error, VehicleSetupError) else retry_after_s(headers)
+                raise with_retry_after(error, pause) from None
             except (OAuth2Error, _NoInteractiveSignIn, ValueError) as exc:
                 if isinstance(exc, ValueError) and not isinstance(exc, requests.JSONDecodeError):
                     raise VehicleError(f"teslapy refused {what}: {self.scrub(exc)}") from None
@@ -258,6 +268,8 @@ class OwnerVehicle:
             return VehicleAuthError(f"Tesla refused the Owner API token for {what}: {AUTH_HINT}")
         if status == 403 and is_protocol_error(text):
             return CommandProtocolRequired(PROTOCOL_HELP)
+        if status == 403 and OWNER_API_CLOSED_MARKER in text.lower():
+            return VehicleSetupError(OWNER_API_CLOSED_HELP)
         if status == 408 or is_asleep_error(text):
             return VehicleAsleep(f"the car is asleep or offline ({what} answered {status})")
         if status == 429:

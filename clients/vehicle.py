@@ -32,6 +32,11 @@ class VehicleAuthError(VehicleError):
     """No token, or the token was refused: run `python scheduler.py auth tesla`."""
 
 
+class VehicleSetupError(VehicleError):
+    """Tesla refuses until the owner fixes something (billing, app registration, region, the car's remote access);
+    asking again before that only adds to the bill."""
+
+
 class CommandProtocolRequired(VehicleError):
     """The car refuses unsigned Owner API commands: switch to TESLA_BACKEND=fleet with tesla-http-proxy."""
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from charge_logic.battery import learn_capacity
+from charge_logic.charge_schedules import Place, with_charge_schedule
 from charge_logic.consumption import learn_consumption
 from charge_logic.forecast_stats import forecast_stats
 from charge_logic.household import PastSession
@@ -38,6 +39,11 @@ from service.vehicle_link import SendReport, VehicleLink
 log = logging.getLogger(__name__)
 
 Planner = Callable[..., Any]
+
+# A Fleet API token without the vehicle_location scope (added 2024-11) reads the car without its position.
+NO_POSITION_HELP = ("The car sends no position: the Tesla sign-in lacks the vehicle_location scope. Run `python "
+                    "scheduler.py auth tesla` again and allow Location (or add it to the app's scopes at "
+                    "developer.tesla.com first); until then nothing is changed, since the car may not be at home.")
 
 
 @dataclass
@@ -131,6 +137,10 @@ class Coordinator:
         return trips
 
     def _vehicle_notes(self, now: datetime, snap: VehicleSnapshot | None, notes: list[str]) -> None:
+        s = self.settings
+        if (s.home_latitude or s.home_longitude) and snap is not None and snap.battery_level is not None \
+                and snap.latitude is None:
+            notes.append(NO_POSITION_HELP)
         st = self.link.status
         if st.ok or not st.last_error:
             return
@@ -159,8 +169,21 @@ class Coordinator:
             windows, _, _, why = self.planner(now, snap, forecast, trips, self.rules, self.zone, self.sessions(),
                                               plugged_at=session.arrival_at if session else None)
             notes = [*notes, *(f"Plan: {r}" for r in why)]
-        return decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
-                      windows=windows, notes=notes)
+        decision = decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
+                          windows=windows, notes=notes)
+        # teslapy has no add_charge_schedule endpoint: there the scheduled departure is only left out
+        enabled = self.settings.tesla_charge_schedules and self.settings.tesla_backend != "teslapy"
+        return with_charge_schedule(decision, snap, now=now, zone=self.zone, place=self._schedule_place(snap),
+                                    enabled=enabled)
+
+    def _schedule_place(self, snap: VehicleSnapshot | None) -> Place | None:
+        """Where the car's own charge schedule applies: home, or where the car is when no home is set."""
+        s = self.settings
+        if s.home_latitude or s.home_longitude:
+            return Place(s.home_latitude, s.home_longitude)
+        if snap is not None and snap.latitude is not None and snap.longitude is not None:
+            return Place(snap.latitude, snap.longitude)
+        return None
 
     def _learn_battery(self, notes: list[str]) -> None:
         """The battery's usable kWh, once the car's own charges say it, in place of BATTERY_KWH for this tick."""

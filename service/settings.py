@@ -47,7 +47,10 @@ class Settings:
     tesla_account_email: str = _s("TESLA_ACCOUNT_EMAIL", "", "Tesla account e-mail (teslapy backend)", secret=True)
     tesla_vin: str = _s("TESLA_VIN", "", "VIN of the car to manage; empty = the account's first car", secret=True)
     tesla_owner_base_url: str = _s("TESLA_OWNER_BASE_URL", "", "Owner API base URL; empty = teslapy's default")
-    tesla_auth_url: str = _s("TESLA_AUTH_URL", "https://auth.tesla.com", "Tesla SSO base URL")
+    tesla_auth_url: str = _s("TESLA_AUTH_URL", "https://auth.tesla.com",
+                             "Tesla SSO base URL: the sign-in page (China: https://auth.tesla.cn)")
+    tesla_token_url: str = _s("TESLA_TOKEN_URL", "https://fleet-auth.prd.vn.cloud.tesla.com",
+                              "where Fleet API tokens are exchanged and refreshed (China: https://auth.tesla.cn)")
     tesla_fleet_base_url: str = _s("TESLA_FLEET_BASE_URL", "https://localhost:4443",
                                    "Fleet API base: a regional host, or tesla-http-proxy for signed commands")
     tesla_fleet_ca_cert: str = _s("TESLA_FLEET_CA_CERT", "", "CA certificate file to trust for the proxy's TLS")
@@ -57,6 +60,9 @@ class Settings:
                                  "Fleet API app's allowed redirect URI, used once by `auth tesla`")
     tesla_fleet_audience: str = _s("TESLA_FLEET_AUDIENCE", "https://fleet-api.prd.na.vn.cloud.tesla.com",
                                    "your region's Fleet API host the token is for (na, eu or cn)")
+    tesla_charge_schedules: bool = _s("TESLA_CHARGE_SCHEDULES", True,
+                                      "on firmware 2024.26+, write the plan into the car as its own charge "
+                                      "schedule (false: keep the older scheduled-departure commands)")
     vehicle_data_min_interval_min: float = _s("VEHICLE_DATA_MIN_INTERVAL_MIN", 10.0,
                                               "read billed vehicle data at most this often (minutes)", low=1,
                                               high=1440)

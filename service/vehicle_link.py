@@ -19,13 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from charge_logic.commands import apply_commands
-from charge_logic.models import Command, Decision, VehicleSnapshot
-from clients.vehicle import CallCounter, Vehicle, VehicleAsleep, VehicleError
+from charge_logic.models import ChargeSchedule, Command, Decision, VehicleSnapshot
+from clients.vehicle import CallCounter, CommandProtocolRequired, Vehicle, VehicleAsleep, VehicleError
 from service.backoff import Backoff, retry_after_of, retry_text
 from service.sources import SourceStatus
 from service.state_file import read_json_or_move_aside, write_json_atomic
 
 log = logging.getLogger(__name__)
+
+
+COMMANDS_REFUSED_PAUSE = timedelta(days=1)  # a car refusing unsigned commands is asked again a day later
 
 
 @dataclass
@@ -87,6 +90,9 @@ class VehicleLink:
         self._saved: tuple[Usage, VehicleSnapshot | None] | None = None
         self._reread = False  # a command was refused or failed: read the car next tick, whatever the interval
         self._summary_state: str | None = None  # what the last summary that came through said
+        # The car refused unsigned commands: none is sent (nor the car woken for one) until then; said once.
+        self.commands_refused_until: datetime | None = None
+        self.commands_refused_why = ""
         self._load()
 
     @classmethod
@@ -104,6 +110,8 @@ class VehicleLink:
             snap = saved.get("last")
             if snap:
                 snap["read_at"] = datetime.fromisoformat(snap["read_at"]) if snap.get("read_at") else None
+                if isinstance(snap.get("charge_schedules"), list):
+                    snap["charge_schedules"] = tuple(ChargeSchedule(**c) for c in snap["charge_schedules"])
                 self.last = VehicleSnapshot(**snap)
         except (TypeError, ValueError, KeyError) as exc:
             log.warning("vehicle.json is from another version (%s); starting without the last known car", exc)
@@ -182,6 +190,9 @@ class VehicleLink:
         report = SendReport(decision)
         if not decision.commands:
             return report
+        if self.commands_refused_until is not None and now < self.commands_refused_until:
+            report.skipped = f"{self.commands_refused_why}; commands are not sent until that is fixed"
+            return report
         if not self.backoff.ready(now):
             when = retry_text(self.backoff.retry_at, now, self.zone) if self.backoff.retry_at else "later"
             report.skipped = f"the car's API failed ({self.status.last_error}); commands wait for the next try {when}"
@@ -198,13 +209,13 @@ class VehicleLink:
                 report.skipped = f"the car is asleep and today's {self.wakes_per_day} wakes are spent"
                 return report
             try:
-                awake = self._counted(lambda: self.vehicle.wake(30.0))
+                awake = self._counted(lambda: self.vehicle.wake(60.0))
             except Exception as exc:
                 self._error(now, _as_vehicle_error(exc))
                 awake = False
             report.woke = True
             if not awake or not self._read_data(now):
-                report.skipped = "the car did not wake up within 30 s"
+                report.skipped = "the car did not wake up within 60 s"
                 return report
             self.online, self._summary_state = True, "online"  # woken by us: not a car that woke by itself
             report.decision = decide_again(self.last)  # the fresh data may already hold what we wanted
@@ -228,6 +239,14 @@ class VehicleLink:
             except VehicleAsleep as exc:
                 sent.append({"name": cmd.name, "ok": False, "reason": f"asleep: {exc}"[:200]})
                 self.online = False
+                break
+            except CommandProtocolRequired as exc:  # every command would be refused, and billed: stop sending
+                if self.commands_refused_until is None:
+                    log.warning("%s", exc)
+                self.commands_refused_until = now + COMMANDS_REFUSED_PAUSE
+                self.commands_refused_why = str(exc)[:300]
+                self.status.last_error, self.status.last_error_at = self.commands_refused_why, now
+                sent.append({"name": cmd.name, "ok": False, "reason": self.commands_refused_why[:200]})
                 break
             except Exception as exc:
                 exc = _as_vehicle_error(exc)

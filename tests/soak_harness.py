@@ -686,7 +686,8 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
         # a grid fetch or a Maps call is rare: fail more of them
         grid.inject_faults(random.Random(rng.random()), fault_rate * 4, GRID_FAULTS, clock)
         env = {"STATE_DIR": str(state_dir), "TIME_ZONE": "America/New_York", "TESLA_BACKEND": backends.tesla,
-               "TESLA_AUTH_URL": tesla.url, "TESLA_VIN": car.vin, "GRID_STATUS_API_KEY": gs.KEY,
+               "TESLA_AUTH_URL": tesla.url, "TESLA_TOKEN_URL": tesla.url, "TESLA_VIN": car.vin,
+               "GRID_STATUS_API_KEY": gs.KEY,
                "GRIDSTATUS_BASE_URL": grid.url, "GOOGLE_MAPS_API_KEY": fm.KEY, "MAPS_API": backends.maps,
                "TESLA_HOME_ADDRESS": HOME, "DEFAULT_DEPARTURE": "07:30",
                "DISTANCE_CACHE_DAYS": "2"}  # Maps asked every other day per place, not once a month

@@ -91,7 +91,7 @@ def test_spent_daily_wake_and_command_budgets_stop_those_calls_and_show_in_healt
     with FakeFleetApi(FakeCar(now=NOW.astimezone(UTC), state="online", plugged=True, charge_limit=60)) as fake:
         save_token(tmp_path / "tesla_fleet_token.json", fake.grant())
         car = FleetVehicle(fake.url, token_file=tmp_path / "tesla_fleet_token.json", client_id=fake.client_id,
-                           auth_url=fake.url, vin=VIN, clock=lambda: fake.car.now, sleep=lambda s: None)
+                           token_url=fake.url, vin=VIN, clock=lambda: fake.car.now, sleep=lambda s: None)
         settings = load_settings({"STATE_DIR": str(tmp_path), "TIME_ZONE": "America/New_York"}, env_file=None)
         link = VehicleLink.from_settings(car, settings)
         coord = Coordinator(settings, link, None, None)

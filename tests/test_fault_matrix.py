@@ -504,7 +504,7 @@ class TeslaFleet(_Tesla):
         if not path.exists():
             save_token(path, self.fake.grant())  # type: ignore[attr-defined]
         return FleetVehicle(base_url, token_file=path, client_id=self.fake.client_id,  # type: ignore[attr-defined]
-                            auth_url=self.fake.url, vin=VIN, clock=lambda: self.fake.car.now,  # type: ignore
+                            token_url=self.fake.url, vin=VIN, clock=lambda: self.fake.car.now,  # type: ignore
                             sleep=lambda s: None, timeout=(EASY_S, EASY_S))
 
     def shorten(self, client: FleetVehicle) -> None:

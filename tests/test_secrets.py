@@ -118,6 +118,7 @@ def test_a_faulty_session_leaks_no_secret(tmp_path: Path, backend: str) -> None:
         env_file = tmp_path / "scheduler.env"
         env_file.write_text(
             f"TESLA_BACKEND={backend}\nTESLA_ACCOUNT_EMAIL={EMAIL}\nTESLA_VIN={VIN}\nTESLA_AUTH_URL={tesla.url}\n"
+            f"TESLA_TOKEN_URL={tesla.url}\n"
             f"{backend_env}GRID_STATUS_API_KEY={gs.KEY}\nGRIDSTATUS_BASE_URL={grid.url}\n"
             f"ICAL_URL={ical.secret_url}\nGOOGLE_MAPS_API_KEY={fm.KEY}\nROUTES_BASE_URL={maps.url}\n"
             "TESLA_HOME_ADDRESS=1 Home Rd, Springfield MA\nTIME_ZONE=America/New_York\n")

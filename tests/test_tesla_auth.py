@@ -17,6 +17,7 @@ import pytest
 from clients import tesla_auth
 from clients.tesla_fleet import FleetVehicle
 from clients.tesla_owner import OwnerVehicle
+from service.settings import load_settings
 from tests.fakes.tesla_car import FakeTesla
 from tests.fakes.tesla_fleet import FakeCar, FakeFleetApi
 from tests.fakes.tesla_owner import FakeOwnerApi
@@ -57,7 +58,8 @@ def fleet_env(monkeypatch, tmp_path):
         monkeypatch.chdir(tmp_path)
         for k, v in {"TESLA_BACKEND": "fleet", "TESLA_CLIENT_ID": fake.client_id, "STATE_DIR": str(tmp_path),
                      "TESLA_CLIENT_SECRET": fake.client_secret, "TESLA_AUTH_URL": fake.url,
-                     "TESLA_FLEET_BASE_URL": fake.url, "TESLA_REDIRECT_URI": REDIRECT}.items():
+                     "TESLA_TOKEN_URL": fake.url, "TESLA_FLEET_BASE_URL": fake.url,
+                     "TESLA_REDIRECT_URI": REDIRECT}.items():
             monkeypatch.setenv(k, v)
         yield fake
 
@@ -128,7 +130,7 @@ def test_fleet_sign_in_exchanges_the_code_and_saves_privately(fleet_env, tmp_pat
     assert form["redirect_uri"] == [REDIRECT] and form["audience"] == ["https://fleet-api.prd.na.vn.cloud.tesla.com"]
     path = tmp_path / "tesla_fleet_token.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    car = FleetVehicle(fleet_env.url, token_file=path, client_id=fleet_env.client_id, auth_url=fleet_env.url)
+    car = FleetVehicle(fleet_env.url, token_file=path, client_id=fleet_env.client_id, token_url=fleet_env.url)
     assert car.summary().state == "asleep"
     assert fleet_env.tokens.access and not any(t in out for t in fleet_env.tokens.access | fleet_env.tokens.refresh)
 
@@ -177,3 +179,38 @@ def test_bad_settings_are_named(monkeypatch, tmp_path):
     monkeypatch.setenv("TESLA_BACKEND", "carrier-pigeon")
     out = io.StringIO()
     assert tesla_auth.run(None, stdin=io.StringIO(), stdout=out) == 2 and "TESLA_BACKEND" in out.getvalue()
+
+
+def test_fleet_sign_in_asks_for_the_car_s_position(fleet_env, tmp_path):
+    """vehicle_location (added 2024-11): without it vehicle_data has no position and "at home" cannot be told."""
+    _, _, browser = sign_in(fleet_env, REDIRECT, fleet_env.client_id)
+    assert "vehicle_location" in parse_qs(urlsplit(browser.url).query)["scope"][0].split()
+
+
+def test_fleet_tokens_are_exchanged_at_the_token_host_not_the_sign_in_page(monkeypatch, tmp_path):
+    """Tesla asks partners to exchange and refresh tokens at fleet-auth.prd.vn.cloud.tesla.com; the authorize page
+    stays on auth.tesla.com: two hosts, two settings."""
+    with FakeFleetApi(FakeCar(state="asleep")) as token_host:
+        monkeypatch.chdir(tmp_path)
+        for k, v in {"TESLA_BACKEND": "fleet", "TESLA_CLIENT_ID": token_host.client_id, "STATE_DIR": str(tmp_path),
+                     "TESLA_CLIENT_SECRET": token_host.client_secret, "TESLA_AUTH_URL": "https://auth.tesla.com",
+                     "TESLA_TOKEN_URL": token_host.url, "TESLA_FLEET_BASE_URL": token_host.url,
+                     "TESLA_REDIRECT_URI": REDIRECT}.items():
+            monkeypatch.setenv(k, v)
+        code, out, browser = sign_in(token_host, REDIRECT, token_host.client_id)
+        assert code == 0, out
+        assert browser.url.startswith("https://auth.tesla.com/oauth2/v3/authorize?")
+        assert len(token_host.requests("POST", r"^/oauth2/v3/token$")) == 1
+        path = tmp_path / "tesla_fleet_token.json"
+        saved = json.loads(path.read_text())
+        path.write_text(json.dumps({**saved, "expires_at": 0}))  # expired: the next call refreshes it
+        car = FleetVehicle.from_settings(load_settings())
+        car.summary()
+        refresh = parse_qs(token_host.requests("POST", r"^/oauth2/v3/token$")[-1].body.decode())
+        assert refresh["grant_type"] == ["refresh_token"]
+
+
+def test_the_token_host_defaults_to_tesla_s_fleet_auth_host():
+    s = load_settings({}, env_file=None)
+    assert (s.tesla_auth_url, s.tesla_token_url) == ("https://auth.tesla.com",
+                                                     "https://fleet-auth.prd.vn.cloud.tesla.com")

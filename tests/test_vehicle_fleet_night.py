@@ -31,7 +31,7 @@ def simulate_night(tmp_path: Path, *, soc: float = 40.0, data_interval_min: floa
         settings = load_settings({}, env_file=None, state_dir=str(tmp_path), time_zone="America/New_York",
                                  tesla_backend="fleet", default_departure=time(7, 30),
                                  vehicle_data_min_interval_min=data_interval_min)
-        vehicle = FleetVehicle(fake.url, token_file=token, client_id=fake.client_id, auth_url=fake.url,
+        vehicle = FleetVehicle(fake.url, token_file=token, client_id=fake.client_id, token_url=fake.url,
                                vin=car.vin, clock=clock, sleep=lambda s: None)
         link = VehicleLink.from_settings(vehicle, settings)
         coord = Coordinator(settings, link, DemoForecast(NY), None, mode="live", interval_min=14)

@@ -30,7 +30,7 @@ class PatchyCar(FakeCar):
 def link_for(fake: FakeFleetApi, tmp_path, clock: Clock) -> VehicleLink:
     token = tmp_path / "tesla_fleet_token.json"
     save_token(token, fake.grant())
-    vehicle = FleetVehicle(fake.url, token_file=token, client_id=fake.client_id, auth_url=fake.url,
+    vehicle = FleetVehicle(fake.url, token_file=token, client_id=fake.client_id, token_url=fake.url,
                            vin=fake.car.vin, clock=clock, sleep=lambda s: None)
     return VehicleLink(vehicle, tmp_path, data_min_interval_min=10, data_idle_interval_min=30, wakes_per_day=4,
                        commands_per_day=40, zone=NY)

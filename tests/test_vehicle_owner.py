@@ -115,7 +115,7 @@ def test_snapshot_of_an_online_car(fake, tmp_path):
     assert snap.plugged_in and snap.odometer_km == pytest.approx(12345.6 * 1.609344, abs=0.2)
     req = fake.requests(path_re="vehicle_data")[0]
     assert req.path == f"/api/1/vehicles/{fake.car.id}/vehicle_data"  # the Owner API names the car by id
-    assert req.query["endpoints"] == ["charge_state;location_data;vehicle_state"]
+    assert req.query["endpoints"] == ["charge_state;charge_schedule_data;location_data;vehicle_state"]
     assert car.calls.data == 1
 
 
@@ -132,7 +132,7 @@ def test_wake_is_bounded(fake, tmp_path):
     sleeps = Sleeps()
     car = make(fake, tmp_path, sleep=sleeps)
     assert car.wake(timeout_s=300) is False
-    assert 25 <= sum(sleeps) <= 30
+    assert 55 <= sum(sleeps) <= 60
 
 
 @pytest.mark.parametrize("command, check", [
@@ -183,6 +183,19 @@ def test_a_car_that_needs_signed_commands_says_switch_to_fleet(fake, tmp_path):
     msg = str(err.value)
     assert "TESLA_BACKEND=fleet" in msg and "tesla-http-proxy" in msg and "auth tesla" in msg
     assert car.snapshot().battery_level == 45  # reads still work
+
+
+def test_the_owner_api_s_closed_door_points_to_the_fleet_backend(fake, tmp_path):
+    """Since mid-2026 the Owner API answers many tokens 403 "... see developer.tesla.com/docs/fleet-api": not a
+    sign-in problem (signing in again gets the same), so the error says to switch backends, and waits a day."""
+    fake.car.state = "online"
+    car = make(fake, tmp_path)
+    fake.fail("403_owner_closed", times=5, path="vehicle_data")
+    with pytest.raises(VehicleError) as err:
+        car.snapshot()
+    msg = str(err.value)
+    assert "TESLA_BACKEND=fleet" in msg and "does not help" in msg and "run `python scheduler.py auth tesla`" not in msg
+    assert err.value.retry_after_s == 86400
 
 
 def test_a_403_switch_on_a_command(fake, tmp_path):

@@ -23,6 +23,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    status: int = 0  # what the fake answered (set once it has)
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -98,6 +99,7 @@ class FakeServer:
                 with fake.lock:
                     fake.log.append(req)
                     reply = fake._injected(req) or fake.dispatch(req)
+                    req.status = reply.status
                 if reply.delay_s:
                     threading.Event().wait(reply.delay_s)
                 body = reply.body

@@ -7,7 +7,15 @@ with Retry-After, 500, 503, a slow reply and a non-JSON body.
 
 Wire formats follow Tesla's Fleet API docs and tesla-http-proxy (github.com/teslamotors/vehicle-command,
 pkg/proxy/proxy.go): errors as {"response": null, "error": "...", "error_description": ""}, commands answer
-{"response": {"result": bool, "reason": str}}.
+{"response": {"result": bool, "reason": str}}; behind the proxy (FakeTesla.proxy) a car's refusal reads
+"car could not execute command: <reason>" (pkg/vehicle/infotainment.go).
+
+Firmware decides the schedule commands (`FakeCar(firmware=...)`): before 2024.26 the car keeps one scheduled departure
+(set_scheduled_departure, read back as scheduled_charging_mode DepartBy); from 2024.26 it keeps a list of charge
+schedules (add_charge_schedule / remove_charge_schedule, read as vehicle_data's charge_schedule_data, each with an
+id, start/end minutes, a day mask, one_time and the place it applies at), follows the ones made out to where it is,
+reads the old fields as Off/null, and adds another schedule for each set_scheduled_departure (vehicle-command issue
+290).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +38,24 @@ PROTOCOL_ERROR = ("Tesla Vehicle Command Protocol required, please refer to the 
                   "https://developer.tesla.com/docs/fleet-api#2023-10-09-rest-api-vehicle-commands-endpoint-"
                   "deprecation-warning")
 KM_PER_MILE = 1.609344
+LEGACY_FIRMWARE = "2024.14.9 d8a5a2e1c4f"
+FIRMWARE_2026 = "2026.38.4 0b3fa07d5c2e"
+PROXY_REFUSAL = "car could not execute command: "
+# tesla-http-proxy's day names (pkg/proxy/command.go, dayNamesBitMask)
+DAY_BITS = {"SUN": 1, "SUNDAY": 1, "MON": 2, "MONDAY": 2, "TUES": 4, "TUESDAY": 4, "WED": 8, "WEDNESDAY": 8,
+            "THURS": 16, "THURSDAY": 16, "FRI": 32, "FRIDAY": 32, "SAT": 64, "SATURDAY": 64, "ALL": 127,
+            "WEEKDAYS": 62}
+SCHEDULE_PLACE_DEG = 0.002  # a schedule applies where the car is within about 200 m of its lat/lon
+
+
+def new_firmware(version: str) -> bool:
+    """2024.26 or later: the car takes charge schedules (developer.tesla.com/docs/fleet-api/support/announcements,
+    2024-08-30)."""
+    try:
+        year, week = (int(x) for x in version.split()[0].split(".")[:2])
+    except ValueError:
+        return False
+    return (year, week) >= (2024, 26)
 
 
 class FakeCar:
@@ -37,7 +64,8 @@ class FakeCar:
     def __init__(self, *, now: datetime | None = None, zone: str = "America/New_York", vin: str = VIN,
                  name: str = "Fakey", battery_level: float = 45.0, charge_limit: int = 80, plugged: bool = True,
                  state: str = "asleep", wake_polls: int = 2, sleep_after_min: float = 15.0,
-                 battery_kwh: float = 75.0, voltage: int = 240, max_amps: int = 32) -> None:
+                 battery_kwh: float = 75.0, voltage: int = 240, max_amps: int = 32,
+                 firmware: str = LEGACY_FIRMWARE) -> None:
         self.now = now or datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
         self.zone = ZoneInfo(zone)
         self.vin, self.name = vin, name
@@ -57,6 +85,7 @@ class FakeCar:
         self.off_peak = False
         self.off_peak_end_min = 6 * 60
         self.preconditioning = False
+        self.preconditioning_times = "all_week"  # the weekday choice is kept while preconditioning is off
         self.odometer_mi = 12345.6
         self.lat, self.lon = 40.0, -75.0
         self._waking: int | None = None
@@ -64,12 +93,38 @@ class FakeCar:
         self.woken_times = 0
         self.asleep_reads = 0  # vehicle_data asked of a sleeping car
         self.energy_added = 0.0  # kWh since this plug-in: charge_state.charge_energy_added
+        self.firmware = firmware
+        self.command_signing = "allowed"  # the vehicle list's "off" | "allowed" | "required"
+        self.schedules: list[dict[str, Any]] = []  # charge_schedule_data.charge_schedules (new firmware)
+        self.owner_ids: set[int] = set()  # schedules the owner made in the app
+        self.owner_touched = 0  # commands that changed or removed one of them
+        self.by_schedule = False  # charging because one of its schedules started it
+        self.schedule_starts: list[tuple[datetime, int]] = []  # (when, schedule id) each time a schedule started
+
+    @property
+    def takes_schedules(self) -> bool:
+        return new_firmware(self.firmware)
+
+    def owner_schedule(self, **fields: Any) -> dict[str, Any]:
+        """A schedule the owner made in the Tesla app (days_of_week as the mask)."""
+        item = {"id": int(self.now.timestamp()) - 86400 * (1 + len(self.owner_ids)), "name": "", "days_of_week": 127,
+                "start_enabled": False, "start_time": 0, "end_enabled": False, "end_time": 0, "one_time": False,
+                "enabled": True, "latitude": self.lat, "longitude": self.lon, **fields}
+        self.schedules.append(item)
+        self.owner_ids.add(item["id"])
+        return item
 
     # ------------------------------------------------------------------ what the owner does
     def plug_in(self) -> None:
         self.plugged = True
         self.energy_added = 0.0
-        self.want_charge = self.scheduled_mode == "Off"
+        self.by_schedule = False
+        if self.takes_schedules:  # a car with a schedule for this place waits for it, unless it is under way
+            here = [x for x in self.schedules if x["enabled"] and x["start_enabled"] and self._here(x)]
+            self.want_charge = not here or any(self._inside(x) for x in here)
+            self.by_schedule = bool(here) and self.want_charge
+        else:
+            self.want_charge = self.scheduled_mode == "Off"
         self._activity()
         if self.state == "asleep":
             self.state = "online"  # plugging in wakes a Tesla
@@ -106,7 +161,49 @@ class FakeCar:
         local = self.now.astimezone(self.zone)
         return local.hour * 60 + local.minute
 
+    def _here(self, x: dict[str, Any]) -> bool:
+        return (abs(float(x.get("latitude") or 0) - self.lat) <= SCHEDULE_PLACE_DEG
+                and abs(float(x.get("longitude") or 0) - self.lon) <= SCHEDULE_PLACE_DEG)
+
+    def _day_bit(self, days_back: int = 0) -> int:
+        local = (self.now.astimezone(self.zone) - timedelta(days=days_back))
+        return 1 << ((local.weekday() + 1) % 7)  # Sunday 1, Monday 2 ... Saturday 64
+
+    def _inside(self, x: dict[str, Any]) -> bool:
+        """Now is between the schedule's start and end (an end before the start is on the next day)."""
+        minute, start, end = self._local_minutes(), x["start_time"], x["end_time"] if x["end_enabled"] else None
+        if end is None or end == start:
+            return False
+        if start < end:
+            return start <= minute < end and bool(x["days_of_week"] & self._day_bit())
+        if minute >= start:
+            return bool(x["days_of_week"] & self._day_bit())
+        return minute < end and bool(x["days_of_week"] & self._day_bit(1))
+
+    def _follow_schedules(self) -> None:
+        """New firmware: a schedule made out to where the car is starts charging at its start, on its days, and
+        stops it at its end; a one-time schedule is gone once it ran."""
+        minute = self._local_minutes()
+        for x in list(self.schedules):
+            if not (x["enabled"] and self._here(x)):
+                continue
+            if x["start_enabled"] and minute == x["start_time"] and x["days_of_week"] & self._day_bit():
+                if self.plugged and not self.want_charge and self.battery < self.limit:
+                    self.want_charge = self.by_schedule = True
+                    self.schedule_starts.append((self.now, x["id"]))
+                    if self.state != "online":
+                        self.state = "online"
+                    self._activity()
+            if x["end_enabled"] and minute == x["end_time"]:
+                if self.by_schedule and self.want_charge:
+                    self.want_charge = self.by_schedule = False
+                if x["one_time"]:
+                    self.schedules.remove(x)
+
     def _follow_schedule(self) -> None:
+        if self.takes_schedules:
+            self._follow_schedules()
+            return
         if not self.plugged or self.want_charge or self.battery >= self.limit:
             return
         minute = self._local_minutes()
@@ -147,7 +244,7 @@ class FakeCar:
         return {"id": self.id, "vehicle_id": 1234567, "vin": self.vin, "display_name": self.name,
                 "state": self.state, "in_service": False, "id_s": str(self.id), "calendar_enabled": True,
                 "api_version": 71, "access_type": "OWNER", "color": None, "tokens": None,
-                "backseat_token": None, "backseat_token_updated_at": None}
+                "backseat_token": None, "backseat_token_updated_at": None, "command_signing": self.command_signing}
 
     def request_wake(self) -> None:
         if self.state == "asleep" and self._waking is None:
@@ -186,19 +283,28 @@ class FakeCar:
             "scheduled_departure_time_minutes": self.departure_min,
             "off_peak_charging_enabled": self.off_peak, "off_peak_charging_times": "all_week",
             "off_peak_hours_end_time": self.off_peak_end_min,
-            "preconditioning_enabled": self.preconditioning, "preconditioning_times": "all_week",
+            "preconditioning_enabled": self.preconditioning, "preconditioning_times": self.preconditioning_times,
             "time_to_full_charge": round((self.limit - self.battery) / 100 * self.battery_kwh / self.power_kw, 2)
             if self.power_kw and self.battery < self.limit else 0.0,
             "charge_energy_added": round(self.energy_added, 2), "timestamp": ts,
         }
+        if self.takes_schedules:  # the old fields no longer say what the car will do (vehicle-command issue 290)
+            cs.update(scheduled_charging_mode="Off", scheduled_charging_pending=False,
+                      scheduled_charging_start_time=None, scheduled_charging_start_time_minutes=None,
+                      scheduled_departure_time=None, scheduled_departure_time_minutes=None,
+                      off_peak_charging_enabled=False, preconditioning_enabled=False)
         data: dict[str, Any] = {k: v for k, v in self.summary("vin").items()}
         sections = {
             "charge_state": cs,
             "location_data": ("drive_state", {"latitude": self.lat, "longitude": self.lon, "heading": 90,
                                               "gps_as_of": ts // 1000, "timestamp": ts}),
             "vehicle_state": {"odometer": round(self.odometer_mi, 1), "vehicle_name": self.name,
-                              "car_version": "2026.38.4", "timestamp": ts},
+                              "car_version": self.firmware, "timestamp": ts},
         }
+        if self.takes_schedules:
+            sections["charge_schedule_data"] = {
+                "charge_schedules": [dict(x) for x in self.schedules], "charge_schedule_window": None,
+                "charge_buffer": 0, "max_num_charge_schedules": 10, "next_schedule": False, "timestamp": ts}
         wanted = (endpoints or "charge_state;location_data;vehicle_state").split(";")
         for name, value in sections.items():
             if name in wanted:
@@ -241,6 +347,18 @@ class FakeCar:
             self.scheduled_mode = "StartAt" if args.get("enable") else "Off"
             self.start_time_min = int(args.get("time") or 0)
             return True, ""
+        if name in ("add_charge_schedule", "remove_charge_schedule"):
+            if not self.takes_schedules:
+                return False, "not_supported"
+            return self._schedule_command(name, args)
+        if name == "set_scheduled_departure" and self.takes_schedules:
+            if args.get("enable", True):  # each call adds one more schedule (vehicle-command issue 290)
+                end = int(args.get("end_off_peak_time", 0))
+                self.schedules.append({"id": int(self.now.timestamp()) + len(self.schedules), "name": "",
+                                       "days_of_week": 127, "start_enabled": False, "start_time": 0,
+                                       "end_enabled": True, "end_time": end, "one_time": False, "enabled": True,
+                                       "latitude": self.lat, "longitude": self.lon})
+            return True, ""
         if name == "set_scheduled_departure":
             if not args.get("enable", True):
                 self.scheduled_mode = "Off"
@@ -249,14 +367,52 @@ class FakeCar:
             self.departure_min = int(args.get("departure_time", self.departure_min))
             self.off_peak = bool(args.get("off_peak_charging_enabled", self.off_peak))
             self.off_peak_end_min = int(args.get("end_off_peak_time", self.off_peak_end_min))
-            self.preconditioning = bool(args.get("preconditioning_enabled", self.preconditioning))
+            # the proxy's policy: weekdays_only means on (weekdays), whatever *_enabled says
+            # (vehicle-command pkg/proxy/command.go, getPolicy)
+            self.preconditioning = bool(args.get("preconditioning_enabled")) or bool(
+                args.get("preconditioning_weekdays_only"))
+            self.off_peak = bool(args.get("off_peak_charging_enabled")) or bool(
+                args.get("off_peak_charging_weekdays_only"))
             return True, ""
         return False, "unknown command"
+
+    def _schedule_command(self, name: str, args: dict[str, Any]) -> tuple[bool, str]:
+        """add_charge_schedule / remove_charge_schedule as tesla-http-proxy takes them (pkg/proxy/command.go): lat,
+        lon, days_of_week (names), start_enabled, end_enabled and enabled required; no id (or 0) makes a new one with
+        the time as its id, an id replaces that schedule."""
+        sid = int(args.get("id") or 0)
+        if name == "remove_charge_schedule":
+            if sid in self.owner_ids:
+                self.owner_touched += 1
+            self.schedules = [x for x in self.schedules if x["id"] != sid]
+            return True, ""
+        try:
+            mask = 0
+            for day in str(args["days_of_week"]).split(","):
+                mask |= DAY_BITS[day.strip().upper()]
+            item = {"id": sid or int(self.now.timestamp()), "name": "", "days_of_week": mask,
+                    "start_enabled": bool(args["start_enabled"]), "start_time": int(args.get("start_time") or 0),
+                    "end_enabled": bool(args["end_enabled"]), "end_time": int(args.get("end_time") or 0),
+                    "one_time": bool(args.get("one_time", False)), "enabled": bool(args["enabled"]),
+                    "latitude": _float32(args["lat"]), "longitude": _float32(args["lon"])}
+        except (KeyError, ValueError, TypeError):
+            return False, "invalid_value"
+        if item["id"] in self.owner_ids:
+            self.owner_touched += 1
+        old = next((i for i, x in enumerate(self.schedules) if x["id"] == item["id"]), None)
+        if old is None and len(self.schedules) >= 10:
+            return False, "too_many_schedules"
+        if old is None:
+            self.schedules.append(item)
+        else:
+            self.schedules[old] = item
+        return True, ""
 
 
 @dataclass
 class Fault:
-    kind: str  # "401" "403" "408" "421" "429" "500" "503" "slow" "non_json"
+    kind: str  # "401" "401_mobile" "402" "403" "403_scopes" "403_owner_closed" "408" "412" "421" "429" "451" "500"
+    # "503" "slow" "non_json"
     path_re: str | None
     times: int
     retry_after: float = 1.0
@@ -285,13 +441,17 @@ class FakeTesla(FakeServer):
     """The API both fakes speak; subclasses choose how a car is named in paths (VIN or Owner API id)."""
 
     id_key = "vin"
+    proxy_default = False
 
     def __init__(self, car: FakeCar | None = None) -> None:
         super().__init__()
         self.car = car or FakeCar()
         self.tokens = TokenStore()
         self.faults: list[Fault] = []
-        self.commands_need_signing = False  # a Model 3/Y behind the plain REST endpoints
+        self.commands_need_signing = False  # a Model 3/Y behind the plain REST endpoints: 403
+        self.unsigned_hardlocked = False  # ...the same car answering 200 "unsigned_cmds_hardlocked"
+        self.proxy = self.proxy_default  # tesla-http-proxy in front: refusals read "car could not execute command: .."
+        self.location_scope = True  # the token was granted vehicle_location
         self.client_id = "fleet-client-id"
         self.client_secret = "fleet-client-secret"
         self.route("POST", r"/oauth2/v3/token", self._token)
@@ -311,7 +471,9 @@ class FakeTesla(FakeServer):
             self.tokens = TokenStore()
             self.faults.clear()
             self.log.clear()
-            self.commands_need_signing = False
+            self.commands_need_signing = self.unsigned_hardlocked = False
+            self.proxy = type(self).proxy_default
+            self.location_scope = True
             self.routes = list(self._initial_routes)
         return self
 
@@ -339,9 +501,10 @@ class FakeTesla(FakeServer):
 
     # ------------------------------------------------------------------ billing, from the log
     def billed(self) -> dict[str, int]:
-        """Fleet API's billing categories, counted from the request log (replies the API answered)."""
+        """Fleet API's billing categories, counted from the request log: every reply below 500 is billed
+        (developer.tesla.com/docs/fleet-api/billing-and-limits)."""
         with self.lock:
-            log = list(self.log)
+            log = [r for r in self.log if r.status < 500]
         out = {"data": 0, "commands": 0, "wakes": 0, "summaries": 0}
         for r in log:
             if r.path.endswith("/vehicle_data"):
@@ -392,6 +555,22 @@ class FakeTesla(FakeServer):
         if f.kind == "421":  # the account lives in another region (the proxy follows this; a direct client must not)
             return self._error(421, "user out of region, use base URL: https://fleet-api.prd.eu.vn.cloud.tesla.com, "
                                     "see https://developer.tesla.com/docs/fleet-api#response-codes")
+        if f.kind == "402":  # the app has no payment method or hit its billing limit
+            return self._error(402, "Payment is required in order to use the API (non-free account only).")
+        if f.kind == "412":  # as Tesla words it (github.com/teslamotors/vehicle-command/issues/195)
+            return self._error(412, "Account 8f3a-4c2e must be registered in the current region "
+                                    "https://fleet-api.prd.na.vn.cloud.tesla.com/, please see "
+                                    "https://developer.tesla.com/docs/fleet-api#register")
+        if f.kind == "451":  # tesla_fleet_api's ResourceUnavailableForLegalReasons
+            return self._error(451, "Querying for a user/vehicle without proper privacy settings.")
+        if f.kind == "401_mobile":  # tesla_fleet_api's MobileAccessDisabled
+            return Reply(401, {"response": None, "error": "mobile_access_disabled",
+                               "error_description": "The vehicle has turned off remote access."})
+        if f.kind == "403_scopes":  # developer.tesla.com/docs/fleet-api/support/faq
+            return self._error(403, "Unauthorized missing scopes")
+        if f.kind == "403_owner_closed":  # the Owner API's answer to many tokens since mid-2026 (issue 15)
+            return self._error(403, "This endpoint is not available for this token, see "
+                                    "developer.tesla.com/docs/fleet-api")
         if f.kind == "500":
             return self._error(500, "internal server error")
         if f.kind == "503":
@@ -433,7 +612,11 @@ class FakeTesla(FakeServer):
         if self.car.state != "online":
             self.car.asleep_reads += 1
             return self._error(408, ASLEEP_ERROR)
-        return Reply(200, {"response": self.car.vehicle_data((req.query.get("endpoints") or [None])[0])})
+        data = self.car.vehicle_data((req.query.get("endpoints") or [None])[0])
+        if not self.location_scope and isinstance(data.get("drive_state"), dict):  # no vehicle_location: no place
+            for key in ("latitude", "longitude", "heading", "native_latitude", "native_longitude"):
+                data["drive_state"].pop(key, None)
+        return Reply(200, {"response": data})
 
     def _wake(self, req: Request, cid: str) -> Reply:
         denied = self._guarded(req, cid)
@@ -448,6 +631,8 @@ class FakeTesla(FakeServer):
             return denied
         if self.commands_need_signing:
             return self._error(403, PROTOCOL_ERROR)
+        if self.unsigned_hardlocked:
+            return Reply(200, {"response": {"result": False, "reason": "unsigned_cmds_hardlocked"}})
         if self.car.state != "online":
             return self._error(408, ASLEEP_ERROR)
         try:
@@ -455,6 +640,11 @@ class FakeTesla(FakeServer):
         except ValueError:
             return self._error(400, "invalid json")
         result, reason = self.car.command(name, args)
+        if self.proxy:  # pkg/proxy/proxy.go: success is result true, reason ""; a refusal is a NominalError
+            if result and not reason:
+                return Reply(200, {"response": {"result": True, "reason": ""}})
+            return Reply(200, {"response": {"result": False, "reason": PROXY_REFUSAL + reason}, "error": "",
+                               "error_description": ""})
         return Reply(200, {"response": {"result": result, "reason": reason}})
 
     def _authorize(self, req: Request) -> Reply:
@@ -495,6 +685,11 @@ class FakeTesla(FakeServer):
             self.tokens.challenges[code] = query["code_challenge"][0]
         return redirect_uri + "?" + urlencode({"code": code, "state": query.get("state", [""])[0],
                                                "issuer": self.url + "/oauth2/v3"})
+
+
+def _float32(value: Any) -> float:
+    """The proxy sends lat/lon to the car as float32 (pkg/proxy/command.go): they come back a little off."""
+    return struct.unpack("f", struct.pack("f", float(value)))[0]
 
 
 def _s256(verifier: str) -> str:

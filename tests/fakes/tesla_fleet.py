@@ -15,7 +15,11 @@ __all__ = ["FakeFleetApi", "FakeCar", "VIN"]
 
 
 class FakeFleetApi(FakeTesla):
+    """Answers as tesla-http-proxy does in front of the Fleet API: a car's refusal is HTTP 200
+    {"response": {"result": false, "reason": "car could not execute command: ..."}}."""
+
     id_key = "vin"
+    proxy_default = True
 
     def serve_tls(self, certfile: str, keyfile: str) -> str:
         """Speak HTTPS like tesla-http-proxy does (call after start); returns the https://localhost base URL."""

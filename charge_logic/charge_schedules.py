@@ -1,0 +1,187 @@
+"""The plan written into the car as its own charge schedule (firmware 2024.26+), so the car charges it even while the
+scheduler is down.
+
+Why: Tesla says add_charge_schedule / remove_charge_schedule "should be preferred" over set_scheduled_departure on
+firmware 2024.26+ (developer.tesla.com/docs/fleet-api/support/announcements, 2024-08-30); on such cars the old fields
+read Off/null and each set_scheduled_departure adds another schedule (github.com/teslamotors/vehicle-command/issues/
+290), so re-sending it whenever a read does not show DepartBy piles schedules up in the car.
+
+How: one schedule of the scheduler's own, found again by its id (SCHEDULER_ID: tesla-http-proxy takes the id we give,
+pkg/proxy/command.go; the car's own ids are creation times in epoch seconds, common.proto, so ids from the year 2100
+on are never the owner's). It starts at the plan's first window and ends at its last, every day, at home's lat/lon;
+it is moved (same id: replaced, never duplicated) only when the plan's start or end moves by more than a tolerance
+(every move is a billed command), removed when the owner turns the feature off, and the owner's own schedules are
+never touched. A daily schedule rather than a one-time one: a one-time schedule is gone after one night, and a car
+without a schedule starts charging the moment it is plugged in, which would cost a stop and a new schedule every
+evening; a daily one keeps charging the plan through a daemon outage of any length.
+
+Pure: no clock, no I/O; `now` comes in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from charge_logic.localtime import minutes_after_midnight
+from charge_logic.models import ChargeSchedule, Command, Decision, VehicleSnapshot
+
+SCHEDULER_ID = 4_102_444_800  # 2100-01-01T00:00:00Z in epoch seconds
+OWN_IDS = range(SCHEDULER_ID, SCHEDULER_ID + 100)
+QUANTUM_MIN = 15  # start rounded down, end rounded up, to this: the plan moves a little every tick
+EARLIER_OK_MIN = 60  # the car's start may be this much earlier than the plan's without a new command
+LATER_END_OK_MIN = 120  # ...and its end this much later (the car stops at its limit anyway)
+EARLIER_END_OK_MIN = 30  # ...or this much earlier (the plan's end moves a quarter hour now and then)
+BLOCK = timedelta(hours=16)
+PLACE_DEG = 0.001  # lat/lon come back as float32 (the proxy sends them so): equal within ~100 m
+LEGACY = ("set_scheduled_departure", "set_scheduled_charging")
+PLAN_MODES = ("plan_charging", "plan_waiting", "scheduled")  # the car's schedule starts and stops these
+DAY_BITS = {"SUN": 1, "SUNDAY": 1, "MON": 2, "MONDAY": 2, "TUES": 4, "TUESDAY": 4, "WED": 8, "WEDNESDAY": 8,
+            "THURS": 16, "THURSDAY": 16, "FRI": 32, "FRIDAY": 32, "SAT": 64, "SATURDAY": 64, "ALL": 127,
+            "WEEKDAYS": 62}  # tesla-http-proxy's names for days_of_week (pkg/proxy/command.go)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the schedule applies: the car follows a schedule only where it is made out to."""
+
+    latitude: float
+    longitude: float
+
+
+def takes_charge_schedules(vehicle: VehicleSnapshot | None) -> bool:
+    """Firmware 2024.26 or later that reported its charge_schedule_data."""
+    if vehicle is None or vehicle.charge_schedules is None or not vehicle.car_version:
+        return False
+    try:
+        year, week = (int(x) for x in vehicle.car_version.split()[0].split(".")[:2])
+    except ValueError:
+        return False
+    return (year, week) >= (2024, 26)
+
+
+def is_ours(schedule: ChargeSchedule) -> bool:
+    return schedule.id in OWN_IDS
+
+
+def days_mask(text: str) -> int:
+    """'All', 'Weekdays' or 'Monday,Friday' as the car's bit mask; ValueError on a name the proxy does not know."""
+    mask = 0
+    for day in str(text).split(","):
+        try:
+            mask |= DAY_BITS[day.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unrecognized day name: {day!r}") from None
+    return mask
+
+
+def schedule_from_args(args: dict) -> ChargeSchedule:
+    """What the car holds after add_charge_schedule with these arguments (used by apply_commands)."""
+    return ChargeSchedule(id=int(args.get("id") or 0), name=str(args.get("name") or ""),
+                          days_of_week=days_mask(args.get("days_of_week", "All")),
+                          start_enabled=bool(args.get("start_enabled")), start_time=args.get("start_time"),
+                          end_enabled=bool(args.get("end_enabled")), end_time=args.get("end_time"),
+                          one_time=bool(args.get("one_time")), enabled=bool(args.get("enabled", True)),
+                          latitude=args.get("lat"), longitude=args.get("lon"))
+
+
+def add_command(s: ChargeSchedule) -> Command:
+    """add_charge_schedule as tesla-http-proxy parses it: lat, lon, days_of_week (names), start_enabled, end_enabled
+    and enabled are required; an id replaces the schedule that has it."""
+    return Command("add_charge_schedule", {
+        "id": s.id, "name": s.name, "days_of_week": "All", "enabled": s.enabled,
+        "start_enabled": s.start_enabled, "start_time": s.start_time, "end_enabled": s.end_enabled,
+        "end_time": s.end_time, "one_time": s.one_time, "lat": s.latitude, "lon": s.longitude})
+
+
+def wanted(decision: Decision, now: datetime, zone: ZoneInfo, place: Place) -> ChargeSchedule | None:
+    """The plan's windows as one daily schedule: from the first window's start to the last one's end."""
+    windows = sorted((w for w in decision.windows if w.amps > 0 and w.end > now), key=lambda w: w.start)
+    if not windows:
+        return None
+    start = windows[0].start
+    # tonight's charge: the windows before the departure (or within BLOCK of the first), not tomorrow night's
+    block = [w for w in windows if w.start < start + BLOCK and (decision.departure is None
+                                                                 or w.start < decision.departure)] or windows[:1]
+    end = max(w.end for w in block)
+    if decision.departure is not None and decision.departure > start:
+        end = min(end, decision.departure)
+    end = min(end, start + timedelta(hours=23))
+    start_min = minutes_after_midnight(start, zone) // QUANTUM_MIN * QUANTUM_MIN
+    end_min = -(-minutes_after_midnight(end, zone) // QUANTUM_MIN) * QUANTUM_MIN % 1440
+    if start_min == end_min:
+        return None
+    return ChargeSchedule(id=SCHEDULER_ID, name="Charge scheduler", days_of_week=127, start_enabled=True,
+                          start_time=start_min, end_enabled=True, end_time=end_min, one_time=False, enabled=True,
+                          latitude=place.latitude, longitude=place.longitude)
+
+
+def _ahead(a: int, b: int) -> int:
+    """Minutes from a forward to b on the clock face."""
+    return (b - a) % 1440
+
+
+def close_enough(have: ChargeSchedule, want: ChargeSchedule, under_way: bool) -> bool:
+    """The car's schedule does what the plan wants: the same place and kind, an end no earlier (and not much
+    later), a start no later (and not much earlier) unless the window is already under way."""
+    if (have.enabled, have.start_enabled, have.end_enabled, have.one_time) != \
+            (want.enabled, want.start_enabled, want.end_enabled, want.one_time):
+        return False
+    if have.days_of_week != want.days_of_week or have.end_time is None or have.start_time is None:
+        return False
+    if have.latitude is None or have.longitude is None or want.latitude is None or want.longitude is None:
+        return False
+    if abs(have.latitude - want.latitude) > PLACE_DEG or abs(have.longitude - want.longitude) > PLACE_DEG:
+        return False
+    late = _ahead(want.end_time or 0, have.end_time)
+    if LATER_END_OK_MIN < late < 1440 - EARLIER_END_OK_MIN:
+        return False
+    return under_way or _ahead(have.start_time, want.start_time or 0) <= EARLIER_OK_MIN
+
+
+def _inside(s: ChargeSchedule, minute: int) -> bool:
+    if s.start_time is None or s.end_time is None:
+        return False
+    return _ahead(s.start_time, minute) < _ahead(s.start_time, s.end_time)
+
+
+def with_charge_schedule(decision: Decision, vehicle: VehicleSnapshot | None, *, now: datetime, zone: ZoneInfo,
+                         place: Place | None, enabled: bool) -> Decision:
+    """The decision for a car on firmware 2024.26+: no set_scheduled_departure (it would add a schedule per call);
+    the plan as the car's own schedule (when `enabled` and home is known); the car then starts and stops the plan
+    itself, so the plan's charge_start is dropped, and its charge_stop kept only for charging outside the schedule.
+    An older car's decision comes back as it was."""
+    if not takes_charge_schedules(vehicle):
+        return decision
+    assert vehicle is not None and vehicle.charge_schedules is not None
+    rest = [c for c in decision.commands if c.name not in LEGACY]
+    mine = [s for s in vehicle.charge_schedules if is_ours(s)]
+    reasons = list(decision.reasons)
+    first: list[Command] = []
+    if not enabled or place is None:
+        first = [Command("remove_charge_schedule", {"id": s.id}) for s in mine]  # the owner turned it off
+        if enabled:
+            reasons.append("Home's position is not known (HOME_LATITUDE, HOME_LONGITUDE), so the plan is not written "
+                           "into the car as a charge schedule")
+        return replace(decision, commands=(*first, *rest), reasons=tuple(reasons))
+    want = wanted(decision, now, zone, place) if decision.mode in PLAN_MODES else None
+    if want is not None:
+        have = next((s for s in mine if s.id == want.id), None)
+        under_way = min(w.start for w in decision.windows if w.amps > 0) <= now
+        if have is None or not close_enough(have, want, under_way):
+            first.append(add_command(want))
+            have = want
+        first += [Command("remove_charge_schedule", {"id": s.id}) for s in mine if s.id != want.id]
+        minute = minutes_after_midnight(now, zone)
+        inside = _inside(have, minute)
+        rest = [c for c in rest if c.name != "charge_start" and not (c.name == "charge_stop" and inside)]
+        reasons.append(f"The car's own charge schedule charges the plan from {have.start_time // 60:02d}:"
+                       f"{have.start_time % 60:02d} to {(have.end_time or 0) // 60:02d}:{(have.end_time or 0) % 60:02d}"
+                       ", also if the scheduler is down")
+    return replace(decision, commands=(*first, *rest), reasons=tuple(reasons))
+
+
+def own_schedules(schedules: Sequence[ChargeSchedule] | None) -> list[ChargeSchedule]:
+    return [s for s in schedules or () if is_ours(s)]

@@ -1,0 +1,211 @@
+"""Tesla as it answers in 2026 (issue 15): tesla-http-proxy's reply shapes, unsigned-command refusals, billing and
+the refusals only the owner can fix, the Owner API's closed door. The real clients and VehicleLink against the fakes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from charge_logic.models import Command, Decision
+from clients.tesla_fleet import FleetVehicle, save_token
+from clients.vehicle import CommandProtocolRequired, VehicleError, VehicleSetupError
+from service.vehicle_link import VehicleLink
+from tests.clock import Clock
+from tests.fakes.tesla_fleet import FakeCar, FakeFleetApi
+
+NY = ZoneInfo("America/New_York")
+T0 = datetime(2026, 11, 27, 20, 0, tzinfo=NY)
+
+
+def vehicle_for(fake: FakeFleetApi, tmp_path, clock: Clock, **kw) -> FleetVehicle:
+    token = tmp_path / "tesla_fleet_token.json"
+    save_token(token, fake.grant())
+    return FleetVehicle(fake.url, token_file=token, client_id=fake.client_id, token_url=fake.url, vin=fake.car.vin,
+                        clock=clock, sleep=lambda s: None, **kw)
+
+
+def link_for(fake: FakeFleetApi, tmp_path, clock: Clock) -> VehicleLink:
+    return VehicleLink(vehicle_for(fake, tmp_path, clock), tmp_path, data_min_interval_min=10,
+                       data_idle_interval_min=30, wakes_per_day=4, commands_per_day=40, zone=NY)
+
+
+def wanting(now: datetime, *commands: Command) -> Decision:
+    return Decision(at=now, mode="plan_charging", charge_now=True, amps=None, charge_limit=None, departure=None,
+                    off_peak_end=None, needed_soc=None, reasons=(), commands=commands)
+
+
+def step(clock: Clock, car: FakeCar, minutes: float) -> datetime:
+    clock.advance(minutes=minutes)
+    car.advance(clock.now - car.now)
+    return clock.now
+
+
+def billed(fake: FakeFleetApi) -> int:
+    """Replies Tesla bills: every one below 500 on the API (developer.tesla.com/docs/fleet-api/billing-and-limits)."""
+    return sum(1 for r in fake.requests(path_re=r"^/api/1/vehicles/.+") if r.status < 500)
+
+
+# ---------------------------------------------------------------------- item 3: the proxy's refusals
+@pytest.mark.parametrize("setup, command, reason", [
+    (lambda c: None, Command("charge_start"), "is_charging"),
+    (lambda c: None, Command("set_charge_limit", {"percent": 80}), "already_set"),
+    (lambda c: c.command("charge_stop", {}), Command("charge_stop"), "not_charging"),
+    (lambda c: setattr(c, "limit", 45), Command("charge_start"), "complete"),
+])
+def test_a_harmless_refusal_through_the_proxy_is_done_and_costs_no_reread(tmp_path, setup, command, reason):
+    """tesla-http-proxy: HTTP 200 {"response": {"result": false, "reason": "car could not execute command:
+    is_charging"}}. Read as a failure, it made the next tick pay for a fresh vehicle_data."""
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=False, state="online")
+    car.plug_in()
+    setup(car)
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        link.read(clock())
+        report = link.send(clock(), wanting(clock(), command), lambda fresh: wanting(clock(), command))
+        assert fake.log[-1].path.endswith(f"/command/{command.name}")
+        assert [(s["ok"], s["reason"]) for s in report.sent] == [(True, reason)]
+        link.read(step(clock, car, 5))  # not due yet, and nothing went wrong: no read
+        assert len(fake.requests("GET", r"/vehicle_data$")) == 1
+
+
+def test_a_real_refusal_through_the_proxy_is_a_failure_named_by_the_car_s_word(tmp_path):
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=False, state="online")
+    with FakeFleetApi(car) as fake:
+        result = vehicle_for(fake, tmp_path, clock).execute(Command("charge_start"))
+        assert (result.ok, result.reason) == (False, "disconnected")
+
+
+# ---------------------------------------------------------------------- item 4: unsigned commands
+@pytest.mark.parametrize("how", ["200 unsigned_cmds_hardlocked", "403 command protocol required"])
+def test_an_unsigned_refusal_is_told_once_and_the_loop_stops_paying_for_commands(tmp_path, caplog, how):
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="online", battery_level=50)
+    with FakeFleetApi(car) as fake:
+        fake.proxy = False  # the scheduler talks to Tesla's host itself, unsigned
+        if how.startswith("200"):
+            fake.unsigned_hardlocked = True
+        else:
+            fake.commands_need_signing = True
+        link = link_for(fake, tmp_path, clock)
+        caplog.set_level(logging.WARNING)
+        skipped = []
+        for _ in range(int(24 * 60 / 14)):  # a day of ticks, each wanting a command
+            now = step(clock, car, 14)
+            link.read(now)
+            car.state = "online"
+            decision = wanting(now, Command("set_charging_amps", {"charging_amps": 12}))
+            report = link.send(now, decision, lambda fresh, d=decision: d)
+            skipped.append(report.skipped)
+        assert len(fake.requests("POST", r"/command/")) == 1  # refused once, then not paid for again that day
+        warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1 and "tesla-http-proxy" in warnings[0] and "TESLA_FLEET_BASE_URL" in warnings[0]
+        assert all(s and "tesla-http-proxy" in s for s in skipped[1:])
+        assert "tesla-http-proxy" in link.status.last_error
+
+
+def test_command_signing_required_in_the_vehicle_list_is_told_up_front(tmp_path, caplog):
+    """The free vehicle list says command_signing: required; with TESLA_FLEET_BASE_URL on Tesla's own host every
+    command would be refused (and billed): the owner is told at the first look, and no command is sent."""
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="online")
+    car.command_signing = "required"
+    with FakeFleetApi(car) as fake:
+        fake.proxy = False
+        caplog.set_level(logging.WARNING)
+        vehicle = vehicle_for(fake, tmp_path, clock, direct=True)  # this fake stands for Tesla's host here
+        vehicle.summary()
+        assert any("tesla-http-proxy" in r.getMessage() for r in caplog.records)
+        with pytest.raises(CommandProtocolRequired, match="tesla-http-proxy"):
+            vehicle.execute(Command("charge_start"))
+        assert fake.requests("POST", r"/command/") == []
+
+
+# ---------------------------------------------------------------------- item 7: billing and the owner's fixes
+def test_every_reply_below_500_is_counted_as_billed(tmp_path):
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="online")
+    with FakeFleetApi(car) as fake:
+        vehicle = vehicle_for(fake, tmp_path, clock, max_retry_after_s=30)
+        vehicle.summary()
+        fake.fail("429", path="vehicle_data", retry_after=600)  # too long to wait: this tick gives up
+        with pytest.raises(VehicleError):
+            vehicle.snapshot()
+        fake.fail("500", path="vehicle_data")
+        with pytest.raises(VehicleError):
+            vehicle.snapshot()
+        assert vehicle.calls.data == 1 == fake.billed()["data"]  # the 429 is billed, the 500 is not
+
+
+@pytest.mark.parametrize("kind, path, fix", [
+    ("402", None, "developer.tesla.com"),
+    ("412", None, "partner_accounts"),
+    ("451", None, "region"),
+    ("401_mobile", "vehicle_data", "Allow Mobile Access"),
+])
+def test_a_refusal_only_the_owner_can_fix_is_one_clear_line_and_no_billed_retry_loop(tmp_path, kind, path, fix):
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="online")
+    with FakeFleetApi(car) as fake:
+        fake.fail(kind, times=10_000, path=path)
+        link = link_for(fake, tmp_path, clock)
+        errors = set()
+        for _ in range(int(24 * 60 / 14)):
+            now = step(clock, car, 14)
+            car.state = "online"
+            link.read(now)
+            errors.add(link.status.last_error)
+        assert len(errors) == 1 and fix in next(iter(errors))
+        assert billed(fake) + len(fake.requests("GET", r"^/api/1/vehicles$")) <= 2  # once, and once a day later
+        assert fake.requests("POST", r"/oauth2/v3/token") == []  # mobile access off is not a token to refresh
+
+
+def test_a_402_is_a_setup_error_with_a_day_s_pause(tmp_path):
+    clock = Clock(T0)
+    with FakeFleetApi(FakeCar(now=T0, state="online")) as fake:
+        fake.fail("402")
+        with pytest.raises(VehicleSetupError) as err:
+            vehicle_for(fake, tmp_path, clock).summary()
+        assert err.value.retry_after_s == 86400
+
+
+def test_a_missing_scope_names_the_scopes_and_the_sign_in(tmp_path):
+    clock = Clock(T0)
+    with FakeFleetApi(FakeCar(now=T0, state="online")) as fake:
+        fake.fail("403_scopes", path="vehicle_data")
+        vehicle = vehicle_for(fake, tmp_path, clock)
+        with pytest.raises(VehicleError, match="vehicle_location.*auth tesla"):
+            vehicle.snapshot()
+
+
+def test_a_wake_may_take_up_to_a_minute(tmp_path):
+    clock = Clock(T0)
+    car = FakeCar(now=T0, state="asleep", wake_polls=6)  # comes online after six looks, about 40 s
+    with FakeFleetApi(car) as fake:
+        slept: list[float] = []
+        token = tmp_path / "tesla_fleet_token.json"
+        save_token(token, fake.grant())
+        vehicle = FleetVehicle(fake.url, token_file=token, client_id=fake.client_id, token_url=fake.url,
+                               vin=car.vin, clock=clock, sleep=slept.append)
+        assert vehicle.wake() is True and 30 < sum(slept) <= 60
+
+
+# ---------------------------------------------------------------------- item 6: preconditioning through the proxy
+@pytest.mark.parametrize("was_on", [False, True])
+def test_the_scheduled_departure_keeps_the_owner_s_preconditioning(tmp_path, was_on):
+    """Through the proxy preconditioning_weekdays_only: true means preconditioning on (weekdays) whatever
+    preconditioning_enabled says: an owner who had it off, with "weekdays" remembered, kept finding it on."""
+    from charge_logic.commands import departure_command
+
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="online")
+    car.preconditioning, car.preconditioning_times = was_on, "weekdays"
+    with FakeFleetApi(car) as fake:
+        vehicle = vehicle_for(fake, tmp_path, clock)
+        assert vehicle.execute(departure_command(vehicle.snapshot(), 450, 420)).ok
+        assert car.preconditioning is was_on
