@@ -19,7 +19,14 @@ import requests
 
 from charge_logic.models import CalendarEvent
 from clients import ical_text
-from clients.calendar_events import CalendarError, EventRules, as_aware, clean_location, sort_and_window
+from clients.calendar_events import (
+    CalendarError,
+    EventRules,
+    as_aware,
+    clean_location,
+    local_midnight,
+    sort_and_window,
+)
 from clients.http_text import looks_like_html, retry_after_s, with_retry_after
 
 EXPAND_AHEAD = timedelta(days=1)
@@ -28,7 +35,7 @@ KEEP_AFTER = timedelta(days=30)  # ...to a month past it; a window leaving that 
 MAX_INSTANCES = 1000  # of one series in one read: an every-second event is cut here, and the owner told
 MAX_COUNT = 100_000  # a dense series counted from its start is walked this far at most
 _DENSE = {"SECONDLY": 1, "MINUTELY": 60}  # seconds a step: series that dense are walked from the window only
-_NAMES = 5  # broken events named in the status; the rest counted
+_NAMES = 8  # broken events named in the status; the rest counted
 
 
 def _is_url(source: str) -> bool:
@@ -55,6 +62,9 @@ def _broken(c: Any) -> str | None:
         if name in _KEY_PROPS:
             value = message.removeprefix("Expected frequency, got: ")
             return f"unknown FREQ={value}" if "frequency" in message else f"bad {name}"
+    # (an end before the start is read swapped, as recurring-ical-events does: its issue 132)
+    if "DTEND" in c and type(c.decoded("DTSTART")) is date and c.decoded("DTEND") == c.decoded("DTSTART"):
+        del c["DTEND"]  # a holiday written with DTEND = DTSTART: a whole day, as with no DTEND at all
     return None
 
 
@@ -218,21 +228,26 @@ class ICalCalendar:
                 note = _start_near(c, parsed.dense[id(c)], lo)
                 if note:
                     cut.append(f"{_title(c)} ({note})")
+        steps = {str(c.get("UID", "")): step for c in parsed.calendar.subcomponents
+                 if id(c) in parsed.dense and (step := _step(c)) is not None}
         query = recurring_ical_events.of(parsed.calendar, skip_bad_series=True)
         titles = {str(c.get("UID", "")): _title(c) for c in parsed.calendar.walk("VEVENT")}
         seen = {s.uid for s in query.series}
         broken = [f"{t} (its series cannot be computed)" for u, t in titles.items() if u not in seen]
         out: list[CalendarEvent] = []
         for series in query.series:
+            title = titles.get(str(series.uid), repr(str(series.uid)))
             try:
-                found = list(itertools.islice(series.between(lo, hi), MAX_INSTANCES + 1))
-                if len(found) > MAX_INSTANCES:
+                step = steps.get(str(series.uid))  # a dense series: asked only as far as MAX_INSTANCES steps go
+                top = hi if step is None else min(hi, lo + MAX_INSTANCES * step)
+                found = list(itertools.islice(series.between(lo, top), MAX_INSTANCES + 1))
+                if found and (len(found) > MAX_INSTANCES or top < hi):
                     found = found[:MAX_INSTANCES]
-                    cut.append(f"{titles.get(str(series.uid), repr(str(series.uid)))} (only its first "
-                               f"{MAX_INSTANCES} instances are read)")
+                    cut.append(f"{title} (repeats every {_every(step)}: only its first {len(found)} instances, "
+                               f"until {top.astimezone(self.zone):%a %H:%M}, are read)")
                 out += [e for o in found if (e := self._event(o.as_component(False))) is not None]
             except Exception as exc:  # one series the library cannot compute must not hide the others
-                broken.append(f"{titles.get(str(series.uid), repr(str(series.uid)))} ({type(exc).__name__})")
+                broken.append(f"{title} ({type(exc).__name__})")
         problems += _skipped(broken)
         if cut:
             problems.append("cut: " + ", ".join(cut[:_NAMES]) + (f" and {len(cut) - _NAMES} more" if len(cut) >
@@ -248,7 +263,9 @@ class ICalCalendar:
         elif "DURATION" in c:
             end = start + c.decoded("DURATION")
         else:
-            end = start + (timedelta(days=1) if all_day else timedelta(0))
+            end = start
+        if all_day and end <= start:  # a holiday written with DTEND = DTSTART still lasts its whole local day
+            end = local_midnight(start.date() + timedelta(days=1), self.zone)
         status = str(c.get("STATUS", "")).upper()
         free = str(c.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT"
         # An iCal feed does not say which attendee is you; PARTSTAT=DECLINED on every attendee is the best hint.
@@ -287,6 +304,13 @@ def _step(c: Any) -> timedelta | None:
         return None
     interval = int((rule.get("INTERVAL") or [1])[0] or 1)
     return timedelta(seconds=_DENSE[freq] * max(1, interval))
+
+
+def _every(step: timedelta | None) -> str:
+    seconds = int(step.total_seconds()) if step else 0
+    if seconds % 60 == 0 and seconds:
+        return "minute" if seconds == 60 else f"{seconds // 60} minutes"
+    return "second" if seconds == 1 else f"{seconds} seconds"
 
 
 def _start_near(c: Any, original: tuple[Any, Any], lo: datetime) -> str | None:

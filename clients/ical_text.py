@@ -142,7 +142,6 @@ def repair_zone_names(text: str, unknown: Callable[[str], None]) -> str:
 
 
 # --------------------------------------------------------------------------- the events that matter
-_EVENT = re.compile(r"^BEGIN:VEVENT[ \t]*\r?\n.*?^END:VEVENT[ \t]*(?:\r?\n|\Z)", re.I | re.M | re.S)
 _WHEN = re.compile(r"^(DTSTART|DTEND|RECURRENCE-ID)[;:][^\r\n]*?:?(\d{8})(?:T\d{6}Z?)?[ \t]*\r?$", re.I | re.M)
 _REPEATS = re.compile(r"^(?:RRULE|RDATE|DURATION|EXRULE)[;:]", re.I | re.M)
 
@@ -167,17 +166,25 @@ def events_near(text: str, first: date, last: date) -> Cut:
     lo, hi = first.strftime("%Y%m%d"), last.strftime("%Y%m%d")
     parts: list[str] = []
     pos = dropped = kept = 0
-    for m in _EVENT.finditer(text):
-        block = m.group(0)
-        days = {k.upper(): v for k, v in _WHEN.findall(block)}
+    begin = text.find("BEGIN:VEVENT")  # exporters write these in capitals; other spellings are simply kept
+    while begin >= 0:
+        stop = text.find("END:VEVENT", begin)
+        if stop < 0:
+            break
+        stop = text.find("\n", stop)
+        stop = len(text) if stop < 0 else stop + 1
+        block = text[begin:stop]
+        days = dict(_WHEN.findall(block))
         if "DTSTART" in days and not _REPEATS.search(block):
             values = days.values()
             if max(values) < lo or min(values) > hi:
-                parts.append(text[pos:m.start()])
-                pos = m.end()
+                parts.append(text[pos:begin])
+                pos = stop
                 dropped += 1
+                begin = text.find("BEGIN:VEVENT", stop)
                 continue
         kept += 1
+        begin = text.find("BEGIN:VEVENT", stop)
     if not dropped:
         return Cut(text, first, last, 0, kept)
     parts.append(text[pos:])
