@@ -185,8 +185,9 @@ def events_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
             start_text += " · now"
         dist = num(ev.get("distance_km"))
         if dist is None:
-            trip = [html.Span("distance unknown" + (f": {ev['note']}" if text(ev.get("note")) else ""),
-                              className="muted")]
+            note = text(ev.get("note")) or ""
+            trip = [html.Span(note if note.startswith("no drive") else "distance unknown" + (  # online, no place
+                f": {note}" if note else ""), className="muted")]
         else:
             trip = [html.Span(fmt(dist, "km", 1 if dist < 10 else 0)),
                     html.Span(fmt(ev.get("drive_minutes"), "min")),
@@ -287,6 +288,8 @@ def health_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
             if ok is True else ("warn", "unknown")
         err = text(src.get("last_error"))
         err_at = when(src.get("last_error_at"), zone)
+        if ok is True and not stale and text(src.get("warning")):  # read, but something was skipped or cut
+            tone, word, err, err_at = "warn", "partial", text(src.get("warning")), None
         retry = when(src.get("retry_at"), zone)  # a failing source is not asked before this (service/backoff.py)
         if err and retry is not None and retry > now:
             err = f"{err}; next try {clock(retry, now)}"

@@ -130,6 +130,8 @@ class Coordinator:
         elif not cal.ok and cal.data_at is None:
             notes.append(f"The calendar could not be read{self._failing(cal)}: the default departure and limit "
                          f"apply{self._next_try(cal, now)}.")
+        if cal.warning:
+            notes.append(f"The calendar was read, but not all of it: {cal.warning}.")
         for st in self.trip_source.statuses[1:]:
             if not st.ok and st.last_error:
                 notes.append(f"Google Maps is failing ({st.last_error}): distances known before are used, new places "

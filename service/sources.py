@@ -25,6 +25,7 @@ class SourceStatus:
     calls_month: int = 0
     budget_month: int | None = None
     retry_at: datetime | None = None  # a failing source is not asked again before this (service/backoff.py)
+    warning: str | None = None  # read, but not all of it: what was skipped or cut (an iCal feed's broken events)
 
     def to_json(self, now: datetime) -> dict[str, Any]:
         d = asdict(self)

@@ -96,6 +96,8 @@ class CalendarTripProvider:
             self.status.retry_at = None
         self.status.ok, self.status.stale = True, False
         self.status.last_success = now
+        problems = getattr(self.calendar, "problems", ())  # what an iCal feed skipped or cut (broken events)
+        self.status.warning = "; ".join(problems)[:500] or None
         if not usual:
             return events
         if self.cache_path and (events != self._events or self._saved_at is None
@@ -119,7 +121,7 @@ class CalendarTripProvider:
         trips = []
         for e in self.events(now, hours, start=start):
             route, note = self.distances.route(e.location, now)
-            virtual = bool(e.location) and not places.is_place(e.location)  # a link, "Zoom", a phone number
+            virtual = not places.is_place(e.location)  # no location, a link, "Zoom", a phone number: no drive
             trips.append(Trip(e, route, note, virtual))
         return trips
 

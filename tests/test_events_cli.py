@@ -61,7 +61,9 @@ def test_ics_file_as_json_at_the_right_instants(capsys, tmp_path):
     assert events[6]["location"] == "Gym annex, 5 Elm St, Springfield MA"
     assert all(e["distance_km"] is None for e in events)
     assert "no GOOGLE_MAPS_API_KEY" in events[0]["note"] and "not a place" in events[2]["note"]
-    assert [e["summary"] for e in events if e["virtual"]] == ["Standup", "Call with Oslo"]  # a link, a phone
+    # a link, no location at all, a phone: nobody drives to them
+    assert [e["summary"] for e in events if e["virtual"]] == ["Standup", "Focus time", "Call with Oslo"]
+    assert events[3]["note"] == "no drive: the event has no location"
 
 
 def test_through_scheduler_py_in_a_subprocess(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from tests.fakes.http import FakeServer, Reply, Request
@@ -14,6 +15,8 @@ class FakeICal(FakeServer):
         super().__init__()
         self.body = Path(ics).read_bytes()
         self.status = 200
+        self.content_type = "text/calendar; charset=UTF-8"
+        self.not_modified = 0  # replies 304 to If-None-Match (calendar servers send an ETag)
         self.route("GET", r"/calendar/ical/.*", self._get)
 
     def start(self) -> FakeICal:
@@ -31,4 +34,12 @@ class FakeICal(FakeServer):
             return Reply(404, "Not Found")
         if self.status != 200:
             return Reply(self.status, "error")
-        return Reply(200, self.body, headers={"Content-Type": "text/calendar; charset=UTF-8"})
+        if req.headers.get("If-None-Match") == self.etag:
+            self.not_modified += 1
+            return Reply(304, b"")
+        return Reply(200, self.body, headers={"Content-Type": self.content_type, "ETag": self.etag})
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
+
