@@ -324,8 +324,9 @@ def test_build_context_holds_every_runtime_module(image_tree: Path) -> None:
 
 
 def test_image_files_run_a_demo_tick_and_pass_the_healthcheck(image_tree: Path, tmp_path: Path) -> None:
-    """From the files the image would hold and no .env, as in the container: a demo tick writes the state file,
-    then the image's HEALTHCHECK command passes; on an empty state folder it fails."""
+    """From the files the image would hold and no .env, as in the container: a demo tick writes the state file in
+    the demo's own folder (STATE_DIR/demo), then the image's HEALTHCHECK command, told --demo after the subcommand,
+    passes; on an empty state folder it fails, and the live one holds no demo state."""
     script_in_repo("scheduler.py")
     (check,) = instruction("HEALTHCHECK")
     health = exec_form(check.split("CMD", 1)[1].strip(), "HEALTHCHECK CMD")
@@ -336,8 +337,9 @@ def test_image_files_run_a_demo_tick_and_pass_the_healthcheck(image_tree: Path, 
     tick = subprocess.run([sys.executable, "scheduler.py", "--demo", "--once"], cwd=image_tree, env=env,
                           capture_output=True, text=True, timeout=300)
     assert tick.returncode == 0, f"demo tick failed from the image's files:\n{tick.stderr[-3000:]}"
-    assert (tmp_path / "data" / "state.json").is_file(), "the demo tick wrote no state.json in STATE_DIR"
-    ok = subprocess.run(health, cwd=image_tree, env=env, capture_output=True, text=True, timeout=120)
+    assert (tmp_path / "data" / "demo" / "state.json").is_file(), "the demo tick wrote no STATE_DIR/demo/state.json"
+    assert not (tmp_path / "data" / "state.json").exists(), "the demo wrote into the live state folder"
+    ok = subprocess.run([*health, "--demo"], cwd=image_tree, env=env, capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, f"health fails right after a good tick:\n{ok.stdout}{ok.stderr}"
 
 
@@ -387,9 +389,10 @@ def test_image_files_scheduler_stops_on_sigterm(image_tree: Path, tmp_path: Path
                             stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None and not (tmp_path / "data" / "state.json").exists():
+        written = tmp_path / "data" / "demo" / "state.json"  # the demo's own folder
+        while time.monotonic() < deadline and proc.poll() is None and not written.exists():
             time.sleep(0.2)
-        wrote = (tmp_path / "data" / "state.json").exists()
+        wrote = written.exists()
         running = proc.poll() is None
     finally:
         code = _stops_on_sigterm(proc) if proc.poll() is None else proc.returncode

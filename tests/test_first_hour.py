@@ -303,3 +303,15 @@ def test_demo_events_lists_the_demos_calendar_and_auth_refuses_demo(tmp_path: Pa
         assert "km," in proc.stdout and "no calendar configured" not in proc.stderr, proc.stdout
     line = one_clear_line(scheduler("--demo", "auth", "tesla", cwd=tmp_path))
     assert "--demo does not apply to auth" in line
+
+
+# ------------------------------------------------------------------------------------------ 4. .gitignore
+@pytest.mark.parametrize("path, ignored", [
+    (".venv/bin/python", True), ("config/fleet-key.pem", True), ("config/tls-cert.pem", True), ("tls.key", True),
+    ("keys/private.pem", True), ("state/demo/state.json", True), (".env", True), (".env.local", True),
+    ("credentials.json", True), ("state/token.json", True), (".env.example", False), ("scheduler.py", False),
+    ("docs/benchmark.md", False),
+])
+def test_gitignore_keeps_keys_venv_and_state_out_of_commits(path: str, ignored: bool) -> None:
+    done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT)
+    assert (done.returncode == 0) is ignored, f"{path} should {'' if ignored else 'not '}be ignored by git"
