@@ -427,10 +427,34 @@ def test_compose_runs_both_unattended(compose_config: dict) -> None:
     for name, svc in compose_config["services"].items():
         assert svc.get("restart") == "unless-stopped", f"{name} should restart unless stopped"
         assert svc.get("init") is True, f"{name}: `init: true` lets SIGTERM stop Python promptly (not PID 1)"
-        assert raw[name].get("env_file") in (".env", [".env"]), f"{name} should read settings from .env"
-        assert svc["environment"].get("GRID_ISO") == "PJM", f"{name} did not get the settings in .env"
         assert svc["environment"]["TZ"] == "Europe/Oslo", f"{name}: TZ should follow TIME_ZONE from .env"
         assert svc.get("healthcheck", {}).get("test"), f"{name} has no health check"
+    assert raw["scheduler"].get("env_file") in (".env", [".env"]), "the scheduler should read settings from .env"
+    assert compose_config["services"]["scheduler"]["environment"].get("GRID_ISO") == "PJM", (
+        "the scheduler did not get the settings in .env")
+
+
+def test_the_dashboard_gets_no_secret(compose_config: dict, tmp_path: Path) -> None:
+    """The dashboard is the one process with a port: with every secret set in .env, none reaches its environment,
+    and it is given only what it reads (STATE_DIR, TZ)."""
+    from service.settings import SPECS
+
+    secret_names = [name for name, f in SPECS.items() if f.metadata["secret"]]
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "docker-compose.yml", project / "docker-compose.yml")
+    (project / ".env").write_text("".join(f"{name}=value-of-{name.lower()}\n" for name in secret_names)
+                                  + "TIME_ZONE=Europe/Oslo\nTESLA_CLIENT_SECRET=shh\n")
+    done = subprocess.run([_compose_binary(), "--project-directory", str(project), "config", "--format", "json"],
+                          capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items() if k not in ("TIME_ZONE", "TZ")})
+    assert done.returncode == 0, done.stderr
+    services = json.loads(done.stdout)["services"]
+    dashboard = services["dashboard"].get("environment", {})
+    assert set(dashboard) == {"STATE_DIR", "TZ"}, f"the dashboard gets {sorted(dashboard)}"
+    assert dashboard["TZ"] == "Europe/Oslo"
+    assert not any("value-of-" in str(v) or v == "shh" for v in dashboard.values())
+    assert services["scheduler"]["environment"]["TESLA_CLIENT_SECRET"], "the scheduler still needs its settings"
 
 
 def test_dashboard_listens_on_localhost_only(compose_config: dict) -> None:
