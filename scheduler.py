@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import os
 import signal
 import sys
 import threading
@@ -15,6 +17,7 @@ import schedule
 
 import cli
 from service.settings import Settings, SettingsError, load_settings
+from service.state_file import unusable_state_dir
 
 log = logging.getLogger("scheduler")
 
@@ -60,24 +63,35 @@ def setup_logging(verbose: bool, secrets: list[str]) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def global_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """The options every command takes; on a subcommand (suppress=True) they default to nothing, so
+    `events --state-dir X` and `--state-dir X events` mean the same and neither undoes the other."""
+    def d(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    p.add_argument("-v", "--verbose", action="store_true", default=d(False),
+                   help="print one line a tick: car, decision, reasons")
+    p.add_argument("--demo", action="store_true", default=d(False),
+                   help="the embedded demo: simulated car, sample calendar, a real week of grid forecast (no "
+                        "credentials, no network), its state in STATE_DIR/demo unless --state-dir says where")
+    p.add_argument("--state-dir", metavar="DIR", default=d(None),
+                   help="where state.json, the caches and tokens live (default STATE_DIR, ./state)")
+    p.add_argument("--env-file", metavar="FILE", default=d(None), help="settings file (default .env)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="scheduler.py",
         description="Decides when and how fast a Tesla charges at home, from the grid's load forecast, your calendar "
                     "and the car's state. Settings come from .env (see .env.example).")
-    p.add_argument("-v", "--verbose", action="store_true", help="print one line a tick: car, decision, reasons")
+    global_options(p)
     p.add_argument("-i", "--interval", type=float, default=14.0, metavar="MINUTES",
                    help="minutes between ticks (default 14)")
     p.add_argument("--once", action="store_true", help="run one tick, write the state file and exit")
-    p.add_argument("--demo", action="store_true",
-                   help="run on the embedded demo: simulated car, sample calendar, a real week of grid forecast "
-                        "(no credentials, no network)")
     p.add_argument("--demo-speed", type=float, default=10.0, metavar="X",
                    help="with --demo: the simulated clock runs X times faster than the wall clock (default 10)")
-    p.add_argument("--state-dir", metavar="DIR", help="where state.json and the caches live (default STATE_DIR)")
-    p.add_argument("--env-file", default=".env", metavar="FILE", help="settings file (default .env)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    cli.register_all(sub)
+    cli.register_all(sub, lambda parser: global_options(parser, suppress=True))
     return p
 
 
@@ -192,25 +206,77 @@ def run_daemon(args: argparse.Namespace, settings: Settings) -> int:
         lock.release()
 
 
+DEMO_SUBDIR = "demo"  # the demo's own state folder, under STATE_DIR: never the live scheduler's
+DEMO_COMMANDS = ("events", "health")  # the subcommands that have a demo to look at
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.interval <= 0:
         parser.error("-i/--interval takes a number of minutes above 0")
+    if not args.demo_speed > 0:  # also catches nan
+        parser.error("--demo-speed takes a number above 0 (1 = the wall clock's pace)")
+    if args.demo and args.command and args.command not in DEMO_COMMANDS:
+        parser.error(f"--demo does not apply to {args.command}: it runs the daemon, events or health on the demo")
+    env_file = args.env_file or ".env"
+    if args.env_file and not Path(args.env_file).is_file():
+        print(f"error: --env-file {args.env_file}: no such file", file=sys.stderr)
+        return 2
     overrides = {"state_dir": args.state_dir} if args.state_dir else {}
     if args.demo:
         overrides.setdefault("time_zone", "America/New_York")
     try:
-        settings = load_settings(env_file=args.env_file, **overrides)
+        settings = load_settings(env_file=env_file, **overrides)
+        if args.demo and not args.state_dir:
+            settings = dataclasses.replace(settings, state_dir=str(Path(settings.state_dir) / DEMO_SUBDIR))
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     setup_logging(args.verbose, settings.secrets())
+    if args.command in ("auth", "events"):  # they keep tokens and caches in the state folder
+        problem = unusable_state_dir(Path(settings.state_dir))
+        if problem:
+            return fail(problem, settings.secrets())
     if args.command:
         args.settings = settings
         return int(args.func(args))
+    problem = state_dir_problem(Path(settings.state_dir), demo=args.demo)
+    if problem:
+        return fail(problem, settings.secrets())
     return run_daemon(args, settings)
 
 
+def state_dir_problem(state_dir: Path, demo: bool) -> str | None:
+    """Why the daemon must not start on this folder: unusable, or the demo's and the live run's state mixed."""
+    from service.state_file import holds_demo_state, holds_live_state, mark_demo_dir
+
+    if demo and holds_live_state(state_dir):
+        return (f"{state_dir} holds a live scheduler's state: the demo keeps a folder of its own (leave out "
+                "--state-dir to use STATE_DIR/demo, or name an empty folder)")
+    if not demo and holds_demo_state(state_dir):
+        return (f"{state_dir} holds the demo's state (written by --demo): a live run would inherit its history, "
+                "plug-in sessions and call counts; set STATE_DIR (or --state-dir) to another folder, or delete "
+                "this one")
+    problem = unusable_state_dir(state_dir)
+    if problem:
+        return problem
+    if demo:
+        mark_demo_dir(state_dir)
+    return None
+
+
+def entry() -> int:
+    """main() for a terminal: Ctrl-C outside a tick, or `| head` closing the pipe, ends quietly, not in a trace."""
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -69,12 +70,23 @@ def _columns(reader: csv.DictReader, path: str, needed: tuple[str, ...]) -> None
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; the header must have {', '.join(needed)}")
 
 
+def _without_comments(fh: Iterable[str], numbers: list[int]) -> Iterator[str]:
+    """The file's lines but `#` comments (the demo's grid file opens with its source); `numbers` gets each kept
+    line's number in the file, so errors still name the right line."""
+    for number, text in enumerate(fh, start=1):
+        if not text.lstrip().startswith("#"):
+            numbers.append(number)
+            yield text
+
+
 def load_grid(path: str) -> Grid:
     rows: dict[int, tuple[float | None, float | None]] = {}
     with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
+        numbers: list[int] = []
+        reader = csv.DictReader(_without_comments(fh, numbers))
         _columns(reader, path, ("interval_start_utc", "load_mw", "load_forecast_mw"))
-        for line, row in enumerate(reader, start=2):
+        for row in reader:
+            line = numbers[reader.line_num - 1]
             stamp = row["interval_start_utc"].strip()
             try:
                 start = datetime.fromisoformat(stamp.replace("Z", "+00:00"))

@@ -60,13 +60,23 @@ def _line(t: Trip, settings: Settings) -> str:
     return f"{when}  {e.summary}{where}\n    {drive}"
 
 
+def _demo_provider(settings: Settings):  # noqa: ANN202 - a CalendarTripProvider
+    """`--demo events`: the demo's own sample calendar and drives, as the demo daemon plans from them."""
+    from pathlib import Path
+
+    from service.demo import demo_trips
+
+    return demo_trips(settings.zone, Path(settings.state_dir), settings.calendar_hours)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         settings = getattr(args, "settings", None) or load_settings()
         start = parse_start(args.start, settings)
         if args.hours is not None and args.hours <= 0:
             raise SettingsError("--hours must be above 0")
-        provider = make_trip_provider(settings, ics=args.ics)
+        provider = _demo_provider(settings) if getattr(args, "demo", False) and not args.ics else \
+            make_trip_provider(settings, ics=args.ics)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,8 @@
-"""`scheduler.py health`: exit 0 when the daemon is alive and its data fresh, else 1 with the reason on one line.
+"""`scheduler.py health`: exit 0 when the daemon is alive and its data fresh, else 1 with the reasons on one line.
 
-Docker's HEALTHCHECK runs it; it reads only state.json, so it works while the daemon holds its lock.
+Docker's HEALTHCHECK runs it; it reads only state.json, so it works while the daemon holds its lock. The age of the
+last tick is measured as the dashboard measures it: by the wall clock, from the file's own write time when the
+state is the demo's (whose `generated_at` runs on its faster clock), so the two never disagree on "stopped".
 """
 
 from __future__ import annotations
@@ -13,21 +15,38 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("health", help="exit 0 if the last tick is recent and every source is fresh, else 1")
-    p.add_argument("--state-dir", dest="health_state_dir", metavar="DIR", help="state dir (default STATE_DIR)")
+    p = sub.add_parser("health", help="exit 0 if the last tick is recent and every source is fresh, else 1",
+                       description="Reads STATE_DIR/state.json (with --demo, the demo's) and exits 0 when the last "
+                                   "tick is recent and every source's data is within its limit "
+                                   "(FORECAST_STALE_HOURS, CALENDAR_STALE_HOURS, VEHICLE_STALE_HOURS), else 1 "
+                                   "with every reason on one line. Calls no outside service.")
     p.set_defaults(func=run)
 
 
-def check(state: dict[str, Any], now: datetime, limits_h: dict[str, float]) -> str | None:
-    """The reason the scheduler is unhealthy, or None."""
+def tick_age_min(state: dict[str, Any], now: datetime, written_at: float | None = None) -> float | None:
+    """Minutes since the last tick by the wall clock: the file's write time for a demo, else generated_at."""
+    if state.get("mode") == "demo" and written_at is not None:
+        return (now.timestamp() - written_at) / 60
     try:
-        generated = datetime.fromisoformat(state["generated_at"])
-        interval = float(state.get("interval_min") or 14)
+        return (now - datetime.fromisoformat(state["generated_at"])).total_seconds() / 60
     except (KeyError, TypeError, ValueError):
+        return None
+
+
+def check(state: dict[str, Any], now: datetime, limits_h: dict[str, float],
+          written_at: float | None = None) -> str | None:
+    """Why the scheduler is unhealthy (every failing source, joined by " | "), or None."""
+    age_min = tick_age_min(state, now, written_at)
+    if age_min is None:
         return "state.json has no valid generated_at"
-    age_min = (now - generated).total_seconds() / 60
+    try:
+        interval = float(state.get("interval_min") or 14)
+    except (TypeError, ValueError):
+        interval = 14.0
+    reasons = []
     if age_min > 3 * interval + 2:
-        return f"the last tick was {age_min:.0f} min ago (interval {interval:g} min): the scheduler has stopped"
+        reasons.append(f"the last tick was {age_min:.0f} min ago (interval {interval:g} min): "
+                       "the scheduler has stopped")
     sources = (state.get("health") or {}).get("sources") or {}
     for name, limit_h in limits_h.items():
         src = sources.get(name)
@@ -36,18 +55,18 @@ def check(state: dict[str, Any], now: datetime, limits_h: dict[str, float]) -> s
         age = src.get("data_age_min")
         retry = f"; next try {src['retry_at']}" if src.get("retry_at") else ""  # the source's backoff
         if age is None and src.get("last_error"):
-            return f"{name}: no data yet; last error: {src['last_error']}{retry}"
-        if age is not None and age > limit_h * 60:
+            reasons.append(f"{name}: no data yet; last error: {src['last_error']}{retry}")
+        elif age is not None and age > limit_h * 60:
             err = f"; last error: {src['last_error']}" if src.get("last_error") else ""
-            return f"{name}: data is {age / 60:.1f} h old, over its {limit_h:g} h limit{err}{retry}"
-    return None
+            reasons.append(f"{name}: data is {age / 60:.1f} h old, over its {limit_h:g} h limit{err}{retry}")
+    return " | ".join(reasons) or None
 
 
 def run(args: argparse.Namespace) -> int:
     s = args.settings
-    state_dir = Path(args.health_state_dir or s.state_dir)
-    path = state_dir / "state.json"
+    path = Path(s.state_dir) / "state.json"
     try:
+        written_at = path.stat().st_mtime
         state = json.loads(path.read_text())
     except FileNotFoundError:
         print(f"unhealthy: {path} does not exist yet (is the scheduler running?)")
@@ -55,9 +74,11 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"unhealthy: {path} cannot be read: {exc}")
         return 1
-    reason = check(state, datetime.now(UTC), {"grid": s.forecast_stale_hours,
-                                                        "calendar": s.calendar_stale_hours,
-                                                        "vehicle": s.vehicle_stale_hours})
+    if not isinstance(state, dict):
+        print(f"unhealthy: {path} holds no JSON object")
+        return 1
+    reason = check(state, datetime.now(UTC), {"grid": s.forecast_stale_hours, "calendar": s.calendar_stale_hours,
+                                             "vehicle": s.vehicle_stale_hours}, written_at)
     if reason:
         print(f"unhealthy: {reason}")
         return 1

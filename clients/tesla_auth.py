@@ -30,7 +30,7 @@ def run(args: Any, stdin: TextIO | None = None, stdout: TextIO | None = None) ->
 
     out = stdout or sys.stdout
     try:
-        settings = load_settings()
+        settings = getattr(args, "settings", None) or load_settings()  # scheduler.py's, with --env-file/--state-dir
     except SettingsError as exc:
         print(f"error: {exc}", file=out)
         return 2
@@ -64,7 +64,10 @@ def _owner(settings: Any, stdin: TextIO, out: TextIO) -> int:
     tesla_owner.set_base_url(settings.tesla_owner_base_url)
     cache = tesla_owner.token_path(settings.state_dir)
 
+    shown: list[str] = []
+
     def authenticator(url: str) -> str:
+        shown.append(url)
         print("1. Open this address in a browser and sign in to Tesla:", file=out)
         print(url, file=out)
         print("2. Tesla then shows 'Page Not Found'; copy that page's whole address (tesla://auth/callback?...).",
@@ -83,6 +86,10 @@ def _owner(settings: Any, stdin: TextIO, out: TextIO) -> int:
     except Exception as exc:  # oauthlib and requests raise many kinds; the user needs one line
         scrub = Scrubber()
         scrub.add(settings.tesla_account_email)
+        if not shown:  # teslapy asks Tesla before it has an address to show: offline, or TESLA_AUTH_URL wrong
+            print(f"error: could not reach Tesla's sign-in at {settings.tesla_auth_url} ({type(exc).__name__}); "
+                  "check the network (and TESLA_AUTH_URL), then run it again", file=out)
+            return 1
         print(f"error: sign-in failed ({type(exc).__name__}: {scrub(exc)}); run it again and paste the address "
               "straight after signing in", file=out)
         return 1

@@ -1,24 +1,72 @@
 #!/usr/bin/env bash
-# Every shared grid × every sessions file, and the calendar scenario on every grid, then docs/backtest-results.md on
-# stdout:   scripts/backtest_all.sh ../shared/data > docs/backtest-results.md
-# Usage: scripts/backtest_all.sh [DATA_DIR (default ../shared/data)] [OUT_DIR (default $TMPDIR/backtest-out)]
-# Each run's JSON and table are kept in OUT_DIR; progress goes to stderr.
+# Every grid × every sessions file, and the calendar scenario on every grid, as docs/backtest-results.md:
+#   scripts/backtest_all.sh ../shared/data docs/backtest-results.md
+# Usage: scripts/backtest_all.sh [DATA_DIR (default ../shared/data)] [RESULTS_FILE (default: stdout)] [RUNS_DIR]
+# DATA_DIR holds grid/{PJM,ERCO,CISO,NYIS}.csv and sessions/{acn_caltech,home_norway}.csv (docs/benchmark.md says
+# where they come from; scripts/fetch_data.py makes them). Every input is checked before anything runs, and
+# RESULTS_FILE is replaced only when every run succeeded (a temp file beside it, then moved): a missing folder or
+# a failed run leaves the committed results as they were. Each run's JSON and table are kept in RUNS_DIR
+# (default $TMPDIR/backtest-out); progress goes to stderr.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-DATA="$(cd "${1:-$ROOT/../shared/data}" && pwd)"
-OUT="${2:-${TMPDIR:-/tmp}/backtest-out}"
+DATA_ARG="${1:-$ROOT/../shared/data}"
+RESULTS="${2:-}"
+if [ -n "$RESULTS" ] && [ -d "$RESULTS" ]; then
+  echo "error: $RESULTS is a folder: give the results file (e.g. docs/backtest-results.md)" >&2; exit 2
+fi
+if [ ! -d "$DATA_ARG" ]; then
+  echo "error: data folder $DATA_ARG not found: see docs/benchmark.md (python scripts/fetch_data.py makes it)" >&2
+  exit 2
+fi
+DATA="$(cd "$DATA_ARG" && pwd)"
+GRID_HEADER="interval_start_utc,load_mw,load_forecast_mw"
+SESSIONS_HEADER="session_id,station_id,arrival,departure,estimated_departure,requested_energy_kwh,delivered_energy_kwh"
+missing=()
+for grid in PJM ERCO CISO NYIS; do
+  f="$DATA/grid/$grid.csv"
+  if [ ! -r "$f" ]; then missing+=("$f (missing)")
+  elif [ "$(grep -v '^#' "$f" | head -1 | tr -d '\r')" != "$GRID_HEADER" ]; then missing+=("$f (header is not $GRID_HEADER)")
+  fi
+done
+for sessions in acn_caltech home_norway; do
+  f="$DATA/sessions/$sessions.csv"
+  if [ ! -r "$f" ]; then missing+=("$f (missing)")
+  elif [ "$(head -1 "$f" | tr -d '\r')" != "$SESSIONS_HEADER" ]; then missing+=("$f (header is not $SESSIONS_HEADER)")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "error: nothing run, nothing written; the data folder lacks: ${missing[*]}" >&2
+  exit 2
+fi
+OUT="${3:-${TMPDIR:-/tmp}/backtest-out}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
+if [ -n "$RESULTS" ]; then
+  mkdir -p "$(dirname "$RESULTS")"
+  TMP="$(mktemp "$(dirname "$RESULTS")/.$(basename "$RESULTS").XXXXXX")"
+  chmod 644 "$TMP"
+  trap 'rm -f "$TMP"' EXIT
+  RESULTS="$(cd "$(dirname "$RESULTS")" && pwd)/$(basename "$RESULTS")"
+fi
 cd "$ROOT"
+PY="${PYTHON:-python3}"
+[ -x "$ROOT/.venv/bin/python" ] && [ -z "${PYTHON:-}" ] && PY="$ROOT/.venv/bin/python"
 declare -A ZONE=([PJM]=America/New_York [ERCO]=America/Chicago [CISO]=America/Los_Angeles [NYIS]=America/New_York)
 for grid in PJM ERCO CISO NYIS; do
   for sessions in acn_caltech home_norway; do
     echo "$grid × $sessions" >&2
-    python -m backtest --quiet --grid "$DATA/grid/$grid.csv" --sessions "$DATA/sessions/$sessions.csv" \
+    "$PY" -m backtest --quiet --grid "$DATA/grid/$grid.csv" --sessions "$DATA/sessions/$sessions.csv" \
       --tz "${ZONE[$grid]}" --json "$OUT/${grid}_${sessions}.json" > "$OUT/${grid}_${sessions}.txt"
   done
   echo "$grid × calendar" >&2
-  python -m backtest --quiet --scenario calendar --seed 1 --grid "$DATA/grid/$grid.csv" --tz "${ZONE[$grid]}" \
+  "$PY" -m backtest --quiet --scenario calendar --seed 1 --grid "$DATA/grid/$grid.csv" --tz "${ZONE[$grid]}" \
     --json "$OUT/${grid}_calendar.json" > "$OUT/${grid}_calendar.txt"
 done
-python -m backtest.report "$OUT"
+if [ -n "$RESULTS" ]; then
+  "$PY" -m backtest.report "$OUT" > "$TMP"
+  mv "$TMP" "$RESULTS"
+  trap - EXIT
+  echo "wrote $RESULTS" >&2
+else
+  "$PY" -m backtest.report "$OUT"
+fi

@@ -164,7 +164,13 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Values that must never be logged or written (non-empty secret settings)."""
-        return [getattr(self, f.name) for f in fields(self) if f.metadata["secret"] and getattr(self, f.name)]
+        return [getattr(self, f.name) for f in fields(self) if f.metadata["secret"] and getattr(self, f.name)
+                and not (f.name == "ical_url" and not is_address(self.ical_url))]  # a file's path is no secret
+
+
+def is_address(source: str) -> bool:
+    """An iCal source that is a web address (its path is the secret), not a local file."""
+    return source.strip().lower().startswith(("http://", "https://", "webcal://"))
 
 
 SPECS = {f.metadata["env"]: f for f in fields(Settings)}

@@ -24,6 +24,10 @@ SCHEMA_VERSION = 1
 HISTORY_DAYS = 7
 
 
+DEMO_MARKER = "DEMO"  # written by --demo into its state folder; a live run refuses a folder that has it
+DEMO_FILES = (DEMO_MARKER, "demo_car.json")  # demo_car.json: a demo run from before the marker
+
+
 class StateDirLocked(RuntimeError):
     """Another scheduler already runs on this state dir."""
 
@@ -42,6 +46,50 @@ def ensure_private_dir(path: Path) -> Path:
         except OSError:
             continue
     return path
+
+
+def unusable_state_dir(path: Path) -> str | None:
+    """Why `path` cannot be the state dir (a file, no permission, a read-only disk), in one line; None if it can.
+    Creates it, 0700, as ensure_private_dir does."""
+    try:
+        ensure_private_dir(path)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):
+            why = "it is a file, not a folder" if path.is_file() else f"a part of the path is a file ({why})"
+        return f"the state folder {path} cannot be used: {why}; set STATE_DIR (or --state-dir) to a folder " \
+               "this user can write"
+    return None
+
+
+def _state_mode(path: Path) -> str | None:
+    try:
+        data = json.loads((path / "state.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data.get("mode") if isinstance(data, dict) else None
+
+
+def holds_demo_state(path: Path) -> bool:
+    """The demo wrote here: its marker, its simulated car, or a state.json in demo mode."""
+    return any((path / name).exists() for name in DEMO_FILES) or _state_mode(path) == "demo"
+
+
+def holds_live_state(path: Path) -> bool:
+    """A live scheduler wrote here (a state.json not in demo mode) and the demo never did."""
+    return not holds_demo_state(path) and _state_mode(path) not in (None, "demo")
+
+
+def mark_demo_dir(path: Path) -> None:
+    """Say in the folder itself that it is the demo's, so a live run never inherits it."""
+    marker = path / DEMO_MARKER
+    if not marker.exists():
+        marker.write_text("This folder holds the state of `python scheduler.py --demo`: a simulated car and its "
+                          "history.\nA live scheduler refuses it; delete the folder to start afresh.\n")
+        os.chmod(marker, 0o600)
 
 
 def read_json_or_move_aside(path: Path, now: datetime) -> Any | None:

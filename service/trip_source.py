@@ -22,7 +22,7 @@ from clients.maps_routes import RoutesClient
 from service.backoff import Backoff, retry_after_of
 from service.disk import read_json, write_json
 from service.distances import MAPS_BACKOFF_BASE, DistanceService, DriveClient
-from service.settings import Settings, SettingsError
+from service.settings import Settings, SettingsError, is_address
 from service.sources import SourceStatus
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,10 @@ def choose_calendar(settings: Settings, ics: str | None = None) -> CalendarSourc
         if not settings.ical_url:
             raise SettingsError("CALENDAR_SOURCE=ical needs ICAL_URL (the calendar's secret iCal address or an "
                                 ".ics file)")
+        local = Path(settings.ical_url.strip()).expanduser()
+        if not is_address(settings.ical_url) and not local.is_file():  # a typo no later tick can mend
+            raise SettingsError(f"ICAL_URL={settings.ical_url.strip()}: no such file (give an .ics file's path or "
+                                "the calendar's secret iCal address)")
         return ICalCalendar(settings.ical_url, settings.zone, rules)
     token = token_path(settings)
     if source == "google" or token.is_file() or Path(settings.google_credentials_file).is_file():

@@ -324,8 +324,9 @@ def test_build_context_holds_every_runtime_module(image_tree: Path) -> None:
 
 
 def test_image_files_run_a_demo_tick_and_pass_the_healthcheck(image_tree: Path, tmp_path: Path) -> None:
-    """From the files the image would hold and no .env, as in the container: a demo tick writes the state file,
-    then the image's HEALTHCHECK command passes; on an empty state folder it fails."""
+    """From the files the image would hold and no .env, as in the container: a demo tick writes the state file in
+    the demo's own folder (STATE_DIR/demo), then the image's HEALTHCHECK command, told --demo after the subcommand,
+    passes; on an empty state folder it fails, and the live one holds no demo state."""
     script_in_repo("scheduler.py")
     (check,) = instruction("HEALTHCHECK")
     health = exec_form(check.split("CMD", 1)[1].strip(), "HEALTHCHECK CMD")
@@ -336,8 +337,9 @@ def test_image_files_run_a_demo_tick_and_pass_the_healthcheck(image_tree: Path, 
     tick = subprocess.run([sys.executable, "scheduler.py", "--demo", "--once"], cwd=image_tree, env=env,
                           capture_output=True, text=True, timeout=300)
     assert tick.returncode == 0, f"demo tick failed from the image's files:\n{tick.stderr[-3000:]}"
-    assert (tmp_path / "data" / "state.json").is_file(), "the demo tick wrote no state.json in STATE_DIR"
-    ok = subprocess.run(health, cwd=image_tree, env=env, capture_output=True, text=True, timeout=120)
+    assert (tmp_path / "data" / "demo" / "state.json").is_file(), "the demo tick wrote no STATE_DIR/demo/state.json"
+    assert not (tmp_path / "data" / "state.json").exists(), "the demo wrote into the live state folder"
+    ok = subprocess.run([*health, "--demo"], cwd=image_tree, env=env, capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, f"health fails right after a good tick:\n{ok.stdout}{ok.stderr}"
 
 
@@ -387,9 +389,10 @@ def test_image_files_scheduler_stops_on_sigterm(image_tree: Path, tmp_path: Path
                             stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None and not (tmp_path / "data" / "state.json").exists():
+        written = tmp_path / "data" / "demo" / "state.json"  # the demo's own folder
+        while time.monotonic() < deadline and proc.poll() is None and not written.exists():
             time.sleep(0.2)
-        wrote = (tmp_path / "data" / "state.json").exists()
+        wrote = written.exists()
         running = proc.poll() is None
     finally:
         code = _stops_on_sigterm(proc) if proc.poll() is None else proc.returncode
@@ -424,10 +427,34 @@ def test_compose_runs_both_unattended(compose_config: dict) -> None:
     for name, svc in compose_config["services"].items():
         assert svc.get("restart") == "unless-stopped", f"{name} should restart unless stopped"
         assert svc.get("init") is True, f"{name}: `init: true` lets SIGTERM stop Python promptly (not PID 1)"
-        assert raw[name].get("env_file") in (".env", [".env"]), f"{name} should read settings from .env"
-        assert svc["environment"].get("GRID_ISO") == "PJM", f"{name} did not get the settings in .env"
         assert svc["environment"]["TZ"] == "Europe/Oslo", f"{name}: TZ should follow TIME_ZONE from .env"
         assert svc.get("healthcheck", {}).get("test"), f"{name} has no health check"
+    assert raw["scheduler"].get("env_file") in (".env", [".env"]), "the scheduler should read settings from .env"
+    assert compose_config["services"]["scheduler"]["environment"].get("GRID_ISO") == "PJM", (
+        "the scheduler did not get the settings in .env")
+
+
+def test_the_dashboard_gets_no_secret(compose_config: dict, tmp_path: Path) -> None:
+    """The dashboard is the one process with a port: with every secret set in .env, none reaches its environment,
+    and it is given only what it reads (STATE_DIR, TZ)."""
+    from service.settings import SPECS
+
+    secret_names = [name for name, f in SPECS.items() if f.metadata["secret"]]
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "docker-compose.yml", project / "docker-compose.yml")
+    (project / ".env").write_text("".join(f"{name}=value-of-{name.lower()}\n" for name in secret_names)
+                                  + "TIME_ZONE=Europe/Oslo\nTESLA_CLIENT_SECRET=shh\n")
+    done = subprocess.run([_compose_binary(), "--project-directory", str(project), "config", "--format", "json"],
+                          capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items() if k not in ("TIME_ZONE", "TZ")})
+    assert done.returncode == 0, done.stderr
+    services = json.loads(done.stdout)["services"]
+    dashboard = services["dashboard"].get("environment", {})
+    assert set(dashboard) == {"STATE_DIR", "TZ"}, f"the dashboard gets {sorted(dashboard)}"
+    assert dashboard["TZ"] == "Europe/Oslo"
+    assert not any("value-of-" in str(v) or v == "shh" for v in dashboard.values())
+    assert services["scheduler"]["environment"]["TESLA_CLIENT_SECRET"], "the scheduler still needs its settings"
 
 
 def test_dashboard_listens_on_localhost_only(compose_config: dict) -> None:

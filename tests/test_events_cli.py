@@ -70,6 +70,7 @@ def test_through_scheduler_py_in_a_subprocess(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE", "ICAL", "CALENDAR", "TESLA", "GRID"))}
     env.update({"STATE_DIR": str(tmp_path), "TIME_ZONE": "America/New_York"})
+    (tmp_path / "none.env").write_text("")  # no settings from a .env in the checkout (a missing --env-file is an error)
     proc = subprocess.run([sys.executable, "scheduler.py", "--env-file", str(tmp_path / "none.env"), "events",
                            "--ics", ICS, "--json", "--from", "2026-10-31T12:00", "--hours", "24"],
                           cwd=root, env=env, capture_output=True, text=True, timeout=60)

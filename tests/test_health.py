@@ -52,3 +52,41 @@ def test_health_command_exit_codes(tmp_path: Path) -> None:
     fresh["generated_at"] = datetime.now(UTC).isoformat()
     (tmp_path / "state.json").write_text(json.dumps(fresh))
     assert health().returncode == 0
+
+
+def test_health_names_every_failing_source() -> None:
+    reason = check(state(60, grid=25 * 60, calendar=7 * 60, vehicle=None), NOW, LIMITS)
+    assert reason is not None
+    for part in ("the scheduler has stopped", "grid: data is 25.0 h old", "calendar: data is 7.0 h old",
+                 "vehicle: no data yet"):
+        assert part in reason, reason
+    assert reason.count(" | ") == 3
+
+
+@pytest.mark.parametrize("written_min_ago, stopped", [(47, True), (5, False)])
+def test_health_and_the_dashboard_agree_on_a_demo_that_stopped(tmp_path: Path, written_min_ago: float,
+                                                               stopped: bool) -> None:
+    """The demo stamps generated_at with its 10x clock, hours ahead of the wall: both go by the file's write time."""
+    import os
+    import time
+
+    from dashboard.state import read_snapshot
+
+    def run_from(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(ROOT / "scheduler.py"), "--demo", "--once", "--state-dir",
+                               str(path)], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                              stdin=subprocess.DEVNULL)
+
+    assert run_from(tmp_path / "d").returncode == 0
+    path = tmp_path / "d" / "state.json"
+    doc = json.loads(path.read_text())
+    doc["generated_at"] = (datetime.now(UTC) + timedelta(hours=6)).isoformat()  # the demo's clock, far ahead
+    path.write_text(json.dumps(doc))
+    then = time.time() - written_min_ago * 60
+    os.utime(path, (then, then))
+    done = subprocess.run([sys.executable, str(ROOT / "scheduler.py"), "health", "--state-dir", str(tmp_path / "d")],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    dashboard_says = read_snapshot(path).is_stale(datetime.now(UTC))
+    assert dashboard_says is stopped
+    assert (done.returncode == 1 and "the scheduler has stopped" in done.stdout) is stopped, done.stdout
+    assert (done.stdout.strip() == "healthy") is not stopped, done.stdout
