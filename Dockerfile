@@ -10,9 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, in their own layer, so a code change does not reinstall them.
-COPY requirements.txt ./
-RUN pip install --no-cache-dir -r requirements.txt
+# Dependencies first, in their own layer, so a code change does not reinstall them. requirements.lock holds every
+# package at the exact version the image gets (the direct ones and what they pull in): scripts/lock.sh remakes it.
+COPY requirements.txt requirements.lock ./
+RUN pip install --no-cache-dir -r requirements.txt -c requirements.lock
 
 # An unprivileged user owns the state folder (tokens, history, caches); the code stays root-owned and read-only to it.
 RUN groupadd --system --gid 10001 charge \
