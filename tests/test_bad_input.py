@@ -62,11 +62,15 @@ def test_env_mistakes_name_the_key_and_what_it_takes(tmp_path: Path, line: str, 
     assert str(err.value) == message.format(env=env)
 
 
+HOUR_AGO = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
+
+
 def _state_dir_with_history(path: Path) -> dict[str, bytes]:
     """A state dir as months of running leave it: what a failing start must leave byte for byte."""
     path.mkdir(mode=0o700)
+    # an hour ago: the state file keeps a week of history, so a fixed date would age out of it
     files = {
-        "state.json": json.dumps({"schema_version": 1, "history": [{"at": "2026-11-27T18:00:00+00:00", "soc": 50}]}),
+        "state.json": json.dumps({"schema_version": 1, "history": [{"at": HOUR_AGO, "soc": 50}]}),
         "tesla_fleet_token.json": json.dumps({"access_token": "at-1", "refresh_token": "rt-1", "expires_at": 1e10}),
         "sessions.json": json.dumps({"sessions": [{"arrival": "2026-11-26T18:00:00+00:00"}]}),
         "usage.json": json.dumps({"month": "2026-11"}),
@@ -114,7 +118,7 @@ def test_a_broken_credentials_json_leaves_the_daemon_running_and_says_what_to_do
                           f"GOOGLE_CREDENTIALS_FILE={tmp_path / 'credentials.json'}\n", state)
     assert proc.returncode == 0, proc.stderr
     saved = json.loads((state / "state.json").read_text())
-    assert len(saved["history"]) == 2 and saved["history"][0]["at"] == "2026-11-27T18:00:00+00:00"
+    assert len(saved["history"]) == 2 and saved["history"][0]["at"] == HOUR_AGO
     calendar = saved["health"]["sources"]["calendar"]
     assert not calendar["ok"] and "auth google" in calendar["last_error"]
 

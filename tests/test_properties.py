@@ -141,7 +141,7 @@ def test_limit_stays_within_bounds(world):
 def test_plugged_in_below_min_soc_charges_now(world):
     vehicle, config = world["vehicle"], world["config"]
     decision = run(world)
-    if (vehicle is None or vehicle.battery_level is None or not vehicle.plugged_in or world["at_home"] is False
+    if (vehicle is None or vehicle.battery_level is None or not vehicle.plugged_in or world["at_home"] is not True
             or vehicle.fast_charger_present or vehicle.charging_state == "NoPower"):
         assert decision.commands == () and decision.charge_now is None
         return
