@@ -1,5 +1,5 @@
 """`backtest --scenario calendar`: a year of a commuting household, generated from its calendar, replayed through the
-same calendar → trip → plan path the daemon uses (charge_logic.trip_energy, charge_logic.planner.plan_for_vehicle).
+same calendar → trip → plan path the daemon uses (charge_logic.vehicle_plan.plan_for_vehicle), every tick.
 
 The household: weekday work (start varying by half hours), a gym evening now and then, Saturday groceries, Sunday
 family visits, a few long Saturday trips. It plugs in a little after coming home and leaves around the calendar's
@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from backtest.data import Grid, Session
-from backtest.replay import MAX_AMPS, MIN_AMPS, VOLTS, Plan, Policy, Result, replay
-from backtest.view import SessionView
+from backtest.planner_policy import DaemonPlanner, calendar_trips
+from backtest.policies import make_policies
+from backtest.replay import MAX_AMPS, MIN_AMPS, Result, replay
 from charge_logic.config import RuleConfig
-from charge_logic.models import CalendarEvent, ForecastPoint, Route, Trip, VehicleSnapshot
-from charge_logic.planner import plan_for_vehicle
+from charge_logic.models import CalendarEvent, Route, Trip
 from charge_logic.trip_energy import trip_need
 
 PLACES = {
@@ -59,38 +59,6 @@ def household_calendar(first_day: datetime, days: int, zone: ZoneInfo, rng: rand
     return events
 
 
-class CalendarPlanner(Policy):
-    """The daemon's path: calendar → trips → plan_for_vehicle, once at plug-in, with the car's SoC."""
-
-    name = "planner"
-
-    def __init__(self, events: list[CalendarEvent], arrival_soc: dict[float, float], config: RuleConfig) -> None:
-        self.trips = [Trip(e, PLACES.get(e.location or "")) for e in events]
-        self.arrival_soc = arrival_soc
-        self.config = config
-
-    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
-        if memo:
-            return None
-        memo["pushed"] = True
-        now = datetime.fromtimestamp(view.now, view.zone)
-        soc = self.arrival_soc[view.arrival] + 100.0 * view.delivered_kwh / self.config.battery_kwh
-        car = VehicleSnapshot("…0001", "sim", "online", read_at=now, battery_level=int(soc),
-                              charge_limit_soc=self.config.base_charge_limit, charging_state="Stopped",
-                              charge_current_request_max=MAX_AMPS, charger_voltage=int(VOLTS), charger_phases=1,
-                              conn_charge_cable="IEC")
-        forecast = [ForecastPoint(datetime.fromtimestamp(view.forecast_start + 3600.0 * j, UTC), v)
-                    for j, v in enumerate(view.forecast) if v is not None]
-        horizon = now + timedelta(hours=self.config.events_horizon_hours)
-        trips = [t for t in self.trips if now < t.event.start <= horizon]
-        windows, _, _, reasons = plan_for_vehicle(now, car, forecast, trips, self.config, view.zone,
-                                                  list(view.history))
-        memo["reasons"] = reasons
-        if not windows:
-            return None
-        return tuple((w.start.timestamp(), w.end.timestamp(), w.amps) for w in windows)
-
-
 def generate(grid: Grid, zone: ZoneInfo, seed: int, config: RuleConfig, days: int = 365
              ) -> tuple[list[CalendarEvent], list[Session], dict[float, float]]:
     """The household's calendar, its sessions (the truth) and the SoC at each plug-in, over the grid's last year."""
@@ -127,11 +95,13 @@ def generate(grid: Grid, zone: ZoneInfo, seed: int, config: RuleConfig, days: in
 
 def run_calendar(grid: Grid, zone: ZoneInfo, *, seed: int = 1, tick_min: float = 15.0, names=None,
                  progress: bool = True, config: RuleConfig | None = None, days: int = 365,
-                 short_risk_pct: float = 1.0) -> Result:
-    from backtest.cli import make_policies
-
-    config = config or RuleConfig(max_amps=MAX_AMPS, min_amps=MIN_AMPS)
+                 short_risk_pct: float = RuleConfig.short_risk_pct) -> Result:
+    """The household replayed; `planner` is the daemon's path, re-planning every tick from the calendar as it
+    stands then and the car's SoC."""
+    config = config or RuleConfig(max_amps=MAX_AMPS, min_amps=MIN_AMPS, short_risk_pct=short_risk_pct)
     events, sessions, arrival_soc = generate(grid, zone, seed, config, days)
-    policies = [p if p.name != "planner" else CalendarPlanner(events, arrival_soc, config)
+    trips = calendar_trips([Trip(e, PLACES.get(e.location or "")) for e in events],
+                           timedelta(hours=config.events_horizon_hours))
+    policies = [p if p.name != "planner" else DaemonPlanner(config, trips=trips, arrival_soc=arrival_soc)
                 for p in make_policies(names, short_risk_pct)]
     return replay(grid, sessions, policies, zone, tick_min=tick_min, progress=progress, label="calendar")

@@ -9,19 +9,19 @@ import time
 
 from backtest.data import DataError, load_grid, load_sessions, zone_of
 from backtest.metrics import format_table, metrics
-
-POLICIES = ("immediate", "seed", "cheapest", "oracle", "planner")
-EXTRA = ("fixed-risk",)  # run only when asked for: the daemon's rule, for comparison
+from backtest.policies import POLICIES, make_policies
+from charge_logic.config import RuleConfig
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grid", required=True, help="grid CSV: interval_start_utc,load_mw,load_forecast_mw")
     p.add_argument("--sessions", help="sessions CSV (as data/sessions/); not with --scenario calendar")
     p.add_argument("--tz", required=True, help="the grid's IANA time zone, e.g. America/New_York")
-    p.add_argument("--policy", action="append", choices=POLICIES + EXTRA,
-                   help="policies to run (repeat); default the five of BENCHMARK.md; fixed-risk: the daemon's rule")
-    p.add_argument("--short-risk-pct", type=float, default=1.0, metavar="PCT",
-                   help="fixed-risk only: the daemon's SHORT_RISK_PCT, 0 to 20 (default 1)")
+    p.add_argument("--policy", action="append", choices=POLICIES,
+                   help="policies to run (repeat); default the five of BENCHMARK.md")
+    p.add_argument("--short-risk-pct", type=float, default=RuleConfig.short_risk_pct, metavar="PCT",
+                   help="the planner's SHORT_RISK_PCT, as the daemon's setting: the share of plug-ins its learned "
+                        f"risk price aims to leave short, 0.1 to 20 (default {RuleConfig.short_risk_pct:g})")
     p.add_argument("--tick-min", type=float, default=15.0, help="minutes between the policy's looks (default 15)")
     p.add_argument("--json", metavar="OUT", help="also write the metrics as JSON to OUT")
     p.add_argument("--scenario", choices=("calendar",), help="replay a generated commuting household instead")
@@ -29,24 +29,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def make_policies(names, short_risk_pct: float = 1.0) -> list:
-    from backtest.planner_policy import FixedRiskPolicy, PlannerPolicy
-    from backtest.policies import Cheapest, Immediate, Oracle, Seed
-
-    table = {"immediate": Immediate, "seed": Seed, "cheapest": Cheapest, "oracle": Oracle, "planner": PlannerPolicy,
-             "fixed-risk": lambda: FixedRiskPolicy(short_risk_pct)}
-    wanted = list(names or POLICIES)
-    for needed in ("immediate", "oracle"):  # capture is measured against these two
-        if needed not in wanted:
-            wanted.insert(0, needed)
-    return [table[n]() for n in POLICIES + EXTRA if n in wanted]
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
-        if not 0.0 <= args.short_risk_pct <= 20.0:
-            raise DataError(f"--short-risk-pct must be between 0 and 20 (as SHORT_RISK_PCT), "
+        if not 0.1 <= args.short_risk_pct <= 20.0:
+            raise DataError(f"--short-risk-pct must be between 0.1 and 20 (as SHORT_RISK_PCT), "
                             f"not {args.short_risk_pct:g}")
         zone = zone_of(args.tz)
         grid = load_grid(args.grid)

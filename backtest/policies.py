@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from backtest.data import HOUR
 from backtest.replay import MAX_AMPS, VOLTS, Plan, Policy, Truth
 from backtest.view import SessionView
+from charge_logic.config import RuleConfig
 
 FAR = 14 * 86400.0  # a "charge now" window runs until the car is full or gone
 DEFAULT_KWH = 10.0  # cheapest's energy before a station has any history (BENCHMARK.md)
@@ -166,3 +168,20 @@ class Oracle(Policy):
             chosen.append((a, b) if cap <= left else (a, a + left / FULL_KW * HOUR))
             left -= cap
         return merge(chosen) or ((view.now, view.now, 0),)
+
+
+POLICIES = ("immediate", "seed", "cheapest", "oracle", "planner")
+
+
+def make_policies(names: Sequence[str] | None, short_risk_pct: float = RuleConfig.short_risk_pct) -> list[Policy]:
+    """The policies asked for, in BENCHMARK.md's order; immediate and oracle always (capture is measured on them)."""
+    from backtest.planner_policy import DaemonPlanner, sessions_config
+
+    table: dict[str, Callable[[], Policy]] = {
+        "immediate": Immediate, "seed": Seed, "cheapest": Cheapest, "oracle": Oracle,
+        "planner": lambda: DaemonPlanner(sessions_config(short_risk_pct))}
+    wanted = list(names or POLICIES)
+    for needed in ("immediate", "oracle"):
+        if needed not in wanted:
+            wanted.insert(0, needed)
+    return [table[n]() for n in POLICIES if n in wanted]

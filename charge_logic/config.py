@@ -29,4 +29,4 @@ class RuleConfig:
     reserve_soc: int = 10  # SoC to arrive back home with
     events_horizon_hours: float = 36.0  # events further ahead do not shape tonight's charge
     policy: str = "planner"  # "planner" | "seed"
-    short_risk_pct: float = 1.0  # the planner may leave this % of the likely departures short to wait for low load
+    short_risk_pct: float = 0.8  # the planner's learned risk price aims to leave this % of plug-ins short

@@ -131,6 +131,15 @@ class Trip:
 
 
 @dataclass(frozen=True)
+class DriverEstimate:
+    """What the driver said of this plug-in (`scheduler.py leave`, or a workplace app's typed estimate): when they
+    expect to leave and how much they want. A hint the planner weighs against how such estimates turned out."""
+
+    departure: datetime | None = None
+    energy_kwh: float | None = None
+
+
+@dataclass(frozen=True)
 class ChargeWindow:
     """Charge at `amps` from start to end (aware datetimes)."""
 

@@ -26,7 +26,10 @@ from charge_logic.models import ChargeWindow, ForecastPoint
 READY_SHARE = 0.98  # a need is met when it gets ≥ 98 % of what charging at once would have delivered (BENCHMARK.md)
 MUST_HAVE_SLOTS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24)  # must-have lengths tried, in slots
 SLOT_MIN = 15
-NEARNESS = 30  # the k-th most similar past session weighs exp(-k / NEARNESS)
+# The plan the car holds is kept unless a new one lowers the expected signal by more than this share of its mean:
+# re-planning every tick must not turn small forecast or SoC steps into stop/start commands (each billed, and a
+# sleeping car's first one costs a wake). A round product figure, not fitted to any data.
+KEEP_MARGIN = 0.01
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,7 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
            full_kw: float, *, per_slot: np.ndarray | None = None, max_fail: float = 0.01,
            window_cost: float = 0.002, slot_s: float = SLOT_MIN * 60.0, missing: int = 0,
            fail_cost: float | None = None, kernel: StayKernel | None = None,
-           prices: Sequence[float] = ()) -> Choice:
+           prices: Sequence[float] = (), keep: tuple[float, float] | None = None) -> Choice:
     """The plan with the lowest expected signal among those ready for all but `max_fail` of the needs' weight.
 
     `signal`: the objective per slot from t0 (filled); `stay_slots`: each need's departure in slots from t0;
@@ -188,6 +191,8 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
     (must, start) each would choose (what a caller learns its price from).
     `kernel`: when given (uniform power only), the fail share is counted under log-normal bumps around the
     departures (`StayKernel`), not on the points; the expected signal still comes from the point needs.
+    `keep`: the plan the car holds, as (must, start) from t0: kept while it is still allowed and the best plan would
+    save less than `KEEP_MARGIN` over it, since moving it costs a command.
     """
     n_slots = len(signal)
     if n_slots == 0:
@@ -214,6 +219,13 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
         later = starts[starts > m + 1e-9]
         cand_m.extend([float(m)] * len(later))
         cand_s.extend(later.tolist())
+    kept = -1
+    if keep is not None and keep[0] >= n_slots:
+        kept = 0  # the car charges at once: the first candidate
+    elif keep is not None and keep[1] > keep[0]:
+        kept = len(cand_m)
+        cand_m.append(max(0.0, float(keep[0])))
+        cand_s.append(float(keep[1]))
     M = np.array(cand_m)[:, None]
     S = np.array(cand_s)[:, None]
     d = stay[None, :]
@@ -249,6 +261,10 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
         gain = e_mean * (score - score[0]) / max(scale, 1e-12)
         ranked = gain + np.where(two, window_cost * e_mean, 0.0) + fail_cost * fail_p + 1e-9 * sooner
     best = int(np.argmin(np.where(ok, ranked, np.inf)))
+    if kept >= 0 and ok[kept] and best != kept:
+        worth = KEEP_MARGIN * (scale if fail_cost is None else e_w / wsum)  # what a change must save
+        if ranked[kept] <= ranked[best] + worth:
+            best = kept
     alts: tuple[tuple[float, float], ...] = ()
     if fail_cost is not None and len(prices):
         # what each other price would choose: the same candidates, only the weight of the risk differs
@@ -264,11 +280,28 @@ def _local(t: datetime, like: datetime) -> str:
     return t.astimezone(like.tzinfo).strftime("%a %H:%M")
 
 
+def _as_slots(held: Sequence[ChargeWindow], t0: float, slot_s: float) -> tuple[float, float] | None:
+    """Held windows as `choose`'s (must, start) from t0: a window under way is the must-have, the next one the
+    start; a lone window under way is charging at once (inf, inf); None when they are not of that shape."""
+    ahead = sorted((w for w in held if w.amps > 0 and w.end.timestamp() > t0), key=lambda w: w.start)
+    if not ahead:
+        return None
+    first = ahead[0]
+    if first.start.timestamp() > t0:
+        return (0.0, (first.start.timestamp() - t0) / slot_s) if len(ahead) == 1 else None
+    if len(ahead) == 1:
+        return math.inf, math.inf
+    if len(ahead) != 2:
+        return None
+    return (first.end.timestamp() - t0) / slot_s, (ahead[1].start.timestamp() - t0) / slot_s
+
+
 def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Sequence[Need], charger: Charger, *,
                   soc: float | None = None, battery_kwh: float | None = None, taper_from: float = 80.0,
                   max_fail: float = 0.01, objective: str = "grid load", window_cost: float = 0.002,
-                  open_end_h: float = 12.0) -> Plan:
-    """Choose the windows. `forecast`: hourly signal points (any order, gaps allowed); `needs`: at least one."""
+                  open_end_h: float = 12.0, held: Sequence[ChargeWindow] = ()) -> Plan:
+    """Choose the windows. `forecast`: hourly signal points (any order, gaps allowed); `needs`: at least one;
+    `held`: the windows the car was last given (kept unless a new plan is worth the command)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     needs = [n for n in needs if n.weight > 0]
@@ -307,7 +340,7 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
             reasons.append(f"above {taper_from:.0f} % the car takes less power: planned with the taper")
     if pts:
         c = choose(t0, signal, stay, energy, weight, full_kw, per_slot=per_slot, max_fail=max_fail,
-                   window_cost=window_cost, missing=missing)
+                   window_cost=window_cost, missing=missing, keep=_as_slots(held, t0, slot_s))
     else:
         c = Choice(float(max(1, int(math.ceil(float(stay.max()))))), 0.0, max(1, int(math.ceil(float(stay.max())))),
                    1.0, math.nan, math.nan, 0.0)
@@ -369,77 +402,3 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
         for k in sorted(marks):
             expected.append((at(k), round(min(100.0, float(soc) + 100.0 * charged_by(k) / battery_kwh), 1)))
     return Plan(windows, tuple(expected), tuple(reasons), c.ready, c.score, c.score_now, c)
-
-
-def _next_local(now: datetime, zone, at) -> datetime:
-    local = now.astimezone(zone)
-    cand = datetime.combine(local.date(), at, tzinfo=zone)
-    if cand <= local:
-        cand = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=zone)
-    return cand
-
-
-VehiclePlan = tuple[tuple[ChargeWindow, ...], tuple[tuple[datetime, float], ...], float | None, tuple[str, ...]]
-
-
-def plan_for_vehicle(now: datetime, vehicle, forecast: Sequence[ForecastPoint], trips, config, zone,
-                     history=(), plugged_at: datetime | None = None) -> VehiclePlan:
-    """The daemon's entry point: (windows, expected SoC, needed SoC, reasons) for this car now.
-
-    The departure is the calendar's (first trip − drive − buffer) when there is one; the must-have part — what the
-    trip needs — is planned in an hour before it, the rest up to the limit by one buffer before it, in the best
-    hours. With no trip, the household's past sessions (`history`: charge_logic.household.PastSession) say when it
-    usually leaves, and the plan is hedged against those departures; with no history either,
-    `config.default_departure`.
-    """
-    from charge_logic.household import learn
-    from charge_logic.trip_energy import trip_need
-
-    need = trip_need(trips, now, config, zone)
-    soc = vehicle.battery_level
-    if soc is None:
-        return (), (), need.needed_soc, need.reasons + ("battery level unknown (car asleep): no plan yet",)
-    battery = config.battery_kwh
-    limit = need.charge_limit
-    if vehicle.charge_limit_soc_max:
-        limit = min(limit, vehicle.charge_limit_soc_max)
-    volts = vehicle.charger_voltage if vehicle.charger_voltage and vehicle.charger_voltage > 100 else 240
-    phases = vehicle.charger_phases if vehicle.charger_phases in (1, 2, 3) else 1
-    max_amps = min(config.max_amps, vehicle.charge_current_request_max or config.max_amps)
-    charger = Charger(float(volts), phases, config.min_amps, max_amps)
-    to_limit = max(0.0, (limit - soc) / 100.0 * battery)
-    to_need = max(0.0, (min(need.needed_soc, limit) - soc) / 100.0 * battery)
-    reasons = list(need.reasons)
-    if to_limit <= 1e-6:
-        return (), ((now, float(soc)),), need.needed_soc, tuple(reasons + [f"at {soc} %: already at the limit"])
-    needs: list[Need] = []
-    if need.departure is not None:
-        # Hedge: the trip's own energy (the must-have) is planned in an hour before the departure, the rest up to the
-        # limit by one buffer before it — a driver leaving a little early still finds the car ready.
-        buffer = timedelta(minutes=config.departure_buffer_min)
-        needs.append(Need(need.departure - buffer, to_limit))
-        if to_need > 0:
-            needs.append(Need(need.departure - max(buffer, timedelta(hours=1)), to_need))
-    else:
-        past = [h for h in history if h.departure <= now]
-        model = learn(past) if past else None
-        station = max({h.station_id for h in past}, key=lambda s: sum(h.station_id == s for h in past)) \
-            if past else ""
-        # The similar sessions are alike in how they began: asked from this plug-in, not from this tick, and only
-        # those that were still plugged in this long are ways this one may still go.
-        arrival = plugged_at if plugged_at is not None and plugged_at <= now else now
-        scen = model.scenarios(station, arrival.astimezone(zone), k=4 * NEARNESS) if model is not None else []
-        alive = [(i, s) for i, s in enumerate(scen) if arrival + timedelta(hours=s.stay_h) > now]
-        if alive:
-            # nearer sessions count more; a far one still shows the rare early departure
-            needs = [Need(arrival + timedelta(hours=s.stay_h), to_limit, math.exp(-i / NEARNESS)) for i, s in alive]
-            since = f", plugged in {(now - arrival).total_seconds() / 3600:.1f} h ago" if arrival < now else ""
-            reasons.append(f"no trip ahead: departure hedged over {len(alive)} similar past plug-ins{since}")
-        else:
-            dep = _next_local(now, zone, config.default_departure)
-            needs.append(Need(dep, to_limit))
-            why = "no history" if not scen else "plugged in longer than any similar past plug-in"
-            reasons.append(f"no trip ahead and {why}: default departure {dep.astimezone(zone):%a %H:%M}")
-    plan = plan_charging(now.astimezone(zone), forecast, needs, charger, soc=float(soc), battery_kwh=battery,
-                         max_fail=config.short_risk_pct / 100.0)
-    return plan.windows, plan.expected_soc, need.needed_soc, tuple(reasons) + plan.reasons

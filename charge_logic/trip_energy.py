@@ -8,6 +8,7 @@ departure, while the planner plans the energy of the raised limit from the start
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ def trip_need(trips: Sequence[Trip], now: datetime, config: RuleConfig, zone: Zo
         raise ValueError("now must be timezone-aware")
     if config.battery_kwh <= 0:
         raise ValueError("battery_kwh must be > 0")
+    if not trips:  # most ticks: nothing in the calendar, and then nothing here depends on `now`
+        return _no_trips(config)
     departure = plan_departure(now, trips, config, zone)
     at, until = departure.at, departure.trips_until
     # A trip to leave for before that departure: an evening one after the day's latest departure (the rules charge
@@ -65,3 +68,11 @@ def trip_need(trips: Sequence[Trip], now: datetime, config: RuleConfig, zone: Zo
         reasons.append(f"the trips need {need.needed_soc:.0f} % but the limit stops at {config.top_charge_limit} %: "
                        "plan a charge on the way")
     return TripNeed(at, counted, need.km, energy, need.needed_soc, limit, tuple(reasons))
+
+
+@functools.lru_cache(maxsize=8)
+def _no_trips(config: RuleConfig) -> TripNeed:
+    needed = float(config.reserve_soc)
+    base = max(config.min_charge_limit, min(config.base_charge_limit, config.top_charge_limit))
+    return TripNeed(None, (), 0.0, needed / 100.0 * config.battery_kwh, needed, base,
+                    (f"no timed event ahead: charging to the everyday {base} % limit",))

@@ -22,10 +22,11 @@ sys.path.insert(0, str(ROOT))
 
 from backtest.data import Session, load_grid, load_sessions, zone_of  # noqa: E402
 from backtest.metrics import metrics  # noqa: E402
-from backtest.planner_policy import PlannerPolicy  # noqa: E402
+from backtest.planner_policy import DaemonPlanner, sessions_config  # noqa: E402
 from backtest.policies import Immediate, Oracle  # noqa: E402
 from backtest.replay import replay  # noqa: E402
 from charge_logic.household import HouseholdModel, PastSession  # noqa: E402
+from charge_logic.household_planner import HouseholdPlanner, Tuning  # noqa: E402
 
 
 class HindsightModel(HouseholdModel):
@@ -53,11 +54,12 @@ class HindsightModel(HouseholdModel):
         return other.nearest_readings(station_id, arrival, readings, **kw)
 
 
-def fixed_price(price: float, model: HouseholdModel | None = None, label: str = "") -> PlannerPolicy:
-    policy = PlannerPolicy(fail_cost=price, gain=0.0)  # gain 0: the price is never steered
-    policy.ladder = policy.would_short = np.zeros(0)  # and never learned from would-be plans
+def fixed_price(price: float, model: HouseholdModel | None = None, label: str = "") -> DaemonPlanner:
+    # gain 0: the price is never steered, and never learned from would-be plans
+    household = HouseholdPlanner(tuning=Tuning(first_price=price, gain=0.0, ladder=False))
     if model is not None:
-        policy.model = model
+        household.model = model
+    policy = DaemonPlanner(sessions_config(), household=household)
     policy.name = f"{label}{price:g}"
     return policy
 

@@ -19,10 +19,12 @@ from charge_logic.charge_schedules import Place, with_charge_schedule
 from charge_logic.consumption import learn_consumption
 from charge_logic.forecast_stats import forecast_stats
 from charge_logic.household import PastSession
+from charge_logic.household_planner import HOME, HouseholdPlanner, Tuning, session_key
 from charge_logic.models import Decision, ForecastPoint, Trip, VehicleSnapshot
-from charge_logic.planner import plan_for_vehicle
 from charge_logic.rules import decide
+from charge_logic.vehicle_plan import plan_for_vehicle
 from service.backoff import retry_text
+from service.planner_store import PlannerStore
 from service.session_log import SessionLog
 from service.settings import Settings
 from service.sources import ForecastProvider, SourceStatus, TripProvider
@@ -75,6 +77,33 @@ class Coordinator:
         self.history: list[dict[str, Any]] = history if isinstance(history, list) else []
         self._history_checked = False
         self.session_log = SessionLog(self.state_dir, settings.battery_kwh, datetime.now().astimezone())
+        self.planner_store = PlannerStore(self.state_dir)
+        self.household, self.planner_note = self._load_household(datetime.now().astimezone())
+
+    def _load_household(self, now: datetime) -> tuple[HouseholdPlanner, str | None]:
+        """The learned planner as it was before the restart; a file that cannot be used is rebuilt from the session
+        log (the model of the household is whole again, the risk price starts cautious) and the dashboard says so."""
+        state, why = self.planner_store.load(now)
+        household = HouseholdPlanner(state, Tuning(target_short=self.settings.short_risk_pct / 100.0))
+        ended = self.sessions()
+        if state is not None:
+            household.resume(ended)
+            return household, None
+        household.learn(ended)
+        if why is None:
+            return household, None
+        return household, (f"The planner's learned state ({self.planner_store.path.name}) could not be used: {why}. "
+                           f"It was rebuilt from the {len(ended)} plug-ins in the session log; the risk price starts "
+                           "cautious again.")
+
+    def _learn_household(self) -> None:
+        """Plug-ins that ended since the last tick: what the car really took tells the planner whether it was left
+        short."""
+        finished = [s for s in self.session_log.finished() if s.departure_at is not None]
+        ended = self.household.pending(self.sessions(finished))
+        if ended:
+            taken = {session_key(HOME, s.arrival_at.timestamp()): s.taken_kwh() for s in finished}
+            self.household.learn(ended, taken)
 
     # ------------------------------------------------------------------ gathering
     def _forecast(self, now: datetime, notes: list[str]) -> list[ForecastPoint]:
@@ -168,9 +197,10 @@ class Coordinator:
         # evening peak; the car's own off-peak schedule, finishing by the departure, is the better default.
         if self.rules.policy == "planner" and snap is not None and forecast:
             session = self.session_log.open
-            windows, _, _, why = self.planner(now, snap, forecast, trips, self.rules, self.zone, self.sessions(),
-                                              plugged_at=session.arrival_at if session else None)
-            notes = [*notes, *(f"Plan: {r}" for r in why)]
+            plan = self.planner(now, snap, forecast, trips, self.rules, self.zone,
+                                plugged_at=session.arrival_at if session else None, household=self.household)
+            windows = plan.windows
+            notes = [*notes, *(f"Plan: {r}" for r in plan.reasons)]
         decision = decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
                           windows=windows, notes=notes)
         # teslapy has no add_charge_schedule endpoint: there the scheduled departure is only left out
@@ -203,11 +233,13 @@ class Coordinator:
         if learned.wh_per_km is not None:
             notes.append(_sentence(learned.reason))
 
-    def sessions(self) -> list[PastSession]:
-        """The household's finished plug-in sessions, as the planner learns from them."""
-        return [PastSession("home", s.arrival_at.astimezone(self.zone), s.departure_at.astimezone(self.zone),
-                            s.delivered_kwh if s.energy_added_kwh is None else s.energy_added_kwh)
-                for s in self.session_log.finished() if s.departure_at is not None]
+    def sessions(self, finished: list | None = None) -> list[PastSession]:
+        """The household's finished plug-in sessions, as the planner learns from them: the energy is what charging
+        at once would have given (up to the car's limit), not only what the plan let it take."""
+        battery = self.rules.battery_kwh
+        return [PastSession(HOME, s.arrival_at.astimezone(self.zone), s.departure_at.astimezone(self.zone),
+                            s.wanted_kwh(battery))
+                for s in (self.session_log.finished() if finished is None else finished) if s.departure_at is not None]
 
     def tick(self, now: datetime) -> TickResult:
         notes: list[str] = []
@@ -218,12 +250,15 @@ class Coordinator:
         self.session_log.observe(now, snap)
         self._learn_battery(notes)
         self._learn_consumption(notes)
+        self._learn_household()
         decision = self.decide(now, snap, forecast, trips, notes)
         report = self.link.send(now, decision, lambda fresh: self.decide(now, fresh, forecast, trips, notes))
         if report.skipped:
             log.info("commands not sent: %s", report.skipped)
         snap = self.link.last or snap
         self.link.save()
+        self.household.drop_stale(now.timestamp() - 14 * 86400.0)
+        self.planner_store.save(self.household.state)
         state = self._state(now, snap, forecast, trips, report)
         write_json_atomic(self.state_path, state)
         return TickResult(now, snap, report.decision, report, state)
@@ -279,6 +314,9 @@ class Coordinator:
                 "departure": _iso(d.departure), "needed_soc": d.needed_soc,
                 "expected_soc": [{"at": _iso(t), "soc": round(s, 1)} for t, s in d.expected_soc]},
             "history": self.history,
+            "planner": {"risk_price": round(self.household.price, 3), "why": _sentence(self.household.price_reason()),
+                        "learned_plug_ins": self.household.state.learned,
+                        "target_short_pct": self.settings.short_risk_pct, "note": self.planner_note},
             "health": {
                 "sources": {st.name: st.to_json(now) for st in statuses},
                 "tesla": {"month": u.month, "data": u.data, "commands": u.commands, "wakes": u.wakes,

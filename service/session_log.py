@@ -31,6 +31,19 @@ class Session:
     odometer_end: float | None = None  # km, read with soc_end
     energy_added_kwh: float | None = None  # the car's own kWh count (charge_energy_added) from soc_start to soc_end
     counter_kwh: float | None = None  # that count at the last reading
+    limit: int | None = None  # the car's charge limit, as last read while plugged in
+
+    def taken_kwh(self) -> float:
+        """What the car took this plug-in: its own count where it sends one, else from the SoC it gained."""
+        return self.delivered_kwh if self.energy_added_kwh is None else self.energy_added_kwh
+
+    def wanted_kwh(self, battery_kwh: float) -> float:
+        """What charging at once would have given it: up to its limit from the SoC it came with (at least what it
+        took). A car that left short of its limit wanted more than it got; the planner learns from this."""
+        taken = self.taken_kwh()
+        if self.limit is None or self.soc_start is None:
+            return taken
+        return max(taken, (self.limit - self.soc_start) / 100.0 * battery_kwh)
 
     @property
     def arrival_at(self) -> datetime:
@@ -86,7 +99,8 @@ class SessionLog:
             self.sessions.append(Session(arrival=now.isoformat(), soc_start=soc, soc_end=soc,
                                          odometer_start=odo if soc is not None else None,
                                          odometer_end=odo if soc is not None else None,
-                                         energy_added_kwh=0.0 if counter is not None else None, counter_kwh=counter))
+                                         energy_added_kwh=0.0 if counter is not None else None, counter_kwh=counter,
+                                         limit=snap.charge_limit_soc))
         elif snap.plugged_in and current is not None and soc is not None:
             if current.soc_end is not None and soc > current.soc_end:
                 current.delivered_kwh = round(current.delivered_kwh + (soc - current.soc_end) / 100 * self.battery_kwh,
@@ -103,6 +117,8 @@ class SessionLog:
                                                                                  else counter), 2)
                 current.counter_kwh = counter
             current.odometer_end = odo  # the pair (soc_end, odometer_end) comes from one reading
+            if snap.charge_limit_soc is not None:
+                current.limit = snap.charge_limit_soc
             if current.soc_start is None:
                 current.soc_start, current.odometer_start = soc, odo
         elif not snap.plugged_in and current is not None:

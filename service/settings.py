@@ -103,8 +103,8 @@ class Settings:
     # --- the rules
     policy: str = _s("POLICY", "planner", "planner (trip-aware, low-load hours) or seed (the original rules)",
                      choices=("planner", "seed"))
-    short_risk_pct: float = _s("SHORT_RISK_PCT", 1.0, "planner: % of the likely departures a plan may leave short so "
-                               "the rest waits for low load", low=0, high=20)
+    short_risk_pct: float = _s("SHORT_RISK_PCT", 0.8, "planner, no trip ahead: % of plug-ins the learned risk price "
+                               "aims to leave short so the rest waits for low load", low=0.1, high=20)
     min_soc: int = _s("MIN_SOC", 20, "below this % and plugged in: charge now at full power", low=0, high=100)
     full_power_limit: int = _s("FULL_POWER_LIMIT", 95, "a limit set at or above this %: charge now at full power",
                                low=50, high=100)

@@ -136,10 +136,10 @@ def test_bad_input_names_what_to_fix(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--sessions FILE is required" in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "backtest", "--grid", str(DATA / "grid.csv"), "--tz", "UTC",
-                           "--sessions", str(DATA / "sessions.csv"), "--policy", "fixed-risk",
+                           "--sessions", str(DATA / "sessions.csv"), "--policy", "planner",
                            "--short-risk-pct", "50"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2 and "--short-risk-pct must be between 0 and 20" in proc.stderr
+    assert proc.returncode == 2 and "--short-risk-pct must be between 0.1 and 20" in proc.stderr
 
 
 def _reachable(root, limit=100000):

@@ -36,10 +36,11 @@ def test_generated_sessions_are_plausible():
 
 
 def test_planner_is_always_ready_and_near_the_oracle():
-    # crosses the 2024-11-03 DST change; the planner knows the calendar and the SoC, not the real departure
+    # crosses the 2024-11-03 DST change; the planner knows the calendar and the SoC, not the real departure; it
+    # re-plans every tick, as the daemon does, and a plan the car holds is not re-sent nor moved for a trifle
     result = run_calendar(daily_grid(), NY, seed=3, progress=False, days=21)
     table = metrics(result)
     assert table["planner"]["ready_rate"] == 1.0
     assert table["planner"]["capture"] >= 0.8
-    assert table["planner"]["commands_per_session"] <= 1.5 and table["planner"]["wakes_per_session"] == 0
+    assert table["planner"]["commands_per_session"] <= 1.5 and table["planner"]["wakes_per_session"] <= 0.1
     assert table["immediate"]["capture"] == 0.0

@@ -11,8 +11,10 @@ import pytest
 
 from charge_logic.config import RuleConfig
 from charge_logic.household import PastSession
+from charge_logic.household_planner import HouseholdPlanner, Tuning
 from charge_logic.models import CalendarEvent, ForecastPoint, Route, Trip, VehicleSnapshot
-from charge_logic.planner import Charger, Need, plan_charging, plan_for_vehicle
+from charge_logic.planner import Charger, Need, plan_charging
+from charge_logic.vehicle_plan import plan_for_vehicle
 
 UTC = timezone.utc  # noqa: UP017
 NOW = datetime(2024, 3, 5, 18, 0, tzinfo=UTC)  # a Tuesday evening
@@ -230,6 +232,13 @@ def test_the_plans_other_prices_would_choose_match_asking_at_those_prices():
     assert [a.ready for a in asked] == [1.0, 0.95, 0.95]  # only the priceless risk hedges the 6-h departure
 
 
+def _learned(history, price: float = 1.0) -> HouseholdPlanner:
+    """A household planner whose risk price has come down to `price` (its cars were ready)."""
+    planner = HouseholdPlanner(tuning=Tuning(first_price=price))
+    planner.remember(history)
+    return planner
+
+
 def test_a_later_tick_still_plans_for_the_households_departure_not_one_counted_from_now():
     # The household plugs in at 18:00 and leaves at 06:00. At 23:00 the car is still plugged in: it still leaves at
     # 06:00, so the charge must not drift into the cheaper 07:00-10:00 hours (as it would if the stays were counted
@@ -241,25 +250,28 @@ def test_a_later_tick_still_plans_for_the_households_departure_not_one_counted_f
     car = VehicleSnapshot("…0001", "car", "online", battery_level=60, charging_state="Stopped",
                           conn_charge_cable="IEC")
     windows, expected, _, reasons = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), values), [],
-                                                     RuleConfig(), NY, history, plugged_at=plugged)
+                                                     RuleConfig(), NY, plugged_at=plugged,
+                                                     household=_learned(history))
     assert any("plugged in 5.0 h ago" in r for r in reasons), reasons
     assert expected[-1][0] <= plugged + timedelta(hours=12)  # full by the household's 06:00
     assert expected[-1][1] == pytest.approx(80, abs=0.5)
 
 
-def test_a_car_plugged_in_longer_than_any_similar_session_falls_back_to_the_default_departure():
+def test_a_car_plugged_in_longer_than_any_similar_session_charges_at_once():
+    # Every similar evening ended after 2 h; this car is still here after 5: nothing learned says when it goes.
     history = household(stay_h=2, kwh=5.0)
     plugged = datetime(2024, 3, 5, 18, 0, tzinfo=NY)
     now = plugged + timedelta(hours=5)
     car = VehicleSnapshot("…0001", "car", "online", battery_level=60, charging_state="Stopped",
                           conn_charge_cable="IEC")
-    _, _, _, reasons = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING), [], RuleConfig(), NY,
-                                        history, plugged_at=plugged)
-    assert any("plugged in longer than any similar past plug-in: default departure Wed 08:00" in r for r in reasons)
+    windows, _, _, reasons = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING), [], RuleConfig(),
+                                              NY, plugged_at=plugged, household=_learned(history))
+    assert windows[0].start <= now
+    assert any("similar past plug-ins are still possible" in r for r in reasons), reasons
 
 
-@pytest.mark.parametrize("risk_pct,waits", [(1.0, False), (10.0, True)])
-def test_short_risk_pct_sets_how_many_early_departures_a_plan_may_leave_short(risk_pct, waits):
+@pytest.mark.parametrize("price,waits", [(1e4, False), (1.0, True)])
+def test_the_learned_risk_price_sets_whether_the_early_leavers_are_hedged(price, waits):
     # 39 evenings at 18:00 leaving at 06:00, and 2 more that left at 20:30 having taken 20 kWh: about 5 %.
     history = household(stay_h=12, kwh=20.0)
     for day in (3, 21):
@@ -268,9 +280,9 @@ def test_short_risk_pct_sets_how_many_early_departures_a_plan_may_leave_short(ri
     now = datetime(2024, 3, 5, 18, 0, tzinfo=NY)
     car = VehicleSnapshot("…0001", "car", "online", battery_level=50, charging_state="Stopped",
                           conn_charge_cable="IEC")
-    windows, _, _, _ = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING), [],
-                                        RuleConfig(short_risk_pct=risk_pct), NY, history)
-    # waiting for the 01:00 trough leaves the early leavers short: only a larger risk allows it
+    windows, _, _, _ = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING), [], RuleConfig(), NY,
+                                        household=_learned(history, price))
+    # waiting for the 01:00 trough leaves the early leavers short: only a price learned low allows it
     assert (windows[0].start > now + timedelta(hours=2)) is waits
 
 

@@ -197,7 +197,7 @@ def test_the_order_inputs_arrive_in_does_not_change_the_decision(world, rnd):
 
 def _planned(world, vehicle):
     """What the daemon does with POLICY=planner: plan windows for this car, then decide with them."""
-    from charge_logic.planner import plan_for_vehicle
+    from charge_logic.vehicle_plan import plan_for_vehicle
 
     windows = None
     if vehicle is not None:

@@ -1,0 +1,139 @@
+"""The daemon's planner for one car at one tick, and the backtest's `planner`: the calendar's departure when there is
+one (charge_logic.trip_energy), else the household's learned habits and risk price (charge_logic.household_planner),
+else the default departure; the windows come from charge_logic.planner. Pure: `now` and every input are values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from charge_logic.config import RuleConfig
+from charge_logic.household import PastSession
+from charge_logic.household_planner import HOME, HouseholdPlanner, Tuning
+from charge_logic.models import COMPLETE, ChargeWindow, DriverEstimate, ForecastPoint, Trip, VehicleSnapshot
+from charge_logic.planner import SLOT_MIN, Charger, Need, plan_charging, slot_signal
+from charge_logic.trip_energy import trip_need
+
+
+def _next_local(now: datetime, zone, at) -> datetime:
+    local = now.astimezone(zone)
+    cand = datetime.combine(local.date(), at, tzinfo=zone)
+    if cand <= local:
+        cand = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=zone)
+    return cand
+
+
+class VehiclePlan(NamedTuple):
+    """What the daemon's planner says for one car at one tick."""
+
+    windows: tuple[ChargeWindow, ...]
+    expected_soc: tuple[tuple[datetime, float], ...]
+    needed_soc: float | None
+    reasons: tuple[str, ...]
+
+
+def plan_for_vehicle(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint],
+                     trips: Sequence[Trip], config: RuleConfig, zone: ZoneInfo,
+                     history: Sequence[PastSession] = (), plugged_at: datetime | None = None, *,
+                     household: HouseholdPlanner | None = None, station: str = HOME,
+                     estimate: DriverEstimate | None = None, held: Sequence[ChargeWindow] = ()) -> VehiclePlan:
+    """The daemon's entry point, and the backtest's `planner`: the plan for this car now.
+
+    The departure is the calendar's (first trip − drive − buffer) when there is one; the must-have part — what the
+    trip needs — is planned in an hour before it, the rest up to the limit by one buffer before it, in the best
+    hours. With no trip, the household's past sessions say when it usually leaves and how much the car takes, and
+    `household` (charge_logic.household_planner: the model and the learned risk price, updated here) plans the plug-in
+    at `station` (the charge point; past sessions at others count less) and holds its plan between looks; `history`
+    builds a throwaway one when no household is given; `estimate`, the driver's word on this plug-in, finds the past
+    plug-ins whose estimates were alike (nothing in it is taken as a promise). With neither,
+    `config.default_departure`. `held`: the windows the car was last given; a calendar plan keeps them while they
+    still serve and a new one would save less than its command costs.
+    """
+    need = trip_need(trips, now, config, zone)
+    soc = vehicle.battery_level
+    if soc is None:
+        return VehiclePlan((), (), need.needed_soc, need.reasons + ("battery level unknown (car asleep): no plan yet",))
+    battery = config.battery_kwh
+    limit = need.charge_limit
+    if vehicle.charge_limit_soc_max:
+        limit = min(limit, vehicle.charge_limit_soc_max)
+    charger = charger_of(vehicle, config)
+    to_limit = max(0.0, (limit - soc) / 100.0 * battery)
+    to_need = max(0.0, (min(need.needed_soc, limit) - soc) / 100.0 * battery)
+    reasons = list(need.reasons)
+    if to_limit <= 1e-6:
+        return VehiclePlan((), ((now, float(soc)),), need.needed_soc,
+                           tuple(reasons + [f"at {soc} %: already at the limit"]))
+    needs: list[Need] = []
+    if need.departure is not None:
+        # Hedge: the trip's own energy (the must-have) is planned in an hour before the departure, the rest up to the
+        # limit by one buffer before it — a driver leaving a little early still finds the car ready.
+        buffer = timedelta(minutes=config.departure_buffer_min)
+        needs.append(Need(need.departure - buffer, to_limit))
+        if to_need > 0:
+            needs.append(Need(need.departure - max(buffer, timedelta(hours=1)), to_need))
+    else:
+        if household is None and history:
+            household = HouseholdPlanner(tuning=Tuning(target_short=config.short_risk_pct / 100.0))
+            household.remember([h for h in history if h.departure <= now])
+        arrival = plugged_at if plugged_at is not None and plugged_at <= now else now
+        if household is not None:
+            planned = _household_plan(now, vehicle, forecast, household, station, arrival, zone, charger, to_limit,
+                                      soc, battery, estimate)
+            return planned._replace(needed_soc=need.needed_soc, reasons=tuple(reasons) + planned.reasons)
+        dep = _next_local(now, zone, config.default_departure)
+        needs.append(Need(dep, to_limit))
+        reasons.append(f"no trip ahead and too few past plug-ins to learn from: default departure "
+                       f"{dep.astimezone(zone):%a %H:%M}")
+    plan = plan_charging(now.astimezone(zone), forecast, needs, charger, soc=float(soc), battery_kwh=battery,
+                         held=held)
+    return VehiclePlan(plan.windows, plan.expected_soc, need.needed_soc, tuple(reasons) + plan.reasons)
+
+
+def charger_of(vehicle: VehicleSnapshot, config: RuleConfig) -> Charger:
+    """The charger as the car reports it; a car that is not drawing current reports a few volts, not the supply's."""
+    volts = vehicle.charger_voltage if vehicle.charger_voltage and vehicle.charger_voltage > 100 else 240
+    phases = vehicle.charger_phases if vehicle.charger_phases in (1, 2, 3) else 1
+    max_amps = min(config.max_amps, vehicle.charge_current_request_max or config.max_amps)
+    return Charger(float(volts), phases, config.min_amps, max_amps)
+
+
+def _household_plan(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint],
+                    household: HouseholdPlanner, station: str, arrival: datetime, zone: ZoneInfo, charger: Charger,
+                    to_limit: float, soc: float, battery: float, estimate: DriverEstimate | None
+                    ) -> VehiclePlan:
+    t0 = now.timestamp()
+
+    def signal() -> np.ndarray:
+        pts = [p for p in forecast if p.load_mw is not None and math.isfinite(p.load_mw)]
+        values, _ = slot_signal(t0, np.array([p.start.timestamp() for p in pts]),
+                                np.array([p.load_mw for p in pts])) if pts else (np.zeros(0), 0)
+        return values if len(values) else np.zeros(int(36 * 60 / SLOT_MIN))
+
+    kw = charger.kw(charger.max_amps)
+    delivered = max(0.0, vehicle.charge_energy_added or 0.0)
+    choice = household.plan(station=station, arrival=arrival.astimezone(zone), now=t0, delivered=delivered,
+                            full=vehicle.charging_state == COMPLETE, signal=signal, kw=kw, lacks_kwh=to_limit,
+                            estimated_departure=estimate.departure.timestamp() if estimate and estimate.departure
+                            else None, requested_kwh=estimate.energy_kwh if estimate else None)
+    tz = zone
+
+    def at(ts: float) -> datetime:
+        return datetime.fromtimestamp(ts, UTC).astimezone(tz)
+
+    (a, b), = choice.windows()
+    windows = (ChargeWindow(at(a), at(b), charger.max_amps),)
+    since = f", plugged in {(now - arrival).total_seconds() / 3600:.1f} h ago" if arrival < now else ""
+    why = choice.reasons or (f"following the plan made at plug-in{since}; {household.price_reason()}",)
+    begin = max(a, t0)
+    done = begin + to_limit / kw * 3600.0
+    expected = ((now, float(soc)),) if begin <= t0 else ((now, float(soc)), (at(begin), float(soc)))
+    expected += ((at(done), round(min(100.0, float(soc) + 100.0 * to_limit / battery), 1)),)
+    return VehiclePlan(windows, expected, None,
+                       tuple(f"no trip ahead: {r}" if i == 0 else r for i, r in enumerate(why)))
