@@ -20,7 +20,7 @@ from charge_logic.consumption import learn_consumption
 from charge_logic.forecast_stats import forecast_stats
 from charge_logic.household import PastSession
 from charge_logic.household_planner import HOME, HouseholdPlanner, Tuning, session_key
-from charge_logic.models import Decision, ForecastPoint, Trip, VehicleSnapshot
+from charge_logic.models import ChargeWindow, Decision, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.rules import decide
 from charge_logic.vehicle_plan import plan_for_vehicle
 from service.backoff import retry_text
@@ -77,6 +77,7 @@ class Coordinator:
         self.history: list[dict[str, Any]] = history if isinstance(history, list) else []
         self._history_checked = False
         self.session_log = SessionLog(self.state_dir, settings.battery_kwh, datetime.now().astimezone())
+        self.planned = _windows_of(previous)  # the plan the car was last given, kept unless a new one is worth it
         self.planner_store = PlannerStore(self.state_dir)
         self.household, self.planner_note = self._load_household(datetime.now().astimezone())
 
@@ -198,8 +199,9 @@ class Coordinator:
         if self.rules.policy == "planner" and snap is not None and forecast:
             session = self.session_log.open
             plan = self.planner(now, snap, forecast, trips, self.rules, self.zone,
-                                plugged_at=session.arrival_at if session else None, household=self.household)
-            windows = plan.windows
+                                plugged_at=session.arrival_at if session else None, household=self.household,
+                                held=self.planned)
+            windows = self.planned = plan.windows
             notes = [*notes, *(f"Plan: {r}" for r in plan.reasons)]
         decision = decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
                           windows=windows, notes=notes)
@@ -324,6 +326,15 @@ class Coordinator:
                           "commands_today": u.commands_today, "budget_wakes_day": self.settings.tesla_wakes_per_day,
                           "budget_commands_day": self.settings.tesla_commands_per_day}},
         }
+
+
+def _windows_of(state: Any) -> tuple[ChargeWindow, ...]:
+    """The planned windows of a saved state.json (none when it has none or they are unreadable)."""
+    try:
+        return tuple(ChargeWindow(datetime.fromisoformat(w["start"]), datetime.fromisoformat(w["end"]), int(w["amps"]))
+                     for w in state["plan"]["windows"])
+    except (KeyError, TypeError, ValueError):
+        return ()
 
 
 def _iso(t: datetime | None) -> str | None:
