@@ -213,3 +213,51 @@ def test_an_event_with_no_location_is_not_a_drive_and_says_so(tmp_path):
     cal.source = str(ics)
     (trip,) = provider.get(datetime(2026, 11, 27, tzinfo=UTC))
     assert trip.virtual and trip.route is None and trip.note == NO_LOCATION_NOTE
+
+
+def _one_series(tmp_path, rule: str, start: str, extra: str = "") -> ICalCalendar:
+    ics = tmp_path / "series.ics"
+    ics.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:ping\r\nSUMMARY:Ping\r\n"
+                   f"DTSTART{start}\r\nDURATION:PT1S\r\nRRULE:{rule}\r\nEND:VEVENT\r\n{extra}END:VCALENDAR\r\n")
+    return ICalCalendar(str(ics), LA)
+
+
+DENTIST = ("BEGIN:VEVENT\r\nUID:dentist\r\nSUMMARY:Dentist\r\nDTSTART:20261128T170000Z\r\nDTEND:20261128T180000Z\r\n"
+           "END:VEVENT\r\n")
+
+
+def test_an_every_second_event_with_a_huge_count_begun_last_year_is_walked_from_the_window(tmp_path):
+    """COUNT=70,000,000 from 1 January 2025: 60 million steps before the window, walked in none of them."""
+    start = datetime(2026, 11, 27, 14, tzinfo=UTC)
+    cal = _one_series(tmp_path, "FREQ=SECONDLY;COUNT=70000000", ":20250101T000000Z", DENTIST)
+    events = cal.events(start, start + DAY)
+    pings = [e for e in events if e.summary == "Ping"]
+    assert len(pings) == MAX_INSTANCES and pings[0].start == start and "Dentist" in {e.summary for e in events}
+    # the COUNT ends it 5 minutes into the window (268,501 instances from 24 Nov 11:30): nothing is cut
+    cal = _one_series(tmp_path, "FREQ=SECONDLY;COUNT=268501", ":20261124T113000Z")
+    pings = cal.events(start, start + DAY)
+    assert len(pings) == 301 and pings[-1].start == datetime(2026, 11, 27, 14, 5, tzinfo=UTC) and cal.problems == ()
+    # and one that ran out last year has nothing to read
+    cal = _one_series(tmp_path, "FREQ=SECONDLY;COUNT=50000000", ":20250101T000000Z", DENTIST)
+    assert [e.summary for e in cal.events(start, start + DAY)] == ["Dentist"] and cal.problems == ()
+
+
+def test_a_dense_series_counted_through_by_parts_from_long_ago_is_left_out_and_named(tmp_path):
+    start = datetime(2026, 11, 27, 14, tzinfo=UTC)
+    cal = _one_series(tmp_path, "FREQ=MINUTELY;COUNT=9000000;BYMINUTE=0", ":20000101T000000Z", DENTIST)
+    assert [e.summary for e in cal.events(start, start + DAY)] == ["Dentist"]
+    assert cal.problems == ("cut: 'Ping' (repeats 9000000 times from 2000-01-01, too far back to walk: left out)",)
+
+
+def test_an_hourly_series_since_1990_across_dst_agrees_with_the_library(tmp_path):
+    """Walked from the window (whole steps of wall-clock time), it gives what the library gives walking 37 years."""
+    import icalendar
+    import recurring_ical_events
+
+    cal = _one_series(tmp_path, "FREQ=HOURLY;INTERVAL=5;BYHOUR=0,5,10,15,20",
+                      ";TZID=America/New_York:19900101T000000")
+    start = datetime(2026, 3, 7, 12, tzinfo=UTC)  # the spring-forward night in New York
+    got = [e.start for e in cal.events(start, start + DAY)]
+    lib = recurring_ical_events.of(icalendar.Calendar.from_ical((tmp_path / "series.ics").read_text()))
+    want = sorted(o["DTSTART"].dt for o in lib.between(start, start + DAY))
+    assert got == want and len(got) >= 5
