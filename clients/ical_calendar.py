@@ -193,6 +193,9 @@ class ICalCalendar:
         why = ical_text.not_a_calendar(text)
         if why:
             raise CalendarError(f"{describe(self.source)} is not a valid iCalendar file: {why}")
+        why = ical_text.no_events(text)
+        if why:
+            raise CalendarError(f"{describe(self.source)} has no events: {why}")
         first, last = (lo - KEEP_BEFORE).date(), (hi + KEEP_AFTER).date()
         cut = ical_text.events_near(text, first, last)
         problems: list[str] = []

@@ -62,6 +62,28 @@ def not_a_calendar(text: str) -> str | None:
     return "it does not start with BEGIN:VCALENDAR"
 
 
+_EVENT = re.compile(r"^BEGIN:VEVENT\s*$", re.I | re.M)
+_OTHER = re.compile(r"^BEGIN:(VTODO|VJOURNAL|VFREEBUSY|VAVAILABILITY)\s*$", re.I | re.M)
+_KINDS = {"VTODO": "to-do", "VJOURNAL": "journal entry", "VFREEBUSY": "free/busy block",
+          "VAVAILABILITY": "availability block"}
+
+
+def no_events(text: str) -> str | None:
+    """Why a calendar holding other things but no event at all (a task list, a free/busy file) is the wrong file.
+
+    A calendar with nothing in it is simply empty (a new calendar); one with only to-dos is a task list given as
+    ICAL_URL by mistake, and reading it as an empty calendar would hide that."""
+    if _EVENT.search(text):
+        return None
+    found: dict[str, int] = {}
+    for m in _OTHER.finditer(text):
+        found[m.group(1).upper()] = found.get(m.group(1).upper(), 0) + 1
+    if not found:
+        return None
+    held = ", ".join(f"{n} {_KINDS[k]}{'s' if n > 1 else ''} ({k})" for k, n in found.items())
+    return f"it holds {held} and no event: is it a task list rather than the calendar?"
+
+
 # --------------------------------------------------------------------------- zone names
 _DISPLAY = re.compile(r"^\(\s*(?:UTC|GMT)\s*(?:([+-])(\d{1,2}):?(\d\d))?\s*\)\s*(.*)$", re.I)
 

@@ -152,6 +152,25 @@ def test_a_vcard_is_a_clear_error_not_an_empty_calendar():
         read("contacts.vcf")
 
 
+def test_a_task_list_is_a_clear_error_not_an_empty_calendar():
+    with pytest.raises(CalendarError, match=r"has no events: it holds 2 to-dos \(VTODO\) and no event"):
+        read("tasks_only.ics")
+    import recurring_ical_events  # the RFC 5545 to-do a CalDAV client sent in that library's issue 97
+
+    todo = Path(recurring_ical_events.__file__).parent / "test" / "calendars" / "issue_97_simple_todo.ics"
+    with pytest.raises(CalendarError, match=r"1 to-do \(VTODO\)"):
+        ICalCalendar(str(todo), LA).events(MORNING, MORNING + DAY)
+
+
+def test_a_calendar_with_nothing_in_it_is_empty_not_an_error():
+    """Nextcloud's export of a new calendar (that library's no_events.ics): no events yet is no fault."""
+    import recurring_ical_events
+
+    empty = Path(recurring_ical_events.__file__).parent / "test" / "calendars" / "no_events.ics"
+    cal = ICalCalendar(str(empty), LA)
+    assert cal.events(MORNING, MORNING + DAY) == [] and cal.problems == ()
+
+
 # ---------------------------------------------------------------------- 5. big feeds
 def test_a_feed_with_years_of_history_gives_what_the_whole_feed_gives(tmp_path):
     """Only events near the window are parsed: history, far-future events, and a series with moved instances
