@@ -98,6 +98,33 @@ def test_the_dashboard_names_what_was_skipped(tmp_path):
     assert status.ok and status.warning is None
 
 
+def test_what_was_skipped_reaches_state_json_the_decision_and_the_health_table(tmp_path):
+    """A daemon's tick on the broken feed: state.json's calendar status carries the warning, the decision's notes
+    say it, and the dashboard's health table shows the calendar as partial, naming the skipped events."""
+    from dashboard.state import read_snapshot
+    from service.coordinator import Coordinator
+    from service.settings import load_settings
+    from service.trip_source import make_trip_provider
+    from tests.clock import Clock
+    from tests.test_dashboard_state import page_text
+    from tests.test_degrade import sim_link
+
+    clock = Clock(datetime(2026, 11, 27, 6, 0, tzinfo=LA))
+    settings = load_settings({"STATE_DIR": str(tmp_path), "TIME_ZONE": "America/Los_Angeles",
+                              "ICAL_URL": str(DATA / "broken_events.ics")}, env_file=None)
+    link, _ = sim_link(tmp_path, clock, plugged_in=True, soc=60.0)
+    result = Coordinator(settings, link, None, make_trip_provider(settings)).tick(clock())
+    state = json.loads((tmp_path / "state.json").read_text())
+    calendar = state["health"]["sources"]["calendar"]
+    assert calendar["ok"] and "skipped 5 broken events" in calendar["warning"]
+    assert {e["summary"] for e in state["events"]} >= {"Quarterly review", "School run"}
+    (note,) = [r for r in result.decision.reasons if "not all of it" in r]
+    assert "'Board call' (bad DTSTART)" in note and "'Payroll' (unknown FREQ=FORTNIGHTLY)" in note
+    snap = read_snapshot(tmp_path / "state.json")
+    text = page_text(snap, clock())
+    assert '"partial"' in text and "'Workshop' (bad DURATION)" in text
+
+
 # ---------------------------------------------------------------------- 3. zone names, a changed VTIMEZONE
 def test_windows_and_outlook_zone_names_without_a_vtimezone_are_placed_right():
     cal, events = read("windows_zones.ics", start=datetime(2026, 11, 27, tzinfo=UTC))
