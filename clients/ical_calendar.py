@@ -234,8 +234,10 @@ class ICalCalendar:
                     left_out.add(str(c.get("UID", "")))
                 if note:
                     cut.append(f"{_title(c)} ({note})")
+        # every step an instance (no BY... part): asked only as far as MAX_INSTANCES steps; a series filtered by
+        # BY... parts is asked for the whole window (at most 176,400 steps of a second), its instances capped
         steps = {str(c.get("UID", "")): step for c in parsed.calendar.subcomponents
-                 if id(c) in parsed.dense and (step := _step(c)) is not None}
+                 if id(c) in parsed.dense and (step := _step(c)) is not None and not _filtered(c)}
         query = recurring_ical_events.of(parsed.calendar, skip_bad_series=True)
         titles = {str(c.get("UID", "")): _title(c) for c in parsed.calendar.walk("VEVENT")}
         seen = {s.uid for s in query.series}
@@ -246,10 +248,11 @@ class ICalCalendar:
             if str(series.uid) in left_out:
                 continue
             try:
-                step = steps.get(str(series.uid))  # a dense series: asked only as far as MAX_INSTANCES steps go
+                step = steps.get(str(series.uid))
                 top = hi if step is None else min(hi, lo + MAX_INSTANCES * step)
                 found = list(itertools.islice(series.between(lo, top), MAX_INSTANCES + 1))
-                if found and (len(found) > MAX_INSTANCES or top < hi and _goes_on(series, found[-1].start, top, hi)):
+                if found and (len(found) > MAX_INSTANCES or top < hi and _goes_on(series, found[-1].start, top, hi,
+                                                                                    step)):
                     found = found[:MAX_INSTANCES]
                     until = (top if step else as_aware(found[-1].start, self.zone)[0]).astimezone(self.zone)
                     how = f"repeats every {_every(step)}" if step else f"more than {MAX_INSTANCES} instances"
@@ -316,9 +319,18 @@ def _step(c: Any) -> timedelta | None:
     return timedelta(seconds=_DENSE[freq] * max(1, interval))
 
 
-def _goes_on(series: Any, last: Any, top: datetime, hi: datetime) -> bool:
-    """Whether a series asked only up to `top` has an instance after `last` before `hi` (a COUNT may end it)."""
-    return any(o.start > last for o in itertools.islice(series.between(top, hi), MAX_INSTANCES + 1))
+def _goes_on(series: Any, last: Any, top: datetime, hi: datetime, step: timedelta | None) -> bool:
+    """Whether a series asked only up to `top` has an instance after `last` before `hi` (a COUNT or UNTIL may end
+    it). Every step is an instance, so a few steps past `top` tell (dateutil lists all it finds: never to `hi`)."""
+    near = min(hi, top + 10 * (step or timedelta(0)))
+    return any(o.start > last for o in series.between(top, near))
+
+
+def _filtered(c: Any) -> bool:
+    """A rule with a BY... part: not every step is an instance."""
+    rule = c.get("RRULE")
+    rule = rule[0] if isinstance(rule, list) else rule
+    return rule is not None and hasattr(rule, "keys") and any(k.upper().startswith("BY") for k in rule)
 
 
 def _count(c: Any) -> int | None:
@@ -362,7 +374,7 @@ def _start_near(c: Any, original: tuple[Any, Any, int | None], lo: datetime) -> 
     if steps <= 0:
         return True, None
     if count is not None:
-        if any(part.upper().startswith("BY") for part in rule):  # COUNT counts only what the BY... parts keep
+        if _filtered(c):  # COUNT counts only what the BY... parts keep
             if steps <= MAX_COUNT:
                 return True, None
             return False, f"repeats {count} times from {start:%Y-%m-%d}, too far back to walk: left out"

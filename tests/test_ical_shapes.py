@@ -307,3 +307,12 @@ def test_an_hourly_series_since_1990_across_dst_agrees_with_the_library(tmp_path
     lib = recurring_ical_events.of(icalendar.Calendar.from_ical((tmp_path / "series.ics").read_text()))
     want = sorted(o["DTSTART"].dt for o in lib.between(start, start + DAY))
     assert got == want and len(got) >= 5
+
+
+def test_a_dense_series_filtered_by_by_parts_is_read_across_the_whole_window(tmp_path):
+    """Every hour written as FREQ=SECONDLY;BYMINUTE=0;BYSECOND=0: not every step is an instance, so the
+    window is not cut at 1,000 steps (that read the first 16 minutes only, and said nothing)."""
+    start = datetime(2026, 11, 27, 14, tzinfo=UTC)
+    cal = _one_series(tmp_path, "FREQ=SECONDLY;BYMINUTE=0;BYSECOND=0", ":20250101T000000Z")
+    pings = cal.events(start, start + DAY)
+    assert len(pings) == 48 and pings[-1].start == start + timedelta(hours=47) and cal.problems == ()
