@@ -48,7 +48,13 @@ def _looks_like(raw: bytes) -> str:
 
 
 def _title(c: Any) -> str:
-    return repr(str(c.get("SUMMARY", "")).strip()[:60] or str(c.get("UID", "")).strip()[:60] or "(no title)")
+    return repr(str(c.get("SUMMARY", "")).strip()[:60] or str(c.get("UID", "")).strip()[:60]
+                or " ".join(str(c.get("DESCRIPTION", "")).split())[:40] or "(no title)")
+
+
+def _uid(c: Any) -> str:
+    """A component's UID as recurring-ical-events keys its series (an event without one by its Python id)."""
+    return str(c.get("UID", str(id(c))))
 
 
 _KEY_PROPS = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
@@ -76,6 +82,7 @@ class _Parsed:
     first: date
     last: date
     problems: list[str]
+    broken: list[str]  # events skipped while parsing, named with those the expansion skips in one line
     dense: dict[int, tuple[Any, Any, int | None]]  # id(event) -> its own (DTSTART, DTEND, COUNT), before any shift
 
 
@@ -200,7 +207,11 @@ class ICalCalendar:
         cut = ical_text.events_near(text, first, last)
         problems: list[str] = []
         unknown: list[str] = []
-        text = ical_text.repair_zone_names(cut.text, unknown.append)
+        text, stray = ical_text.drop_stray_lines(cut.text)
+        if stray:
+            problems.append(f"skipped {stray} line{'s' if stray > 1 else ''} that {'are' if stray > 1 else 'is'} "
+                            "not iCalendar (no colon)")
+        text = ical_text.repair_zone_names(text, unknown.append)
         problems += [f"unknown time zone {z!r} read as {self.zone}" for z in dict.fromkeys(unknown)]
         # icalendar keeps each VTIMEZONE it meets for the life of the process and ignores a later one of the same
         # TZID: an edited feed would keep the old rules until a restart. A fresh cache for each new feed.
@@ -216,9 +227,8 @@ class ICalCalendar:
             why = _broken(c) if c.name == "VEVENT" else None
             (broken.append(f"{_title(c)} ({why})") if why else kept.append(c))
         cal.subcomponents = kept
-        problems += _skipped(broken)
         dense = {id(c): (c.get("DTSTART"), c.get("DTEND"), _count(c)) for c in kept if c.name == "VEVENT" and _step(c)}
-        parsed = _Parsed(cal, first, last, problems, dense)
+        parsed = _Parsed(cal, first, last, problems, broken, dense)
         self._parsed = (digest, parsed)
         return parsed
 
@@ -231,17 +241,17 @@ class ICalCalendar:
             if id(c) in parsed.dense:
                 fits, note = _start_near(c, parsed.dense[id(c)], lo)
                 if not fits:
-                    left_out.add(str(c.get("UID", "")))
+                    left_out.add(_uid(c))
                 if note:
                     cut.append(f"{_title(c)} ({note})")
         # every step an instance (no BY... part): asked only as far as MAX_INSTANCES steps; a series filtered by
         # BY... parts is asked for the whole window (at most 176,400 steps of a second), its instances capped
-        steps = {str(c.get("UID", "")): step for c in parsed.calendar.subcomponents
+        steps = {_uid(c): step for c in parsed.calendar.subcomponents
                  if id(c) in parsed.dense and (step := _step(c)) is not None and not _filtered(c)}
         query = recurring_ical_events.of(parsed.calendar, skip_bad_series=True)
-        titles = {str(c.get("UID", "")): _title(c) for c in parsed.calendar.walk("VEVENT")}
+        titles = {_uid(c): _title(c) for c in parsed.calendar.walk("VEVENT")}
         seen = {s.uid for s in query.series}
-        broken = [f"{t} (its series cannot be computed)" for u, t in titles.items() if u not in seen]
+        broken = parsed.broken + [f"{t} (its series cannot be computed)" for u, t in titles.items() if u not in seen]
         out: list[CalendarEvent] = []
         for series in query.series:
             title = titles.get(str(series.uid), repr(str(series.uid)))

@@ -84,6 +84,16 @@ def no_events(text: str) -> str | None:
     return f"it holds {held} and no event: is it a task list rather than the calendar?"
 
 
+_NO_COLON = re.compile(r"^(?![ \t])[^:\r\n]+\r?\n(?![ \t])", re.M)  # its colon may come in a folded part
+
+
+def drop_stray_lines(text: str) -> tuple[str, int]:
+    """The text without lines that cannot be content lines (no colon, none in a folded continuation), and how many.
+
+    icalendar gives up on the whole file at one such line (icalendar's issue 104: a stray `X` between events)."""
+    return _NO_COLON.subn("", text)
+
+
 # --------------------------------------------------------------------------- zone names
 _DISPLAY = re.compile(r"^\(\s*(?:UTC|GMT)\s*(?:([+-])(\d{1,2}):?(\d\d))?\s*\)\s*(.*)$", re.I)
 

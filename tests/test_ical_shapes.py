@@ -82,6 +82,44 @@ def test_broken_events_are_skipped_and_named_and_the_rest_is_read():
         assert name in skipped
 
 
+def _shipped(name: str) -> Path:
+    """A calendar from a bug report, as the installed packages ship it for their own tests (test_ical_corpus.py names
+    their sources and licences)."""
+    import icalendar
+    import recurring_ical_events
+
+    for root in (Path(icalendar.__file__).parent / "tests" / "calendars",
+                 Path(recurring_ical_events.__file__).parent / "test" / "calendars"):
+        if (root / name).is_file():
+            return root / name
+    raise FileNotFoundError(name)
+
+
+SCHOOL_RUN = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:good\r\nSUMMARY:School run\r\n"
+              b"DTSTART:20261128T160000Z\r\nDTEND:20261128T163000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("issue_1081_invalid_rrule_freq.ics", "'Test Event' (unknown FREQ=INVALID_TYPE_CAUSES_ERROR)"),
+    ("issue_1081_invalid_start_and_end.ics", "'Test' (bad DTSTART)"),
+    ("invalid_duration.ics", "'Event with an impractical duration' (bad DURATION)"),
+    ("parsing_error.ics", "skipped 1 broken event: 'Wrong event' (bad EXDATE)"),  # a Google export, no UIDs
+    ("bad_rrule_missing_until_event.ics", "'blabla' (its series cannot be computed)"),
+    ("issue_104_broken_calendar.ics", "skipped 1 line that is not iCalendar (no colon)"),  # a stray `X`
+    ("issue_836_do_not_quote_tzid.ics", None),  # Exchange 2010, TZID=Eastern Standard Time
+    ("bom_calendar.ics", None),  # a UTF-8 BOM
+    ("issue_1050_multiple_calendars.ics", "'Event 1' (no DTSTART), 'Event 2' (no DTSTART)"),  # two VCALENDARs
+])
+def test_real_broken_calendars_from_bug_reports_hide_nothing_else(tmp_path, name, problem):
+    """Each file from the libraries' bug reports, followed by a good calendar (three VCALENDARs or two in one
+    file): the good event is read, the broken ones are named, in one line, and nothing else is."""
+    ics = tmp_path / name
+    ics.write_bytes(_shipped(name).read_bytes().rstrip() + b"\r\n" + SCHOOL_RUN)
+    cal, events = read(str(ics), start=datetime(2026, 11, 27, tzinfo=UTC))
+    assert [e.summary for e in events] == ["School run"]
+    assert len(cal.problems) == (problem is not None) and (problem is None or problem in cal.problems[0])
+
+
 def test_the_dashboard_names_what_was_skipped(tmp_path):
     """Through the trip provider: the calendar is ok, its status carries the warning the health table and the
     decision's notes show; the good events become trips."""
