@@ -36,7 +36,8 @@ def by_summary(events) -> dict:
 
 
 # ---------------------------------------------------------------------- 1. floating times, all-day days
-@pytest.mark.parametrize("start", [MORNING, MORNING.astimezone(UTC)], ids=["local", "utc"])
+@pytest.mark.parametrize("start", [MORNING, MORNING.astimezone(UTC), MORNING.astimezone(ZoneInfo("Asia/Tokyo"))],
+                         ids=["local", "utc", "a third zone"])
 def test_a_floating_morning_meeting_is_still_ahead_at_six_in_los_angeles(start):
     _, events = read("floating_and_all_day.ics", start=start)
     dentist = by_summary(events)["Dentist"]
