@@ -33,8 +33,8 @@ EXPAND_AHEAD = timedelta(days=1)
 KEEP_BEFORE = timedelta(days=2)  # the parsed part of a feed: from two days before the window...
 KEEP_AFTER = timedelta(days=30)  # ...to a month past it; a window leaving that span parses the feed again
 MAX_INSTANCES = 1000  # of one series in one read: an every-second event is cut here, and the owner told
-MAX_COUNT = 100_000  # a dense series counted from its start is walked this far at most
-_DENSE = {"SECONDLY": 1, "MINUTELY": 60}  # seconds a step: series that dense are walked from the window only
+MAX_COUNT = 100_000  # steps a dense series counted through BY... parts is walked from its start, at most
+_DENSE = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600}  # seconds a step: walked from the window only
 _NAMES = 8  # broken events named in the status; the rest counted
 
 
@@ -48,7 +48,13 @@ def _looks_like(raw: bytes) -> str:
 
 
 def _title(c: Any) -> str:
-    return repr(str(c.get("SUMMARY", "")).strip()[:60] or str(c.get("UID", "")).strip()[:60] or "(no title)")
+    return repr(str(c.get("SUMMARY", "")).strip()[:60] or str(c.get("UID", "")).strip()[:60]
+                or " ".join(str(c.get("DESCRIPTION", "")).split())[:40] or "(no title)")
+
+
+def _uid(c: Any) -> str:
+    """A component's UID as recurring-ical-events keys its series (an event without one by its Python id)."""
+    return str(c.get("UID", str(id(c))))
 
 
 _KEY_PROPS = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
@@ -76,7 +82,8 @@ class _Parsed:
     first: date
     last: date
     problems: list[str]
-    dense: dict[int, tuple[Any, Any]]  # id(event) -> its own (DTSTART, DTEND) values, before any shift
+    broken: list[str]  # events skipped while parsing, named with those the expansion skips in one line
+    dense: dict[int, tuple[Any, Any, int | None]]  # id(event) -> its own (DTSTART, DTEND, COUNT), before any shift
 
 
 def describe(source: str) -> str:
@@ -193,11 +200,18 @@ class ICalCalendar:
         why = ical_text.not_a_calendar(text)
         if why:
             raise CalendarError(f"{describe(self.source)} is not a valid iCalendar file: {why}")
+        why = ical_text.no_events(text)
+        if why:
+            raise CalendarError(f"{describe(self.source)} has no events: {why}")
         first, last = (lo - KEEP_BEFORE).date(), (hi + KEEP_AFTER).date()
         cut = ical_text.events_near(text, first, last)
         problems: list[str] = []
         unknown: list[str] = []
-        text = ical_text.repair_zone_names(cut.text, unknown.append)
+        text, stray = ical_text.drop_stray_lines(cut.text)
+        if stray:
+            problems.append(f"skipped {stray} line{'s' if stray > 1 else ''} that {'are' if stray > 1 else 'is'} "
+                            "not iCalendar (no colon)")
+        text = ical_text.repair_zone_names(text, unknown.append)
         problems += [f"unknown time zone {z!r} read as {self.zone}" for z in dict.fromkeys(unknown)]
         # icalendar keeps each VTIMEZONE it meets for the life of the process and ignores a later one of the same
         # TZID: an edited feed would keep the old rules until a restart. A fresh cache for each new feed.
@@ -213,9 +227,8 @@ class ICalCalendar:
             why = _broken(c) if c.name == "VEVENT" else None
             (broken.append(f"{_title(c)} ({why})") if why else kept.append(c))
         cal.subcomponents = kept
-        problems += _skipped(broken)
-        dense = {id(c): (c.get("DTSTART"), c.get("DTEND")) for c in kept if c.name == "VEVENT" and _step(c)}
-        parsed = _Parsed(cal, first, last, problems, dense)
+        dense = {id(c): (c.get("DTSTART"), c.get("DTEND"), _count(c)) for c in kept if c.name == "VEVENT" and _step(c)}
+        parsed = _Parsed(cal, first, last, problems, broken, dense)
         self._parsed = (digest, parsed)
         return parsed
 
@@ -223,28 +236,38 @@ class ICalCalendar:
         """Every instance in [lo, hi]; a broken series is skipped and named, a dense one cut at MAX_INSTANCES."""
         problems = list(parsed.problems)
         cut: list[str] = []
+        left_out: set[str] = set()  # series not walked at all: too far to walk, or over before the window
         for c in parsed.calendar.subcomponents:
             if id(c) in parsed.dense:
-                note = _start_near(c, parsed.dense[id(c)], lo)
+                fits, note = _start_near(c, parsed.dense[id(c)], lo)
+                if not fits:
+                    left_out.add(_uid(c))
                 if note:
                     cut.append(f"{_title(c)} ({note})")
-        steps = {str(c.get("UID", "")): step for c in parsed.calendar.subcomponents
-                 if id(c) in parsed.dense and (step := _step(c)) is not None}
+        # every step an instance (no BY... part): asked only as far as MAX_INSTANCES steps; a series filtered by
+        # BY... parts is asked for the whole window (at most 176,400 steps of a second), its instances capped
+        steps = {_uid(c): step for c in parsed.calendar.subcomponents
+                 if id(c) in parsed.dense and (step := _step(c)) is not None and not _filtered(c)}
         query = recurring_ical_events.of(parsed.calendar, skip_bad_series=True)
-        titles = {str(c.get("UID", "")): _title(c) for c in parsed.calendar.walk("VEVENT")}
+        titles = {_uid(c): _title(c) for c in parsed.calendar.walk("VEVENT")}
         seen = {s.uid for s in query.series}
-        broken = [f"{t} (its series cannot be computed)" for u, t in titles.items() if u not in seen]
+        broken = parsed.broken + [f"{t} (its series cannot be computed)" for u, t in titles.items() if u not in seen]
         out: list[CalendarEvent] = []
         for series in query.series:
             title = titles.get(str(series.uid), repr(str(series.uid)))
+            if str(series.uid) in left_out:
+                continue
             try:
-                step = steps.get(str(series.uid))  # a dense series: asked only as far as MAX_INSTANCES steps go
+                step = steps.get(str(series.uid))
                 top = hi if step is None else min(hi, lo + MAX_INSTANCES * step)
                 found = list(itertools.islice(series.between(lo, top), MAX_INSTANCES + 1))
-                if found and (len(found) > MAX_INSTANCES or top < hi):
+                if found and (len(found) > MAX_INSTANCES or top < hi and _goes_on(series, found[-1].start, top, hi,
+                                                                                    step)):
                     found = found[:MAX_INSTANCES]
-                    cut.append(f"{title} (repeats every {_every(step)}: only its first {len(found)} instances, "
-                               f"until {top.astimezone(self.zone):%a %H:%M}, are read)")
+                    until = (top if step else as_aware(found[-1].start, self.zone)[0]).astimezone(self.zone)
+                    how = f"repeats every {_every(step)}" if step else f"more than {MAX_INSTANCES} instances"
+                    cut.append(f"{title} ({how}: only its first {len(found)} instances, until {until:%a %H:%M}, "
+                               "are read)")
                 out += [e for o in found if (e := self._event(o.as_component(False))) is not None]
             except Exception as exc:  # one series the library cannot compute must not hide the others
                 broken.append(f"{title} ({type(exc).__name__})")
@@ -306,40 +329,72 @@ def _step(c: Any) -> timedelta | None:
     return timedelta(seconds=_DENSE[freq] * max(1, interval))
 
 
+def _goes_on(series: Any, last: Any, top: datetime, hi: datetime, step: timedelta | None) -> bool:
+    """Whether a series asked only up to `top` has an instance after `last` before `hi` (a COUNT or UNTIL may end
+    it). Every step is an instance, so a few steps past `top` tell (dateutil lists all it finds: never to `hi`)."""
+    near = min(hi, top + 10 * (step or timedelta(0)))
+    return any(o.start > last for o in series.between(top, near))
+
+
+def _filtered(c: Any) -> bool:
+    """A rule with a BY... part: not every step is an instance."""
+    rule = c.get("RRULE")
+    rule = rule[0] if isinstance(rule, list) else rule
+    return rule is not None and hasattr(rule, "keys") and any(k.upper().startswith("BY") for k in rule)
+
+
+def _count(c: Any) -> int | None:
+    rule = c.get("RRULE")
+    rule = rule[0] if isinstance(rule, list) else rule
+    count = rule.get("COUNT") if rule is not None and hasattr(rule, "get") else None
+    return int(count[0]) if count else None
+
+
 def _every(step: timedelta | None) -> str:
     seconds = int(step.total_seconds()) if step else 0
-    if seconds % 60 == 0 and seconds:
-        return "minute" if seconds == 60 else f"{seconds // 60} minutes"
+    for size, unit in ((3600, "hour"), (60, "minute")):
+        if seconds and seconds % size == 0:
+            return unit if seconds == size else f"{seconds // size} {unit}s"
     return "second" if seconds == 1 else f"{seconds} seconds"
 
 
-def _start_near(c: Any, original: tuple[Any, Any], lo: datetime) -> str | None:
+def _start_near(c: Any, original: tuple[Any, Any, int | None], lo: datetime) -> tuple[bool, str | None]:
     """Move a dense series' DTSTART (and DTEND) forward by whole steps to just before the window.
 
     dateutil walks a series from its start: an every-second event begun last year is 30 million steps before
-    the first one that matters. The instances in the window are the same. Returns a note when the series is
-    skipped instead (a COUNT too large to walk)."""
-    c["DTSTART"], c["DTEND"] = original
+    the first one that matters. The instances in the window are the same; a COUNT is lowered by the steps
+    skipped, when every step is an instance (no BY... part). Returns (walk it, a note for the owner): a series
+    counted through BY... parts from too far back is left out and named; one whose COUNT ran out before the
+    window has nothing to read."""
+    c["DTSTART"], c["DTEND"] = original[0], original[1]
     if original[1] is None:
         del c["DTEND"]
     step = _step(c)
     rule = c.get("RRULE")
     rule = rule[0] if isinstance(rule, list) else rule
+    count = original[2]
+    if count is not None:
+        rule["COUNT"] = [count]
     start = c.decoded("DTSTART")
     if step is None or not isinstance(start, datetime):
-        return None
-    if rule.get("COUNT"):
-        count = int(rule["COUNT"][0])
-        return f"repeats {count} times from its start, too many to walk" if count > MAX_COUNT else None
+        return True, None
     length = c.decoded("DTEND") - start if "DTEND" in c else timedelta(0)
     aware = start if start.tzinfo else start.replace(tzinfo=lo.tzinfo)
     steps = (lo - length - 2 * step - timedelta(hours=2) - aware) // step  # hours: a DST change between
     if steps <= 0:
-        return None
+        return True, None
+    if count is not None:
+        if _filtered(c):  # COUNT counts only what the BY... parts keep
+            if steps <= MAX_COUNT:
+                return True, None
+            return False, f"repeats {count} times from {start:%Y-%m-%d}, too far back to walk: left out"
+        if steps >= count:
+            return False, None  # its last instance was before the window
+        rule["COUNT"] = [count - steps]
     moved = start + steps * step
     c["DTSTART"] = icalendar.vDDDTypes(moved)
     c["DTSTART"].params.update(original[0].params)
     if original[1] is not None:
         c["DTEND"] = icalendar.vDDDTypes(moved + length)
         c["DTEND"].params.update(original[1].params)
-    return None
+    return True, None

@@ -62,6 +62,38 @@ def not_a_calendar(text: str) -> str | None:
     return "it does not start with BEGIN:VCALENDAR"
 
 
+_EVENT = re.compile(r"^BEGIN:VEVENT\s*$", re.I | re.M)
+_OTHER = re.compile(r"^BEGIN:(VTODO|VJOURNAL|VFREEBUSY|VAVAILABILITY)\s*$", re.I | re.M)
+_KINDS = {"VTODO": "to-do", "VJOURNAL": "journal entry", "VFREEBUSY": "free/busy block",
+          "VAVAILABILITY": "availability block"}
+
+
+def no_events(text: str) -> str | None:
+    """Why a calendar holding other things but no event at all (a task list, a free/busy file) is the wrong file.
+
+    A calendar with nothing in it is simply empty (a new calendar); one with only to-dos is a task list given as
+    ICAL_URL by mistake, and reading it as an empty calendar would hide that."""
+    if _EVENT.search(text):
+        return None
+    found: dict[str, int] = {}
+    for m in _OTHER.finditer(text):
+        found[m.group(1).upper()] = found.get(m.group(1).upper(), 0) + 1
+    if not found:
+        return None
+    held = ", ".join(f"{n} {_KINDS[k]}{'s' if n > 1 else ''} ({k})" for k, n in found.items())
+    return f"it holds {held} and no event: is it a task list rather than the calendar?"
+
+
+_NO_COLON = re.compile(r"^(?![ \t])[^:\r\n]+\r?\n(?![ \t])", re.M)  # its colon may come in a folded part
+
+
+def drop_stray_lines(text: str) -> tuple[str, int]:
+    """The text without lines that cannot be content lines (no colon, none in a folded continuation), and how many.
+
+    icalendar gives up on the whole file at one such line (icalendar's issue 104: a stray `X` between events)."""
+    return _NO_COLON.subn("", text)
+
+
 # --------------------------------------------------------------------------- zone names
 _DISPLAY = re.compile(r"^\(\s*(?:UTC|GMT)\s*(?:([+-])(\d{1,2}):?(\d\d))?\s*\)\s*(.*)$", re.I)
 

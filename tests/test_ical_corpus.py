@@ -12,7 +12,8 @@ library gives for the same window in TIME_ZONE.
 One difference is deliberate: an all-day event written with DTEND = DTSTART (calendarlabs.com's holiday feeds,
 icalendar's example.ics) is, for the library, a zero-length instant at midnight, gone once the window starts at
 06:00; for the reader it lasts its whole local day, as RFC 5545 3.6.1 says of a DATE without an end. The reference
-is computed with that DTEND removed.
+is computed with that DTEND removed. A file of to-dos or journal entries and no event at all (a task list given as
+the calendar) is an error naming what it holds, where the library finds nothing.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def compare(path: Path, zone_name: str) -> tuple[int, list[str]]:
             try:
                 got = key(reader.events(start, start + HOURS))
             except CalendarError as exc:
+                if " has no events: " in str(exc) and want == []:  # a to-do list is named, not read as empty
+                    cases += 1
+                    continue
                 wrong.append(f"{path.name} {zone_name} {start.isoformat()}: {exc}")
                 continue
             cases += 1

@@ -36,7 +36,8 @@ def by_summary(events) -> dict:
 
 
 # ---------------------------------------------------------------------- 1. floating times, all-day days
-@pytest.mark.parametrize("start", [MORNING, MORNING.astimezone(UTC)], ids=["local", "utc"])
+@pytest.mark.parametrize("start", [MORNING, MORNING.astimezone(UTC), MORNING.astimezone(ZoneInfo("Asia/Tokyo"))],
+                         ids=["local", "utc", "a third zone"])
 def test_a_floating_morning_meeting_is_still_ahead_at_six_in_los_angeles(start):
     _, events = read("floating_and_all_day.ics", start=start)
     dentist = by_summary(events)["Dentist"]
@@ -82,6 +83,44 @@ def test_broken_events_are_skipped_and_named_and_the_rest_is_read():
         assert name in skipped
 
 
+def _shipped(name: str) -> Path:
+    """A calendar from a bug report, as the installed packages ship it for their own tests (test_ical_corpus.py names
+    their sources and licences)."""
+    import icalendar
+    import recurring_ical_events
+
+    for root in (Path(icalendar.__file__).parent / "tests" / "calendars",
+                 Path(recurring_ical_events.__file__).parent / "test" / "calendars"):
+        if (root / name).is_file():
+            return root / name
+    raise FileNotFoundError(name)
+
+
+SCHOOL_RUN = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:good\r\nSUMMARY:School run\r\n"
+              b"DTSTART:20261128T160000Z\r\nDTEND:20261128T163000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("issue_1081_invalid_rrule_freq.ics", "'Test Event' (unknown FREQ=INVALID_TYPE_CAUSES_ERROR)"),
+    ("issue_1081_invalid_start_and_end.ics", "'Test' (bad DTSTART)"),
+    ("invalid_duration.ics", "'Event with an impractical duration' (bad DURATION)"),
+    ("parsing_error.ics", "skipped 1 broken event: 'Wrong event' (bad EXDATE)"),  # a Google export, no UIDs
+    ("bad_rrule_missing_until_event.ics", "'blabla' (its series cannot be computed)"),
+    ("issue_104_broken_calendar.ics", "skipped 1 line that is not iCalendar (no colon)"),  # a stray `X`
+    ("issue_836_do_not_quote_tzid.ics", None),  # Exchange 2010, TZID=Eastern Standard Time
+    ("bom_calendar.ics", None),  # a UTF-8 BOM
+    ("issue_1050_multiple_calendars.ics", "'Event 1' (no DTSTART), 'Event 2' (no DTSTART)"),  # two VCALENDARs
+])
+def test_real_broken_calendars_from_bug_reports_hide_nothing_else(tmp_path, name, problem):
+    """Each file from the libraries' bug reports, followed by a good calendar (three VCALENDARs or two in one
+    file): the good event is read, the broken ones are named, in one line, and nothing else is."""
+    ics = tmp_path / name
+    ics.write_bytes(_shipped(name).read_bytes().rstrip() + b"\r\n" + SCHOOL_RUN)
+    cal, events = read(str(ics), start=datetime(2026, 11, 27, tzinfo=UTC))
+    assert [e.summary for e in events] == ["School run"]
+    assert len(cal.problems) == (problem is not None) and (problem is None or problem in cal.problems[0])
+
+
 def test_the_dashboard_names_what_was_skipped(tmp_path):
     """Through the trip provider: the calendar is ok, its status carries the warning the health table and the
     decision's notes show; the good events become trips."""
@@ -96,6 +135,33 @@ def test_the_dashboard_names_what_was_skipped(tmp_path):
     cal.source = str(tmp_path / "fixed.ics")  # the owner fixes the feed: the warning goes
     provider.get(datetime(2026, 11, 27, 1, tzinfo=UTC))
     assert status.ok and status.warning is None
+
+
+def test_what_was_skipped_reaches_state_json_the_decision_and_the_health_table(tmp_path):
+    """A daemon's tick on the broken feed: state.json's calendar status carries the warning, the decision's notes
+    say it, and the dashboard's health table shows the calendar as partial, naming the skipped events."""
+    from dashboard.state import read_snapshot
+    from service.coordinator import Coordinator
+    from service.settings import load_settings
+    from service.trip_source import make_trip_provider
+    from tests.clock import Clock
+    from tests.test_dashboard_state import page_text
+    from tests.test_degrade import sim_link
+
+    clock = Clock(datetime(2026, 11, 27, 6, 0, tzinfo=LA))
+    settings = load_settings({"STATE_DIR": str(tmp_path), "TIME_ZONE": "America/Los_Angeles",
+                              "ICAL_URL": str(DATA / "broken_events.ics")}, env_file=None)
+    link, _ = sim_link(tmp_path, clock, plugged_in=True, soc=60.0)
+    result = Coordinator(settings, link, None, make_trip_provider(settings)).tick(clock())
+    state = json.loads((tmp_path / "state.json").read_text())
+    calendar = state["health"]["sources"]["calendar"]
+    assert calendar["ok"] and "skipped 5 broken events" in calendar["warning"]
+    assert {e["summary"] for e in state["events"]} >= {"Quarterly review", "School run"}
+    (note,) = [r for r in result.decision.reasons if "not all of it" in r]
+    assert "'Board call' (bad DTSTART)" in note and "'Payroll' (unknown FREQ=FORTNIGHTLY)" in note
+    snap = read_snapshot(tmp_path / "state.json")
+    text = page_text(snap, clock())
+    assert '"partial"' in text and "'Workshop' (bad DURATION)" in text
 
 
 # ---------------------------------------------------------------------- 3. zone names, a changed VTIMEZONE
@@ -150,6 +216,25 @@ def test_two_vcalendars_in_one_file_are_one_calendar():
 def test_a_vcard_is_a_clear_error_not_an_empty_calendar():
     with pytest.raises(CalendarError, match="it is a vCard \\(contacts\\), not a calendar"):
         read("contacts.vcf")
+
+
+def test_a_task_list_is_a_clear_error_not_an_empty_calendar():
+    with pytest.raises(CalendarError, match=r"has no events: it holds 2 to-dos \(VTODO\) and no event"):
+        read("tasks_only.ics")
+    import recurring_ical_events  # the RFC 5545 to-do a CalDAV client sent in that library's issue 97
+
+    todo = Path(recurring_ical_events.__file__).parent / "test" / "calendars" / "issue_97_simple_todo.ics"
+    with pytest.raises(CalendarError, match=r"1 to-do \(VTODO\)"):
+        ICalCalendar(str(todo), LA).events(MORNING, MORNING + DAY)
+
+
+def test_a_calendar_with_nothing_in_it_is_empty_not_an_error():
+    """Nextcloud's export of a new calendar (that library's no_events.ics): no events yet is no fault."""
+    import recurring_ical_events
+
+    empty = Path(recurring_ical_events.__file__).parent / "test" / "calendars" / "no_events.ics"
+    cal = ICalCalendar(str(empty), LA)
+    assert cal.events(MORNING, MORNING + DAY) == [] and cal.problems == ()
 
 
 # ---------------------------------------------------------------------- 5. big feeds
@@ -213,3 +298,60 @@ def test_an_event_with_no_location_is_not_a_drive_and_says_so(tmp_path):
     cal.source = str(ics)
     (trip,) = provider.get(datetime(2026, 11, 27, tzinfo=UTC))
     assert trip.virtual and trip.route is None and trip.note == NO_LOCATION_NOTE
+
+
+def _one_series(tmp_path, rule: str, start: str, extra: str = "") -> ICalCalendar:
+    ics = tmp_path / "series.ics"
+    ics.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:ping\r\nSUMMARY:Ping\r\n"
+                   f"DTSTART{start}\r\nDURATION:PT1S\r\nRRULE:{rule}\r\nEND:VEVENT\r\n{extra}END:VCALENDAR\r\n")
+    return ICalCalendar(str(ics), LA)
+
+
+DENTIST = ("BEGIN:VEVENT\r\nUID:dentist\r\nSUMMARY:Dentist\r\nDTSTART:20261128T170000Z\r\nDTEND:20261128T180000Z\r\n"
+           "END:VEVENT\r\n")
+
+
+def test_an_every_second_event_with_a_huge_count_begun_last_year_is_walked_from_the_window(tmp_path):
+    """COUNT=70,000,000 from 1 January 2025: 60 million steps before the window, walked in none of them."""
+    start = datetime(2026, 11, 27, 14, tzinfo=UTC)
+    cal = _one_series(tmp_path, "FREQ=SECONDLY;COUNT=70000000", ":20250101T000000Z", DENTIST)
+    events = cal.events(start, start + DAY)
+    pings = [e for e in events if e.summary == "Ping"]
+    assert len(pings) == MAX_INSTANCES and pings[0].start == start and "Dentist" in {e.summary for e in events}
+    # the COUNT ends it 5 minutes into the window (268,501 instances from 24 Nov 11:30): nothing is cut
+    cal = _one_series(tmp_path, "FREQ=SECONDLY;COUNT=268501", ":20261124T113000Z")
+    pings = cal.events(start, start + DAY)
+    assert len(pings) == 301 and pings[-1].start == datetime(2026, 11, 27, 14, 5, tzinfo=UTC) and cal.problems == ()
+    # and one that ran out last year has nothing to read
+    cal = _one_series(tmp_path, "FREQ=SECONDLY;COUNT=50000000", ":20250101T000000Z", DENTIST)
+    assert [e.summary for e in cal.events(start, start + DAY)] == ["Dentist"] and cal.problems == ()
+
+
+def test_a_dense_series_counted_through_by_parts_from_long_ago_is_left_out_and_named(tmp_path):
+    start = datetime(2026, 11, 27, 14, tzinfo=UTC)
+    cal = _one_series(tmp_path, "FREQ=MINUTELY;COUNT=9000000;BYMINUTE=0", ":20000101T000000Z", DENTIST)
+    assert [e.summary for e in cal.events(start, start + DAY)] == ["Dentist"]
+    assert cal.problems == ("cut: 'Ping' (repeats 9000000 times from 2000-01-01, too far back to walk: left out)",)
+
+
+def test_an_hourly_series_since_1990_across_dst_agrees_with_the_library(tmp_path):
+    """Walked from the window (whole steps of wall-clock time), it gives what the library gives walking 37 years."""
+    import icalendar
+    import recurring_ical_events
+
+    cal = _one_series(tmp_path, "FREQ=HOURLY;INTERVAL=5;BYHOUR=0,5,10,15,20",
+                      ";TZID=America/New_York:19900101T000000")
+    start = datetime(2026, 3, 7, 12, tzinfo=UTC)  # the spring-forward night in New York
+    got = [e.start for e in cal.events(start, start + DAY)]
+    lib = recurring_ical_events.of(icalendar.Calendar.from_ical((tmp_path / "series.ics").read_text()))
+    want = sorted(o["DTSTART"].dt for o in lib.between(start, start + DAY))
+    assert got == want and len(got) >= 5
+
+
+def test_a_dense_series_filtered_by_by_parts_is_read_across_the_whole_window(tmp_path):
+    """Every hour written as FREQ=SECONDLY;BYMINUTE=0;BYSECOND=0: not every step is an instance, so the
+    window is not cut at 1,000 steps (that read the first 16 minutes only, and said nothing)."""
+    start = datetime(2026, 11, 27, 14, tzinfo=UTC)
+    cal = _one_series(tmp_path, "FREQ=SECONDLY;BYMINUTE=0;BYSECOND=0", ":20250101T000000Z")
+    pings = cal.events(start, start + DAY)
+    assert len(pings) == 48 and pings[-1].start == start + timedelta(hours=47) and cal.problems == ()
