@@ -26,7 +26,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from waitress.server import create_server
+    try:
+        from waitress.server import create_server
+    except ImportError:  # a venv made before the dashboard needed it
+        print("app.py: waitress is not installed: run bash scripts/demo.sh, or pip install -r requirements.txt in "
+              "the project's venv", file=sys.stderr)
+        return 2
 
     app = create_app(settings.state_dir, refresh_s=settings.refresh_s)
     # one log line a request only with -v: the page polls every few seconds, which is noise for months
