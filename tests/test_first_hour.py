@@ -315,3 +315,27 @@ def test_demo_events_lists_the_demos_calendar_and_auth_refuses_demo(tmp_path: Pa
 def test_gitignore_keeps_keys_venv_and_state_out_of_commits(path: str, ignored: bool) -> None:
     done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT)
     assert (done.returncode == 0) is ignored, f"{path} should {'' if ignored else 'not '}be ignored by git"
+
+
+# ------------------------------------------------------------------------- 8. reasons read as one sentence list
+def test_the_tick_line_never_reads_full_stop_then_semicolon(tmp_path: Path) -> None:
+    """A live tick with no grid key and no calendar: its notes are sentences, the line joins them with '; '."""
+    proc = scheduler("--once", "-v", "--state-dir", str(tmp_path / "s"), cwd=tmp_path, TESLA_BACKEND="sim",
+                     CALENDAR_SOURCE="none")
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stderr.splitlines() if "| car " in ln)
+    assert "No calendar is configured" in line and ".;" not in line, line
+
+
+def test_health_never_reads_full_stop_then_semicolon() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cli.health import check
+
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    state = {"generated_at": now.isoformat(), "interval_min": 14, "health": {"sources": {
+        "grid": {"data_age_min": None, "last_error": "GridStatus refused the key.",
+                 "retry_at": (now + timedelta(hours=1)).isoformat()},
+        "vehicle": {"data_age_min": 600.0, "last_error": "The car could not be read."}}}}
+    reason = check(state, now, {"grid": 6, "vehicle": 4})
+    assert reason and ".;" not in reason and "refused the key; next try" in reason, reason
