@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -160,7 +161,12 @@ def describe(result, zone) -> str:  # noqa: ANN001
     acted = f"sent {', '.join(sent)}" if sent else "nothing sent"
     if result.report.woke:
         acted = "woke the car, " + acted
-    return f"{local:%a %H:%M} | {car} | {', '.join(parts)} | {acted} | " + "; ".join(d.reasons)
+    return f"{local:%a %H:%M} | {car} | {', '.join(parts)} | {acted} | " + join_reasons(d.reasons)
+
+
+def join_reasons(reasons: Sequence[str], sep: str = "; ") -> str:
+    """Reasons on one line: a reason written as a sentence loses its full stop before the separator (never '.;')."""
+    return sep.join(r.rstrip().removesuffix(".") if i < len(reasons) - 1 else r for i, r in enumerate(reasons))
 
 
 def run_daemon(args: argparse.Namespace, settings: Settings) -> int:

@@ -53,11 +53,12 @@ def check(state: dict[str, Any], now: datetime, limits_h: dict[str, float],
         if not src:
             continue
         age = src.get("data_age_min")
+        error = str(src.get("last_error") or "").rstrip().removesuffix(".")  # a sentence's stop would read ".;"
         retry = f"; next try {src['retry_at']}" if src.get("retry_at") else ""  # the source's backoff
-        if age is None and src.get("last_error"):
-            reasons.append(f"{name}: no data yet; last error: {src['last_error']}{retry}")
+        if age is None and error:
+            reasons.append(f"{name}: no data yet; last error: {error}{retry}")
         elif age is not None and age > limit_h * 60:
-            err = f"; last error: {src['last_error']}" if src.get("last_error") else ""
+            err = f"; last error: {error}" if error else ""
             reasons.append(f"{name}: data is {age / 60:.1f} h old, over its {limit_h:g} h limit{err}{retry}")
     return " | ".join(reasons) or None
 

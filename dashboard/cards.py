@@ -294,14 +294,16 @@ def health_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
         if err and retry is not None and retry > now:
             err = f"{err}; next try {clock(retry, now)}"
         calls, budget = num(src.get("calls_month")), num(src.get("budget_month"))
+        calls_text = DASH if calls is None else f"{calls:.0f}" + (f" / {budget:.0f}" if budget is not None else "")
         rows.append(html.Tr(className=f"src-{name}", children=[
-            html.Td(SOURCE_NAMES.get(name, name)),
+            html.Td([SOURCE_NAMES.get(name, name),  # on a phone the calls column gives way to this line
+                     html.Div(f"{calls_text} calls this month", className="show-narrow muted small")
+                     if calls is not None else None]),
             html.Td(html.Span(word, className=f"badge {tone}")),
             html.Td(_age(num(src.get("data_age_min")))),
             html.Td(f"{err} ({clock(err_at, now)})" if err and err_at else err or "none",
                     className="err" if err else "muted"),
-            html.Td(DASH if calls is None else f"{calls:.0f}" + (f" / {budget:.0f}" if budget is not None else ""),
-                    className="hide-narrow"),
+            html.Td(calls_text, className="hide-narrow"),
         ]))
     table = html.Table(id="health-table", className="table", children=[
         html.Thead(html.Tr([html.Th("Source"), html.Th("State"), html.Th("Data age"), html.Th("Last error"),

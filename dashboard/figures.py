@@ -27,6 +27,7 @@ NEEDED = "#f87171"
 
 
 Figure = dict[str, Any]
+READ_IS_NOW_S = 20 * 60  # a car read this recently is "now" on the battery chart; older, it is named by its time
 
 
 class _Fig:
@@ -99,7 +100,10 @@ def forecast_figure(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> Fig
     if dep is not None:
         _vline(fig, dep, "departure " + dep.strftime("%H:%M"), DEPART, "dash", y=0.9)
     fig.layout["yaxis"]["title"] = {"text": "GW", "font": {"size": 11, "color": MUTED}}
-    if not pairs:
+    if not pairs:  # nothing for Plotly to scale to: the coming day around now, and no made-up GW ticks
+        end = max([now + timedelta(hours=24)] + ([dep + timedelta(hours=2)] if dep is not None else []))
+        fig.layout["xaxis"].update(range=[plot_x(now - timedelta(hours=2)), plot_x(end)], autorange=False)
+        fig.layout["yaxis"].update(range=[0, 1], showticklabels=False, showgrid=False)
         _empty(fig, "No forecast yet")
     return fig.to_dict()
 
@@ -127,10 +131,14 @@ def soc_figure(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> Figure:
                 line={"color": MUTED, "width": 1, "dash": "dot"}, hoverinfo="skip")
     soc = num(vehicle.get("battery_level"))
     if soc is not None:
+        # the car's charge where it was read; called "now" only when that read is recent
         read = when(vehicle.get("read_at"), zone) or now
-        fig.add(x=[plot_x(read)], y=[soc], mode="markers", name=f"now {soc:.0f} %",
+        label = f"now {soc:.0f} %" if abs((now - read).total_seconds()) <= READ_IS_NOW_S else \
+            f"{soc:.0f} % read {read:%H:%M}"
+        fig.add(x=[plot_x(read)], y=[soc], mode="markers", name=label,
                 marker={"color": INK, "size": 9, "line": {"color": CHARGE, "width": 2}},
                 hovertemplate="%{y:.0f} %<extra>car</extra>")
+    _vline(fig, now, "now", INK, "dot", y=0.9)
     if dep is not None:
         _vline(fig, dep, "departure", DEPART, "dash")
     fig.layout["yaxis"].update(range=[0, 105], ticksuffix=" %")

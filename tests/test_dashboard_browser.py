@@ -245,3 +245,69 @@ def test_a_dashboard_started_before_the_scheduler_waits_for_it(browser: Browser,
         p.wait_for_selector(GRAPH_DRAWN, timeout=WAIT_MS)
         expect(problem).to_have_count(0)
         p.close()
+
+
+# ------------------------------------------------------------------ rough edges an owner noticed (issue 20, item 8)
+def _reload(page: Page, state_file: Path, doc: dict[str, Any]) -> None:
+    put(state_file, doc)
+    page.reload()
+    page.wait_for_selector("#forecast-graph .main-svg", timeout=WAIT_MS)
+    page.wait_for_selector("#soc-graph .main-svg", timeout=WAIT_MS)
+
+
+def test_with_no_forecast_the_grid_chart_keeps_the_coming_day_and_no_made_up_scale(
+        page: Page, state_file: Path, demo_doc: dict[str, Any]) -> None:
+    doc = fresh(demo_doc)
+    doc["forecast"] = {}
+    _reload(page, state_file, doc)
+    drawn = page.evaluate("""() => { const gd = document.querySelector('#forecast-graph .js-plotly-plot');
+        return {x: gd._fullLayout.xaxis.range,
+                y: Array.from(gd.querySelectorAll('.ytick text')).map(t => t.textContent),
+                notes: gd.layout.annotations.map(a => a.text)} }""")
+    x0, x1 = (datetime.fromisoformat(v) for v in drawn["x"])
+    now = datetime.now(ZoneInfo(demo_doc["time_zone"])).replace(tzinfo=None)
+    assert x0 <= now <= x1 and x1 - x0 <= timedelta(days=3), f"the axis spans {drawn['x']}, not the coming day"
+    assert drawn["y"] == [], f"GW ticks with no forecast: {drawn['y']}"
+    assert "No forecast yet" in drawn["notes"]
+
+
+def test_the_battery_charts_now_is_now_and_an_old_read_is_named_by_its_time(
+        page: Page, state_file: Path, demo_doc: dict[str, Any]) -> None:
+    doc = fresh(demo_doc)
+    zone = ZoneInfo(doc["time_zone"])
+    read = datetime.now(UTC) - timedelta(hours=3)
+    doc["vehicle"]["read_at"] = read.isoformat()
+    _reload(page, state_file, doc)
+    soc = page.evaluate("""() => { const gd = document.querySelector('#soc-graph .js-plotly-plot');
+        return {names: gd.data.map(t => t.name), notes: gd.layout.annotations.map(a => [a.text, a.x])} }""")
+    level = doc["vehicle"]["battery_level"]
+    assert f"now {level} %" not in soc["names"], "a read 3 h old is drawn as now"
+    assert f"{level} % read {read.astimezone(zone):%H:%M}" in soc["names"], soc["names"]
+    now_x = [x for text, x in soc["notes"] if text == "now"]
+    assert now_x, f"no now line on the battery chart: {soc['notes']}"
+    drawn_now = datetime.fromisoformat(now_x[0].replace(" ", "T"))
+    assert abs(drawn_now - datetime.now(zone).replace(tzinfo=None)) < timedelta(minutes=5)
+
+
+def test_a_phone_shows_every_table_column_or_its_figures_elsewhere(
+        page: Page, state_file: Path, demo_doc: dict[str, Any]) -> None:
+    """At 390 px nothing is cut off or hidden without a word: a column that gives way shows its figures in the row."""
+    doc = fresh(demo_doc)
+    now = datetime.now(UTC)
+    row = doc["history"][0]
+    doc["history"] = [{**row, "at": (now - timedelta(hours=h)).isoformat(), "mode": "plan_waiting", "sent": 12,
+                       "woke": True, "power_kw": 11.5, "charging_state": "Charging"} for h in range(0, 7 * 24, 2)]
+    for src in doc["health"]["sources"].values():
+        src["calls_month"], src["budget_month"] = 1234, 10000
+    _reload(page, state_file, doc)
+    for table in ("history-table", "health-table"):
+        cols = page.evaluate("""id => { const t = document.getElementById(id); const box = t.parentElement;
+            const right = box.getBoundingClientRect().right;
+            return Array.from(t.querySelectorAll('thead th')).map(th => [th.textContent,
+                getComputedStyle(th).display !== 'none', th.getBoundingClientRect().right <= right + 0.5]) }""", table)
+        for name, shown, fits in cols:
+            if shown:
+                assert fits, f"{table}: the {name!r} column is cut off at 390 px with no hint"
+            else:
+                rows = page.locator(f"#{table} tbody tr").all_inner_texts()
+                assert all(name.lower() in r.lower() for r in rows), f"{table}: {name!r} hidden, its figures gone"

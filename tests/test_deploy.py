@@ -363,13 +363,13 @@ def test_image_files_serve_the_dashboard(image_tree: Path, tmp_path: Path) -> No
     log = (tmp_path / "app.log").open("w")
     proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)], cwd=image_tree,
                             env=env, stdout=log, stderr=subprocess.STDOUT)
-    status = None
+    status = server = None
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and proc.poll() is None and status is None:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-                    status = response.status
+                    status, server = response.status, response.headers.get("Server", "")
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.5)
     finally:
@@ -377,7 +377,9 @@ def test_image_files_serve_the_dashboard(image_tree: Path, tmp_path: Path) -> No
         log.close()
     output = (tmp_path / "app.log").read_text()[-2000:]
     assert status == 200, f"app.py did not serve / (exit {proc.returncode}):\n{output}"
-    assert code is not None, "app.py ignored SIGTERM for 20 s: `docker compose stop` would have to kill it"
+    assert code == 0, f"app.py did not stop cleanly on SIGTERM within 20 s (exit {code}): `docker compose stop`"
+    assert server == "waitress", f"the dashboard is served by {server!r}, not a production WSGI server (waitress)"
+    assert "development server" not in output, output
 
 
 def test_image_files_scheduler_stops_on_sigterm(image_tree: Path, tmp_path: Path) -> None:

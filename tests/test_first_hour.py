@@ -307,11 +307,40 @@ def test_demo_events_lists_the_demos_calendar_and_auth_refuses_demo(tmp_path: Pa
 
 # ------------------------------------------------------------------------------------------ 4. .gitignore
 @pytest.mark.parametrize("path, ignored", [
-    (".venv/bin/python", True), ("config/fleet-key.pem", True), ("config/tls-cert.pem", True), ("tls.key", True),
+    (".venv/bin/python", True), (".venv", True), ("config/fleet-key.pem", True), ("config/tls-cert.pem", True),
+    ("tls.key", True),
     ("keys/private.pem", True), ("state/demo/state.json", True), (".env", True), (".env.local", True),
     ("credentials.json", True), ("state/token.json", True), (".env.example", False), ("scheduler.py", False),
     ("docs/benchmark.md", False),
 ])
-def test_gitignore_keeps_keys_venv_and_state_out_of_commits(path: str, ignored: bool) -> None:
-    done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT)
+def test_gitignore_keeps_keys_venv_and_state_out_of_commits(path: str, ignored: bool, tmp_path: Path) -> None:
+    """Asked in an empty repository holding only .gitignore, so this checkout's own files (a .venv that is a
+    symlink to a shared venv, say: git will not look past it) do not change the answer."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    shutil.copy(ROOT / ".gitignore", tmp_path / ".gitignore")
+    done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=tmp_path)
     assert (done.returncode == 0) is ignored, f"{path} should {'' if ignored else 'not '}be ignored by git"
+
+
+# ------------------------------------------------------------------------- 8. reasons read as one sentence list
+def test_the_tick_line_never_reads_full_stop_then_semicolon(tmp_path: Path) -> None:
+    """A live tick with no grid key and no calendar: its notes are sentences, the line joins them with '; '."""
+    proc = scheduler("--once", "-v", "--state-dir", str(tmp_path / "s"), cwd=tmp_path, TESLA_BACKEND="sim",
+                     CALENDAR_SOURCE="none")
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stderr.splitlines() if "| car " in ln)
+    assert "No calendar is configured" in line and ".;" not in line, line
+
+
+def test_health_never_reads_full_stop_then_semicolon() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cli.health import check
+
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    state = {"generated_at": now.isoformat(), "interval_min": 14, "health": {"sources": {
+        "grid": {"data_age_min": None, "last_error": "GridStatus refused the key.",
+                 "retry_at": (now + timedelta(hours=1)).isoformat()},
+        "vehicle": {"data_age_min": 600.0, "last_error": "The car could not be read."}}}}
+    reason = check(state, now, {"grid": 6, "vehicle": 4})
+    assert reason and ".;" not in reason and "refused the key; next try" in reason, reason
