@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from charge_logic.charge_schedules import own_schedules
 from charge_logic.commands import apply_commands
 from charge_logic.models import ChargeSchedule, Command, Decision, VehicleSnapshot
 from clients.vehicle import CallCounter, CommandProtocolRequired, Vehicle, VehicleAsleep, VehicleError
@@ -29,6 +30,11 @@ log = logging.getLogger(__name__)
 
 
 COMMANDS_REFUSED_PAUSE = timedelta(days=1)  # a car refusing unsigned commands is asked again a day later
+# Longer than this without a look at the car (the daemon was down, or Tesla's API failing): it may have been unplugged
+# and driven meanwhile, so for a car that holds the scheduler's charge schedule (firmware 2024.26+: it charges the
+# plan by itself while nobody watches) a plugged-in reading from before is no reason to wake it; a wake costs $0.02.
+# An older car is still woken: without the daemon's commands it might not charge by the morning.
+UNWATCHED = timedelta(minutes=45)
 
 
 @dataclass
@@ -90,6 +96,8 @@ class VehicleLink:
         self._saved: tuple[Usage, VehicleSnapshot | None] | None = None
         self._reread = False  # a command was refused or failed: read the car next tick, whatever the interval
         self._summary_state: str | None = None  # what the last summary that came through said
+        self.looked_at: datetime | None = None  # when a summary last came through (kept in vehicle.json)
+        self.plugged_unknown = False  # not watched for UNWATCHED since the last plugged-in reading: not woken
         # The car refused unsigned commands: none is sent (nor the car woken for one) until then; said once.
         self.commands_refused_until: datetime | None = None
         self.commands_refused_why = ""
@@ -107,6 +115,7 @@ class VehicleLink:
         saved = read_json_or_move_aside(self.path, datetime.now().astimezone()) or {}
         try:
             self.usage = Usage(**saved.get("usage", {}))
+            self.looked_at = datetime.fromisoformat(saved["looked_at"]) if saved.get("looked_at") else None
             snap = saved.get("last")
             if snap:
                 snap["read_at"] = datetime.fromisoformat(snap["read_at"]) if snap.get("read_at") else None
@@ -118,10 +127,11 @@ class VehicleLink:
             self.usage, self.last = Usage(), None
 
     def save(self) -> None:
-        now = (dataclasses.replace(self.usage), self.last)  # the snapshot is frozen; usage is copied
+        now = (dataclasses.replace(self.usage), self.last, self.looked_at)  # the snapshot is frozen; usage is copied
         if now != self._saved:  # unchanged ticks write nothing
             write_json_atomic(self.path, {"usage": dataclasses.asdict(self.usage),
-                                          "last": dataclasses.asdict(self.last) if self.last else None})
+                                          "last": dataclasses.asdict(self.last) if self.last else None,
+                                          "looked_at": self.looked_at.isoformat() if self.looked_at else None})
             self._saved = now
 
     def _counted(self, fn: Callable[[], Any]) -> Any:
@@ -147,6 +157,10 @@ class VehicleLink:
             return self.last
         self.backoff.succeeded()
         self.status.ok, self.status.last_success, self.status.retry_at, self.status.stale = True, now, None, False
+        if self.looked_at is not None and now - self.looked_at > UNWATCHED and self.last is not None \
+                and self.last.plugged_in and own_schedules(self.last.charge_schedules):
+            self.plugged_unknown = True  # until the car is read again
+        self.looked_at = now
         came_online = summary.state == "online" and self._summary_state != "online"
         self._summary_state = summary.state
         self.online = summary.state == "online"
@@ -176,6 +190,7 @@ class VehicleLink:
             self._error(now, _as_vehicle_error(exc))
             return False
         self.status.ok, self.status.last_success, self.status.data_at = True, now, self.last.read_at or now
+        self.plugged_unknown = False
         return True
 
     def _error(self, now: datetime, exc: Exception) -> None:
@@ -200,6 +215,11 @@ class VehicleLink:
         if not self.online:
             if not (self.last is not None and self.last.plugged_in):
                 report.skipped = "the car is asleep and not known to be plugged in: not woken"
+                return report
+            if self.plugged_unknown:
+                report.skipped = ("the car is asleep and was not watched for a while (the scheduler was down, or "
+                                  "Tesla's API failing): it may have been unplugged meanwhile, so it is not woken; "
+                                  "the commands go when it wakes by itself")
                 return report
             if all(c.name == "set_charging_amps" for c in decision.commands):
                 report.skipped = ("the car is asleep, so not charging: the new amps are sent when it wakes to "

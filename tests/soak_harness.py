@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import traceback
+from bisect import bisect_right
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
+from charge_logic.charge_schedules import SCHEDULER_ID
 from clients import tesla_owner
 from clients.calendar_events import CalendarSource, EventRules
 from clients.google_auth import token_path as google_token_path
@@ -65,7 +67,7 @@ from tests.fakes.gridstatus import FakeGridStatus
 from tests.fakes.http import Reply, Request
 from tests.fakes.ical import FakeICal
 from tests.fakes.maps import FakeMaps
-from tests.fakes.tesla_car import FakeCar, FakeTesla
+from tests.fakes.tesla_car import LEGACY_FIRMWARE, PROXY_REFUSAL, FakeCar, FakeTesla, new_firmware
 from tests.fakes.tesla_fleet import FakeFleetApi
 from tests.fakes.tesla_owner import FakeOwnerApi
 
@@ -75,6 +77,9 @@ TICK = timedelta(minutes=14)
 CLIENT_TIMEOUT_S = 0.1  # every client's read timeout in the soak; a "timeout" fault answers after SLOW_S
 SLOW_S = 0.25
 HOME = "1 Home Rd, Springfield MA"
+WORK_LAT_LON = (40.3, -74.6)  # where the owner's own weekday schedule applies (a 2026 car)
+COMMANDS_PER_SESSION_MAX = 2  # billed commands a plug-in session may cost (issue 15)
+FLEET_USD_PER_CAR_MONTH_MAX = 0.50  # ...and Fleet API billing a car a month, every reply below 500 counted
 
 ICS = """BEGIN:VCALENDAR
 VERSION:2.0
@@ -314,9 +319,16 @@ class SoakGoogle(Faulty, FakeGoogle):
 
 
 class SoakCar(FakeCar):
-    """A FakeCar that now and then answers vehicle_data with some fields null (as Tesla does after an update)."""
+    """A FakeCar that now and then answers vehicle_data with some fields null (as Tesla does after an update), and
+    adds up what charging put into the battery (driving happens outside advance())."""
 
     null_rate = 0.0
+    charged_pct = 0.0
+
+    def advance(self, delta: timedelta | float) -> None:
+        before = self.battery
+        super().advance(delta)
+        self.charged_pct += max(0.0, self.battery - before)
     NULLABLE = ("battery_level", "charging_state", "charge_limit_soc", "charge_current_request",
                 "charge_current_request_max", "scheduled_charging_mode", "conn_charge_cable", "charger_voltage")
 
@@ -339,6 +351,8 @@ class CarCall:
     plugged: bool
     duplicate: bool
     args: dict[str, Any]
+    status: int = 0  # the HTTP status it was answered with (a fault's, or the car's); below 500 Tesla bills it
+    refusal: str = ""  # the car's reason when it answered result false (behind the proxy: after PROXY_REFUSAL)
 
 
 class CarCalls(Faulty):
@@ -352,6 +366,17 @@ class CarCalls(Faulty):
         assert self._httpd is not None
         self._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # headers and body go out as two writes
         return self
+
+    def dispatch(self, req: Request) -> Reply:
+        seen = len(self.car_calls)
+        reply = super().dispatch(req)
+        if len(self.car_calls) > seen:
+            call = self.car_calls[-1]
+            call.status = reply.status
+            response = reply.body.get("response") if isinstance(reply.body, dict) else None
+            if isinstance(response, dict) and response.get("result") is False:
+                call.refusal = str(response.get("reason") or "").removeprefix(PROXY_REFUSAL)
+        return reply
 
     def before(self, req: Request) -> None:
         car = self.car
@@ -398,6 +423,14 @@ def _already(car: FakeCar, name: str, args: dict[str, Any]) -> bool:
     if name == "set_scheduled_charging":
         return car.scheduled_mode == ("StartAt" if args.get("enable") else "Off") and (
             not args.get("enable") or car.start_time_min == args.get("time"))
+    if name == "add_charge_schedule":  # the same schedule again (its id, times, kind and place)
+        have = next((x for x in car.schedules if x["id"] == int(args.get("id") or 0)), None)
+        return have is not None and all(have[k] == args.get(k) for k in (
+            "start_enabled", "start_time", "end_enabled", "end_time", "one_time", "enabled")) and (
+            abs(have["latitude"] - float(args.get("lat") or 0)) < 1e-4
+            and abs(have["longitude"] - float(args.get("lon") or 0)) < 1e-4)
+    if name == "remove_charge_schedule":  # a schedule the car no longer has
+        return all(x["id"] != int(args.get("id") or 0) for x in car.schedules)
     return False
 
 
@@ -446,6 +479,35 @@ class SoakReport:
     wall_s: float = 0.0
     cpu_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # a car on firmware 2024.26+ (charge schedules), behind tesla-http-proxy's reply shapes
+    firmware: str = LEGACY_FIRMWARE
+    owner_schedules: int = 0  # the owner's own schedules in the car at the start
+    owner_schedules_touched: int = 0  # commands that changed or removed one, and ticks after which one differed
+    schedule_duplicate_ticks: int = 0  # ticks after which the car held more than one schedule not the owner's
+    scheduler_schedules_max: int = 0  # the most schedules not the owner's the car held after any tick
+    schedule_writes: int = 0  # add_charge_schedule commands billed
+    schedule_removes: int = 0  # remove_charge_schedule commands billed
+    schedule_starts: int = 0  # times the car started charging by the scheduler's schedule, by itself
+    refusals: dict[str, int] = field(default_factory=dict)  # the car's "result": false reasons, by reason
+    sessions: int = 0  # plug-ins, and the one under way at the start
+    commands_per_session: list[int] = field(default_factory=list)  # billed commands (status < 500) per session
+    car_calls: list[CarCall] = field(default_factory=list, repr=False)  # every wake and command, as the car saw it
+    tesla_cost_month_usd: float = 0.0  # the month's Fleet API bill for this car, scaled to 30 days
+    # the daemon down for outage_hours from an evening the car is plugged in; only the car's clock runs
+    outage_hours: float = 0.0
+    outage_from: str = ""
+    outage_requests: int = 0  # requests any fake got meanwhile (none: the daemon is down)
+    outage_schedule_starts: int = 0  # the car's own starts by the scheduler's schedule meanwhile
+    outage_charged_pct: float = 0.0  # what charging put into the battery meanwhile
+    outage_departures: list[int] = field(default_factory=list)  # battery % at each morning's unplug meanwhile
+
+    @property
+    def takes_schedules(self) -> bool:
+        return new_firmware(self.firmware)
+
+    @property
+    def commands_per_session_max(self) -> int:
+        return max(self.commands_per_session, default=0)
 
     def problems(self) -> list[str]:
         out = []
@@ -468,6 +530,35 @@ class SoakReport:
             out.append(f"a known place was reported not found at {self.known_place_not_found} ticks")
         if any(n > self.maps_budget_month for n in self.maps_by_month.values()):
             out.append(f"Maps monthly budget exceeded: {self.maps_by_month}")
+        if self.takes_schedules:
+            if self.schedule_duplicate_ticks:
+                out.append(f"the car held {self.scheduler_schedules_max} schedules of the scheduler's after "
+                           f"{self.schedule_duplicate_ticks} ticks")
+            if self.owner_schedules_touched:
+                out.append(f"the owner's schedules were touched {self.owner_schedules_touched} times")
+            if not self.schedule_starts:
+                out.append("the car never started charging by the scheduler's schedule")
+        if self.outage_hours:
+            if self.outage_requests or not self.outage_schedule_starts or not self.outage_departures or \
+                    min(self.outage_departures) < 50:
+                out.append(f"through the {self.outage_hours:g} h outage from {self.outage_from}: "
+                           f"{self.outage_schedule_starts} starts by the car's schedule, departures at "
+                           f"{self.outage_departures} %, {self.outage_requests} requests")
+        return out
+
+    def over_budget(self) -> list[str]:
+        """Issue 15's budgets for a car on 2026 firmware: billed commands a plug-in session, Fleet API dollars a
+        car-month (every reply below 500 counted)."""
+        out = []
+        if self.commands_per_session_max > COMMANDS_PER_SESSION_MAX:
+            out.append(f"{sum(n > COMMANDS_PER_SESSION_MAX for n in self.commands_per_session)} of {self.sessions} "
+                       f"sessions had more than {COMMANDS_PER_SESSION_MAX} billed commands (most "
+                       f"{self.commands_per_session_max})")
+        if self.tesla_cost_month_usd > FLEET_USD_PER_CAR_MONTH_MAX:
+            t = self.tesla
+            out.append(f"Fleet API billing ${self.tesla_cost_month_usd:.2f} a car-month, more than "
+                       f"${FLEET_USD_PER_CAR_MONTH_MAX:.2f} ({t.get('data', 0)} data, {t.get('wakes', 0)} wakes, "
+                       f"{t.get('commands', 0)} commands)")
         return out
 
     def table(self) -> str:
@@ -504,6 +595,24 @@ class SoakReport:
                                                     f"shown as not found: {self.known_place_not_found}"),
             ("CPU", f"{self.cpu_s:.1f} s (this process: daemon, fakes and checks)"),
         ]
+        n = len(self.commands_per_session)
+        rows.insert(2, ("car firmware", f"{self.firmware}" + (" (charge schedules)" if self.takes_schedules else "")))
+        rows.insert(9, ("billed commands / plug-in session",
+                        f"max {self.commands_per_session_max}, mean {sum(self.commands_per_session) / max(n, 1):.2f} "
+                        f"over {self.sessions} sessions; Fleet API ${self.tesla_cost_month_usd:.2f} a car-month"))
+        if self.refusals:
+            rows.insert(10, ("the car's refusals (harmless)", _kinds(self.refusals)))
+        if self.takes_schedules:
+            rows.insert(10, ("car charge schedules", (
+                f"{self.schedule_writes} written, {self.schedule_removes} removed, {self.schedule_starts} starts by "
+                f"the car itself; most held at once {self.scheduler_schedules_max} (duplicates after "
+                f"{self.schedule_duplicate_ticks} ticks); the owner's {self.owner_schedules} touched "
+                f"{self.owner_schedules_touched} times")))
+        if self.outage_hours:
+            rows.insert(10, (f"daemon down {self.outage_hours:g} h", (
+                f"from {self.outage_from}: {self.outage_requests} requests, the car started itself "
+                f"{self.outage_schedule_starts} times, charged {self.outage_charged_pct:.0f} %, left at "
+                f"{', '.join(f'{b} %' for b in self.outage_departures) or 'no departure'}")))
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -661,19 +770,31 @@ def _write_owner_token(path: Path, tesla: FakeOwnerApi) -> None:
 
 
 def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fault_rate: float = 0.05,
-             restart_every_days: int = 10, reader_on: bool = True,
-             backends: Backends = FLEET_ICAL_ROUTES) -> SoakReport:
+             restart_every_days: int = 10, reader_on: bool = True, backends: Backends = FLEET_ICAL_ROUTES,
+             firmware: str = LEGACY_FIRMWARE, outage_hours: float = 0.0, outage_after_days: float = 12) -> SoakReport:
+    """`firmware` FIRMWARE_2026 (2024.26+): the car keeps charge schedules, two of them the owner's (a weekday one
+    at work, a disabled one at home), and home's lat/lon are set; `outage_hours`: the daemon is down that long from
+    the first evening (21:00 or later) after `outage_after_days` on which the car is plugged in, then starts again."""
     if state_dir is None:
         shm = Path("/dev/shm")  # tmpfs where there is one: the soak tests the daemon, not the disk's fsync
         with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
             return run_soak(Path(tmp), days=days, seed=seed, fault_rate=fault_rate,
-                            restart_every_days=restart_every_days, reader_on=reader_on, backends=backends)
+                            restart_every_days=restart_every_days, reader_on=reader_on, backends=backends,
+                            firmware=firmware, outage_hours=outage_hours, outage_after_days=outage_after_days)
     started, cpu = time.monotonic(), time.process_time()
     rng = random.Random(seed)
-    report = SoakReport(days, seed, backends)
+    report = SoakReport(days, seed, backends, firmware=firmware, outage_hours=outage_hours)
     clock = Clock(START)
-    car = SoakCar(now=clock.now, zone="America/New_York", battery_level=55.0, plugged=True, state="asleep")
+    car = SoakCar(now=clock.now, zone="America/New_York", battery_level=55.0, plugged=True, state="asleep",
+                  firmware=firmware)
     car.null_rng, car.null_rate, car.null_replies, car.null_log = random.Random(rng.random()), 0.04, 0, []
+    if car.takes_schedules:
+        car.owner_schedule(days_of_week=62, start_enabled=True, start_time=9 * 60, end_enabled=True,
+                           end_time=17 * 60, latitude=WORK_LAT_LON[0], longitude=WORK_LAT_LON[1])
+        car.owner_schedule(enabled=False, start_enabled=True, start_time=23 * 60, end_enabled=True, end_time=6 * 60)
+    owner_before = [dict(x) for x in car.schedules]
+    report.owner_schedules = len(owner_before)
+    plug_times = [car.now]  # the start of each plug-in session (the car is plugged in at the start)
     state_dir.mkdir(parents=True, exist_ok=True)
     ics = state_dir.parent / f"{state_dir.name}-calendar.ics"
     ics.write_text(ICS)
@@ -705,6 +826,8 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
         else:
             maps.inject_faults(random.Random(rng.random()), fault_rate * 4, LEGACY_MAPS_FAULTS, clock, r"^/maps/api/")
             env.update(MAPS_BASE_URL=maps.url)
+        if car.takes_schedules:  # the schedule is made out to home, and "at home" is told by the car's position
+            env.update(HOME_LATITUDE=str(car.lat), HOME_LONGITUDE=str(car.lon))
         if isinstance(tesla, SoakFleet):
             save_token(token_path(state_dir), tesla.grant())
             env.update(TESLA_FLEET_BASE_URL=tesla.url, TESLA_CLIENT_ID=tesla.client_id)
@@ -729,6 +852,8 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
         day_seen = None
         plugged_overnight = False
         next_restart = START + timedelta(days=restart_every_days)
+        outage_start = START + timedelta(days=outage_after_days)
+        outage_end: datetime | None = None
         try:
             while clock.now < end:
                 now = clock.now
@@ -743,6 +868,8 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
                     if what == "unplug" and car.plugged:
                         report.mornings_plugged += plugged_overnight
                         report.charged_by_departure += plugged_overnight and car.battery >= 50
+                        if outage_end is not None and at < outage_end and plugged_overnight:
+                            report.outage_departures.append(int(car.battery))
                         car.unplug()  # unlatching the cable wakes the car, and it stays awake while driven
                         car.drive(amount)
                         car.state = "online"
@@ -750,6 +877,7 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
                     elif what == "plug" and not car.plugged:
                         car.plug_in()
                         report.plug_ins += 1
+                        plug_times.append(car.now)
                     elif what == "offline":
                         car.state = "offline"
                         report.offline_spells += 1
@@ -759,6 +887,21 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
                 car.advance(max(now - car.now, timedelta(0)))
                 if now.astimezone(NY).hour == 3:
                     plugged_overnight = car.plugged
+                if outage_hours and outage_end is None and now >= outage_start and car.plugged \
+                        and now.astimezone(NY).hour >= 21:
+                    outage_end = now + timedelta(hours=outage_hours)  # the daemon stops: only the car runs
+                    report.outage_from = f"{now.astimezone(NY):%m-%d %H:%M}"
+                    outage_log, outage_charged = len(tesla.log), car.charged_pct
+                if outage_end is not None and now < outage_end:
+                    clock.advance(minutes=14)
+                    if clock.now >= outage_end:  # back: a new process reads its state from disk
+                        report.outage_requests = len(tesla.log) - outage_log
+                        report.outage_charged_pct = car.charged_pct - outage_charged
+                        down_from = outage_end - timedelta(hours=outage_hours)
+                        report.outage_schedule_starts = sum(down_from <= at < outage_end and sid == SCHEDULER_ID
+                                                            for at, sid in car.schedule_starts)
+                        stack = build_stack(settings, clock, sleeps)
+                    continue
                 try:
                     stack.coordinator.tick(now)
                 except Exception:
@@ -766,6 +909,8 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
                 tick_times.append((now.timestamp(), now.isoformat()))
                 report.ticks += 1
                 _check_state(report, state_dir / "state.json", now, tick_times)
+                if car.takes_schedules:
+                    _check_schedules(report, car, owner_before)
                 clock.advance(minutes=14)
                 if clock.now >= next_restart:
                     next_restart += timedelta(days=restart_every_days)
@@ -777,6 +922,9 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
                 reader.join()
         report.concurrent_reads, report.unreadable_concurrent = reader.reads, reader.bad
         _count_calls(report, tesla, grid, calendar, maps, settings)
+        _count_sessions(report, tesla, plug_times)
+        report.schedule_starts = sum(sid == SCHEDULER_ID for _, sid in car.schedule_starts)
+        report.owner_schedules_touched += car.owner_touched
         report.null_replies = car.null_replies
         report.retry_after_slept_s = sum(sleeps)
         report.retry_after_max_s = max(sleeps, default=0.0)
@@ -811,6 +959,32 @@ def _check_state(report: SoakReport, path: Path, now: datetime, tick_times: dequ
             report.trips_without_distance += 1
             note = e.get("note") or ""
             report.known_place_not_found += any(why in note for why in NOT_FOUND_NOTES)
+
+
+def _check_schedules(report: SoakReport, car: FakeCar, owner_before: list[dict[str, Any]]) -> None:
+    """After a tick: the car holds at most one schedule that is not the owner's, and the owner's as they were."""
+    theirs = [x for x in car.schedules if x["id"] not in car.owner_ids]
+    report.scheduler_schedules_max = max(report.scheduler_schedules_max, len(theirs))
+    report.schedule_duplicate_ticks += len(theirs) > 1
+    report.owner_schedules_touched += [x for x in car.schedules if x["id"] in car.owner_ids] != owner_before
+
+
+def _count_sessions(report: SoakReport, tesla: CarCalls, plug_times: list[datetime]) -> None:
+    """Billed commands (a reply below 500) per plug-in session, from the car's side; the schedule commands."""
+    per_session = [0] * len(plug_times)
+    refusals: Counter[str] = Counter()
+    for c in tesla.car_calls:
+        if c.kind == "wake" or c.status >= 500:
+            continue
+        if c.refusal:
+            refusals[c.refusal] += 1
+        report.schedule_writes += c.kind == "add_charge_schedule"
+        report.schedule_removes += c.kind == "remove_charge_schedule"
+        if c.plugged:
+            per_session[bisect_right(plug_times, c.at) - 1] += 1
+    report.sessions, report.commands_per_session, report.refusals = len(plug_times), per_session, dict(refusals)
+    report.car_calls = list(tesla.car_calls)
+    report.tesla_cost_month_usd = round(report.tesla_cost_usd * 30 / report.days, 2)
 
 
 def _count_calls(report: SoakReport, tesla: CarCalls, grid: SoakGrid, calendar: Faulty, maps: SoakMaps,

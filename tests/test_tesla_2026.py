@@ -209,3 +209,82 @@ def test_the_scheduled_departure_keeps_the_owner_s_preconditioning(tmp_path, was
         vehicle = vehicle_for(fake, tmp_path, clock)
         assert vehicle.execute(departure_command(vehicle.snapshot(), 450, 420)).ok
         assert car.preconditioning is was_on
+
+
+# ---------------------------------------------------------------------- item 2: a token without vehicle_location
+def _day_at_home(tmp_path, *, location_scope: bool):
+    """A day of the daemon's ticks (Coordinator, VehicleLink, the Fleet client) with a 2026 car plugged in at home,
+    its token granted vehicle_location or not (Tesla then sends vehicle_data without a position)."""
+    from service.coordinator import Coordinator
+    from service.demo import DemoForecast, demo_trips
+    from service.settings import load_settings
+    from tests.fakes.tesla_car import FIRMWARE_2026
+
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=False, state="online", battery_level=40, firmware=FIRMWARE_2026)
+    car.plug_in()
+    with FakeFleetApi(car) as fake:
+        fake.location_scope = location_scope
+        settings = load_settings({}, env_file=None, state_dir=str(tmp_path), time_zone="America/New_York",
+                                 tesla_backend="fleet", home_latitude=car.lat, home_longitude=car.lon)
+        coord = Coordinator(settings, link_for(fake, tmp_path, clock), DemoForecast(NY), demo_trips(NY, tmp_path),
+                            mode="live")
+        results = []
+        for _ in range(int(24 * 60 / 14)):
+            results.append(coord.tick(clock()))
+            step(clock, car, 14)
+        return results, fake, car
+
+
+def test_without_the_location_scope_the_car_is_never_assumed_at_home_and_the_note_names_the_scope(tmp_path):
+    """A Fleet token signed in before vehicle_location existed (2024-11) reads the car with no position: whether it
+    is at home cannot be told, so nothing is changed; one line says which scope is missing and how to grant it, and
+    the loop pays for no more than a car with the scope would."""
+    from service.coordinator import NO_POSITION_HELP
+
+    results, fake, car = _day_at_home(tmp_path / "without", location_scope=False)
+    assert {r.decision.mode for r in results} == {"location_unknown"}
+    assert all(NO_POSITION_HELP in r.decision.reasons for r in results)
+    assert "vehicle_location" in NO_POSITION_HELP and "auth tesla" in NO_POSITION_HELP
+    assert fake.requests("POST", r"/command/") == [] and fake.requests("POST", r"/wake_up$") == []
+    assert car.schedules == []  # no charge schedule written for a place the car may not be at
+    _, with_scope, _ = _day_at_home(tmp_path / "with", location_scope=True)
+    assert fake.billed()["data"] <= with_scope.billed()["data"]  # no billed retry loop for the missing position
+
+
+# ---------------------------------------------------------------------- item 1: a restart after the daemon was down
+@pytest.mark.parametrize("down_h, woken", [(0.25, True), (24, False)])
+def test_after_a_day_unwatched_a_car_holding_our_schedule_is_not_woken_on_an_old_plugged_in_reading(
+        tmp_path, down_h, woken):
+    """The daemon was down a day; meanwhile the owner unplugged, drove and parked without plugging in. The last reading
+    (plugged in) is a day old: waking the car for a command (billed, $0.02) found it unplugged in the soak. A car on
+    2024.26+ holding the scheduler's schedule charges the plan by itself, so it waits until it is seen again."""
+    from datetime import timedelta
+
+    from charge_logic.charge_schedules import SCHEDULER_ID
+    from tests.fakes.tesla_car import FIRMWARE_2026
+
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=False, state="online", firmware=FIRMWARE_2026)
+    car.plug_in()
+    assert car.command("add_charge_schedule", {"id": SCHEDULER_ID, "days_of_week": "All", "enabled": True,
+                                               "start_enabled": True, "start_time": 60, "end_enabled": True,
+                                               "end_time": 360, "lat": car.lat, "lon": car.lon}) == (True, "")
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        link.read(clock())
+        link.save()  # the process stops here
+        car.advance(timedelta(hours=down_h))
+        car.unplug()
+        car.advance(timedelta(minutes=30))  # asleep again, away from the charger
+        clock.advance(minutes=down_h * 60 + 30)
+        link = link_for(fake, tmp_path, clock)  # a new process
+        link.read(clock())
+        assert car.state == "asleep" and link.last.plugged_in  # what it last knew
+        move = Command("add_charge_schedule", {"id": SCHEDULER_ID, "days_of_week": "All", "enabled": True,
+                                               "start_enabled": True, "start_time": 120, "end_enabled": True,
+                                               "end_time": 360, "lat": car.lat, "lon": car.lon})
+        report = link.send(clock(), wanting(clock(), move), lambda fresh: wanting(clock(), move))
+        assert report.woke is woken and bool(fake.requests("POST", r"/wake_up$")) is woken
+        if not woken:
+            assert "not watched" in report.skipped

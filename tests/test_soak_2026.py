@@ -1,0 +1,72 @@
+"""A month against a car on 2026 firmware through tesla-http-proxy's reply shapes (issue 15's soak).
+
+The engine is tests/soak_harness.py (`python scripts/soak.py --firmware 2026 --outage-hours 24` prints the table):
+the real daemon, Fleet backend, ICAL_URL and the Routes API, 30 days of 14-minute ticks with the harness's faults and
+three restarts; the car (firmware 2026.38) keeps charge schedules, two of them the owner's (a weekday one at work, a
+disabled one at home); the proxy answers a car's refusal as HTTP 200 "car could not execute command: ..."; and from an
+evening of the 13th day the daemon is down 24 hours while the household goes on (unplugs, drives, plugs in again).
+
+What must hold: every check of the other soaks (no tick raises, state.json whole, history complete, the car never
+woken or commanded while unplugged, no command repeating what the car has, budgets), and: never two schedules of the
+scheduler's in the car, the owner's never touched, the car starting the plan by itself, also through the outage
+(no request meanwhile, every morning in it left with at least 50 %). Measured, and xfail while they are missed:
+billed commands per plug-in session <= 2 (strict: missed in every run so far) and Fleet API billing <= $0.50 a
+car-month, every reply below 500 counted (not strict: runs of this seed measure $0.49 to $0.60).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes.tesla_car import FIRMWARE_2026
+from tests.soak_harness import COMMANDS_PER_SESSION_MAX, FLEET_USD_PER_CAR_MONTH_MAX, run_soak
+
+pytestmark = pytest.mark.soak
+
+
+@pytest.fixture(scope="module")
+def report():
+    r = run_soak(days=30, seed=7, restart_every_days=10, firmware=FIRMWARE_2026, outage_hours=24)
+    print("\n" + r.table())
+    return r
+
+
+def test_a_month_on_2026_firmware_holds_every_soak_check(report):
+    assert report.takes_schedules and report.restarts == 3 and report.crashes == []
+    assert report.problems() == []
+    assert (report.wakes_unplugged, report.commands_unplugged) == (0, 0)
+    assert report.duplicate_commands == []
+
+
+def test_never_two_schedules_of_the_scheduler_s_and_the_owner_s_untouched(report):
+    assert report.schedule_writes > 0 and report.scheduler_schedules_max == 1
+    assert report.schedule_duplicate_ticks == 0
+    assert report.owner_schedules == 2 and report.owner_schedules_touched == 0
+
+
+def test_the_proxy_s_refusals_came_and_were_done(report):
+    """A refusal through the proxy is HTTP 200 with result false; harmless ones must not count as failures (the soak
+    would then re-read and re-send, and show up as duplicate commands)."""
+    assert set(report.refusals) <= {"already_set", "is_charging", "not_charging", "complete"}, report.refusals
+
+
+def test_the_car_charges_the_plan_through_a_24_h_daemon_outage(report):
+    assert report.outage_from and report.outage_requests == 0
+    assert report.outage_schedule_starts >= 1 and report.outage_charged_pct > 0
+    assert report.outage_departures and min(report.outage_departures) >= 50
+    assert report.schedule_starts > 0 and report.charged_by_departure == report.mornings_plugged > 15
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15: 2-3 of 24 sessions take 3-6 billed commands (mean about 1.4): "
+                                       "the daily schedule is rewritten as the plan's start and end move after "
+                                       "plug-in (charge_logic/charge_schedules.py tolerances, the planner's first "
+                                       "windows)")
+def test_at_most_two_billed_commands_a_session(report):
+    assert report.commands_per_session_max <= COMMANDS_PER_SESSION_MAX, report.over_budget()
+
+
+@pytest.mark.xfail(strict=False, reason="issue 15: on the budget's edge, $0.49 to $0.60 a car-month in runs of this "
+                                        "seed (about 180-195 data reads $0.36-0.39, 5-9 wakes $0.10-0.18, 33-36 "
+                                        "commands); which run it is depends on where the faults land")
+def test_fleet_api_billing_stays_under_fifty_cents_a_car_month(report):
+    assert report.tesla_cost_month_usd <= FLEET_USD_PER_CAR_MONTH_MAX, report.over_budget()
