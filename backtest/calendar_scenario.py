@@ -20,6 +20,7 @@ from backtest.policies import make_policies
 from backtest.replay import MAX_AMPS, MIN_AMPS, Result, replay
 from charge_logic.config import RuleConfig
 from charge_logic.models import CalendarEvent, Route, Trip
+from charge_logic.power import wall_kwh
 from charge_logic.trip_energy import trip_need
 
 PLACES = {
@@ -78,7 +79,7 @@ def generate(grid: Grid, zone: ZoneInfo, seed: int, config: RuleConfig, days: in
         leave = planned + timedelta(minutes=rng.uniform(-config.departure_buffer_min, config.departure_buffer_min))
         if home_since is not None and leave > home_since:
             need = trip_need(trips, home_since, config, zone)
-            energy = max(0.0, (need.charge_limit - soc) / 100.0 * config.battery_kwh)
+            energy = max(0.0, wall_kwh(need.charge_limit - soc, config.battery_kwh))  # at the wall
             arrival_soc[home_since.timestamp()] = soc
             sessions.append(Session(len(sessions), f"cal-{i}", "home", home_since.timestamp(), leave.timestamp(),
                                     None, None, energy))

@@ -330,8 +330,8 @@ class HouseholdPlanner:
         if lacks_kwh is not None:  # what the car says it lacks caps what a similar session took
             energy = np.minimum(energy, delivered + lacks_kwh)
         sigma = SIGMAS[0 if self.state.sigma_n < SIGMA_WARM else int(np.argmin(self.state.sigma_score))]
-        notes = PlugIn(station, a, est, req, [float(x) for x in stay], [float(x) for x in energy], sigma,
-                       [[float(x) for x in f[0]] for f in found], kernel=t.bumps and len(stay) > 0,
+        notes = PlugIn(station, a, est, req, np.asarray(stay, float).tolist(), np.asarray(energy, float).tolist(),
+                       sigma, [np.asarray(f[0], float).tolist() for f in found], kernel=t.bumps and len(stay) > 0,
                        last_t=now, last_delivered=delivered)
         self.state.open[session_key(station, a)] = notes
         return notes

@@ -22,6 +22,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from charge_logic.models import ChargeWindow, ForecastPoint
+from charge_logic.power import Charger, battery_pct, taper_factor
+
+__all__ = ["Charger", "Need", "Choice", "Plan", "choose", "plan_charging", "slot_signal", "fill_gaps", "StayKernel"]
 
 READY_SHARE = 0.98  # a need is met when it gets ≥ 98 % of what charging at once would have delivered (BENCHMARK.md)
 MUST_HAVE_SLOTS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24)  # must-have lengths tried, in slots
@@ -29,18 +32,7 @@ SLOT_MIN = 15
 # The plan the car holds is kept unless a new one lowers the expected signal by more than this share of its mean:
 # re-planning every tick must not turn small forecast or SoC steps into stop/start commands (each billed, and a
 # sleeping car's first one costs a wake). A round product figure, not fitted to any data.
-KEEP_MARGIN = 0.01
-
-
-@dataclass(frozen=True)
-class Charger:
-    volts: float = 240.0
-    phases: int = 1
-    min_amps: int = 5
-    max_amps: int = 32
-
-    def kw(self, amps: int) -> float:
-        return self.volts * self.phases * amps / 1000.0
+KEEP_MARGIN = 0.02
 
 
 @dataclass(frozen=True)
@@ -79,13 +71,6 @@ class Plan:
     expected_signal: float  # energy-weighted forecast signal of the plan (nan when nothing to charge)
     signal_now: float  # the same for charging at once, for comparison
     choice: Choice | None = None
-
-
-def taper_factor(soc: float, taper_from: float) -> float:
-    """Share of full power the car takes at this SoC: full below `taper_from`, then falling linearly (floor 25 %)."""
-    if soc < taper_from or taper_from >= 100:
-        return 1.0
-    return max(0.25, (100.0 - soc) / (100.0 - taper_from))
 
 
 def fill_gaps(values: np.ndarray) -> tuple[np.ndarray, int]:
@@ -334,8 +319,8 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
         level = float(soc)
         for j in range(len(signal)):
             per_slot[j] = full_kw * slot_s / 3600.0 * taper_factor(level, taper_from)
-            level = min(100.0, level + per_slot[j] / battery_kwh * 100.0)
-        if level >= taper_from and float(energy.max()) > 0 and soc + 100 * float(energy.max()) / battery_kwh > \
+            level = min(100.0, level + battery_pct(per_slot[j], battery_kwh))
+        if level >= taper_from and float(energy.max()) > 0 and soc + battery_pct(float(energy.max()), battery_kwh) > \
                 taper_from:
             reasons.append(f"above {taper_from:.0f} % the car takes less power: planned with the taper")
     if pts:
@@ -400,5 +385,5 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
         if not c.now_only:
             marks |= {c.start} | ({c.must} if c.must else set())
         for k in sorted(marks):
-            expected.append((at(k), round(min(100.0, float(soc) + 100.0 * charged_by(k) / battery_kwh), 1)))
+            expected.append((at(k), round(min(100.0, float(soc) + battery_pct(charged_by(k), battery_kwh)), 1)))
     return Plan(windows, tuple(expected), tuple(reasons), c.ready, c.score, c.score_now, c)

@@ -1,8 +1,5 @@
 """The charging a decision implies, as windows and the battery level over time, so a dashboard can shade it.
-
-Power is volts × amps × phases; a car that is not charging reports almost no voltage, so 240 V on one phase stands in
-until it has told us better. Some of the wall energy warms the battery and the charger, hence CHARGE_EFFICIENCY.
-"""
+Power and efficiency are charge_logic.power's, as the planner's."""
 
 from __future__ import annotations
 
@@ -11,22 +8,13 @@ from datetime import datetime, timedelta
 
 from charge_logic.config import RuleConfig
 from charge_logic.models import ChargeWindow, VehicleSnapshot
+from charge_logic.power import battery_pct, wall_kw
 
-CHARGE_EFFICIENCY = 0.9  # share of the wall energy that ends up in the battery on AC charging
-DEFAULT_VOLTS = 240
 Plan = tuple[tuple[ChargeWindow, ...], tuple[tuple[datetime, float], ...]]
 
 
-def charger_kw(vehicle: VehicleSnapshot | None, amps: int) -> float:
-    volts = vehicle.charger_voltage if vehicle is not None and vehicle.charger_voltage else 0
-    phases = vehicle.charger_phases if vehicle is not None and vehicle.charger_phases else 0
-    volts = volts if volts >= 100 else DEFAULT_VOLTS
-    phases = phases if 1 <= phases <= 3 else 1
-    return volts * amps * phases / 1000
-
-
 def soc_per_hour(vehicle: VehicleSnapshot | None, amps: int, config: RuleConfig) -> float:
-    return charger_kw(vehicle, amps) * CHARGE_EFFICIENCY / config.battery_kwh * 100
+    return battery_pct(wall_kw(vehicle, amps), config.battery_kwh)
 
 
 def hours_to(soc: float, limit: int, vehicle: VehicleSnapshot | None, amps: int, config: RuleConfig) -> float:

@@ -17,7 +17,8 @@ from charge_logic.config import RuleConfig
 from charge_logic.household import PastSession
 from charge_logic.household_planner import HOME, HouseholdPlanner, Tuning
 from charge_logic.models import COMPLETE, ChargeWindow, DriverEstimate, ForecastPoint, Trip, VehicleSnapshot
-from charge_logic.planner import SLOT_MIN, Charger, Need, plan_charging, slot_signal
+from charge_logic.planner import SLOT_MIN, Need, plan_charging, slot_signal
+from charge_logic.power import Charger, battery_pct, charger_of, wall_kwh
 from charge_logic.trip_energy import trip_need
 
 
@@ -64,8 +65,8 @@ def plan_for_vehicle(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence
     if vehicle.charge_limit_soc_max:
         limit = min(limit, vehicle.charge_limit_soc_max)
     charger = charger_of(vehicle, config)
-    to_limit = max(0.0, (limit - soc) / 100.0 * battery)
-    to_need = max(0.0, (min(need.needed_soc, limit) - soc) / 100.0 * battery)
+    to_limit = max(0.0, wall_kwh(limit - soc, battery))  # energy is planned at the wall (charge_logic.power)
+    to_need = max(0.0, wall_kwh(min(need.needed_soc, limit) - soc, battery))
     reasons = list(need.reasons)
     if to_limit <= 1e-6:
         return VehiclePlan((), ((now, float(soc)),), need.needed_soc,
@@ -94,14 +95,6 @@ def plan_for_vehicle(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence
     plan = plan_charging(now.astimezone(zone), forecast, needs, charger, soc=float(soc), battery_kwh=battery,
                          held=held)
     return VehiclePlan(plan.windows, plan.expected_soc, need.needed_soc, tuple(reasons) + plan.reasons)
-
-
-def charger_of(vehicle: VehicleSnapshot, config: RuleConfig) -> Charger:
-    """The charger as the car reports it; a car that is not drawing current reports a few volts, not the supply's."""
-    volts = vehicle.charger_voltage if vehicle.charger_voltage and vehicle.charger_voltage > 100 else 240
-    phases = vehicle.charger_phases if vehicle.charger_phases in (1, 2, 3) else 1
-    max_amps = min(config.max_amps, vehicle.charge_current_request_max or config.max_amps)
-    return Charger(float(volts), phases, config.min_amps, max_amps)
 
 
 def _household_plan(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint],
@@ -134,6 +127,6 @@ def _household_plan(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[
     begin = max(a, t0)
     done = begin + to_limit / kw * 3600.0
     expected = ((now, float(soc)),) if begin <= t0 else ((now, float(soc)), (at(begin), float(soc)))
-    expected += ((at(done), round(min(100.0, float(soc) + 100.0 * to_limit / battery), 1)),)
+    expected += ((at(done), round(min(100.0, float(soc) + battery_pct(to_limit, battery)), 1)),)
     return VehiclePlan(windows, expected, None,
                        tuple(f"no trip ahead: {r}" if i == 0 else r for i, r in enumerate(why)))

@@ -21,6 +21,7 @@ from charge_logic.forecast_stats import forecast_stats
 from charge_logic.household import PastSession
 from charge_logic.household_planner import HOME, HouseholdPlanner, Tuning, session_key
 from charge_logic.models import ChargeWindow, Decision, ForecastPoint, Trip, VehicleSnapshot
+from charge_logic.power import wall_kw
 from charge_logic.rules import decide
 from charge_logic.vehicle_plan import plan_for_vehicle
 from service.backoff import retry_text
@@ -312,7 +313,7 @@ class Coordinator:
                 "sent": report.sent, "woke": report.woke},
             "plan": {
                 "windows": [{"start": _iso(w.start), "end": _iso(w.end), "amps": w.amps,
-                             "kw": round(w.amps * _volts_phases(snap) / 1000, 2)} for w in d.windows],
+                             "kw": round(wall_kw(snap, w.amps), 2)} for w in d.windows],
                 "departure": _iso(d.departure), "needed_soc": d.needed_soc,
                 "expected_soc": [{"at": _iso(t), "soc": round(s, 1)} for t, s in d.expected_soc]},
             "history": self.history,
@@ -350,11 +351,6 @@ def _ago(now: datetime, t: datetime | None) -> str:
         return "an unknown time ago"
     hours = (now - t).total_seconds() / 3600
     return f"{hours:.1f} h ago"
-
-
-def _volts_phases(snap: VehicleSnapshot | None) -> float:
-    volts = (snap.charger_voltage if snap and snap.charger_voltage else 240) or 240
-    return volts * ((snap.charger_phases if snap and snap.charger_phases else 1) or 1)
 
 
 def _power_kw(snap: VehicleSnapshot | None) -> float | None:

@@ -14,6 +14,7 @@ from charge_logic.household import PastSession
 from charge_logic.household_planner import HouseholdPlanner, Tuning
 from charge_logic.models import CalendarEvent, ForecastPoint, Route, Trip, VehicleSnapshot
 from charge_logic.planner import Charger, Need, plan_charging
+from charge_logic.power import wall_kwh
 from charge_logic.vehicle_plan import plan_for_vehicle
 
 UTC = timezone.utc  # noqa: UP017
@@ -87,7 +88,7 @@ def test_flat_forecast_charges_now():
 
 
 def test_taper_above_80_takes_longer_and_is_planned_for():
-    need = [Need(NOW + timedelta(hours=13), 0.2 * 75)]  # 75 → 95 %
+    need = [Need(NOW + timedelta(hours=13), wall_kwh(20, 75))]  # 75 → 95 %, at the wall
     tapered = plan_charging(NOW, forecast(NOW, EVENING), need, CHARGER, soc=75, battery_kwh=75, taper_from=80)
     flat = plan_charging(NOW, forecast(NOW, EVENING), need, CHARGER, soc=75, battery_kwh=75, taper_from=100)
     assert tapered.expected_soc[-1][1] == pytest.approx(95, abs=0.2)
@@ -108,7 +109,7 @@ def test_dst_night_default_departure_is_local_and_the_trough_is_found_in_utc():
     # 2024-11-03: New York falls back at 02:00, the night has 25 hours. Plugged in at 20:00 EDT (00:00 UTC).
     now = datetime(2024, 11, 2, 20, 0, tzinfo=NY)
     values = [120] * 36
-    values[6] = 50  # 06:00 UTC = 01:00 EST, the second 01:00 of the night
+    values[6] = values[7] = 50  # from 06:00 UTC = 01:00 EST, the second 01:00 of the night
     car = VehicleSnapshot("…0001", "car", "online", battery_level=60, charging_state="Stopped",
                           conn_charge_cable="IEC")
     cfg = RuleConfig()  # default departure 08:00 local, base limit 80 %
