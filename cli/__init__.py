@@ -9,7 +9,7 @@ import argparse
 import importlib
 from collections.abc import Callable
 
-MODULES = ("cli.auth", "cli.events", "cli.backtest", "cli.health")
+MODULES = ("cli.auth", "cli.events", "cli.backtest", "cli.health", "cli.leave")
 
 
 def register_all(sub: argparse._SubParsersAction,

@@ -24,6 +24,7 @@ from charge_logic.models import ChargeWindow, Decision, ForecastPoint, Trip, Veh
 from charge_logic.power import wall_kw
 from charge_logic.rules import decide
 from charge_logic.vehicle_plan import plan_for_vehicle
+from service import driver_estimate
 from service.backoff import retry_text
 from service.planner_store import PlannerStore
 from service.session_log import SessionLog
@@ -199,9 +200,10 @@ class Coordinator:
         # evening peak; the car's own off-peak schedule, finishing by the departure, is the better default.
         if self.rules.policy == "planner" and snap is not None and forecast:
             session = self.session_log.open
-            plan = self.planner(now, snap, forecast, trips, self.rules, self.zone,
-                                plugged_at=session.arrival_at if session else None, household=self.household,
-                                held=self.planned)
+            arrival = session.arrival_at if session else None
+            plan = self.planner(now, snap, forecast, trips, self.rules, self.zone, plugged_at=arrival,
+                                household=self.household, held=self.planned,
+                                estimate=driver_estimate.for_plug_in(self.state_dir, arrival))
             windows = self.planned = plan.windows
             notes = [*notes, *(f"Plan: {r}" for r in plan.reasons)]
         decision = decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
