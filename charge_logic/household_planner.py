@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -114,7 +114,10 @@ class LearnedRisk:
     open: dict[str, PlugIn] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": STATE_VERSION, **asdict(self)}
+        """A JSON-ready view (it shares this state's lists: serialise it before the state changes again)."""
+        out: dict[str, Any] = {"version": STATE_VERSION, **vars(self)}
+        out["open"] = {k: vars(n) for k, n in self.open.items()}
+        return out
 
     @classmethod
     def from_json(cls, raw: Any) -> LearnedRisk:

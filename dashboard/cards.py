@@ -140,11 +140,17 @@ def decision_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
         cmds = [html.Li("Nothing to change: no command sent.", className="muted")]
     if decision.get("woke") is True:
         cmds.append(html.Li("The car was woken for this.", className="warn"))
+    planner = obj(state.get("planner"))
+    learned = [html.P(id="risk-price", className="muted", children=text(planner.get("why")))] \
+        if text(planner.get("why")) else []
+    if text(planner.get("note")):
+        learned.append(html.P(id="planner-note", className="warn", children=text(planner.get("note"))))
     return card("Decision", [
         html.Div(className="tiles", children=tiles),
         html.H3("Why"),
         html.Ol(id="reasons", className="reasons", children=[html.Li(r) for r in reasons]
                 or [html.Li("No reasons given.", className="muted")]),
+        *learned,
         html.H3("Commands"), html.Ul(className="commands", children=cmds),
     ], "decision", subtitle=f"{mode_words(mode)} · {clock(at, now)}")
 

@@ -102,7 +102,15 @@ class Coordinator:
     def _learn_household(self) -> None:
         """Plug-ins that ended since the last tick: what the car really took tells the planner whether it was left
         short."""
-        finished = [s for s in self.session_log.finished() if s.departure_at is not None]
+        until = self.household.state.learned_until
+        finished = []
+        for s in reversed(self.session_log.sessions):  # in order: only the newest can be new
+            if s.departure is None:
+                continue
+            if until is not None and datetime.fromisoformat(s.departure).timestamp() <= until:
+                break
+            finished.append(s)
+        finished.reverse()
         ended = self.household.pending(self.sessions(finished))
         if ended:
             taken = {session_key(HOME, s.arrival_at.timestamp()): s.taken_kwh() for s in finished}

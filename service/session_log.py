@@ -6,7 +6,7 @@ sessions (arrival, departure, energy) this file keeps.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from charge_logic.models import VehicleSnapshot
 from clients.private_files import write_json_atomic
 from service.state_file import read_json_or_move_aside
 
-MAX_SESSIONS = 1000
+MAX_SESSIONS = 4000  # years of plug-ins: the planner asks the last 4,000 (charge_logic.household)
 
 
 @dataclass
@@ -63,7 +63,7 @@ class SessionLog:
             self.sessions = [Session(**s) for s in raw.get("sessions", [])]
         except (TypeError, AttributeError):
             self.sessions = []
-        self._saved: list[Session] | None = None
+        self._saved: tuple[int, str | None, Session | None] | None = None
 
     @property
     def open(self) -> Session | None:
@@ -124,7 +124,9 @@ class SessionLog:
         elif not snap.plugged_in and current is not None:
             current.departure = now.isoformat()
         del self.sessions[:-MAX_SESSIONS]
-        now_held = [replace(s) for s in self.sessions]
+        # only the last session changes (the others have ended): its copy and the count say whether anything did
+        now_held = (len(self.sessions), self.sessions[0].arrival if self.sessions else None,
+                    replace(self.sessions[-1]) if self.sessions else None)
         if now_held != self._saved:  # most ticks change nothing: no disk write (an SD card lasts longer)
-            write_json_atomic(self.path, {"sessions": [asdict(s) for s in self.sessions]})
+            write_json_atomic(self.path, {"sessions": [vars(s) for s in self.sessions]})
             self._saved = now_held

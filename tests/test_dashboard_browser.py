@@ -126,6 +126,8 @@ def test_the_page_shows_the_plan_the_departure_and_the_reasons(page: Page, demo_
     reasons = page.locator("#reasons li")
     assert decision["reasons"], "the demo's decision should give reasons"
     expect(reasons).to_have_text(decision["reasons"])
+    # which risk price the planner holds, and why (learned from the household's ended plug-ins)
+    expect(page.locator("#risk-price")).to_have_text(demo_doc["planner"]["why"])
 
     soc = graph(page, "soc-graph")
     names = {t["name"] for t in soc["traces"]}
