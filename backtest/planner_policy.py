@@ -22,6 +22,7 @@ from backtest.view import SessionView
 from charge_logic.config import RuleConfig
 from charge_logic.household_planner import HouseholdPlanner, Tuning
 from charge_logic.models import CHARGING, COMPLETE, DriverEstimate, ForecastPoint, Trip, VehicleSnapshot
+from charge_logic.power import battery_pct
 from charge_logic.vehicle_plan import VehiclePlan, plan_for_vehicle
 
 ARRIVAL_SOC = 20.0
@@ -37,7 +38,7 @@ def sessions_config(short_risk_pct: float = RuleConfig.short_risk_pct) -> RuleCo
 def snapshot(view: SessionView, config: RuleConfig, arrival_soc: float) -> VehicleSnapshot:
     """What the car would report now: plugged in, its SoC from the energy taken since plug-in."""
     now = datetime.fromtimestamp(view.now, view.zone)
-    soc = arrival_soc + 100.0 * view.delivered_kwh / config.battery_kwh
+    soc = arrival_soc + battery_pct(view.delivered_kwh, config.battery_kwh)
     return VehicleSnapshot("…0001", "replay", "online", read_at=now, battery_level=int(soc),
                            charge_limit_soc=config.base_charge_limit,
                            charging_state=COMPLETE if view.full else CHARGING if view.delivered_kwh else "Stopped",

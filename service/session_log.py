@@ -13,7 +13,8 @@ from typing import Any
 
 from charge_logic.battery import Charge
 from charge_logic.consumption import Drive
-from charge_logic.models import VehicleSnapshot
+from charge_logic.models import COMPLETE, VehicleSnapshot
+from charge_logic.power import wall_kwh
 from clients.private_files import write_json_atomic
 from service.state_file import read_json_or_move_aside
 
@@ -32,18 +33,20 @@ class Session:
     energy_added_kwh: float | None = None  # the car's own kWh count (charge_energy_added) from soc_start to soc_end
     counter_kwh: float | None = None  # that count at the last reading
     limit: int | None = None  # the car's charge limit, as last read while plugged in
+    full: bool = False  # the car stopped taking energy by itself (Complete) before it left
 
     def taken_kwh(self) -> float:
         """What the car took this plug-in: its own count where it sends one, else from the SoC it gained."""
         return self.delivered_kwh if self.energy_added_kwh is None else self.energy_added_kwh
 
     def wanted_kwh(self, battery_kwh: float) -> float:
-        """What charging at once would have given it: up to its limit from the SoC it came with (at least what it
-        took). A car that left short of its limit wanted more than it got; the planner learns from this."""
+        """What charging at once would have given it: what it took when it was full, else up to its limit from the SoC
+        it came with (at least what it took). A car that left short of its limit wanted more than it got; the
+        planner learns from this."""
         taken = self.taken_kwh()
-        if self.limit is None or self.soc_start is None:
+        if self.full or self.limit is None or self.soc_start is None:
             return taken
-        return max(taken, (self.limit - self.soc_start) / 100.0 * battery_kwh)
+        return max(taken, wall_kwh(self.limit - self.soc_start, battery_kwh))  # at the wall, as planned
 
     @property
     def arrival_at(self) -> datetime:
@@ -119,6 +122,8 @@ class SessionLog:
             current.odometer_end = odo  # the pair (soc_end, odometer_end) comes from one reading
             if snap.charge_limit_soc is not None:
                 current.limit = snap.charge_limit_soc
+            if snap.charging_state == COMPLETE:
+                current.full = True
             if current.soc_start is None:
                 current.soc_start, current.odometer_start = soc, odo
         elif not snap.plugged_in and current is not None:

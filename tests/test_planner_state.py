@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from clients.vehicle_sim import SimCarState, SimVehicle
 from service import driver_estimate
 from service.coordinator import Coordinator
@@ -133,3 +135,18 @@ def test_the_daemon_hands_the_drivers_estimate_to_the_planner(tmp_path: Path) ->
     clock.advance(minutes=14)
     coord.tick(clock())
     assert seen[0] is None and seen[-1] == DriverEstimate(clock.now - timedelta(minutes=14) + timedelta(hours=5), 12.0)
+
+
+def test_what_a_plug_in_wanted_is_what_charging_at_once_would_have_given():
+    """The planner learns whether a car was left short from what it wanted: up to its limit from where it came in,
+    unless it stopped taking energy by itself first (then what it took was all it wanted)."""
+    from service.session_log import Session
+
+    left_early = Session(arrival="2026-11-02T18:00:00-05:00", departure="2026-11-02T20:00:00-05:00", soc_start=40,
+                         soc_end=50, delivered_kwh=7.5, limit=80)
+    assert left_early.wanted_kwh(75.0) == pytest.approx(30.0 / 0.9)  # 40 % of 75 kWh, at the wall: it took 7.5
+    full = Session(arrival="2026-11-02T18:00:00-05:00", departure="2026-11-03T07:00:00-05:00", soc_start=40,
+                   soc_end=78, delivered_kwh=28.5, energy_added_kwh=29.0, limit=80, full=True)
+    assert full.wanted_kwh(75.0) == 29.0  # Complete at 78 %: its own count is what it wanted
+    unknown = Session(arrival="2026-11-02T18:00:00-05:00", delivered_kwh=5.0)
+    assert unknown.wanted_kwh(75.0) == 5.0
