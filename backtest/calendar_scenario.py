@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from backtest.data import Grid, Session
-from backtest.planner_policy import DaemonPlanner, calendar_trips
+from backtest.planner_policy import DaemonPlanner, DaemonSeed, calendar_trips
 from backtest.policies import make_policies
 from backtest.replay import MAX_AMPS, MIN_AMPS, Result, replay
 from charge_logic.config import RuleConfig
@@ -103,6 +103,7 @@ def run_calendar(grid: Grid, zone: ZoneInfo, *, seed: int = 1, tick_min: float =
     events, sessions, arrival_soc = generate(grid, zone, seed, config, days)
     trips = calendar_trips([Trip(e, PLACES.get(e.location or "")) for e in events],
                            timedelta(hours=config.events_horizon_hours))
-    policies = [p if p.name != "planner" else DaemonPlanner(config, trips=trips, arrival_soc=arrival_soc)
+    daemon = {"planner": DaemonPlanner, "seed": DaemonSeed}  # the daemon's policies see the calendar and the SoC
+    policies = [daemon[p.name](config, trips=trips, arrival_soc=arrival_soc) if p.name in daemon else p
                 for p in make_policies(names, short_risk_pct)]
     return replay(grid, sessions, policies, zone, tick_min=tick_min, progress=progress, label="calendar")

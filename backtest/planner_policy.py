@@ -23,10 +23,12 @@ from charge_logic.config import RuleConfig
 from charge_logic.household_planner import HouseholdPlanner, Tuning
 from charge_logic.models import CHARGING, COMPLETE, DriverEstimate, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.power import battery_pct
+from charge_logic.rules import decide
 from charge_logic.vehicle_plan import VehiclePlan, plan_for_vehicle
 
 ARRIVAL_SOC = 20.0
 SESSIONS_BATTERY_KWH = 200.0  # more than any session takes: the files say nothing of the battery
+FAR_S = 14 * 86400.0  # a "charge now at N A" runs until the car is full or gone
 
 
 def sessions_config(short_risk_pct: float = RuleConfig.short_risk_pct) -> RuleConfig:
@@ -64,32 +66,43 @@ class _Forecasts:
         return self.points
 
 
-class DaemonPlanner(Policy):
-    """The daemon's planner. `trips`: the calendar's trips (with their routes) known at a moment; `arrival_soc`: the
-    car's SoC at each plug-in (by arrival, epoch s), where the scenario knows it."""
+class _Daemon(Policy):
+    """What both daemon policies share: the car's snapshot, the forecast and the calendar as the daemon sees them."""
+
+    def __init__(self, config: RuleConfig | None = None, *,
+                 trips: Callable[[datetime], Sequence[Trip]] | None = None,
+                 arrival_soc: dict[float, float] | None = None) -> None:
+        self.config = config or sessions_config()
+        self.trips = trips
+        self.arrival_soc = arrival_soc
+        self.forecast = _Forecasts()
+
+    def inputs(self, view: SessionView) -> tuple[datetime, VehicleSnapshot, list[ForecastPoint], Sequence[Trip]]:
+        now = datetime.fromtimestamp(view.now, view.zone)
+        soc = ARRIVAL_SOC if self.arrival_soc is None else self.arrival_soc[view.arrival]
+        trips = self.trips(now) if self.trips is not None else ()
+        return now, snapshot(view, self.config, soc), self.forecast(view), trips
+
+
+class DaemonPlanner(_Daemon):
+    """The daemon's planner (POLICY=planner)."""
 
     name = "planner"
 
     def __init__(self, config: RuleConfig | None = None, *, household: HouseholdPlanner | None = None,
                  trips: Callable[[datetime], Sequence[Trip]] | None = None,
                  arrival_soc: dict[float, float] | None = None) -> None:
-        self.config = config or sessions_config()
+        super().__init__(config, trips=trips, arrival_soc=arrival_soc)
         self.household = household or HouseholdPlanner(tuning=Tuning(target_short=self.config.short_risk_pct / 100))
-        self.trips = trips
-        self.arrival_soc = arrival_soc
         self.seen = 0  # sessions of the history handed to the household planner
-        self.forecast = _Forecasts()
 
     def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
         history = view.history
         if len(history) > self.seen:
             self.household.learn(history[self.seen:len(history)])
             self.seen = len(history)
-        now = datetime.fromtimestamp(view.now, view.zone)
-        soc = ARRIVAL_SOC if self.arrival_soc is None else self.arrival_soc[view.arrival]
-        trips = self.trips(now) if self.trips is not None else ()
-        plan: VehiclePlan = plan_for_vehicle(now, snapshot(view, self.config, soc), self.forecast(view), trips,
-                                             self.config, view.zone,
+        now, car, forecast, trips = self.inputs(view)
+        plan: VehiclePlan = plan_for_vehicle(now, car, forecast, trips, self.config, view.zone,
                                              plugged_at=datetime.fromtimestamp(view.arrival, view.zone),
                                              household=self.household, station=view.station_id,
                                              estimate=_estimate(view), held=memo.get("windows", ()))
@@ -102,6 +115,26 @@ class DaemonPlanner(Policy):
             return None
         memo["sent"] = windows
         return windows
+
+
+class DaemonSeed(_Daemon):
+    """The daemon's original rules (POLICY=seed: charge_logic.rules.decide with no planner): the amps from where this
+    hour's forecast sits in the forecast's mean ± σ, a trip the battery cannot make charged at once; sent when they
+    change."""
+
+    name = "seed"
+
+    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
+        if view.full:
+            return None
+        now, car, forecast, trips = self.inputs(view)
+        d = decide(now, car, forecast, trips, self.config, zone=view.zone, at_home=True)
+        amps = 0 if d.charge_now is False else d.amps if d.amps is not None else memo.get("amps", MAX_AMPS)
+        memo["reasons"] = d.reasons
+        if memo.get("amps") == amps:
+            return None
+        memo["amps"] = amps
+        return ((view.now, view.now + FAR_S, amps),)
 
 
 def _told(windows: Plan, now: float) -> tuple[tuple[float | None, int], ...]:

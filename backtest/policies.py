@@ -67,37 +67,6 @@ class Immediate(Policy):
         return ((view.now, view.now + FAR, MAX_AMPS),)
 
 
-class Seed(Policy):
-    """The original rules: amps from where this hour's forecast sits in the forecast's mean ± σ."""
-
-    name = "seed"
-
-    def __init__(self) -> None:
-        self._stats: tuple[float, float, float] | None = None  # (forecast_start, mean, sigma)
-
-    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
-        if view.full:
-            return None
-        # the hour in progress has no forecast in view: the next hour's stands for it
-        current = view.forecast[0] if view.forecast else None
-        if self._stats is None or self._stats[0] != view.forecast_start:
-            known = [v for v in view.forecast if v is not None]
-            if len(known) >= 2:
-                self._stats = (view.forecast_start, statistics.fmean(known), statistics.pstdev(known))
-            else:
-                self._stats = (view.forecast_start, math.nan, math.nan)
-        _, mean, sigma = self._stats
-        if current is None or math.isnan(mean):
-            amps = memo.get("amps", MAX_AMPS)
-        else:
-            pct = 25 if current > mean + sigma else 50 if current > mean else 75 if current >= mean - sigma else 100
-            amps = max(5, MAX_AMPS * pct // 100)
-        if memo.get("amps") == amps:
-            return None
-        memo["amps"] = amps
-        return ((view.now, view.now + FAR, amps),)
-
-
 class Cheapest(Policy):
     """evcc / ev_smart_charging: the lowest-forecast hours before the estimated departure (later hours on ties)."""
 
@@ -175,11 +144,11 @@ POLICIES = ("immediate", "seed", "cheapest", "oracle", "planner")
 
 def make_policies(names: Sequence[str] | None, short_risk_pct: float = RuleConfig.short_risk_pct) -> list[Policy]:
     """The policies asked for, in BENCHMARK.md's order; immediate and oracle always (capture is measured on them)."""
-    from backtest.planner_policy import DaemonPlanner, sessions_config
+    from backtest.planner_policy import DaemonPlanner, DaemonSeed, sessions_config
 
     table: dict[str, Callable[[], Policy]] = {
-        "immediate": Immediate, "seed": Seed, "cheapest": Cheapest, "oracle": Oracle,
-        "planner": lambda: DaemonPlanner(sessions_config(short_risk_pct))}
+        "immediate": Immediate, "seed": lambda: DaemonSeed(sessions_config(short_risk_pct)), "cheapest": Cheapest,
+        "oracle": Oracle, "planner": lambda: DaemonPlanner(sessions_config(short_risk_pct))}
     wanted = list(names or POLICIES)
     for needed in ("immediate", "oracle"):
         if needed not in wanted:
