@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from dashboard.harness import GRAPH_DRAWN, demo_state, launch, run_app  # noqa: E402
+from tests.dashboard_harness import GRAPH_DRAWN, demo_state, launch, run_app  # noqa: E402
 
 # Evaluated in the page: the moment the forecast's first trace exists, in ms since navigation start.
 DRAWN_AT = f"() => document.querySelector({GRAPH_DRAWN!r}) ? performance.now() : null"

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from dashboard.harness import GRAPH_DRAWN, ROOT, demo_state, launch, run_app  # noqa: E402
+from tests.dashboard_harness import GRAPH_DRAWN, ROOT, demo_state, launch, run_app  # noqa: E402
 
 WIDTHS = {"phone": 390, "desktop": 1280}
 

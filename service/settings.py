@@ -157,6 +157,12 @@ class Settings:
     def state_path(self) -> Path:
         return Path(self.state_dir)
 
+    @property
+    def google_token_path(self) -> Path:
+        """Where `auth google` leaves the Google token and the calendar reads it: GOOGLE_TOKEN_FILE, else
+        STATE_DIR/token.json."""
+        return Path(self.google_token_file) if self.google_token_file else self.state_path / "token.json"
+
     def rules(self) -> RuleConfig:
         """The thresholds as the pure core wants them."""
         names = {f.name for f in fields(RuleConfig)}

@@ -14,7 +14,6 @@ from pathlib import Path
 from charge_logic.models import CalendarEvent, Trip
 from clients import places
 from clients.calendar_events import CalendarError, CalendarSource, EventRules
-from clients.google_auth import token_path
 from clients.google_calendar import GoogleCalendar
 from clients.ical_calendar import ICalCalendar
 from clients.maps_legacy import LegacyMapsClient
@@ -143,7 +142,7 @@ def choose_calendar(settings: Settings, ics: str | None = None) -> CalendarSourc
             raise SettingsError(f"ICAL_URL={settings.ical_url.strip()}: no such file (give an .ics file's path or "
                                 "the calendar's secret iCal address)")
         return ICalCalendar(settings.ical_url, settings.zone, rules)
-    token = token_path(settings)
+    token = settings.google_token_path
     if source == "google" or token.is_file() or Path(settings.google_credentials_file).is_file():
         return GoogleCalendar(token, settings.zone, rules, calendar_id=settings.google_calendar_id,
                               base_url=settings.google_calendar_base_url)

@@ -39,7 +39,6 @@ import recurring_ical_events
 
 from clients import tesla_owner
 from clients.calendar_events import CalendarSource, EventRules
-from clients.google_auth import token_path as google_token_path
 from clients.google_calendar import SCOPES, GoogleCalendar
 from clients.grid_datasets import dataset_for
 from clients.gridstatus import GridStatusClient
@@ -544,7 +543,7 @@ def build_stack(settings: Settings, clock: Clock, sleeps: list[float]) -> Stack:
     if settings.calendar_source == "google":
         # google-auth refreshes at Google's own token endpoint whatever token.json says: token_uri points it at the
         # fake (which serves the Calendar API and its token endpoint on one host)
-        calendar = GoogleCalendar(google_token_path(settings), settings.zone, rules,
+        calendar = GoogleCalendar(settings.google_token_path, settings.zone, rules,
                                   calendar_id=settings.google_calendar_id, base_url=settings.google_calendar_base_url,
                                   timeout=CLIENT_TIMEOUT_S, token_uri=settings.google_calendar_base_url + "/token")
     else:
@@ -714,7 +713,7 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
             env.update(TESLA_OWNER_BASE_URL=tesla.url, TESLA_ACCOUNT_EMAIL=EMAIL)
         settings = load_settings(env, env_file=None)
         if isinstance(calendar, SoakGoogle):
-            _write_google_token(google_token_path(settings), calendar)
+            _write_google_token(settings.google_token_path, calendar)
         report.wakes_budget_day, report.commands_budget_day = (settings.tesla_wakes_per_day,
                                                               settings.tesla_commands_per_day)
         report.grid_budget_month, report.maps_budget_month = (settings.gridstatus_requests_per_month,

@@ -75,3 +75,15 @@ def test_help_lists_the_flags_the_readme_uses(tmp_path: Path) -> None:
     out = run("--help", cwd=tmp_path).stdout
     for flag in ("-v, --verbose", "-i MINUTES, --interval MINUTES", "--once", "--demo", "--state-dir DIR"):
         assert flag in out
+
+
+def test_a_subcommand_that_cannot_be_imported_is_an_error_not_a_missing_command(monkeypatch) -> None:
+    import argparse
+
+    import pytest
+
+    import cli
+
+    monkeypatch.setattr(cli, "MODULES", (*cli.MODULES, "cli.no_such_subcommand"))
+    with pytest.raises(ModuleNotFoundError, match="cli.no_such_subcommand"):
+        cli.register_all(argparse.ArgumentParser().add_subparsers())
