@@ -31,7 +31,7 @@ from clients.calendar_events import (
     sort_and_window,
 )
 from clients.http_text import readable, retry_after_s, with_retry_after
-from clients.private_files import write_json_atomic
+from clients.private_files import write_json
 
 SCOPES = ["https://www.googleapis.com/auth/calendar.readonly"]
 # The event types that can be a drive (developers.google.com/calendar/api/guides/event-types; events.list returns every
@@ -70,9 +70,7 @@ def load_credentials(token_file: str | Path, token_uri: str | None = None) -> Cr
 
 
 def save_credentials(creds: Credentials, token_file: str | Path) -> None:
-    path = Path(token_file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, json.loads(creds.to_json()))
+    write_json(token_file, json.loads(creds.to_json()))
 
 
 def _zone(name: str | None, fallback: tzinfo) -> tzinfo:

@@ -11,11 +11,9 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from charge_logic.models import ChargeSchedule, VehicleSnapshot
-from clients.private_files import write_json_atomic
 from clients.vehicle import BENIGN_REASONS, CommandProtocolRequired, CommandResult, VehicleSummary
 
 Clock = Callable[[], datetime]
@@ -217,17 +215,3 @@ def command_result(body: Any, protocol_help: str = "") -> CommandResult:
     if reason == UNSIGNED_REFUSED or is_protocol_error(reason):
         raise CommandProtocolRequired(protocol_help or f"the car refused an unsigned command ({reason})")
     return CommandResult(reason in BENIGN_REASONS, reason or "refused")
-
-
-def write_private_json(path: Path, data: Any) -> None:
-    """A token file: whole or not at all, readable by its owner only (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, data)
-
-
-def read_json(path: Path) -> Any:
-    """The file's JSON, or None when it is missing or unreadable."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None

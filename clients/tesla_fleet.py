@@ -27,6 +27,7 @@ import requests
 
 from charge_logic.models import Command, VehicleSnapshot
 from clients.http_text import readable, retry_after_s, with_retry_after
+from clients.private_files import read_json, write_json
 from clients.tesla_common import (
     AUTH_HINT,
     COMMANDS,
@@ -38,12 +39,10 @@ from clients.tesla_common import (
     is_asleep_error,
     is_protocol_error,
     pick_vehicle,
-    read_json,
     short_vin,
     snapshot_from_vehicle_data,
     summary_from_json,
     utc_now,
-    write_private_json,
 )
 from clients.vehicle import (
     CallCounter,
@@ -81,7 +80,7 @@ def save_token(path: Path, token: dict[str, Any], now: float | None = None) -> d
     now = time.time() if now is None else now
     saved = {"access_token": token["access_token"], "refresh_token": token.get("refresh_token", ""),
              "expires_at": now + float(token.get("expires_in") or 3600)}
-    write_private_json(path, saved)
+    write_json(path, saved)
     return saved
 
 

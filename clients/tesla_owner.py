@@ -29,6 +29,7 @@ from oauthlib.oauth2.rfc6749.errors import (
 
 from charge_logic.models import Command, VehicleSnapshot
 from clients.http_text import readable, retry_after_s, with_retry_after
+from clients.private_files import read_json, write_json
 from clients.tesla_common import (
     AUTH_HINT,
     VEHICLE_DATA_ENDPOINTS,
@@ -39,12 +40,10 @@ from clients.tesla_common import (
     is_asleep_error,
     is_protocol_error,
     pick_vehicle,
-    read_json,
     short_vin,
     snapshot_from_vehicle_data,
     summary_from_json,
     utc_now,
-    write_private_json,
 )
 from clients.vehicle import (
     CallCounter,
@@ -109,7 +108,7 @@ def open_session(email: str, cache: Path, *, sso_base_url: str, authenticator: C
         return data if isinstance(data, dict) else {}
 
     def dump(data: dict[str, Any]) -> None:
-        write_private_json(cache, data)
+        write_json(cache, data)
 
     return teslapy.Tesla(email, cache_loader=load, cache_dumper=dump, timeout=timeout,
                          authenticator=authenticator or _refuse_sign_in,

@@ -15,8 +15,9 @@ from typing import Protocol
 from charge_logic.models import Route
 from clients import places
 from clients.maps_errors import Leg, MapsError, MapsKeyError, PlaceNotFoundError
+from clients.private_files import read_json, write_json
 from service.backoff import Backoff, retry_after_of
-from service.disk import MonthlyBudget, read_json, write_json
+from service.disk import MonthlyBudget
 from service.sources import SourceStatus
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,9 @@ import requests
 from charge_logic.models import ForecastPoint
 from clients import gridstatus
 from clients.grid_datasets import GridDataset, dataset_for, resolve
+from clients.private_files import read_json, write_json
 from service.backoff import Backoff, retry_after_of
-from service.disk import MonthlyBudget, read_json, write_json
+from service.disk import MonthlyBudget
 from service.grid_usage import USAGE_EVERY, PlanUsage
 from service.settings import Settings
 from service.sources import SourceStatus

@@ -18,8 +18,8 @@ from clients.google_calendar import GoogleCalendar
 from clients.ical_calendar import ICalCalendar
 from clients.maps_legacy import LegacyMapsClient
 from clients.maps_routes import RoutesClient
+from clients.private_files import read_json, write_json
 from service.backoff import Backoff, retry_after_of
-from service.disk import read_json, write_json
 from service.distances import MAPS_BACKOFF_BASE, DistanceService, DriveClient
 from service.settings import Settings, SettingsError, is_address
 from service.sources import SourceStatus
