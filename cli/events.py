@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
               "or pass --ics FILE_OR_URL", file=sys.stderr)
         return 2
     trips = provider.get(datetime.now(UTC), args.hours, start=start)  # budgets and caches run on the wall clock
-    cal = provider.statuses[0]
+    cal = provider.calendar_status
     if not cal.ok:
         print(f"warning: calendar: {cal.last_error}" + (" (showing the last good events)" if trips else ""),
               file=sys.stderr)

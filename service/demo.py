@@ -67,7 +67,7 @@ class DemoForecast:
             local = t.astimezone(ZoneInfo(DEMO_ZONE))
             idx = (local.weekday() * 24 + local.hour) % WEEK_HOURS
             points.append(ForecastPoint(t, self.loads[idx]))
-        self.status.ok, self.status.last_success, self.status.data_at = True, now, now
+        self.status.succeeded(now, data_at=now)
         return points
 
 

@@ -49,11 +49,23 @@ class CalendarTripProvider:
         self.backoff = backoff or Backoff()
         if state_dir is not None:
             self.status.retry_at = self.backoff.keep(Path(state_dir) / "backoff.json", "calendar").retry_at
-        self.statuses: list[SourceStatus] = [self.status, distances.status]
         self._events: list[CalendarEvent] = []
         self._events_at: datetime | None = None
         self._saved_at: datetime | None = None
         self._load()
+
+    @property
+    def calendar_status(self) -> SourceStatus:
+        return self.status
+
+    @property
+    def maps_statuses(self) -> list[SourceStatus]:
+        return [self.distances.status]
+
+    @property
+    def statuses(self) -> list[SourceStatus]:
+        """The calendar's, then the distance source's: the health list."""
+        return [self.calendar_status, *self.maps_statuses]
 
     def _load(self) -> None:
         data = read_json(self.cache_path) if self.cache_path else None
@@ -86,15 +98,14 @@ class CalendarTripProvider:
                 raise CalendarError(f"calendar read failed unexpectedly ({type(bug).__name__})") from bug
         except CalendarError as exc:
             log.warning("calendar: %s", exc)
-            self.status.ok, self.status.last_error, self.status.last_error_at = False, str(exc)[:300], now
+            self.status.failed(exc, now)
             if usual:
                 self.status.retry_at = self.backoff.failed(now, retry_after_s=retry_after_of(exc))
             return self._last_good(now, start, until)
         if usual:
             self.backoff.succeeded()
             self.status.retry_at = None
-        self.status.ok, self.status.stale = True, False
-        self.status.last_success = now
+        self.status.succeeded(now)
         problems = getattr(self.calendar, "problems", ())  # what an iCal feed skipped or cut (broken events)
         self.status.warning = "; ".join(problems)[:500] or None
         if not usual:

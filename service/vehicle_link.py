@@ -146,7 +146,8 @@ class VehicleLink:
             self._error(now, _as_vehicle_error(exc))
             return self.last
         self.backoff.succeeded()
-        self.status.ok, self.status.last_success, self.status.retry_at, self.status.stale = True, now, None, False
+        self.status.succeeded(now)
+        self.status.retry_at = None
         came_online = summary.state == "online" and self._summary_state != "online"
         self._summary_state = summary.state
         self.online = summary.state == "online"
@@ -160,8 +161,7 @@ class VehicleLink:
         elif self.last is not None:
             self.last = dataclasses.replace(self.last, state=summary.state)
         if self.last is None:
-            self.status.ok = True
-            self.status.last_success = now
+            self.status.succeeded(now)
             return VehicleSnapshot(summary.vin_short, summary.display_name, summary.state)
         return self.last
 
@@ -175,12 +175,11 @@ class VehicleLink:
         except Exception as exc:
             self._error(now, _as_vehicle_error(exc))
             return False
-        self.status.ok, self.status.last_success, self.status.data_at = True, now, self.last.read_at or now
+        self.status.succeeded(now, data_at=self.last.read_at or now)  # a fresh read: not stale
         return True
 
     def _error(self, now: datetime, exc: Exception) -> None:
-        self.status.ok, self.status.last_error, self.status.last_error_at = False, str(exc)[:300], now
-        self.status.stale = self.last is not None
+        self.status.failed(exc, now, stale=self.last is not None)
         self.status.retry_at = self.backoff.failed(now, retry_after_s=retry_after_of(exc))
 
     # ------------------------------------------------------------------ commanding
@@ -245,7 +244,7 @@ class VehicleLink:
                     log.warning("%s", exc)
                 self.commands_refused_until = now + COMMANDS_REFUSED_PAUSE
                 self.commands_refused_why = str(exc)[:300]
-                self.status.last_error, self.status.last_error_at = self.commands_refused_why, now
+                self.status.noted(self.commands_refused_why, now)
                 sent.append({"name": cmd.name, "ok": False, "reason": self.commands_refused_why[:200]})
                 break
             except Exception as exc:
