@@ -106,7 +106,7 @@ def make_coordinator(args: argparse.Namespace, settings: Settings):  # noqa: ANN
 
         clock = DemoClock(args.demo_speed, start=_demo_start(state_dir))
         vehicle = demo_vehicle(clock, settings.zone, state_dir)
-        forecast, trips, mode = DemoForecast(settings.zone), demo_trips(settings.zone, state_dir,
+        forecast, trips, mode = DemoForecast(), demo_trips(settings.zone, state_dir,
                                                                           settings.calendar_hours), "demo"
     else:
         from clients.vehicle_factory import make_vehicle

@@ -265,14 +265,3 @@ def _check(s: Settings) -> None:
                             f"(now {s.min_charge_limit} <= {s.base_charge_limit} <= {s.top_charge_limit})")
     if s.default_departure > s.latest_departure:
         raise SettingsError("DEFAULT_DEPARTURE must not be later than LATEST_DEPARTURE")
-
-
-def example_lines() -> list[str]:
-    """The body of `.env.example`: each setting with its one-line comment and default."""
-    out: list[str] = []
-    for name, f in SPECS.items():
-        default = f.default.strftime("%H:%M") if isinstance(f.default, time) else f.default
-        default = str(default).lower() if isinstance(default, bool) else default
-        extra = f" (also read as {', '.join(f.metadata['aliases'])})" if f.metadata["aliases"] else ""
-        out += [f"# {f.metadata['help']}{extra}", f"{name}={'' if f.metadata['secret'] else default}"]
-    return out

@@ -40,7 +40,6 @@ class Usage:
     data: int = 0
     commands: int = 0
     wakes: int = 0
-    data_today: int = 0
     commands_today: int = 0
     wakes_today: int = 0
 
@@ -49,17 +48,25 @@ class Usage:
         if month != self.month:
             self.month, self.data, self.commands, self.wakes = month, 0, 0, 0
         if day != self.day:
-            self.day, self.data_today, self.commands_today, self.wakes_today = day, 0, 0, 0
+            self.day, self.commands_today, self.wakes_today = day, 0, 0
 
     def add(self, before: CallCounter, after: CallCounter) -> None:
         d, c, w = after.data - before.data, after.commands - before.commands, after.wakes - before.wakes
         self.data, self.commands, self.wakes = self.data + d, self.commands + c, self.wakes + w
-        self.data_today += d
         self.commands_today += c
         self.wakes_today += w
 
     def cost_usd(self) -> float:
         return round(CallCounter(self.data, self.commands, self.wakes).cost_usd(), 4)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Usage:
+        """The counts as saved; a count an older version kept (data_today) is dropped, not a reason to forget the
+        month's."""
+        if not isinstance(data, dict):
+            raise TypeError(f"usage is {type(data).__name__}, not an object")
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass
@@ -106,7 +113,7 @@ class VehicleLink:
     def _load(self) -> None:
         saved = read_json_or_move_aside(self.path, datetime.now().astimezone()) or {}
         try:
-            self.usage = Usage(**saved.get("usage", {}))
+            self.usage = Usage.from_json(saved.get("usage", {}))
             snap = saved.get("last")
             if snap:
                 snap["read_at"] = datetime.fromisoformat(snap["read_at"]) if snap.get("read_at") else None
