@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.soak_harness import Backends, run_soak  # noqa: E402
+from tests.soak_harness import Backends, run_soak
 
 
 def _backends(text: str) -> Backends:

@@ -202,10 +202,9 @@ def _parse(f: Any, raw: str) -> Any:
         what = {bool: "true or false", time: "a time HH:MM, e.g. 07:30", int: "a whole number",
                 float: "a number"}.get(kind, "text")
         raise SettingsError(f"{name}={raw!r} is not valid: it takes {what}") from None
-    if isinstance(value, (int, float)):
-        if value != value or (md["low"] is not None and value < md["low"]) or (
-                md["high"] is not None and value > md["high"]):
-            raise SettingsError(f"{name}={raw} is out of range: it takes {_fmt(md['low'])} to {_fmt(md['high'])}")
+    if isinstance(value, (int, float)) and (value != value or (md["low"] is not None and value < md["low"]) or (
+            md["high"] is not None and value > md["high"])):
+        raise SettingsError(f"{name}={raw} is out of range: it takes {_fmt(md['low'])} to {_fmt(md['high'])}")
     if md["choices"]:
         value = value.upper() if name == "GRID_ISO" else value.lower()
         if name == "GRID_ISO":

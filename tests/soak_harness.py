@@ -659,6 +659,43 @@ def _write_owner_token(path: Path, tesla: FakeOwnerApi) -> None:
     path.write_text(json.dumps({EMAIL: {"url": tesla.url + "/", "sso": token}}))
 
 
+def _wire_fakes(state_dir: Path, backends: Backends, car: SoakCar, tesla: CarCalls, grid: SoakGrid,
+                calendar: SoakICal | SoakGoogle, maps: SoakMaps, rng: random.Random, fault_rate: float,
+                clock: Clock, days: int) -> dict[str, str]:
+    """Faults into every fake, the daemon's token where it looks, and the environment that points it at them."""
+    tesla.inject_faults(random.Random(rng.random()), fault_rate, TESLA_FAULTS, clock, r"^/(api|oauth2)/")
+    # a grid fetch or a Maps call is rare: fail more of them
+    grid.inject_faults(random.Random(rng.random()), fault_rate * 4, GRID_FAULTS, clock)
+    env = {"STATE_DIR": str(state_dir), "TIME_ZONE": "America/New_York", "TESLA_BACKEND": backends.tesla,
+           "TESLA_AUTH_URL": tesla.url, "TESLA_TOKEN_URL": tesla.url, "TESLA_VIN": car.vin,
+           "GRID_STATUS_API_KEY": gs.KEY,
+           "GRIDSTATUS_BASE_URL": grid.url, "GOOGLE_MAPS_API_KEY": fm.KEY, "MAPS_API": backends.maps,
+           "TESLA_HOME_ADDRESS": HOME, "DEFAULT_DEPARTURE": "07:30",
+           "DISTANCE_CACHE_DAYS": "2"}  # Maps asked every other day per place, not once a month
+    if isinstance(calendar, SoakICal):
+        calendar.inject_faults(random.Random(rng.random()), fault_rate, ICAL_FAULTS, clock)
+        env.update(CALENDAR_SOURCE="ical", ICAL_URL=calendar.secret_url)
+    else:
+        calendar.inject_faults(random.Random(rng.random()), fault_rate, GOOGLE_FAULTS, clock, r"^/calendar/v3/")
+        calendar.token_fault_rate = 0.3  # of the few refreshes (after a 401): google-auth sleeps on each retry
+        calendar.events = google_events(ICS, START - timedelta(days=1), START + timedelta(days=days + 3))
+        env.update(CALENDAR_SOURCE="google", GOOGLE_CALENDAR_BASE_URL=calendar.url)
+    if backends.maps == "routes":
+        maps.inject_faults(random.Random(rng.random()), fault_rate * 4, MAPS_FAULTS, clock, r"^/directions/v2")
+        env.update(ROUTES_BASE_URL=maps.url)
+    else:
+        maps.inject_faults(random.Random(rng.random()), fault_rate * 4, LEGACY_MAPS_FAULTS, clock, r"^/maps/api/")
+        env.update(MAPS_BASE_URL=maps.url)
+    if isinstance(tesla, SoakFleet):
+        save_token(token_path(state_dir), tesla.grant())
+        env.update(TESLA_FLEET_BASE_URL=tesla.url, TESLA_CLIENT_ID=tesla.client_id)
+    else:
+        assert isinstance(tesla, SoakOwner)
+        _write_owner_token(tesla_owner.token_path(state_dir), tesla)
+        env.update(TESLA_OWNER_BASE_URL=tesla.url, TESLA_ACCOUNT_EMAIL=EMAIL)
+    return env
+
+
 def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fault_rate: float = 0.05,
              restart_every_days: int = 10, reader_on: bool = True,
              backends: Backends = FLEET_ICAL_ROUTES) -> SoakReport:
@@ -681,36 +718,7 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
     calendar_fake: SoakICal | SoakGoogle = SoakICal(ics) if backends.calendar == "ical" else SoakGoogle(page_size=4)
     with tesla_fake as tesla, SoakGrid() as grid, calendar_fake as calendar, SoakMaps() as maps:
         tesla.car_calls = []
-        tesla.inject_faults(random.Random(rng.random()), fault_rate, TESLA_FAULTS, clock, r"^/(api|oauth2)/")
-        # a grid fetch or a Maps call is rare: fail more of them
-        grid.inject_faults(random.Random(rng.random()), fault_rate * 4, GRID_FAULTS, clock)
-        env = {"STATE_DIR": str(state_dir), "TIME_ZONE": "America/New_York", "TESLA_BACKEND": backends.tesla,
-               "TESLA_AUTH_URL": tesla.url, "TESLA_TOKEN_URL": tesla.url, "TESLA_VIN": car.vin,
-               "GRID_STATUS_API_KEY": gs.KEY,
-               "GRIDSTATUS_BASE_URL": grid.url, "GOOGLE_MAPS_API_KEY": fm.KEY, "MAPS_API": backends.maps,
-               "TESLA_HOME_ADDRESS": HOME, "DEFAULT_DEPARTURE": "07:30",
-               "DISTANCE_CACHE_DAYS": "2"}  # Maps asked every other day per place, not once a month
-        if isinstance(calendar, SoakICal):
-            calendar.inject_faults(random.Random(rng.random()), fault_rate, ICAL_FAULTS, clock)
-            env.update(CALENDAR_SOURCE="ical", ICAL_URL=calendar.secret_url)
-        else:
-            calendar.inject_faults(random.Random(rng.random()), fault_rate, GOOGLE_FAULTS, clock, r"^/calendar/v3/")
-            calendar.token_fault_rate = 0.3  # of the few refreshes (after a 401): google-auth sleeps on each retry
-            calendar.events = google_events(ICS, START - timedelta(days=1), START + timedelta(days=days + 3))
-            env.update(CALENDAR_SOURCE="google", GOOGLE_CALENDAR_BASE_URL=calendar.url)
-        if backends.maps == "routes":
-            maps.inject_faults(random.Random(rng.random()), fault_rate * 4, MAPS_FAULTS, clock, r"^/directions/v2")
-            env.update(ROUTES_BASE_URL=maps.url)
-        else:
-            maps.inject_faults(random.Random(rng.random()), fault_rate * 4, LEGACY_MAPS_FAULTS, clock, r"^/maps/api/")
-            env.update(MAPS_BASE_URL=maps.url)
-        if isinstance(tesla, SoakFleet):
-            save_token(token_path(state_dir), tesla.grant())
-            env.update(TESLA_FLEET_BASE_URL=tesla.url, TESLA_CLIENT_ID=tesla.client_id)
-        else:
-            assert isinstance(tesla, SoakOwner)
-            _write_owner_token(tesla_owner.token_path(state_dir), tesla)
-            env.update(TESLA_OWNER_BASE_URL=tesla.url, TESLA_ACCOUNT_EMAIL=EMAIL)
+        env = _wire_fakes(state_dir, backends, car, tesla, grid, calendar, maps, rng, fault_rate, clock, days)
         settings = load_settings(env, env_file=None)
         if isinstance(calendar, SoakGoogle):
             _write_google_token(settings.google_token_path, calendar)

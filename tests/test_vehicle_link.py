@@ -88,16 +88,16 @@ class Surprising:
 
         self.calls = CallCounter()
 
-    def summary(self):  # noqa: ANN201
+    def summary(self):
         raise AttributeError("'str' object has no attribute 'get'")
 
-    def snapshot(self):  # noqa: ANN201
+    def snapshot(self):
         raise AttributeError("x")
 
     def wake(self, timeout_s: float = 30.0) -> bool:
         raise KeyError("state")
 
-    def execute(self, command):  # noqa: ANN001, ANN201
+    def execute(self, command):
         raise TypeError("x")
 
 
