@@ -177,9 +177,9 @@ def with_charge_schedule(decision: Decision, vehicle: VehicleSnapshot | None, *,
         minute = minutes_after_midnight(now, zone)
         inside = _inside(have, minute)
         rest = [c for c in rest if c.name != "charge_start" and not (c.name == "charge_stop" and inside)]
-        reasons.append(f"The car's own charge schedule charges the plan from {have.start_time // 60:02d}:"
-                       f"{have.start_time % 60:02d} to {(have.end_time or 0) // 60:02d}:{(have.end_time or 0) % 60:02d}"
-                       ", also if the scheduler is down")
+        start, end = have.start_time or 0, have.end_time or 0
+        reasons.append(f"The car's own charge schedule charges the plan from {start // 60:02d}:{start % 60:02d} to "
+                       f"{end // 60:02d}:{end % 60:02d}, also if the scheduler is down")
     return replace(decision, commands=(*first, *rest), reasons=tuple(reasons))
 
 

@@ -60,7 +60,8 @@ def load_credentials(token_file: str | Path, token_uri: str | None = None) -> Cr
         raise CalendarAuthError(f"no Google token at {path}: {REAUTH.replace('again', '')}once "
                                 "(or copy token.json there from a machine with a browser)")
     try:
-        creds = Credentials.from_authorized_user_info(json.loads(path.read_text(encoding="utf-8")), SCOPES)
+        creds: Credentials = Credentials.from_authorized_user_info(json.loads(path.read_text(encoding="utf-8")),
+                                                                   SCOPES)
     except (ValueError, KeyError, OSError) as exc:
         raise CalendarAuthError(f"Google token {path} is unreadable ({type(exc).__name__}): {REAUTH}") from None
     if token_uri:

@@ -142,10 +142,15 @@ def _text(d: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _section(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """One part of vehicle_data; null or not an object: nothing known."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def snapshot_from_vehicle_data(data: dict[str, Any], clock: Clock) -> VehicleSnapshot:
     """Translate Tesla's vehicle_data response into our snapshot (miles to km, ms timestamps to datetimes)."""
-    cs, ds, vs = (data.get(k) if isinstance(data.get(k), dict) else {}  # null or not an object: nothing known
-                  for k in ("charge_state", "drive_state", "vehicle_state"))
+    cs, ds, vs = (_section(data, k) for k in ("charge_state", "drive_state", "vehicle_state"))
     ts = cs.get("timestamp")
     read_at = datetime.fromtimestamp(ts / 1000, UTC) if isinstance(ts, (int, float)) and ts > 0 else clock()
     rng = _num(cs, "battery_range", float)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: the project's virtual environment (.venv, made and filled with
-# requirements-dev.txt if missing), Debian's Chromium for the dashboard's browser tests, ruff, then pytest.
+# requirements-dev.txt if missing), Debian's Chromium for the dashboard's browser tests, ruff, mypy, then pytest.
 # Extra arguments go to pytest. CI (.ci/run) runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +11,6 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 "$PY" -m ruff check .
+# Types: clients/ strict (config in pyproject.toml). charge_logic joins once the one-planner rewrite lands.
+"$PY" -m mypy --strict clients
 "$PY" -m pytest -p no:cacheprovider "$@"

@@ -11,6 +11,7 @@ After a failure (not a sleeping car: that is normal) the API is not asked again 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -238,7 +239,7 @@ class VehicleLink:
                 sent.append({"name": cmd.name, "ok": False, "reason": "daily command budget spent"})
                 break
             try:
-                result = self._counted(lambda c=cmd: self.vehicle.execute(c))
+                result = self._counted(functools.partial(self.vehicle.execute, cmd))
                 sent.append({"name": cmd.name, "ok": result.ok, "reason": result.reason})
                 if not result.ok:  # "disconnected", "not plugged in"...: our picture of the car is wrong; re-read it
                     self._reread = True
