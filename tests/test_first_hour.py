@@ -93,6 +93,7 @@ def test_the_readme_demo_command_works_in_a_fresh_clone_and_a_fresh_venv(tmp_pat
     assert not (clone / ".venv").exists()
     env = clean_env(PATH=_debian_like_path(tmp_path))
     env.pop("VIRTUAL_ENV", None)
+    env.pop("VENV", None)  # scripts/venv.sh's own choice of folder: the README's command makes .venv
     demo = readme_commands()[0]
     first = subprocess.run(["bash", "-c", demo], cwd=clone, env=env, capture_output=True, text=True, timeout=600,
                            stdin=subprocess.DEVNULL)
