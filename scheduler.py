@@ -9,16 +9,20 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import schedule
 
 import cli
 from service.settings import Settings, SettingsError, load_settings
 from service.state_file import unusable_state_dir
+
+if TYPE_CHECKING:  # imported where used: `--help` and the subcommands start without them
+    from service.coordinator import Coordinator
 
 log = logging.getLogger("scheduler")
 
@@ -96,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def make_coordinator(args: argparse.Namespace, settings: Settings):  # noqa: ANN201 - returns (coordinator, clock)
+def make_coordinator(args: argparse.Namespace, settings: Settings) -> tuple[Coordinator, Callable[[], datetime]]:
     from service.coordinator import Coordinator
     from service.state_file import ensure_private_dir
     from service.vehicle_link import VehicleLink
@@ -107,8 +111,7 @@ def make_coordinator(args: argparse.Namespace, settings: Settings):  # noqa: ANN
 
         clock = DemoClock(args.demo_speed, start=_demo_start(state_dir))
         vehicle = demo_vehicle(clock, settings.zone, state_dir)
-        forecast, trips, mode = DemoForecast(settings.zone), demo_trips(settings.zone, state_dir,
-                                                                          settings.calendar_hours), "demo"
+        forecast, trips, mode = DemoForecast(), demo_trips(settings.zone, state_dir, settings.calendar_hours), "demo"
     else:
         from clients.vehicle_factory import make_vehicle
         from service.grid_source import make_forecast_provider
@@ -137,7 +140,7 @@ def _demo_start(state_dir: Path) -> datetime:
         return now
 
 
-def describe(result, zone) -> str:  # noqa: ANN001
+def describe(result, zone) -> str:
     """One readable line: the car, then the decision, then its reasons."""
     v, d = result.vehicle, result.decision
     local = result.at.astimezone(zone)

@@ -68,14 +68,15 @@ def generate(grid: Grid, zone: ZoneInfo, seed: int, config: RuleConfig, days: in
     first = (last - timedelta(days=days)).replace(tzinfo=None)
     first = datetime.combine(first.date(), datetime.min.time())
     events = household_calendar(first, days, zone, rng)
-    trips = [Trip(e, PLACES[e.location]) for e in events]
+    routed = [(e, PLACES[e.location or ""]) for e in events]  # every generated event is at one of the places
+    trips = [Trip(e, r) for e, r in routed]
     buffer = timedelta(minutes=config.departure_buffer_min)
     soc = float(config.base_charge_limit)
     sessions: list[Session] = []
     arrival_soc: dict[float, float] = {}
     home_since: datetime | None = None
-    for i, trip in enumerate(trips):
-        planned = trip.event.start - timedelta(minutes=trip.route.drive_minutes) - buffer
+    for i, (trip, route) in enumerate(zip(trips, (r for _, r in routed), strict=True)):
+        planned = trip.event.start - timedelta(minutes=route.drive_minutes) - buffer
         leave = planned + timedelta(minutes=rng.uniform(-config.departure_buffer_min, config.departure_buffer_min))
         if home_since is not None and leave > home_since:
             need = trip_need(trips, home_since, config, zone)
@@ -84,9 +85,9 @@ def generate(grid: Grid, zone: ZoneInfo, seed: int, config: RuleConfig, days: in
             sessions.append(Session(len(sessions), f"cal-{i}", "home", home_since.timestamp(), leave.timestamp(),
                                     None, None, energy))
             soc = max(soc, float(need.charge_limit))
-        soc -= 100.0 * 2 * trip.route.distance_km * config.consumption_wh_per_km / 1000.0 / config.battery_kwh
+        soc -= 100.0 * 2 * route.distance_km * config.consumption_wh_per_km / 1000.0 / config.battery_kwh
         soc = max(soc, float(config.reserve_soc))  # a trip beyond the battery tops up on the way
-        back = trip.event.end + timedelta(minutes=trip.route.drive_minutes + rng.uniform(0, 20))
+        back = trip.event.end + timedelta(minutes=route.drive_minutes + rng.uniform(0, 20))
         home_since = back + timedelta(minutes=rng.uniform(0, 15))
     sessions = [s for s in sessions if grid.hour0 <= s.arrival and s.departure <= grid.end]
     sessions = [Session(j, *(getattr(s, f) for f in Session.__dataclass_fields__ if f != "index"))

@@ -96,10 +96,7 @@ class Cheapest(Policy):
             if seven <= local:
                 seven = (local + timedelta(days=1)).replace(hour=7, minute=0, second=0, microsecond=0)
             end = datetime(seven.year, seven.month, seven.day, 7, tzinfo=view.zone).timestamp()
-        if view.requested_energy_kwh is not None:
-            energy = view.requested_energy_kwh
-        else:
-            energy = self.median(view)
+        energy = view.requested_energy_kwh if view.requested_energy_kwh is not None else self.median(view)
         if end <= view.now:
             return ((view.now, view.now + FAR, MAX_AMPS),)
         h0 = view.forecast_start

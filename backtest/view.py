@@ -30,7 +30,7 @@ class History(Sequence):
     def __len__(self) -> int:
         return self._n
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         if isinstance(i, slice):
             return [self._items[j] for j in range(*i.indices(self._n))]
         if i < 0:

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from charge_logic.config import RuleConfig  # noqa: E402
-from charge_logic.models import (  # noqa: E402
+from charge_logic.config import RuleConfig
+from charge_logic.models import (
     CalendarEvent,
     ChargeWindow,
     ForecastPoint,
@@ -25,7 +25,7 @@ from charge_logic.models import (  # noqa: E402
     Trip,
     VehicleSnapshot,
 )
-from charge_logic.rules import decide  # noqa: E402
+from charge_logic.rules import decide
 
 ZONE = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 27, 22, 7, tzinfo=ZONE)

@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scheduler import make_coordinator  # noqa: E402
-from service.settings import load_settings  # noqa: E402
+from scheduler import make_coordinator
+from service.settings import load_settings
 
 
 def write_history(state_dir: Path, n: int, end: datetime) -> None:

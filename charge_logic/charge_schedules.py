@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from charge_logic.localtime import minutes_after_midnight
@@ -77,7 +78,7 @@ def days_mask(text: str) -> int:
     return mask
 
 
-def schedule_from_args(args: dict) -> ChargeSchedule:
+def schedule_from_args(args: dict[str, Any]) -> ChargeSchedule:
     """What the car holds after add_charge_schedule with these arguments (used by apply_commands)."""
     return ChargeSchedule(id=int(args.get("id") or 0), name=str(args.get("name") or ""),
                           days_of_week=days_mask(args.get("days_of_week", "All")),
@@ -177,9 +178,9 @@ def with_charge_schedule(decision: Decision, vehicle: VehicleSnapshot | None, *,
         minute = minutes_after_midnight(now, zone)
         inside = _inside(have, minute)
         rest = [c for c in rest if c.name != "charge_start" and not (c.name == "charge_stop" and inside)]
-        reasons.append(f"The car's own charge schedule charges the plan from {have.start_time // 60:02d}:"
-                       f"{have.start_time % 60:02d} to {(have.end_time or 0) // 60:02d}:{(have.end_time or 0) % 60:02d}"
-                       ", also if the scheduler is down")
+        start, end = have.start_time or 0, have.end_time or 0
+        reasons.append(f"The car's own charge schedule charges the plan from {start // 60:02d}:{start % 60:02d} to "
+                       f"{end // 60:02d}:{end % 60:02d}, also if the scheduler is down")
     return replace(decision, commands=(*first, *rest), reasons=tuple(reasons))
 
 

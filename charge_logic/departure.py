@@ -73,11 +73,10 @@ def plan_departure(now: datetime, trips: Sequence[Trip], config: RuleConfig, zon
     else:
         text = (f"Departure {leave} for {event.summary} (starts {when}): {drive:.0f} min drive "
                 f"+ {config.departure_buffer_min} min buffer")
-    reasons = [text]
     if departure < uncapped:
-        reasons[0] = (f"{event.summary} (starts {when}) would mean leaving at {clock_text(uncapped, now, zone)}; the "
-                      f"departure stays at the latest {config.latest_departure:%H:%M} ({leave})")
-    return DeparturePlan(departure, event, day_end(event.start, zone), tuple(reasons))
+        text = (f"{event.summary} (starts {when}) would mean leaving at {clock_text(uncapped, now, zone)}; the "
+                f"departure stays at the latest {config.latest_departure:%H:%M} ({leave})")
+    return DeparturePlan(departure, event, day_end(event.start, zone), (text,))
 
 
 def leave_at(trip: Trip, config: RuleConfig, zone: ZoneInfo) -> datetime:

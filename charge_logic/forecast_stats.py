@@ -47,8 +47,3 @@ def forecast_stats(now: datetime, forecast: Sequence[ForecastPoint], days: float
     std = math.sqrt(math.fsum((x - mean) ** 2 for x in loads) / len(loads))
     return ForecastStats(mean_mw=mean, std_mw=std, current_mw=current.load_mw, current_start=current.start,
                          points=len(loads), covers_now=current.start <= now)
-
-
-def load_text(mw: float) -> str:
-    """Loads the way a grid operator's page shows them: GW above 10 GW, else MW."""
-    return f"{mw / 1000:.1f} GW" if abs(mw) >= 10_000 else f"{mw:,.0f} MW"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 
@@ -121,13 +121,13 @@ class HouseholdModel:
         arrays when fewer than `min_sessions` are known. `other_station`, `other_weekday`, `per_year` override the
         model's distance for this query. `previous`: weight of how long the station's previous session lasted (per
         e-fold of its ratio; the car that stayed only two hours last time may be out again soon)."""
-        reading = {"other_station": other_station, "other_weekday": other_weekday, "per_year": per_year,
-                   "previous": previous}
+        reading = {k: v for k, v in (("other_station", other_station), ("other_weekday", other_weekday),
+                                     ("per_year", per_year), ("previous", previous)) if v is not None}
         return self.nearest_readings(station_id, arrival, [reading], estimated_stay_h=estimated_stay_h,
                                      requested_energy_kwh=requested_energy_kwh, k=k, min_sessions=min_sessions,
                                      recent=recent)[0]
 
-    def nearest_readings(self, station_id: str, arrival: datetime, readings: list[dict], *,
+    def nearest_readings(self, station_id: str, arrival: datetime, readings: list[dict[str, float]], *,
                          estimated_stay_h: float | None = None, requested_energy_kwh: float | None = None,
                          k: int = 60, min_sessions: int = 10, recent: int = 4000
                          ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -176,14 +176,6 @@ class HouseholdModel:
                                     requested_energy_kwh=requested_energy_kwh, k=k, min_sessions=min_sessions)
         return [Scenario(float(a), float(b)) for a, b in zip(stay, energy, strict=True)]
 
-    def median_energy(self, station_id: str) -> float | None:
-        station = self._stations.get(station_id)
-        if station is None:
-            return None
-        c = self._cols
-        mine = c["energy"].view()[c["station"].view() == station]
-        return float(np.median(mine)) if len(mine) else None
-
 
 def crps(samples: np.ndarray, weight: np.ndarray, actual: float) -> float | np.ndarray:
     """Continuous ranked probability score of `actual` under the weighted samples (lower is better): how far, on
@@ -207,12 +199,3 @@ def learn(sessions: list[PastSession]) -> HouseholdModel:
     for s in sorted(sessions, key=lambda s: s.departure):
         model.add(s)
     return model
-
-
-def departure_quantile(scenarios: list[Scenario], arrival: datetime, q: float) -> datetime | None:
-    """The q-quantile of the departure time these scenarios imply (e.g. q=0.05: 'leaves before this 1 time in 20')."""
-    if not scenarios:
-        return None
-    stays = sorted(s.stay_h for s in scenarios)
-    i = min(len(stays) - 1, max(0, int(math.floor(q * len(stays)))))
-    return arrival + timedelta(hours=stays[i])

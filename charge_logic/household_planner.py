@@ -369,7 +369,7 @@ class HouseholdPlanner:
                                 w0[wants], elapsed_h)
         price = self.price
         c = choose(now, signal(), stay_slots, energy, weight, kw, max_fail=t.max_risk, fail_cost=price,
-                   kernel=kernel, prices=self.ladder if first else ())
+                   kernel=kernel, prices=self.ladder.tolist() if first else ())
         if first and len(self.ladder):
             notes.would_t0 = now
             notes.would = [None if m >= c.n_slots else [m, s] for m, s in c.alternatives]

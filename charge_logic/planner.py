@@ -111,7 +111,7 @@ def ndtr(x: np.ndarray) -> np.ndarray:
     t = 1.0 / (1.0 + 0.3275911 * a)
     y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t \
         * np.exp(-a * a)
-    return 0.5 * (1.0 + np.sign(x) * y)
+    return np.asarray(0.5 * (1.0 + np.sign(x) * y), dtype=float)
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ def kernel_fail(M: np.ndarray, S: np.ndarray, n_slots: int, kernel: StayKernel, 
     lo = (Mv / READY_SHARE)[:, None]
     valid = (READY_SHARE * k.e_slots[None, :] > M) & (hi > lo) & (lo < n_slots)
     fail = np.where(valid, np.maximum(f_hi - f_lo, 0.0), 0.0)
-    return (fail @ k.weight) / den
+    return np.asarray((fail @ k.weight) / den, dtype=float)
 
 
 def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.ndarray, weight: np.ndarray,
@@ -187,10 +187,7 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
     slot_kwh = full_kw * slot_s / 3600.0
     uniform = per_slot is None
     idx = np.arange(n_slots + 1, dtype=float)
-    if uniform:
-        q = idx * slot_kwh
-    else:
-        q = np.concatenate([[0.0], np.cumsum(per_slot[:n_slots])])
+    q = idx * slot_kwh if per_slot is None else np.concatenate([[0.0], np.cumsum(per_slot[:n_slots])])
     fp = np.concatenate([[0.0], np.cumsum(signal)])
 
     deliverable = np.minimum(energy, stay * slot_kwh if uniform else np.interp(stay, idx, q))
@@ -283,7 +280,7 @@ def _as_slots(held: Sequence[ChargeWindow], t0: float, slot_s: float) -> tuple[f
 
 def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Sequence[Need], charger: Charger, *,
                   soc: float | None = None, battery_kwh: float | None = None, taper_from: float = 80.0,
-                  max_fail: float = 0.01, objective: str = "grid load", window_cost: float = 0.002,
+                  max_fail: float = 0.01, objective: str = "grid load", unit: str = "MW", window_cost: float = 0.002,
                   open_end_h: float = 12.0, held: Sequence[ChargeWindow] = ()) -> Plan:
     """Choose the windows. `forecast`: hourly signal points (any order, gaps allowed); `needs`: at least one;
     `held`: the windows the car was last given (kept unless a new plan is worth the command)."""
@@ -302,7 +299,7 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
         return Plan((), (), ("nothing to charge: the car already has what the trip needs",), 1.0, math.nan, math.nan)
     if float(stay.max()) <= 0:  # every departure is due or past: whatever the car gets now helps
         return Plan((ChargeWindow(now, now + timedelta(hours=open_end_h), charger.max_amps),), (),
-                    ("departure is due: charge now at full power",), 0.0, math.nan, math.nan)
+                    ("time to leave: charging now at full power until the car goes",), 0.0, math.nan, math.nan)
 
     reasons: list[str] = []
     pts = [p for p in forecast if p.load_mw is not None and math.isfinite(p.load_mw)]
@@ -313,77 +310,112 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
     elif missing:
         reasons.append(f"{objective} forecast missing for {missing * SLOT_MIN / 60:.1f} h: filled from the hours "
                        "around the gap")
-    per_slot = None
-    if soc is not None and battery_kwh and len(signal):
-        per_slot = np.empty(len(signal))
-        level = float(soc)
-        for j in range(len(signal)):
-            per_slot[j] = full_kw * slot_s / 3600.0 * taper_factor(level, taper_from)
-            level = min(100.0, level + battery_pct(per_slot[j], battery_kwh))
-        if level >= taper_from and float(energy.max()) > 0 and soc + battery_pct(float(energy.max()), battery_kwh) > \
-                taper_from:
-            reasons.append(f"above {taper_from:.0f} % the car takes less power: planned with the taper")
+    per_slot = _taper_slots(soc, battery_kwh, full_kw * slot_s / 3600.0, len(signal), taper_from)
+    if per_slot is not None and soc is not None and battery_kwh and \
+            soc + battery_pct(float(energy.max()), battery_kwh) > taper_from:
+        reasons.append(f"above {taper_from:.0f} % the car takes less power: planned with the taper")
     if pts:
         c = choose(t0, signal, stay, energy, weight, full_kw, per_slot=per_slot, max_fail=max_fail,
                    window_cost=window_cost, missing=missing, keep=_as_slots(held, t0, slot_s))
     else:
-        c = Choice(float(max(1, int(math.ceil(float(stay.max()))))), 0.0, max(1, int(math.ceil(float(stay.max())))),
-                   1.0, math.nan, math.nan, 0.0)
-    n_slots = c.n_slots
-    q = np.concatenate([[0.0], np.cumsum(per_slot[:n_slots])]) if per_slot is not None else \
-        np.arange(n_slots + 1) * full_kw * slot_s / 3600.0
-    idx = np.arange(n_slots + 1, dtype=float)
-
-    tz = now.tzinfo
-
-    def at(k: float) -> datetime:
-        return datetime.fromtimestamp(t0 + k * slot_s, UTC).astimezone(tz)
-
+        n = max(1, int(math.ceil(float(stay.max()))))
+        c = Choice(float(n), 0.0, n, 1.0, math.nan, math.nan, 0.0)
+    slots = _Slots(now, slot_s, c.n_slots, per_slot, full_kw)
     end = datetime.fromtimestamp(math.ceil((t0 + float(stay.max()) * slot_s + open_end_h * 3600) / 60) * 60,
-                                 UTC).astimezone(tz)
-    amps = charger.max_amps
-    if c.now_only:
-        windows = (ChargeWindow(now, end, amps),)
-    elif c.must == 0:
-        windows = (ChargeWindow(at(c.start), end, amps),)
-    else:
-        windows = (ChargeWindow(now, at(c.must), amps), ChargeWindow(at(c.start), end, amps))
+                                 UTC).astimezone(now.tzinfo)
+    reasons += _choice_reasons(c, needs, stay, energy, slots, charger.max_amps, objective, unit, bool(pts))
+    expected = _expected_soc(c, float(energy.max()), slots, soc, battery_kwh) if soc is not None and battery_kwh \
+        else ()
+    return Plan(_windows(c, slots, end, charger.max_amps), expected, tuple(reasons), c.ready, c.score, c.score_now, c)
 
-    e_med = float(np.median(energy))
+
+def _taper_slots(soc: float | None, battery_kwh: float | None, slot_kwh: float, n: int,
+                 taper_from: float) -> np.ndarray | None:
+    """kWh the car takes in its k-th charged slot, tapering above `taper_from` (None: SoC unknown, full power)."""
+    if soc is None or not battery_kwh or not n:
+        return None
+    per_slot = np.empty(n)
+    level = float(soc)
+    for j in range(n):
+        per_slot[j] = slot_kwh * taper_factor(level, taper_from)
+        level = min(100.0, level + battery_pct(per_slot[j], battery_kwh))
+    return per_slot if level >= taper_from else None
+
+
+@dataclass(frozen=True)
+class _Slots:
+    """The slot grid from now: slot k's time, and the kWh charged in the first k slots (`q`)."""
+
+    now: datetime
+    slot_s: float
+    n: int
+    per_slot: np.ndarray | None
+    full_kw: float
+
+    @property
+    def idx(self) -> np.ndarray:
+        return np.arange(self.n + 1, dtype=float)
+
+    @property
+    def q(self) -> np.ndarray:
+        if self.per_slot is not None:
+            return np.concatenate([[0.0], np.cumsum(self.per_slot[:self.n])])
+        return np.arange(self.n + 1) * self.full_kw * self.slot_s / 3600.0
+
+    def at(self, k: float) -> datetime:
+        return datetime.fromtimestamp(self.now.timestamp() + k * self.slot_s, UTC).astimezone(self.now.tzinfo)
+
+
+def _windows(c: Choice, slots: _Slots, end: datetime, amps: int) -> tuple[ChargeWindow, ...]:
     if c.now_only:
-        reasons.append(f"charge now at {amps} A" + (": no later start keeps the car ready" if pts else ""))
+        return (ChargeWindow(slots.now, end, amps),)
+    if c.must == 0:
+        return (ChargeWindow(slots.at(c.start), end, amps),)
+    return ChargeWindow(slots.now, slots.at(c.must), amps), ChargeWindow(slots.at(c.start), end, amps)
+
+
+def _choice_reasons(c: Choice, needs: Sequence[Need], stay: np.ndarray, energy: np.ndarray, slots: _Slots, amps: int,
+                    objective: str, unit: str, forecast: bool) -> list[str]:
+    """The plan in the owner's words: what runs now and why, what waits for when, and what cannot be met."""
+    now, idx, q = slots.now, slots.idx, slots.q
+    out: list[str] = []
+    if c.now_only:
+        out.append(f"charge now at {amps} A" + (": no later start keeps the car ready" if forecast else ""))
     else:
         if c.must:
-            early = float(stay.min()) * slot_s / 3600.0
-            reasons.append(f"must-have: {float(np.interp(c.must, idx, q)):.1f} kWh now at {amps} A until "
-                           f"{_local(at(c.must), now)}, in case the car leaves early (earliest expected: "
-                           f"{early:.1f} h from now)")
-        reasons.append(f"charge from {_local(at(c.start), now)} at {amps} A in the hours of lowest {objective}: "
-                       f"{c.score:,.0f} vs {c.score_now:,.0f} charging at once "
-                       f"({100 * (c.score_now - c.score) / max(abs(c.score_now), 1e-9):.1f} % lower)")
+            early = float(stay.min()) * slots.slot_s / 3600.0
+            out.append(f"must-have: {float(np.interp(c.must, idx, q)):.1f} kWh now at {amps} A until "
+                       f"{_local(slots.at(c.must), now)}, in case the car leaves early (earliest expected: "
+                       f"{early:.1f} h from now)")
+        out.append(f"charge from {_local(slots.at(c.start), now)} at {amps} A in the hours of lowest {objective}: "
+                   f"{c.score:,.0f} {unit} on average while charging, against {c.score_now:,.0f} {unit} charging at "
+                   f"once ({100 * (c.score_now - c.score) / max(abs(c.score_now), 1e-9):.1f} % lower)")
     if len(needs) > 1:
-        reasons.append(f"ready in {100 * c.ready:.1f} % of {len(needs)} expected departures (median need "
-                       f"{e_med:.1f} kWh)")
-    cap = np.interp(np.clip(stay, 0, n_slots), idx, q)
+        earliest = _local(min(n.departure for n in needs), now)
+        share = "every departure time" if c.ready >= 0.995 else f"{100 * c.ready:.0f} % of the departure times"
+        out.append(f"ready for {share} planned for, the earliest {earliest} in case the car leaves early")
+    cap = np.interp(np.clip(stay, 0, slots.n), idx, q)
     short = energy - cap
     if float(short.max()) > 1e-6:
         k = int(np.argmax(short))
-        reasons.append(f"deadline cannot be met: full power from now gives at most {float(cap[k]):.1f} of "
-                       f"{float(energy[k]):.1f} kWh by {_local(needs[k].departure, now)}")
+        out.append(f"deadline cannot be met: full power from now gives at most {float(cap[k]):.1f} of "
+                   f"{float(energy[k]):.1f} kWh by {_local(needs[k].departure, now)}")
+    return out
 
-    expected: list[tuple[datetime, float]] = []
-    if soc is not None and battery_kwh:
-        e_top = float(energy.max())  # the plan's last window runs until the car takes no more
 
-        def charged_by(k: float) -> float:
-            ch = k if c.now_only else min(c.must, k) + max(0.0, k - c.start)
-            return min(e_top, float(np.interp(ch, idx, q)))
+def _expected_soc(c: Choice, e_top: float, slots: _Slots, soc: float, battery_kwh: float
+                  ) -> tuple[tuple[datetime, float], ...]:
+    """The SoC the plan expects at each of its turns; the last window runs until the car takes no more."""
+    idx, q = slots.idx, slots.q
 
-        done_c = float(np.interp(e_top, q, idx))
-        done_k = done_c if (c.now_only or done_c <= c.must) else c.start + done_c - c.must
-        marks = {0.0, min(done_k, float(n_slots))}
-        if not c.now_only:
-            marks |= {c.start} | ({c.must} if c.must else set())
-        for k in sorted(marks):
-            expected.append((at(k), round(min(100.0, float(soc) + battery_pct(charged_by(k), battery_kwh)), 1)))
-    return Plan(windows, tuple(expected), tuple(reasons), c.ready, c.score, c.score_now, c)
+    def charged_by(k: float) -> float:
+        ch = k if c.now_only else min(c.must, k) + max(0.0, k - c.start)
+        return min(e_top, float(np.interp(ch, idx, q)))
+
+    done_c = float(np.interp(e_top, q, idx))
+    done_k = done_c if (c.now_only or done_c <= c.must) else c.start + done_c - c.must
+    marks = {0.0, min(done_k, float(slots.n))}
+    if not c.now_only:
+        marks |= {c.start} | ({c.must} if c.must else set())
+    return tuple((slots.at(k), round(min(100.0, float(soc) + battery_pct(charged_by(k), battery_kwh)), 1))
+                 for k in sorted(marks))

@@ -101,10 +101,10 @@ def _schedule_on(vehicle: VehicleSnapshot) -> bool:
         vehicle.charge_schedules is not None and mode != "StartAt")
 
 
-def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint],
-                       trips: Sequence[Trip], config: RuleConfig, zone: ZoneInfo, at_home: bool | None,
-                       windows: Sequence[ChargeWindow] | None, notes: Sequence[str], departure: DeparturePlan,
-                       need: TripNeed) -> Decision:
+def _decide_plugged_in(  # noqa: C901 - dispatches the four modes: trip, low or full, the plan, the car's schedule
+        now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint], trips: Sequence[Trip],
+        config: RuleConfig, zone: ZoneInfo, at_home: bool | None, windows: Sequence[ChargeWindow] | None,
+        notes: Sequence[str], departure: DeparturePlan, need: TripNeed) -> Decision:
     battery = vehicle.battery_level or 0
     top = max_amps(config, vehicle)
     low = battery < config.min_soc

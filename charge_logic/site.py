@@ -147,9 +147,9 @@ def _top_up(i: int, car: CarNeed, spans: list[_Span]) -> list[_Span]:
     """Spare amps before the departure, lowest signal first, until the car has what it needs; the last span used is
     cut where the need is met."""
     dep = car.departure
-    lack = car.energy_kwh - _energy(car, i, spans) if dep is not None else 0.0
-    if lack <= EPS_KWH:
+    if dep is None or car.energy_kwh - _energy(car, i, spans) <= EPS_KWH:
         return spans
+    lack = car.energy_kwh - _energy(car, i, spans)
     before = sorted((s for s in spans if s.end <= dep), key=lambda s: (s.signal, s.start.timestamp()))
     extra: list[_Span] = []
     for s in before:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from charge_logic.power import Charger, battery_pct, charger_of, wall_kwh
 from charge_logic.trip_energy import trip_need
 
 
-def _next_local(now: datetime, zone, at) -> datetime:
+def _next_local(now: datetime, zone: ZoneInfo, at: time) -> datetime:
     local = now.astimezone(zone)
     cand = datetime.combine(local.date(), at, tzinfo=zone)
     if cand <= local:
@@ -126,7 +126,8 @@ def _household_plan(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[
     why = choice.reasons or (f"following the plan made at plug-in{since}; {household.price_reason()}",)
     begin = max(a, t0)
     done = begin + to_limit / kw * 3600.0
-    expected = ((now, float(soc)),) if begin <= t0 else ((now, float(soc)), (at(begin), float(soc)))
+    expected: tuple[tuple[datetime, float], ...] = ((now, float(soc)),) if begin <= t0 else \
+        ((now, float(soc)), (at(begin), float(soc)))
     expected += ((at(done), round(min(100.0, float(soc) + battery_pct(to_limit, battery)), 1)),)
     return VehiclePlan(windows, expected, None,
                        tuple(f"no trip ahead: {r}" if i == 0 else r for i, r in enumerate(why)))

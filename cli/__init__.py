@@ -15,12 +15,7 @@ MODULES = ("cli.auth", "cli.events", "cli.backtest", "cli.health", "cli.leave")
 def register_all(sub: argparse._SubParsersAction,
                  common: Callable[[argparse.ArgumentParser], None] | None = None) -> None:
     for name in MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+        module = importlib.import_module(name)  # a subcommand that cannot be imported is a bug to see, not to skip
         before = set(sub.choices)
         module.register(sub)
         if common is not None:

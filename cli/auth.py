@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    module = importlib.import_module({"tesla": "clients.tesla_auth", "google": "clients.google_auth"}[args.service])
+    module = importlib.import_module({"tesla": "cli.tesla_sign_in", "google": "cli.google_sign_in"}[args.service])
     try:
         return int(module.run(args))
     except (KeyboardInterrupt, EOFError):  # Ctrl-C or Ctrl-D at the prompt: nothing was saved

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from charge_logic.models import Trip
 from service.settings import Settings, SettingsError, load_settings
-from service.trip_source import make_trip_provider
+from service.trip_source import CalendarTripProvider, make_trip_provider
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,7 +60,7 @@ def _line(t: Trip, settings: Settings) -> str:
     return f"{when}  {e.summary}{where}\n    {drive}"
 
 
-def _demo_provider(settings: Settings):  # noqa: ANN202 - a CalendarTripProvider
+def _demo_provider(settings: Settings) -> CalendarTripProvider:
     """`--demo events`: the demo's own sample calendar and drives, as the demo daemon plans from them."""
     from pathlib import Path
 
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
               "or pass --ics FILE_OR_URL", file=sys.stderr)
         return 2
     trips = provider.get(datetime.now(UTC), args.hours, start=start)  # budgets and caches run on the wall clock
-    cal = provider.statuses[0]
+    cal = provider.calendar_status
     if not cal.ok:
         print(f"warning: calendar: {cal.last_error}" + (" (showing the last good events)" if trips else ""),
               file=sys.stderr)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, tzinfo
 from typing import Protocol
 
 from charge_logic.models import CalendarEvent
@@ -57,7 +57,3 @@ def clean_location(raw: str | None) -> str | None:
 def sort_and_window(events: list[CalendarEvent], start: datetime, end: datetime) -> list[CalendarEvent]:
     out = [e for e in events if e.end > start and e.start < end]
     return sorted(out, key=lambda e: (e.start, e.end, e.summary))
-
-
-def day_span(d: date, zone: tzinfo, days: int = 1) -> tuple[datetime, datetime]:
-    return local_midnight(d, zone), local_midnight(d + timedelta(days=days), zone)

@@ -31,7 +31,7 @@ from clients.calendar_events import (
     sort_and_window,
 )
 from clients.http_text import readable, retry_after_s, with_retry_after
-from clients.private_files import write_json_atomic
+from clients.private_files import write_json
 
 SCOPES = ["https://www.googleapis.com/auth/calendar.readonly"]
 # The event types that can be a drive (developers.google.com/calendar/api/guides/event-types; events.list returns every
@@ -60,7 +60,8 @@ def load_credentials(token_file: str | Path, token_uri: str | None = None) -> Cr
         raise CalendarAuthError(f"no Google token at {path}: {REAUTH.replace('again', '')}once "
                                 "(or copy token.json there from a machine with a browser)")
     try:
-        creds = Credentials.from_authorized_user_info(json.loads(path.read_text(encoding="utf-8")), SCOPES)
+        creds: Credentials = Credentials.from_authorized_user_info(json.loads(path.read_text(encoding="utf-8")),
+                                                                   SCOPES)
     except (ValueError, KeyError, OSError) as exc:
         raise CalendarAuthError(f"Google token {path} is unreadable ({type(exc).__name__}): {REAUTH}") from None
     if token_uri:
@@ -70,9 +71,7 @@ def load_credentials(token_file: str | Path, token_uri: str | None = None) -> Cr
 
 
 def save_credentials(creds: Credentials, token_file: str | Path) -> None:
-    path = Path(token_file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, json.loads(creds.to_json()))
+    write_json(token_file, json.loads(creds.to_json()))
 
 
 def _zone(name: str | None, fallback: tzinfo) -> tzinfo:

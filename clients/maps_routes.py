@@ -10,6 +10,8 @@ route of 0 m (an event at home) comes as a route without `distanceMeters`: that 
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
 from clients.http_text import readable, retry_after_s, with_retry_after
@@ -29,8 +31,8 @@ class RoutesClient:
         self.session = session or requests.Session()
 
     def drive(self, origin: str, destination: str) -> Leg:
-        body = {"origin": {"address": origin}, "destination": {"address": destination}, "travelMode": "DRIVE",
-                "routingPreference": "TRAFFIC_UNAWARE", "units": "METRIC"}
+        body: dict[str, Any] = {"origin": {"address": origin}, "destination": {"address": destination},
+                                "travelMode": "DRIVE", "routingPreference": "TRAFFIC_UNAWARE", "units": "METRIC"}
         try:
             resp = self.session.post(f"{self.base_url}/directions/v2:computeRoutes", json=body, timeout=self.timeout,
                                      headers={"X-Goog-Api-Key": self._key, "X-Goog-FieldMask": FIELD_MASK})

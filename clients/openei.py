@@ -20,7 +20,7 @@ import requests
 
 from charge_logic.tariff import Tariff, TariffError, parse_urdb
 from clients.http_text import readable, retry_after_s, with_retry_after
-from clients.private_files import write_json_atomic
+from clients.private_files import read_json, write_json
 
 CACHE_DAYS = 30
 
@@ -115,16 +115,16 @@ def fetch_tariff(client: OpenEIClient, label: str, cache_file: str | Path, now: 
             return kept[1]
         raise
     tariff = parse_urdb(raw, f"OpenEI rate {label}")
-    write_json_atomic(path, {"label": label, "fetched_at": now.isoformat(), "rate": raw})
+    write_json(path, {"label": label, "fetched_at": now.isoformat(), "rate": raw})
     return tariff
 
 
 def _kept(path: Path, label: str) -> tuple[datetime, Tariff] | None:
+    data = read_json(path)
+    if not isinstance(data, dict) or data.get("label") != label:
+        return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("label") != label:
-            return None
         at = datetime.fromisoformat(data["fetched_at"])
         return (at, parse_urdb(data["rate"], str(path))) if at.tzinfo is not None else None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # TariffError is a ValueError
+    except (ValueError, KeyError, TypeError, AttributeError):  # TariffError is a ValueError
         return None

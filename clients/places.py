@@ -20,7 +20,7 @@ def is_place(location: str | None) -> bool:
     if text.strip().startswith("tel:"):
         return False
     words = [w for w in re.split(r"[^\w/]+", text) if w and w not in _FILLER]
-    letters = sum(ch.isalpha() for w in words for ch in w)
+    letters = sum(1 for w in words for ch in w if ch.isalpha())
     return letters >= 3
 
 

@@ -1,4 +1,6 @@
-"""Writing the files a client keeps (tokens, caches): whole or not at all, and readable by the owner only."""
+"""The small JSON files the scheduler keeps (tokens, caches, counters): written whole or not at all, readable by the
+owner only, and read back as None when missing or broken. The one place for it: clients, the service and the
+state file all use these."""
 
 from __future__ import annotations
 
@@ -24,6 +26,22 @@ def write_json_atomic(path: Path, data: Any, mode: int = 0o600) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """write_json_atomic into `path`'s folder, made if missing (caches hold event places and tokens, and a counter
+    must not reset on a torn write)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, data)
+
+
+def read_json(path: str | Path) -> Any:
+    """The file's JSON, or None when it is missing or unreadable (a broken cache is just a cold cache)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _default(value: Any) -> Any:

@@ -1,22 +1,30 @@
-"""What the two Tesla backends share: the vehicle_data JSON (the same in Owner and Fleet API), private token files,
-and error text scrubbed of secrets.
+"""What the two Tesla backends share: the vehicle_data JSON (the same in Owner and Fleet API), error text scrubbed
+of secrets, and TeslaVehicle, the summary, snapshot and wake that both run the same way.
 
 Why shared: Owner API and Fleet API return the same `vehicle_data` and command-reply shapes; only the transport,
-the path ids and the sign-in differ.
+the path ids, the errors and the sign-in differ, and only those are in clients/tesla_fleet.py and tesla_owner.py.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from charge_logic.models import ChargeSchedule, VehicleSnapshot
-from clients.private_files import write_json_atomic
-from clients.vehicle import BENIGN_REASONS, CommandProtocolRequired, CommandResult, VehicleSummary
+from charge_logic.models import ChargeSchedule, Command, VehicleSnapshot
+from clients.vehicle import (
+    BENIGN_REASONS,
+    CallCounter,
+    CommandProtocolRequired,
+    CommandResult,
+    VehicleAsleep,
+    VehicleError,
+    VehicleSummary,
+)
 
 Clock = Callable[[], datetime]
 
@@ -45,6 +53,8 @@ AUTH_HINT = "run `python scheduler.py auth tesla`"
 PROTOCOL_MARKERS = ("vehicle command protocol required", "unsigned_cmds_hardlocked")
 # Fleet API and tesla-http-proxy say this for a sleeping car, as a 408 (or, via the proxy, sometimes a 500).
 ASLEEP_MARKERS = ("offline or asleep", "vehicle unavailable")
+WAKE_MAX_S = 60.0  # a car may take up to a minute to come online after wake_up
+SUMMARY_FRESH_S = 60.0  # a summary this young is trusted by snapshot() without asking again
 
 
 def utc_now() -> datetime:
@@ -132,10 +142,15 @@ def _text(d: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _section(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """One part of vehicle_data; null or not an object: nothing known."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def snapshot_from_vehicle_data(data: dict[str, Any], clock: Clock) -> VehicleSnapshot:
     """Translate Tesla's vehicle_data response into our snapshot (miles to km, ms timestamps to datetimes)."""
-    cs, ds, vs = (data.get(k) if isinstance(data.get(k), dict) else {}  # null or not an object: nothing known
-                  for k in ("charge_state", "drive_state", "vehicle_state"))
+    cs, ds, vs = (_section(data, k) for k in ("charge_state", "drive_state", "vehicle_state"))
     ts = cs.get("timestamp")
     read_at = datetime.fromtimestamp(ts / 1000, UTC) if isinstance(ts, (int, float)) and ts > 0 else clock()
     rng = _num(cs, "battery_range", float)
@@ -219,15 +234,101 @@ def command_result(body: Any, protocol_help: str = "") -> CommandResult:
     return CommandResult(reason in BENIGN_REASONS, reason or "refused")
 
 
-def write_private_json(path: Path, data: Any) -> None:
-    """A token file: whole or not at all, readable by its owner only (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, data)
+class TeslaVehicle(ABC):
+    """One car through a Tesla API: the Vehicle protocol (clients/vehicle.py) as both backends keep it. A backend
+    says how to list the account's cars, read vehicle_data, send wake_up and a command; this class picks the car,
+    trusts a young summary, refuses to read a car that is not online and bounds the wake. Counts billed calls in
+    `calls`; never puts a token or the VIN in an error."""
 
+    api_name = "Tesla API"  # in errors: "Fleet API", "Owner API"
 
-def read_json(path: Path) -> Any:
-    """The file's JSON, or None when it is missing or unreadable."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    def __init__(self, *, vin: str, clock: Clock, sleep: Callable[[float], None]) -> None:
+        self.vin = vin
+        self.clock, self.sleep = clock, sleep
+        self.calls = CallCounter()
+        self.scrub = Scrubber()
+        self.scrub.add(vin)
+        self._last_summary: tuple[datetime, VehicleSummary] | None = None
+
+    # ------------------------------------------------------------------ what a backend says
+    @abstractmethod
+    def _list_cars(self) -> list[dict[str, Any]]:
+        """The account's cars (free, never wakes one), each with its vin, display_name and state."""
+
+    @abstractmethod
+    def _no_car(self) -> VehicleError:
+        """The error when the account has no such car."""
+
+    def _picked(self, item: dict[str, Any]) -> None:  # noqa: B027 - a hook; a backend that needs nothing skips it
+        """The car was found in the list: keep what the backend needs of it (its id, its signing)."""
+
+    @abstractmethod
+    def _knows_the_car(self) -> bool:
+        """The car's path id is known, so a remembered summary can be used without listing again."""
+
+    @abstractmethod
+    def _vehicle_data(self) -> dict[str, Any]:
+        """The billed vehicle_data reply, {"response": {...}}."""
+
+    @abstractmethod
+    def _wake_up(self) -> dict[str, Any]:
+        """The billed wake_up reply, {"response": {"state": ...}}."""
+
+    @abstractmethod
+    def execute(self, command: Command) -> CommandResult:
+        """Billed; sends one command named as in charge_logic.models.Command. Benign replies count as ok."""
+
+    # ------------------------------------------------------------------ the Vehicle protocol
+    def summary(self) -> VehicleSummary:
+        cars = self._list_cars()
+        self.calls.summaries += 1
+        item = pick_vehicle(cars, self.vin)
+        if item is None:
+            raise self._no_car()
+        if not self.vin:
+            self.vin = str(item["vin"])
+            self.scrub.add(self.vin)
+        summary = summary_from_json(item)
+        self._last_summary = (self.clock(), summary)
+        self._picked(item)
+        return summary
+
+    def snapshot(self) -> VehicleSnapshot:
+        summary = self._fresh_summary()
+        if summary.state != "online":
+            raise VehicleAsleep(f"the car ({summary.vin_short}) is {summary.state}; not read")
+        data = self._vehicle_data().get("response")
+        if not isinstance(data, dict):
+            raise VehicleError(f"{self.api_name} vehicle_data reply had no vehicle data")
+        return snapshot_from_vehicle_data(data, self.clock)
+
+    def wake(self, timeout_s: float = WAKE_MAX_S) -> bool:
+        """Wake once (billed) and poll the free list until online; bounded by timeout_s (at most 60 s: teslapy's own
+        sync_wake_up would sleep that long with time.sleep)."""
+        timeout_s = max(0.0, min(timeout_s, WAKE_MAX_S))
+        if self._fresh_summary(max_age_s=0).state == "online":
+            return True
+        started, waited, interval = time.monotonic(), 0.0, 2.0
+        if (self._wake_up().get("response") or {}).get("state") == "online":
+            return True
+        while waited + (time.monotonic() - started) < timeout_s:
+            pause = min(interval, timeout_s - waited - (time.monotonic() - started))
+            if pause <= 0:
+                break
+            self.sleep(pause)
+            waited += pause
+            interval = min(interval * 1.5, 8.0)
+            if self.summary().state == "online":
+                return True
+        return False
+
+    # ------------------------------------------------------------------ plumbing
+    def _fresh_summary(self, max_age_s: float = SUMMARY_FRESH_S) -> VehicleSummary:
+        if self._last_summary is not None and self._knows_the_car():
+            at, summary = self._last_summary
+            if 0 <= (self.clock() - at).total_seconds() < max_age_s:
+                return summary
+        return self.summary()
+
+    def _count(self, billed: str) -> None:
+        setattr(self.calls, billed, getattr(self.calls, billed) + 1)

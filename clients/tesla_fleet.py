@@ -25,41 +25,35 @@ from urllib.parse import urlsplit
 
 import requests
 
-from charge_logic.models import Command, VehicleSnapshot
+from charge_logic.models import Command
 from clients.http_text import readable, retry_after_s, with_retry_after
+from clients.private_files import read_json, write_json
 from clients.tesla_common import (
     AUTH_HINT,
     COMMANDS,
     VEHICLE_DATA_ENDPOINTS,
     Clock,
     Scrubber,
+    TeslaVehicle,
     command_result,
     error_text,
     is_asleep_error,
     is_protocol_error,
-    pick_vehicle,
-    read_json,
     short_vin,
-    snapshot_from_vehicle_data,
-    summary_from_json,
     utc_now,
-    write_private_json,
 )
 from clients.vehicle import (
-    CallCounter,
     CommandProtocolRequired,
     CommandResult,
     VehicleAsleep,
     VehicleAuthError,
     VehicleError,
     VehicleSetupError,
-    VehicleSummary,
 )
 
 log = logging.getLogger(__name__)
 
 TOKEN_FILE = "tesla_fleet_token.json"
-WAKE_MAX_S = 60.0  # a car may take up to a minute to come online after wake_up
 SETUP_PAUSE_S = 86400.0  # a refusal only the owner can fix is asked again a day later, not every tick
 PROXY_HELP = ("the car takes only signed commands: run tesla-http-proxy and set "
               "TESLA_FLEET_BASE_URL=https://localhost:4443 and TESLA_FLEET_CA_CERT=<its tls-cert.pem> (docs/tesla.md); "
@@ -69,7 +63,6 @@ PROXY_HELP = ("the car takes only signed commands: run tesla-http-proxy and set 
 TESLA_HOST_SUFFIXES = (".tesla.com", ".tesla.cn")
 TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
 MAX_RETRY_AFTER_S = 30.0  # wait out a 429 this long at most, once; longer waits become an error for this tick
-SUMMARY_FRESH_S = 60.0  # a summary this young is trusted by snapshot() without asking again
 
 
 def token_path(state_dir: str | Path) -> Path:
@@ -81,7 +74,7 @@ def save_token(path: Path, token: dict[str, Any], now: float | None = None) -> d
     now = time.time() if now is None else now
     saved = {"access_token": token["access_token"], "refresh_token": token.get("refresh_token", ""),
              "expires_at": now + float(token.get("expires_in") or 3600)}
-    write_private_json(path, saved)
+    write_json(path, saved)
     return saved
 
 
@@ -112,13 +105,17 @@ def token_request(session: requests.Session, token_url: str, data: dict[str, str
     return body
 
 
-class FleetVehicle:
-    """One car through the Fleet API. Counts billed calls in `calls`; never puts a token or the VIN in an error."""
+class FleetVehicle(TeslaVehicle):
+    """One car through the Fleet API: the REST paths, the OAuth token and its refresh, the proxy's signing and the
+    Fleet API's errors; the rest is TeslaVehicle's."""
+
+    api_name = "Fleet API"
 
     def __init__(self, base_url: str, *, token_file: Path, client_id: str, token_url: str, vin: str = "",
                  ca_cert: str = "", clock: Clock = utc_now, sleep: Callable[[float], None] = time.sleep,
                  timeout: tuple[float, float] = TIMEOUT, max_retry_after_s: float = MAX_RETRY_AFTER_S,
                  direct: bool | None = None) -> None:
+        super().__init__(vin=vin, clock=clock, sleep=sleep)
         self.base_url = base_url.rstrip("/")
         self.token_file = Path(token_file)
         self.client_id = client_id
@@ -126,10 +123,8 @@ class FleetVehicle:
         self.signing_required = False  # the vehicle list says command_signing: required
         # base_url is Tesla's own host (unsigned commands) rather than tesla-http-proxy; None: told by the host name
         self.direct = direct
-        self.vin = vin
-        self.clock, self.sleep, self.timeout = clock, sleep, timeout
+        self.timeout = timeout
         self.max_retry_after_s = max_retry_after_s
-        self.calls = CallCounter()
         self.session = requests.Session()
         # Passed on every request: a Session's own `verify` loses to REQUESTS_CA_BUNDLE in the environment
         # (github.com/psf/requests/issues/4650), which docker images often set.
@@ -138,10 +133,8 @@ class FleetVehicle:
             if not Path(ca_cert).is_file():
                 raise VehicleError(f"TESLA_FLEET_CA_CERT={ca_cert} is not a file: give the proxy's tls-cert.pem")
             self.verify = ca_cert
-        self.scrub = Scrubber()
-        self.scrub.add(vin, client_id)
+        self.scrub.add(client_id)
         self._token: dict[str, Any] | None = None
-        self._last_summary: tuple[Any, VehicleSummary] | None = None
         self._load_token()
 
     @classmethod
@@ -150,56 +143,30 @@ class FleetVehicle:
                    client_id=settings.tesla_client_id, token_url=settings.tesla_token_url, vin=settings.tesla_vin,
                    ca_cert=settings.tesla_fleet_ca_cert, **kw)
 
-    # ------------------------------------------------------------------ the Vehicle protocol
-    def summary(self) -> VehicleSummary:
-        body = self._call("GET", "/api/1/vehicles", what="the vehicle list")
-        self.calls.summaries += 1
-        item = pick_vehicle(body.get("response") or [], self.vin)
-        if item is None:
-            which = f"the car with VIN {short_vin(self.vin)}" if self.vin else "any car"
-            raise VehicleError(f"the Tesla account has no access to {which}: check TESLA_VIN and the app's "
-                               "vehicle scopes")
-        if not self.vin:
-            self.vin = str(item["vin"])
-            self.scrub.add(self.vin)
-        summary = summary_from_json(item)
-        self._last_summary = (self.clock(), summary)
+    # ------------------------------------------------------------------ what TeslaVehicle asks
+    def _list_cars(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/api/1/vehicles", what="the vehicle list").get("response") or [])
+
+    def _no_car(self) -> VehicleError:
+        which = f"the car with VIN {short_vin(self.vin)}" if self.vin else "any car"
+        return VehicleError(f"the Tesla account has no access to {which}: check TESLA_VIN and the app's vehicle "
+                            "scopes")
+
+    def _picked(self, item: dict[str, Any]) -> None:
         signing = item.get("command_signing") == "required"  # "off" | "allowed" | "required"
         if signing and not self.signing_required and self._direct():
             log.warning("%s", PROXY_HELP)
         self.signing_required = signing
-        return summary
 
-    def snapshot(self) -> VehicleSnapshot:
-        summary = self._fresh_summary()
-        if summary.state != "online":
-            raise VehicleAsleep(f"the car ({summary.vin_short}) is {summary.state}; not read")
-        body = self._call("GET", f"/api/1/vehicles/{self.vin}/vehicle_data", what="vehicle data", billed="data",
+    def _knows_the_car(self) -> bool:
+        return bool(self.vin)
+
+    def _vehicle_data(self) -> dict[str, Any]:
+        return self._call("GET", f"/api/1/vehicles/{self.vin}/vehicle_data", what="vehicle data", billed="data",
                           params={"endpoints": VEHICLE_DATA_ENDPOINTS})
-        data = body.get("response")
-        if not isinstance(data, dict):
-            raise VehicleError("Fleet API vehicle_data reply had no vehicle data")
-        return snapshot_from_vehicle_data(data, self.clock)
 
-    def wake(self, timeout_s: float = WAKE_MAX_S) -> bool:
-        """Wake once (billed) and poll the free list until online; bounded by timeout_s (at most 60 s)."""
-        timeout_s = max(0.0, min(timeout_s, WAKE_MAX_S))
-        if self._fresh_summary(max_age_s=0).state == "online":
-            return True
-        started, waited, interval = time.monotonic(), 0.0, 2.0
-        body = self._call("POST", f"/api/1/vehicles/{self.vin}/wake_up", what="wake_up", billed="wakes")
-        if (body.get("response") or {}).get("state") == "online":
-            return True
-        while waited + (time.monotonic() - started) < timeout_s:
-            pause = min(interval, timeout_s - waited - (time.monotonic() - started))
-            if pause <= 0:
-                break
-            self.sleep(pause)
-            waited += pause
-            interval = min(interval * 1.5, 8.0)
-            if self.summary().state == "online":
-                return True
-        return False
+    def _wake_up(self) -> dict[str, Any]:
+        return self._call("POST", f"/api/1/vehicles/{self.vin}/wake_up", what="wake_up", billed="wakes")
 
     def execute(self, command: Command) -> CommandResult:
         if command.name not in COMMANDS:
@@ -218,13 +185,6 @@ class FleetVehicle:
         if self.direct is not None:
             return self.direct
         return (urlsplit(self.base_url).hostname or "").endswith(TESLA_HOST_SUFFIXES)
-
-    def _fresh_summary(self, max_age_s: float = SUMMARY_FRESH_S) -> VehicleSummary:
-        if self._last_summary is not None and self.vin:
-            at, summary = self._last_summary
-            if 0 <= (self.clock() - at).total_seconds() < max_age_s:
-                return summary
-        return self.summary()
 
     def _load_token(self) -> None:
         """Fail at start-up, not at the first tick, when nobody has signed in."""
@@ -285,7 +245,7 @@ class FleetVehicle:
                 body = None
             text = self.scrub(error_text(body) if isinstance(body, dict) else readable(resp.text, 120))
             if billed and status < 500:  # Tesla bills every reply below 500, refusals too
-                setattr(self.calls, billed, getattr(self.calls, billed) + 1)
+                self._count(billed)
             if status == 401 and not refreshed and "mobile_access_disabled" not in text:
                 refreshed = True
                 self._access_token(force_refresh=True)

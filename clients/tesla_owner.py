@@ -27,39 +27,32 @@ from oauthlib.oauth2.rfc6749.errors import (
     UnauthorizedClientError,
 )
 
-from charge_logic.models import Command, VehicleSnapshot
+from charge_logic.models import Command
 from clients.http_text import readable, retry_after_s, with_retry_after
+from clients.private_files import read_json, write_json
 from clients.tesla_common import (
     AUTH_HINT,
     VEHICLE_DATA_ENDPOINTS,
     Clock,
-    Scrubber,
+    TeslaVehicle,
     command_result,
     error_text,
     is_asleep_error,
     is_protocol_error,
-    pick_vehicle,
-    read_json,
     short_vin,
-    snapshot_from_vehicle_data,
-    summary_from_json,
     utc_now,
-    write_private_json,
 )
 from clients.vehicle import (
-    CallCounter,
     CommandProtocolRequired,
     CommandResult,
     VehicleAsleep,
     VehicleAuthError,
     VehicleError,
     VehicleSetupError,
-    VehicleSummary,
 )
 
 TOKEN_FILE = "tesla_owner_token.json"
 TIMEOUT = 20  # seconds, teslapy's per-request timeout
-SUMMARY_FRESH_S = 60.0
 # Fleet command name -> teslapy endpoint name (teslapy/endpoints.json); the Owner API takes the same JSON bodies.
 ENDPOINTS = {
     "set_charging_amps": "CHARGING_AMPS",
@@ -109,86 +102,59 @@ def open_session(email: str, cache: Path, *, sso_base_url: str, authenticator: C
         return data if isinstance(data, dict) else {}
 
     def dump(data: dict[str, Any]) -> None:
-        write_private_json(cache, data)
+        write_json(cache, data)
 
     return teslapy.Tesla(email, cache_loader=load, cache_dumper=dump, timeout=timeout,
                          authenticator=authenticator or _refuse_sign_in,
                          sso_base_url=sso_base_url.rstrip("/") + "/")
 
 
-class OwnerVehicle:
-    """One car through the Owner API. Counts billed-equivalent calls in `calls` (the Owner API itself is free)."""
+class OwnerVehicle(TeslaVehicle):
+    """One car through the Owner API (teslapy): the endpoint names, teslapy's token cache and the Owner API's errors;
+    the rest is TeslaVehicle's. Counts billed-equivalent calls in `calls` (the Owner API itself is free)."""
+
+    api_name = "Owner API"
 
     def __init__(self, email: str, *, cache_file: Path, vin: str = "", base_url: str = "",
                  sso_base_url: str = "https://auth.tesla.com", clock: Clock = utc_now,
                  sleep: Callable[[float], None] = time.sleep, timeout: float = TIMEOUT) -> None:
         if not email:
             raise VehicleAuthError(f"TESLA_ACCOUNT_EMAIL is empty: set it, then {AUTH_HINT}")
+        super().__init__(vin=vin, clock=clock, sleep=sleep)
         set_base_url(base_url)
         self.cache_file = Path(cache_file)
-        self.vin = vin
-        self.clock, self.sleep = clock, sleep
-        self.calls = CallCounter()
-        self.scrub = Scrubber()
-        self.scrub.add(email, vin)
+        self.scrub.add(email)
         self.tesla = open_session(email, self.cache_file, sso_base_url=sso_base_url, timeout=timeout)
         if not self.tesla.authorized:
             raise VehicleAuthError(f"no Tesla Owner API token in {self.cache_file}: {AUTH_HINT}")
         self.scrub.add(*(str(v) for k, v in (self.tesla.token or {}).items() if "token" in k))
         self._id: str | None = None
-        self._last_summary: tuple[Any, VehicleSummary] | None = None
 
     @classmethod
     def from_settings(cls, settings: Any, **kw: Any) -> OwnerVehicle:
         return cls(settings.tesla_account_email, cache_file=token_path(settings.state_dir), vin=settings.tesla_vin,
                    base_url=settings.tesla_owner_base_url, sso_base_url=settings.tesla_auth_url, **kw)
 
-    # ------------------------------------------------------------------ the Vehicle protocol
-    def summary(self) -> VehicleSummary:
+    # ------------------------------------------------------------------ what TeslaVehicle asks
+    def _list_cars(self) -> list[dict[str, Any]]:
         body = self._api("PRODUCT_LIST", what="the product list", path_vars=None)
-        self.calls.summaries += 1
-        cars = [p for p in body.get("response") or [] if isinstance(p, dict) and "vehicle_id" in p]
-        item = pick_vehicle(cars, self.vin)
-        if item is None:
-            which = f"car with VIN {short_vin(self.vin)}" if self.vin else "car"
-            raise VehicleError(f"the Tesla account has no {which}: check TESLA_VIN")
+        return [p for p in body.get("response") or [] if isinstance(p, dict) and "vehicle_id" in p]
+
+    def _no_car(self) -> VehicleError:
+        which = f"car with VIN {short_vin(self.vin)}" if self.vin else "car"
+        return VehicleError(f"the Tesla account has no {which}: check TESLA_VIN")
+
+    def _picked(self, item: dict[str, Any]) -> None:
         self._id = str(item.get("id_s") or item.get("id"))
-        if not self.vin:
-            self.vin = str(item["vin"])
-            self.scrub.add(self.vin)
-        summary = summary_from_json(item)
-        self._last_summary = (self.clock(), summary)
-        return summary
 
-    def snapshot(self) -> VehicleSnapshot:
-        summary = self._fresh_summary()
-        if summary.state != "online":
-            raise VehicleAsleep(f"the car ({summary.vin_short}) is {summary.state}; not read")
-        body = self._api("VEHICLE_DATA", what="vehicle data", billed="data", endpoints=VEHICLE_DATA_ENDPOINTS)
-        data = body.get("response")
-        if not isinstance(data, dict):
-            raise VehicleError("Owner API vehicle_data reply had no vehicle data")
-        return snapshot_from_vehicle_data(data, self.clock)
+    def _knows_the_car(self) -> bool:
+        return bool(self._id)
 
-    def wake(self, timeout_s: float = 60.0) -> bool:
-        """teslapy's sync_wake_up sleeps up to 60 s with time.sleep; ours is bounded by timeout_s (at most 60 s)."""
-        timeout_s = max(0.0, min(timeout_s, 60.0))
-        if self._fresh_summary(max_age_s=0).state == "online":
-            return True
-        started, waited, interval = time.monotonic(), 0.0, 2.0
-        body = self._api("WAKE_UP", what="wake_up", billed="wakes")
-        if (body.get("response") or {}).get("state") == "online":
-            return True
-        while waited + (time.monotonic() - started) < timeout_s:
-            pause = min(interval, timeout_s - waited - (time.monotonic() - started))
-            if pause <= 0:
-                break
-            self.sleep(pause)
-            waited += pause
-            interval = min(interval * 1.5, 8.0)
-            if self.summary().state == "online":
-                return True
-        return False
+    def _vehicle_data(self) -> dict[str, Any]:
+        return self._api("VEHICLE_DATA", what="vehicle data", billed="data", endpoints=VEHICLE_DATA_ENDPOINTS)
+
+    def _wake_up(self) -> dict[str, Any]:
+        return self._api("WAKE_UP", what="wake_up", billed="wakes")
 
     def execute(self, command: Command) -> CommandResult:
         endpoint = ENDPOINTS.get(command.name)
@@ -198,13 +164,6 @@ class OwnerVehicle:
         return command_result(body, PROTOCOL_HELP)
 
     # ------------------------------------------------------------------ plumbing
-    def _fresh_summary(self, max_age_s: float = SUMMARY_FRESH_S) -> VehicleSummary:
-        if self._last_summary is not None and self._id:
-            at, summary = self._last_summary
-            if 0 <= (self.clock() - at).total_seconds() < max_age_s:
-                return summary
-        return self.summary()
-
     def _api(self, name: str, *, what: str, billed: str | None = None, path_vars: Any = "car",
              **kw: Any) -> dict[str, Any]:
         if not self.tesla.authorized:
@@ -258,9 +217,6 @@ class OwnerVehicle:
         except requests.RequestException as exc:
             raise VehicleError(f"cannot reach Tesla sign-in ({type(exc).__name__})") from None
         self.scrub.add(*(str(v) for k, v in (self.tesla.token or {}).items() if "token" in k))
-
-    def _count(self, billed: str) -> None:
-        setattr(self.calls, billed, getattr(self.calls, billed) + 1)
 
     @staticmethod
     def _error(status: int, text: str, what: str) -> VehicleError:

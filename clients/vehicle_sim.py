@@ -8,15 +8,15 @@ saved to a JSON file so that `--demo --once` runs continue where the last one st
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from charge_logic.models import CHARGING, COMPLETE, DISCONNECTED, STOPPED, Command, VehicleSnapshot
-from clients.private_files import write_json_atomic
+from clients.private_files import read_json, write_json_atomic
 from clients.vehicle import CallCounter, CommandResult, VehicleAsleep, VehicleError, VehicleSummary
 
 AWAKE_AFTER_ACTIVITY = timedelta(minutes=15)
@@ -32,7 +32,6 @@ class SimCarState:
     soc: float = 45.0
     plugged_in: bool = True
     charging: bool = False
-    manual_start: bool = False  # charging because someone said charge_start (not the car's own schedule)
     amps: int = 16
     max_amps: int = 32
     volts: int = 240
@@ -50,6 +49,17 @@ class SimCarState:
     latitude: float = 40.7420
     longitude: float = -74.0020
 
+    @classmethod
+    def from_json(cls, data: Any) -> SimCarState | None:
+        """The state as saved (a field an older version kept is dropped); None when it is not a state."""
+        if not isinstance(data, dict):
+            return None
+        names = {f.name for f in fields(cls)}
+        try:
+            return cls(**{k: v for k, v in data.items() if k in names})
+        except TypeError:  # no clock
+            return None
+
 
 class SimVehicle:
     """A Vehicle (clients.vehicle) that simulates a Tesla; `now` is injected so demos and soaks can run fast."""
@@ -62,11 +72,8 @@ class SimVehicle:
         self.display_name = display_name
         self.vin = vin
         self.calls = CallCounter()
-        if state is None and path is not None and path.is_file():
-            try:
-                state = SimCarState(**json.loads(path.read_text()))
-            except (ValueError, TypeError):
-                state = None  # a broken sim file is simply started afresh
+        if state is None and path is not None:
+            state = SimCarState.from_json(read_json(path))  # a missing or broken sim file is simply started afresh
         self.s = state or SimCarState(clock=now().isoformat(), awake_until=(now() + AWAKE_AFTER_ACTIVITY).isoformat())
 
     # ------------------------------------------------------------------ physics
@@ -101,7 +108,7 @@ class SimVehicle:
                 self.s.charging = True
             if self.s.charging:
                 if not self.s.plugged_in or self.s.soc >= self.s.limit:
-                    self.s.charging = self.s.manual_start = False
+                    self.s.charging = False
                 else:
                     kwh = self._power_kw() * step.total_seconds() / 3600
                     soc = min(float(self.s.limit), self.s.soc + kwh / self.s.battery_kwh * 100)
@@ -129,7 +136,7 @@ class SimVehicle:
             self.s.energy_added_kwh = 0.0  # the car counts from each plug-in
         self.s.plugged_in = plugged
         if not plugged:
-            self.s.charging = self.s.manual_start = False
+            self.s.charging = False
         self._touch()
         self._save()
 
@@ -207,12 +214,12 @@ class SimVehicle:
                 return CommandResult(True, "is_charging")
             if s.soc >= s.limit:
                 return CommandResult(True, "complete")
-            s.charging = s.manual_start = True
+            s.charging = True
             s.schedule_paused_until = ""
         elif command.name == "charge_stop":
             if not s.charging:
                 return CommandResult(True, "not_charging")
-            s.charging = s.manual_start = False
+            s.charging = False
             s.schedule_paused_until = self._next_off_peak_end(self._now()).isoformat()
         else:
             raise VehicleError(f"the simulated car does not know the command {command.name}")

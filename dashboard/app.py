@@ -34,7 +34,7 @@ def create_app(state_dir: str | Path, refresh_s: float = 10.0) -> Dash:
     state_dir = Path(state_dir)
     reader = StateReader(state_dir / "state.json")
     app = Dash(
-        "dashboard", title="Charge scheduler", update_title=None, assets_folder=str(ASSETS),
+        "dashboard", title="Charge scheduler", update_title="", assets_folder=str(ASSETS),
         serve_locally=True, external_scripts=[], external_stylesheets=[], index_string=INDEX,
         suppress_callback_exceptions=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
@@ -49,7 +49,7 @@ def create_app(state_dir: str | Path, refresh_s: float = 10.0) -> Dash:
         snapshot = reader.read()
         try:
             return layout.page(snapshot, now_in(snapshot.zone), refresh_s)
-        except Exception:  # noqa: BLE001 - the owner gets words, the log gets the trace
+        except Exception:  # the owner gets words, the log gets the trace
             log.exception("the page could not be drawn from %s", snapshot.path)
             return layout.page(unreadable(snapshot), now_in(None), refresh_s)
 

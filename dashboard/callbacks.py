@@ -29,7 +29,7 @@ def register(app: Dash, reader: StateReader, refresh_s: float) -> None:
             if key == shown:
                 return status, no_update, no_update
             return status, layout.content(snapshot, snapshot.clock(now), refresh_s), key
-        except Exception:  # noqa: BLE001 - the owner gets words, the log gets the trace
+        except Exception:  # the owner gets words, the log gets the trace
             log.exception("the page could not be drawn from %s", snapshot.path)
             bad = unreadable(snapshot)
             return layout.status(bad, now), layout.content(bad, now, refresh_s), layout.shown_key(bad.signature, now)

@@ -14,9 +14,14 @@ from dash import dcc, html
 
 from dashboard.figures import forecast_figure, history_figure, soc_figure
 from dashboard.plan import Window, departure, expected_soc, needed_soc, recent_history, windows
-from dashboard.values import DASH, ago, clock, fmt, items, num, obj, text, when
+from dashboard.values import DASH, ago, clock, flag, fmt, items, num, obj, text, when
 
-GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False}
+GRAPH_CONFIG: dcc.Graph.Config = {"displayModeBar": False, "responsive": True, "scrollZoom": False}
+# A yes/no of the car's in words; None: the state does not say.
+YES_NO_WORDS: dict[str, dict[bool | None, str]] = {
+    "plugged_in": {True: "plugged in", False: "not plugged in", None: "plug unknown"},
+    "at_home": {True: "at home", False: "away", None: ""},
+}
 SOURCE_NAMES = {"grid": "Grid forecast", "calendar": "Calendar", "maps": "Maps (drive distances)", "vehicle": "Car"}
 # The decision's machine labels (charge_logic.rules) in words; an unknown label shows with its underscores as spaces.
 MODE_WORDS = {
@@ -39,7 +44,7 @@ CHARGE_NOW_WORDS = {"True": "start", "False": "stop", "None": "leave as is"}
 def card(title: str, children: list[Any], card_id: str | None = None, wide: bool = False,
           subtitle: Any = None) -> html.Section:
     head = [html.H2(title)] + ([html.Div(subtitle, className="sub")] if subtitle else [])
-    extra = {"id": f"card-{card_id}"} if card_id else {}
+    extra: dict[str, Any] = {"id": f"card-{card_id}"} if card_id else {}
     return html.Section(className="card" + (" wide" if wide else ""), **extra,
                         children=[html.Div(className="card-head", children=head), *children])
 
@@ -51,7 +56,7 @@ def _graph(graph_id: str, figure: Any, tall: bool = False) -> html.Div:
 
 
 def _tile(label: str, value: str, tile_id: str | None = None, tone: str = "", note: str | None = None) -> html.Div:
-    extra = {"id": tile_id} if tile_id else {}
+    extra: dict[str, Any] = {"id": tile_id} if tile_id else {}
     return html.Div(className=f"tile {tone}".strip(), children=[
         html.Div(label, className="tile-label"), html.Div(value, className="tile-value", **extra),
         html.Div(note, className="tile-note") if note else None])
@@ -217,8 +222,8 @@ def car_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Secti
     v = obj(state.get("vehicle"))
     soc, limit = num(v.get("battery_level")), num(v.get("charge_limit_soc"))
     read = when(v.get("read_at"), zone)
-    plugged = {True: "plugged in", False: "not plugged in"}.get(v.get("plugged_in"), "plug unknown")
-    home = {True: "at home", False: "away", None: ""}.get(v.get("at_home"), "")
+    plugged = YES_NO_WORDS["plugged_in"][flag(v.get("plugged_in"))]
+    home = YES_NO_WORDS["at_home"][flag(v.get("at_home"))]
     bar = html.Div(className="socbar", title=f"{fmt(soc, '%')} of {fmt(limit, '%')} limit", children=[
         html.Div(className="socbar-fill", style={"width": f"{max(0.0, min(100.0, soc or 0)):.0f}%"}),
         html.Div(className="socbar-limit", style={"left": f"{max(0.0, min(100.0, limit or 0)):.0f}%"})

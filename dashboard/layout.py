@@ -91,7 +91,7 @@ def _safe(build: Callable[..., Any], title: str, state: dict[str, Any], zone: Zo
     """One card; if its part of the state is malformed, a short note instead of a broken page."""
     try:
         return build(state, zone, now)
-    except Exception as exc:  # noqa: BLE001 - a bad value inside one section must not blank the page
+    except Exception as exc:  # a bad value inside one section must not blank the page
         log.exception("card %r could not be drawn", title)
         note = f"This part could not be drawn from the state file ({type(exc).__name__}: {exc})."
         return cards.card(title, [html.P(note, className="muted")])

@@ -28,6 +28,11 @@ def num(value: Any) -> float | None:
     return float(value)
 
 
+def flag(value: Any) -> bool | None:
+    """A yes/no the state says, or None when it says neither."""
+    return value if isinstance(value, bool) else None
+
+
 def text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
-from dashboard.harness import GRAPH_DRAWN, demo_state, launch, run_app  # noqa: E402
+from tests.dashboard_harness import GRAPH_DRAWN, demo_state, launch, run_app
 
 # Evaluated in the page: the moment the forecast's first trace exists, in ms since navigation start.
 DRAWN_AT = f"() => document.querySelector({GRAPH_DRAWN!r}) ? performance.now() : null"
@@ -54,7 +54,7 @@ def _cpu_ms() -> dict[str, float]:
     return out
 
 
-def _load(page, url: str) -> dict[str, float]:  # noqa: ANN001
+def _load(page, url: str) -> dict[str, float]:
     before = _cpu_ms()
     page.goto(url, wait_until="commit")
     drawn = page.wait_for_function(DRAWN_AT, polling="raf", timeout=60000).json_value()
@@ -65,7 +65,7 @@ def _load(page, url: str) -> dict[str, float]:  # noqa: ANN001
             "server_cpu_ms": after["server"] - before["server"]}
 
 
-def measure(browser, url: str, width: int) -> tuple[dict[str, float], dict[str, float]]:  # noqa: ANN001
+def measure(browser, url: str, width: int) -> tuple[dict[str, float], dict[str, float]]:
     """A first load in a fresh context (nothing cached), then a second load of the same page (browser cache warm)."""
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()

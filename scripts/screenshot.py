@@ -14,14 +14,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
-from dashboard.harness import GRAPH_DRAWN, ROOT, demo_state, launch, run_app  # noqa: E402
+from tests.dashboard_harness import GRAPH_DRAWN, ROOT, demo_state, launch, run_app
 
 WIDTHS = {"phone": 390, "desktop": 1280}
 
 
-def page_height(browser, url: str, width: int) -> int:  # noqa: ANN001
+def page_height(browser, url: str, width: int) -> int:
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(url)
     page.wait_for_selector(GRAPH_DRAWN, timeout=30000)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fakes.tesla_car import FIRMWARE_2026, LEGACY_FIRMWARE  # noqa: E402
-from tests.soak_harness import Backends, run_soak  # noqa: E402
+from tests.fakes.tesla_car import FIRMWARE_2026, LEGACY_FIRMWARE
+from tests.soak_harness import Backends, run_soak
 
 FIRMWARES = {"legacy": LEGACY_FIRMWARE, "2026": FIRMWARE_2026}
 

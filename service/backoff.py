@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from charge_logic.localtime import clock_text
-from service.disk import read_json, write_json
+from clients.private_files import read_json, write_json
 
 MAX_DELAY = timedelta(hours=4)
 MAX_RETRY_AFTER = timedelta(days=1)  # a server asking for longer is believed only this far

@@ -125,7 +125,7 @@ class Coordinator:
             points = self.forecast_source.get(now)
         except Exception as exc:  # a provider bug must not stop the loop
             log.exception("forecast source failed")
-            self.forecast_source.status.ok, self.forecast_source.status.last_error = False, str(exc)[:300]
+            self.forecast_source.status.failed(exc, now)
             points = []
         st = self.forecast_source.status
         hours = self.settings.forecast_stale_hours
@@ -155,9 +155,9 @@ class Coordinator:
             trips = self.trip_source.get(now)
         except Exception as exc:
             log.exception("calendar source failed")
-            self.trip_source.statuses[0].ok, self.trip_source.statuses[0].last_error = False, str(exc)[:300]
+            self.trip_source.calendar_status.failed(exc, now)
             trips = []
-        cal = self.trip_source.statuses[0]
+        cal = self.trip_source.calendar_status
         hours = self.settings.calendar_stale_hours
         if cal.stale and cal.data_at is not None and (now - cal.data_at).total_seconds() > hours * 3600:
             notes.append(f"The calendar could not be read for {_ago(now, cal.data_at).removesuffix(' ago')}, longer "
@@ -172,7 +172,7 @@ class Coordinator:
                          f"apply{self._next_try(cal, now)}.")
         if cal.warning:
             notes.append(f"The calendar was read, but not all of it: {cal.warning}.")
-        for st in self.trip_source.statuses[1:]:
+        for st in self.trip_source.maps_statuses:
             if not st.ok and st.last_error:
                 notes.append(f"Google Maps is failing ({st.last_error}): distances known before are used, new places "
                              f"have none{self._next_try(st, now)}.")

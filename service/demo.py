@@ -49,13 +49,10 @@ class DemoClock:
 class DemoForecast:
     """The shipped PJM week, repeated: hour h of any week takes the same weekday and hour of the real week."""
 
-    def __init__(self, zone: ZoneInfo):
-        self.zone = zone
+    def __init__(self) -> None:
         lines = [ln for ln in (DATA / "pjm_week.csv").read_text().splitlines() if not ln.startswith("#")]
         rows = list(csv.DictReader(lines))
-        self.loads = [float(r["load_forecast_mw"] or r["load_mw"]) for r in rows]
-        first = datetime.fromisoformat(rows[0]["interval_start_utc"].replace("Z", "+00:00"))
-        self.anchor = first  # a Monday 00:00 in New York
+        self.loads = [float(r["load_forecast_mw"] or r["load_mw"]) for r in rows]  # from a Monday 00:00 in New York
         self.status = SourceStatus("grid")
 
     def get(self, now: datetime) -> list[ForecastPoint]:
@@ -67,7 +64,7 @@ class DemoForecast:
             local = t.astimezone(ZoneInfo(DEMO_ZONE))
             idx = (local.weekday() * 24 + local.hour) % WEEK_HOURS
             points.append(ForecastPoint(t, self.loads[idx]))
-        self.status.ok, self.status.last_success, self.status.data_at = True, now, now
+        self.status.succeeded(now, data_at=now)
         return points
 
 

@@ -1,28 +1,11 @@
-"""Small private files in STATE_DIR: caches, counters and tokens that survive restarts, readable by the owner only."""
+"""The monthly call budgets kept in STATE_DIR (the files themselves: clients/private_files.py)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from clients.private_files import write_json_atomic
-
-
-def read_json(path: str | Path) -> Any:
-    """The file's JSON, or None when it is missing or unreadable (a broken cache is just a cold cache)."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def write_json(path: str | Path, data: Any) -> None:
-    """Whole or not at all, 0600 (caches hold event places, counters must not reset on a torn write)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, data)
+from clients.private_files import read_json, write_json
 
 
 def _month(now: datetime) -> str:

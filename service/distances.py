@@ -15,8 +15,9 @@ from typing import Protocol
 from charge_logic.models import Route
 from clients import places
 from clients.maps_errors import Leg, MapsError, MapsKeyError, PlaceNotFoundError
+from clients.private_files import read_json, write_json
 from service.backoff import Backoff, retry_after_of
-from service.disk import MonthlyBudget, read_json, write_json
+from service.disk import MonthlyBudget
 from service.sources import SourceStatus
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,8 @@ class DistanceService:
         if not self.backoff.ready(now):
             return None, f"distance unknown: {self.status.last_error}"
         if not self.budget.allows(now):
-            self.status.ok, self.status.last_error, self.status.last_error_at = (
-                False, f"Maps budget of {self.budget.limit} calls this month reached (MAPS_CALLS_PER_MONTH)", now)
+            self.status.failed(f"Maps budget of {self.budget.limit} calls this month reached (MAPS_CALLS_PER_MONTH)",
+                               now)
             self.status.retry_at = self.budget.renews_at(now)
             return None, "distance unknown: Maps monthly budget reached"
         self.budget.spend(now)
@@ -94,8 +95,7 @@ class DistanceService:
                 log.exception("maps: unexpected failure")
                 exc = MapsError(f"Maps call failed unexpectedly ({type(exc).__name__})")
             log.warning("maps: %s", exc)
-            self.status.ok, self.status.last_error, self.status.last_error_at = False, str(exc)[:300], now
-            self.status.stale = bool(self.entries)  # cached distances stand in meanwhile
+            self.status.failed(exc, now, stale=bool(self.entries))  # cached distances stand in meanwhile
             self.status.retry_at = self.backoff.failed(
                 now, retry_after_s=retry_after_of(exc),
                 at_least=now + timedelta(days=1) if isinstance(exc, MapsKeyError) else None)
@@ -103,7 +103,7 @@ class DistanceService:
         route = Route(round(leg.distance_m / 1000, 2), round(leg.duration_s / 60, 1))
         self.entries[key] = {"at": now.isoformat(), "km": route.distance_km, "min": route.drive_minutes}
         self._save(now)
-        self.status.ok, self.status.last_success, self.status.data_at = True, now, now
-        self.status.last_error, self.status.stale, self.status.retry_at = None, False, None
+        self.status.succeeded(now, data_at=now, forget_error=True)
+        self.status.retry_at = None
         self.backoff.succeeded()
         return route, None

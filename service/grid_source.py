@@ -23,8 +23,9 @@ import requests
 from charge_logic.models import ForecastPoint
 from clients import gridstatus
 from clients.grid_datasets import GridDataset, dataset_for, resolve
+from clients.private_files import read_json, write_json
 from service.backoff import Backoff, retry_after_of
-from service.disk import MonthlyBudget, read_json, write_json
+from service.disk import MonthlyBudget
 from service.grid_usage import USAGE_EVERY, PlanUsage
 from service.settings import Settings
 from service.sources import SourceStatus
@@ -160,9 +161,9 @@ class GridForecastProvider:
         points = [p for p in self.points if lo - timedelta(hours=1) < p.start <= hi]  # the hour holding now-6h too
         short = self._short(now, points)
         if short and self._fetch_error is None:
-            self.status.ok, self.status.stale, self.status.last_error = False, True, short
-        elif self._fetch_error is None:
-            self.status.ok, self.status.last_error = True, None
+            self.status.failed(short, now, stale=True)
+        elif self._fetch_error is None:  # the forecast reaches far enough again: no longer failing, as stale as it is
+            self.status.succeeded(stale=self.status.stale, forget_error=True)
         return [] if short else points
 
     def _short(self, now: datetime, points: list[ForecastPoint]) -> str | None:
@@ -231,16 +232,12 @@ class GridForecastProvider:
         self.backoff.succeeded()
         self.status.retry_at = None
         self._save_cache()
-        self.status.ok, self.status.stale = True, False
-        self.status.last_success = self.status.data_at = now
+        self.status.succeeded(now, data_at=now)
 
     def _failed(self, now: datetime, exc: gridstatus.GridStatusError) -> None:
         log.warning("grid forecast: %s", exc)
         self._fetch_error = str(exc)
-        self.status.ok = False
-        self.status.stale = self.fetched_at is not None
-        self.status.last_error = str(exc).splitlines()[0][:300]
-        self.status.last_error_at = now
+        self.status.failed(exc, now, stale=self.fetched_at is not None)
         at_least = None
         if isinstance(exc, BudgetSpentError):
             at_least = self.budget.renews_at(now)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from clients.gridstatus import ApiUsage
-from service.disk import read_json, write_json
+from clients.private_files import read_json, write_json
 
 USAGE_EVERY = timedelta(days=2)
 

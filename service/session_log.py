@@ -80,7 +80,8 @@ class SessionLog:
         back with, over the km in between."""
         out = []
         for before, after in zip(self.sessions, self.sessions[1:], strict=False):
-            if None in (before.soc_end, before.odometer_end, after.soc_start, after.odometer_start):
+            if before.soc_end is None or before.odometer_end is None or after.soc_start is None \
+                    or after.odometer_start is None:
                 continue
             out.append(Drive(km=after.odometer_start - before.odometer_end, soc_used=before.soc_end - after.soc_start))
         return out

@@ -157,6 +157,12 @@ class Settings:
     def state_path(self) -> Path:
         return Path(self.state_dir)
 
+    @property
+    def google_token_path(self) -> Path:
+        """Where `auth google` leaves the Google token and the calendar reads it: GOOGLE_TOKEN_FILE, else
+        STATE_DIR/token.json."""
+        return Path(self.google_token_file) if self.google_token_file else self.state_path / "token.json"
+
     def rules(self) -> RuleConfig:
         """The thresholds as the pure core wants them."""
         names = {f.name for f in fields(RuleConfig)}
@@ -196,10 +202,9 @@ def _parse(f: Any, raw: str) -> Any:
         what = {bool: "true or false", time: "a time HH:MM, e.g. 07:30", int: "a whole number",
                 float: "a number"}.get(kind, "text")
         raise SettingsError(f"{name}={raw!r} is not valid: it takes {what}") from None
-    if isinstance(value, (int, float)):
-        if value != value or (md["low"] is not None and value < md["low"]) or (
-                md["high"] is not None and value > md["high"]):
-            raise SettingsError(f"{name}={raw} is out of range: it takes {_fmt(md['low'])} to {_fmt(md['high'])}")
+    if isinstance(value, (int, float)) and (value != value or (md["low"] is not None and value < md["low"]) or (
+            md["high"] is not None and value > md["high"])):
+        raise SettingsError(f"{name}={raw} is out of range: it takes {_fmt(md['low'])} to {_fmt(md['high'])}")
     if md["choices"]:
         value = value.upper() if name == "GRID_ISO" else value.lower()
         if name == "GRID_ISO":
@@ -259,14 +264,3 @@ def _check(s: Settings) -> None:
                             f"(now {s.min_charge_limit} <= {s.base_charge_limit} <= {s.top_charge_limit})")
     if s.default_departure > s.latest_departure:
         raise SettingsError("DEFAULT_DEPARTURE must not be later than LATEST_DEPARTURE")
-
-
-def example_lines() -> list[str]:
-    """The body of `.env.example`: each setting with its one-line comment and default."""
-    out: list[str] = []
-    for name, f in SPECS.items():
-        default = f.default.strftime("%H:%M") if isinstance(f.default, time) else f.default
-        default = str(default).lower() if isinstance(default, bool) else default
-        extra = f" (also read as {', '.join(f.metadata['aliases'])})" if f.metadata["aliases"] else ""
-        out += [f"# {f.metadata['help']}{extra}", f"{name}={'' if f.metadata['secret'] else default}"]
-    return out

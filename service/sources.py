@@ -27,6 +27,32 @@ class SourceStatus:
     retry_at: datetime | None = None  # a failing source is not asked again before this (service/backoff.py)
     warning: str | None = None  # read, but not all of it: what was skipped or cut (an iCal feed's broken events)
 
+    def succeeded(self, now: datetime | None = None, *, data_at: datetime | None = None, stale: bool = False,
+                  forget_error: bool = False) -> None:
+        """The source answered (at `now`, if given): ok, not stale unless told; `data_at` is when the data in use was
+        fetched. The last error stays on record (the health table shows it) unless `forget_error`."""
+        self.ok, self.stale = True, stale
+        if now is not None:
+            self.last_success = now
+        if data_at is not None:
+            self.data_at = data_at
+        if forget_error:
+            self.last_error = None
+
+    def failed(self, error: object, now: datetime | None = None, *, stale: bool | None = None) -> None:
+        """The source failed: not ok, the error on record (its first line, 300 characters: exceptions here carry no
+        secrets); `stale` when the last good data stands in (unchanged when not given)."""
+        self.ok = False
+        self.noted(error, now)
+        if stale is not None:
+            self.stale = stale
+
+    def noted(self, error: object, now: datetime | None = None) -> None:
+        """An error on record that does not make the source fail (the car reads, but refuses commands)."""
+        self.last_error = (str(error).splitlines() or [""])[0][:300]
+        if now is not None:
+            self.last_error_at = now
+
     def to_json(self, now: datetime) -> dict[str, Any]:
         d = asdict(self)
         for k in ("last_success", "last_error_at", "data_at", "retry_at"):
@@ -43,7 +69,17 @@ class ForecastProvider(Protocol):
 
 
 class TripProvider(Protocol):
-    statuses: list[SourceStatus]  # the calendar's, then the distance source's
+    @property
+    def calendar_status(self) -> SourceStatus:
+        """The calendar's."""
+
+    @property
+    def maps_statuses(self) -> list[SourceStatus]:
+        """The distance sources' (Google Maps)."""
+
+    @property
+    def statuses(self) -> list[SourceStatus]:
+        """Every one, for the health list: the calendar's first."""
 
     def get(self, now: datetime) -> list[Trip]:
         """Upcoming events with the drive to each, soonest first."""

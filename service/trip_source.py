@@ -14,13 +14,12 @@ from pathlib import Path
 from charge_logic.models import CalendarEvent, Trip
 from clients import places
 from clients.calendar_events import CalendarError, CalendarSource, EventRules
-from clients.google_auth import token_path
 from clients.google_calendar import GoogleCalendar
 from clients.ical_calendar import ICalCalendar
 from clients.maps_legacy import LegacyMapsClient
 from clients.maps_routes import RoutesClient
+from clients.private_files import read_json, write_json
 from service.backoff import Backoff, retry_after_of
-from service.disk import read_json, write_json
 from service.distances import MAPS_BACKOFF_BASE, DistanceService, DriveClient
 from service.settings import Settings, SettingsError, is_address
 from service.sources import SourceStatus
@@ -50,11 +49,23 @@ class CalendarTripProvider:
         self.backoff = backoff or Backoff()
         if state_dir is not None:
             self.status.retry_at = self.backoff.keep(Path(state_dir) / "backoff.json", "calendar").retry_at
-        self.statuses: list[SourceStatus] = [self.status, distances.status]
         self._events: list[CalendarEvent] = []
         self._events_at: datetime | None = None
         self._saved_at: datetime | None = None
         self._load()
+
+    @property
+    def calendar_status(self) -> SourceStatus:
+        return self.status
+
+    @property
+    def maps_statuses(self) -> list[SourceStatus]:
+        return [self.distances.status]
+
+    @property
+    def statuses(self) -> list[SourceStatus]:
+        """The calendar's, then the distance source's: the health list."""
+        return [self.calendar_status, *self.maps_statuses]
 
     def _load(self) -> None:
         data = read_json(self.cache_path) if self.cache_path else None
@@ -87,15 +98,14 @@ class CalendarTripProvider:
                 raise CalendarError(f"calendar read failed unexpectedly ({type(bug).__name__})") from bug
         except CalendarError as exc:
             log.warning("calendar: %s", exc)
-            self.status.ok, self.status.last_error, self.status.last_error_at = False, str(exc)[:300], now
+            self.status.failed(exc, now)
             if usual:
                 self.status.retry_at = self.backoff.failed(now, retry_after_s=retry_after_of(exc))
             return self._last_good(now, start, until)
         if usual:
             self.backoff.succeeded()
             self.status.retry_at = None
-        self.status.ok, self.status.stale = True, False
-        self.status.last_success = now
+        self.status.succeeded(now)
         problems = getattr(self.calendar, "problems", ())  # what an iCal feed skipped or cut (broken events)
         self.status.warning = "; ".join(problems)[:500] or None
         if not usual:
@@ -143,7 +153,7 @@ def choose_calendar(settings: Settings, ics: str | None = None) -> CalendarSourc
             raise SettingsError(f"ICAL_URL={settings.ical_url.strip()}: no such file (give an .ics file's path or "
                                 "the calendar's secret iCal address)")
         return ICalCalendar(settings.ical_url, settings.zone, rules)
-    token = token_path(settings)
+    token = settings.google_token_path
     if source == "google" or token.is_file() or Path(settings.google_credentials_file).is_file():
         return GoogleCalendar(token, settings.zone, rules, calendar_id=settings.google_calendar_id,
                               base_url=settings.google_calendar_base_url)

@@ -11,6 +11,7 @@ After a failure (not a sleeping car: that is normal) the API is not asked again 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +47,6 @@ class Usage:
     data: int = 0
     commands: int = 0
     wakes: int = 0
-    data_today: int = 0
     commands_today: int = 0
     wakes_today: int = 0
 
@@ -55,17 +55,25 @@ class Usage:
         if month != self.month:
             self.month, self.data, self.commands, self.wakes = month, 0, 0, 0
         if day != self.day:
-            self.day, self.data_today, self.commands_today, self.wakes_today = day, 0, 0, 0
+            self.day, self.commands_today, self.wakes_today = day, 0, 0
 
     def add(self, before: CallCounter, after: CallCounter) -> None:
         d, c, w = after.data - before.data, after.commands - before.commands, after.wakes - before.wakes
         self.data, self.commands, self.wakes = self.data + d, self.commands + c, self.wakes + w
-        self.data_today += d
         self.commands_today += c
         self.wakes_today += w
 
     def cost_usd(self) -> float:
         return round(CallCounter(self.data, self.commands, self.wakes).cost_usd(), 4)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Usage:
+        """The counts as saved; a count an older version kept (data_today) is dropped, not a reason to forget the
+        month's."""
+        if not isinstance(data, dict):
+            raise TypeError(f"usage is {type(data).__name__}, not an object")
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass
@@ -93,7 +101,7 @@ class VehicleLink:
         self.usage = Usage()
         self.last: VehicleSnapshot | None = None
         self.online = False
-        self._saved: tuple[Usage, VehicleSnapshot | None] | None = None
+        self._saved: tuple[Usage, VehicleSnapshot | None, datetime | None] | None = None
         self._reread = False  # a command was refused or failed: read the car next tick, whatever the interval
         self._summary_state: str | None = None  # what the last summary that came through said
         self.looked_at: datetime | None = None  # when a summary last came through (kept in vehicle.json)
@@ -114,7 +122,7 @@ class VehicleLink:
     def _load(self) -> None:
         saved = read_json_or_move_aside(self.path, datetime.now().astimezone()) or {}
         try:
-            self.usage = Usage(**saved.get("usage", {}))
+            self.usage = Usage.from_json(saved.get("usage", {}))
             self.looked_at = datetime.fromisoformat(saved["looked_at"]) if saved.get("looked_at") else None
             snap = saved.get("last")
             if snap:
@@ -156,7 +164,8 @@ class VehicleLink:
             self._error(now, _as_vehicle_error(exc))
             return self.last
         self.backoff.succeeded()
-        self.status.ok, self.status.last_success, self.status.retry_at, self.status.stale = True, now, None, False
+        self.status.succeeded(now)
+        self.status.retry_at = None
         if self.looked_at is not None and now - self.looked_at > UNWATCHED and self.last is not None \
                 and self.last.plugged_in and own_schedules(self.last.charge_schedules):
             self.plugged_unknown = True  # until the car is read again
@@ -174,8 +183,7 @@ class VehicleLink:
         elif self.last is not None:
             self.last = dataclasses.replace(self.last, state=summary.state)
         if self.last is None:
-            self.status.ok = True
-            self.status.last_success = now
+            self.status.succeeded(now)
             return VehicleSnapshot(summary.vin_short, summary.display_name, summary.state)
         return self.last
 
@@ -189,13 +197,12 @@ class VehicleLink:
         except Exception as exc:
             self._error(now, _as_vehicle_error(exc))
             return False
-        self.status.ok, self.status.last_success, self.status.data_at = True, now, self.last.read_at or now
+        self.status.succeeded(now, data_at=self.last.read_at or now)  # a fresh read: not stale
         self.plugged_unknown = False
         return True
 
     def _error(self, now: datetime, exc: Exception) -> None:
-        self.status.ok, self.status.last_error, self.status.last_error_at = False, str(exc)[:300], now
-        self.status.stale = self.last is not None
+        self.status.failed(exc, now, stale=self.last is not None)
         self.status.retry_at = self.backoff.failed(now, retry_after_s=retry_after_of(exc))
 
     # ------------------------------------------------------------------ commanding
@@ -252,7 +259,7 @@ class VehicleLink:
                 sent.append({"name": cmd.name, "ok": False, "reason": "daily command budget spent"})
                 break
             try:
-                result = self._counted(lambda c=cmd: self.vehicle.execute(c))
+                result = self._counted(functools.partial(self.vehicle.execute, cmd))
                 sent.append({"name": cmd.name, "ok": result.ok, "reason": result.reason})
                 if not result.ok:  # "disconnected", "not plugged in"...: our picture of the car is wrong; re-read it
                     self._reread = True
@@ -265,7 +272,7 @@ class VehicleLink:
                     log.warning("%s", exc)
                 self.commands_refused_until = now + COMMANDS_REFUSED_PAUSE
                 self.commands_refused_why = str(exc)[:300]
-                self.status.last_error, self.status.last_error_at = self.commands_refused_why, now
+                self.status.noted(self.commands_refused_why, now)
                 sent.append({"name": cmd.name, "ok": False, "reason": self.commands_refused_why[:200]})
                 break
             except Exception as exc:

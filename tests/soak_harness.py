@@ -41,7 +41,6 @@ import recurring_ical_events
 from charge_logic.charge_schedules import SCHEDULER_ID
 from clients import tesla_owner
 from clients.calendar_events import CalendarSource, EventRules
-from clients.google_auth import token_path as google_token_path
 from clients.google_calendar import SCOPES, GoogleCalendar
 from clients.grid_datasets import dataset_for
 from clients.gridstatus import GridStatusClient
@@ -538,12 +537,11 @@ class SoakReport:
                 out.append(f"the owner's schedules were touched {self.owner_schedules_touched} times")
             if not self.schedule_starts:
                 out.append("the car never started charging by the scheduler's schedule")
-        if self.outage_hours:
-            if self.outage_requests or not self.outage_schedule_starts or not self.outage_departures or \
-                    min(self.outage_departures) < 50:
-                out.append(f"through the {self.outage_hours:g} h outage from {self.outage_from}: "
-                           f"{self.outage_schedule_starts} starts by the car's schedule, departures at "
-                           f"{self.outage_departures} %, {self.outage_requests} requests")
+        if self.outage_hours and (self.outage_requests or not self.outage_schedule_starts
+                                  or not self.outage_departures or min(self.outage_departures) < 50):
+            out.append(f"through the {self.outage_hours:g} h outage from {self.outage_from}: "
+                       f"{self.outage_schedule_starts} starts by the car's schedule, departures at "
+                       f"{self.outage_departures} %, {self.outage_requests} requests")
         return out
 
     def over_budget(self) -> list[str]:
@@ -653,7 +651,7 @@ def build_stack(settings: Settings, clock: Clock, sleeps: list[float]) -> Stack:
     if settings.calendar_source == "google":
         # google-auth refreshes at Google's own token endpoint whatever token.json says: token_uri points it at the
         # fake (which serves the Calendar API and its token endpoint on one host)
-        calendar = GoogleCalendar(google_token_path(settings), settings.zone, rules,
+        calendar = GoogleCalendar(settings.google_token_path, settings.zone, rules,
                                   calendar_id=settings.google_calendar_id, base_url=settings.google_calendar_base_url,
                                   timeout=CLIENT_TIMEOUT_S, token_uri=settings.google_calendar_base_url + "/token")
     else:
@@ -769,9 +767,50 @@ def _write_owner_token(path: Path, tesla: FakeOwnerApi) -> None:
     path.write_text(json.dumps({EMAIL: {"url": tesla.url + "/", "sso": token}}))
 
 
-def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fault_rate: float = 0.05,
+def _wire_fakes(state_dir: Path, backends: Backends, car: SoakCar, tesla: CarCalls, grid: SoakGrid,
+                calendar: SoakICal | SoakGoogle, maps: SoakMaps, rng: random.Random, fault_rate: float,
+                clock: Clock, days: int) -> dict[str, str]:
+    """Faults into every fake, the daemon's token where it looks, and the environment that points it at them."""
+    tesla.inject_faults(random.Random(rng.random()), fault_rate, TESLA_FAULTS, clock, r"^/(api|oauth2)/")
+    # a grid fetch or a Maps call is rare: fail more of them
+    grid.inject_faults(random.Random(rng.random()), fault_rate * 4, GRID_FAULTS, clock)
+    env = {"STATE_DIR": str(state_dir), "TIME_ZONE": "America/New_York", "TESLA_BACKEND": backends.tesla,
+           "TESLA_AUTH_URL": tesla.url, "TESLA_TOKEN_URL": tesla.url, "TESLA_VIN": car.vin,
+           "GRID_STATUS_API_KEY": gs.KEY,
+           "GRIDSTATUS_BASE_URL": grid.url, "GOOGLE_MAPS_API_KEY": fm.KEY, "MAPS_API": backends.maps,
+           "TESLA_HOME_ADDRESS": HOME, "DEFAULT_DEPARTURE": "07:30",
+           "DISTANCE_CACHE_DAYS": "2"}  # Maps asked every other day per place, not once a month
+    if isinstance(calendar, SoakICal):
+        calendar.inject_faults(random.Random(rng.random()), fault_rate, ICAL_FAULTS, clock)
+        env.update(CALENDAR_SOURCE="ical", ICAL_URL=calendar.secret_url)
+    else:
+        calendar.inject_faults(random.Random(rng.random()), fault_rate, GOOGLE_FAULTS, clock, r"^/calendar/v3/")
+        calendar.token_fault_rate = 0.3  # of the few refreshes (after a 401): google-auth sleeps on each retry
+        calendar.events = google_events(ICS, START - timedelta(days=1), START + timedelta(days=days + 3))
+        env.update(CALENDAR_SOURCE="google", GOOGLE_CALENDAR_BASE_URL=calendar.url)
+    if backends.maps == "routes":
+        maps.inject_faults(random.Random(rng.random()), fault_rate * 4, MAPS_FAULTS, clock, r"^/directions/v2")
+        env.update(ROUTES_BASE_URL=maps.url)
+    else:
+        maps.inject_faults(random.Random(rng.random()), fault_rate * 4, LEGACY_MAPS_FAULTS, clock, r"^/maps/api/")
+        env.update(MAPS_BASE_URL=maps.url)
+    if car.takes_schedules:  # the schedule is made out to home, and "at home" is told by the car's position
+        env.update(HOME_LATITUDE=str(car.lat), HOME_LONGITUDE=str(car.lon))
+    if isinstance(tesla, SoakFleet):
+        save_token(token_path(state_dir), tesla.grant())
+        env.update(TESLA_FLEET_BASE_URL=tesla.url, TESLA_CLIENT_ID=tesla.client_id)
+    else:
+        assert isinstance(tesla, SoakOwner)
+        _write_owner_token(tesla_owner.token_path(state_dir), tesla)
+        env.update(TESLA_OWNER_BASE_URL=tesla.url, TESLA_ACCOUNT_EMAIL=EMAIL)
+    return env
+
+
+def run_soak(  # noqa: C901 - the month's loop, its faults, restarts and outage in one place
+        state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fault_rate: float = 0.05,
              restart_every_days: int = 10, reader_on: bool = True, backends: Backends = FLEET_ICAL_ROUTES,
-             firmware: str = LEGACY_FIRMWARE, outage_hours: float = 0.0, outage_after_days: float = 12) -> SoakReport:
+             firmware: str = LEGACY_FIRMWARE, outage_hours: float = 0.0,
+             outage_after_days: float = 12) -> SoakReport:
     """`firmware` FIRMWARE_2026 (2024.26+): the car keeps charge schedules, two of them the owner's (a weekday one
     at work, a disabled one at home), and home's lat/lon are set; `outage_hours`: the daemon is down that long from
     the first evening (21:00 or later) after `outage_after_days` on which the car is plugged in, then starts again."""
@@ -803,41 +842,10 @@ def run_soak(state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fa
     calendar_fake: SoakICal | SoakGoogle = SoakICal(ics) if backends.calendar == "ical" else SoakGoogle(page_size=4)
     with tesla_fake as tesla, SoakGrid() as grid, calendar_fake as calendar, SoakMaps() as maps:
         tesla.car_calls = []
-        tesla.inject_faults(random.Random(rng.random()), fault_rate, TESLA_FAULTS, clock, r"^/(api|oauth2)/")
-        # a grid fetch or a Maps call is rare: fail more of them
-        grid.inject_faults(random.Random(rng.random()), fault_rate * 4, GRID_FAULTS, clock)
-        env = {"STATE_DIR": str(state_dir), "TIME_ZONE": "America/New_York", "TESLA_BACKEND": backends.tesla,
-               "TESLA_AUTH_URL": tesla.url, "TESLA_TOKEN_URL": tesla.url, "TESLA_VIN": car.vin,
-               "GRID_STATUS_API_KEY": gs.KEY,
-               "GRIDSTATUS_BASE_URL": grid.url, "GOOGLE_MAPS_API_KEY": fm.KEY, "MAPS_API": backends.maps,
-               "TESLA_HOME_ADDRESS": HOME, "DEFAULT_DEPARTURE": "07:30",
-               "DISTANCE_CACHE_DAYS": "2"}  # Maps asked every other day per place, not once a month
-        if isinstance(calendar, SoakICal):
-            calendar.inject_faults(random.Random(rng.random()), fault_rate, ICAL_FAULTS, clock)
-            env.update(CALENDAR_SOURCE="ical", ICAL_URL=calendar.secret_url)
-        else:
-            calendar.inject_faults(random.Random(rng.random()), fault_rate, GOOGLE_FAULTS, clock, r"^/calendar/v3/")
-            calendar.token_fault_rate = 0.3  # of the few refreshes (after a 401): google-auth sleeps on each retry
-            calendar.events = google_events(ICS, START - timedelta(days=1), START + timedelta(days=days + 3))
-            env.update(CALENDAR_SOURCE="google", GOOGLE_CALENDAR_BASE_URL=calendar.url)
-        if backends.maps == "routes":
-            maps.inject_faults(random.Random(rng.random()), fault_rate * 4, MAPS_FAULTS, clock, r"^/directions/v2")
-            env.update(ROUTES_BASE_URL=maps.url)
-        else:
-            maps.inject_faults(random.Random(rng.random()), fault_rate * 4, LEGACY_MAPS_FAULTS, clock, r"^/maps/api/")
-            env.update(MAPS_BASE_URL=maps.url)
-        if car.takes_schedules:  # the schedule is made out to home, and "at home" is told by the car's position
-            env.update(HOME_LATITUDE=str(car.lat), HOME_LONGITUDE=str(car.lon))
-        if isinstance(tesla, SoakFleet):
-            save_token(token_path(state_dir), tesla.grant())
-            env.update(TESLA_FLEET_BASE_URL=tesla.url, TESLA_CLIENT_ID=tesla.client_id)
-        else:
-            assert isinstance(tesla, SoakOwner)
-            _write_owner_token(tesla_owner.token_path(state_dir), tesla)
-            env.update(TESLA_OWNER_BASE_URL=tesla.url, TESLA_ACCOUNT_EMAIL=EMAIL)
+        env = _wire_fakes(state_dir, backends, car, tesla, grid, calendar, maps, rng, fault_rate, clock, days)
         settings = load_settings(env, env_file=None)
         if isinstance(calendar, SoakGoogle):
-            _write_google_token(google_token_path(settings), calendar)
+            _write_google_token(settings.google_token_path, calendar)
         report.wakes_budget_day, report.commands_budget_day = (settings.tesla_wakes_per_day,
                                                               settings.tesla_commands_per_day)
         report.grid_budget_month, report.maps_budget_month = (settings.gridstatus_requests_per_month,

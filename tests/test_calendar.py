@@ -236,19 +236,20 @@ def test_trip_provider_keeps_last_good_events_until_calendar_stale_hours(google,
     p = make_trip_provider(s)
     now = START
     good = p.get(now)
-    assert len(good) == 5 and p.statuses[0].ok and [s.name for s in p.statuses] == ["calendar", "maps"]
+    assert len(good) == 5 and p.calendar_status.ok and [s.name for s in p.statuses] == ["calendar", "maps"]
+    assert p.statuses == [p.calendar_status, *p.maps_statuses] and p.maps_statuses[0] is p.distances.status
     google.errors = [google_error(500, "Backend Error", "INTERNAL")] * 100
     later = p.get(now + timedelta(hours=5))
     assert [t.event.uid for t in later] == [t.event.uid for t in good if t.event.end > now + timedelta(hours=5)]
     assert later and len(later) < len(good)
-    assert p.statuses[0].stale and not p.statuses[0].ok and "500" in p.statuses[0].last_error
+    assert p.calendar_status.stale and not p.calendar_status.ok and "500" in p.calendar_status.last_error
     restarted = make_trip_provider(s)  # the last good events survive a restart too
     assert [t.event.uid for t in restarted.get(now + timedelta(hours=5))] == [
         t.event.uid for t in later]
-    assert p.get(now + timedelta(hours=7)) == [] and p.statuses[0].stale
+    assert p.get(now + timedelta(hours=7)) == [] and p.calendar_status.stale
     assert stat.S_IMODE(os.stat(tmp_path / "calendar_cache.json").st_mode) == 0o600
     google.errors = []
-    assert p.get(now + timedelta(hours=8)) and p.statuses[0].ok and not p.statuses[0].stale
+    assert p.get(now + timedelta(hours=8)) and p.calendar_status.ok and not p.calendar_status.stale
 
 
 

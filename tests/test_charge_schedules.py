@@ -45,7 +45,7 @@ def coordinator(fake: FakeFleetApi, tmp_path: Path, clock: Clock, **settings: ob
                            vin=fake.car.vin, clock=clock, sleep=lambda s: None)
     link = VehicleLink(vehicle, tmp_path, data_min_interval_min=10, data_idle_interval_min=30, wakes_per_day=4,
                        commands_per_day=40, zone=NY)
-    return Coordinator(s, link, DemoForecast(NY), demo_trips(NY, tmp_path), mode="live")
+    return Coordinator(s, link, DemoForecast(), demo_trips(NY, tmp_path), mode="live")
 
 
 def run(coord: Coordinator, clock: Clock, car: FakeCar, until: datetime, *, down_from: datetime | None = None):

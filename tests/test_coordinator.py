@@ -22,7 +22,7 @@ def make(tmp_path: Path, clock: Clock, **car: object) -> tuple[Coordinator, SimV
     awake = (clock.now + timedelta(minutes=15)).isoformat()  # just plugged in / just parked: awake
     vehicle = SimVehicle(clock, NY, SimCarState(clock=clock.now.isoformat(), awake_until=awake, **car))
     link = VehicleLink(vehicle, tmp_path, data_min_interval_min=10, wakes_per_day=4, commands_per_day=40, zone=NY)
-    return Coordinator(settings, link, DemoForecast(NY), demo_trips(NY, tmp_path), mode="demo"), vehicle
+    return Coordinator(settings, link, DemoForecast(), demo_trips(NY, tmp_path), mode="demo"), vehicle
 
 
 def test_an_unplugged_sleeping_car_is_never_woken_or_commanded(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from plotly.offline import get_plotlyjs_version as plotly_js_version
 
-from dashboard.harness import GRAPH_DRAWN, demo_state, launch, run_app
+from tests.dashboard_harness import GRAPH_DRAWN, demo_state, launch, run_app
 
 WAIT_MS = 15000
 

@@ -19,9 +19,9 @@ import plotly.utils
 import pytest
 
 from dashboard import layout
-from dashboard.harness import ROOT
 from dashboard.settings import parse_args
 from dashboard.state import StateReader, read_snapshot
+from tests.dashboard_harness import ROOT
 
 NOW = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)  # 18:00 in New York
 

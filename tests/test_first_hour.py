@@ -93,6 +93,7 @@ def test_the_readme_demo_command_works_in_a_fresh_clone_and_a_fresh_venv(tmp_pat
     assert not (clone / ".venv").exists()
     env = clean_env(PATH=_debian_like_path(tmp_path))
     env.pop("VIRTUAL_ENV", None)
+    env.pop("VENV", None)  # scripts/venv.sh's own choice of folder: the README's command makes .venv
     demo = readme_commands()[0]
     first = subprocess.run(["bash", "-c", demo], cwd=clone, env=env, capture_output=True, text=True, timeout=600,
                            stdin=subprocess.DEVNULL)
@@ -314,8 +315,8 @@ def test_demo_events_lists_the_demos_calendar_and_auth_refuses_demo(tmp_path: Pa
     ("docs/benchmark.md", False),
 ])
 def test_gitignore_keeps_keys_venv_and_state_out_of_commits(path: str, ignored: bool, tmp_path: Path) -> None:
-    """Asked in an empty repository holding only .gitignore, so this checkout's own files (a .venv that is a
-    symlink to a shared venv, say: git will not look past it) do not change the answer."""
+    # The project's .gitignore alone, in an empty repository: git refuses to judge a path through a symlink (a
+    # .venv linked from elsewhere), and a developer's own excludes must not make the test pass.
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     shutil.copy(ROOT / ".gitignore", tmp_path / ".gitignore")
     done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=tmp_path)

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from clients import google_auth
+from cli import google_sign_in as google_auth
 from clients.google_calendar import load_credentials
 from service.settings import load_settings
 from tests.fakes.google_calendar import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, FakeGoogle

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from charge_logic.household import HouseholdModel, PastSession, departure_quantile, learn
+from charge_logic.household import HouseholdModel, PastSession, learn
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -37,7 +37,6 @@ def test_weekday_evening_plug_in_expects_a_morning_departure():
     stays = sorted(s.stay_h for s in scen)
     assert stays[0] >= 13.5  # 17:30 → 07:15 is 13.75 h; the Friday→Saturday ones are longer
     assert all(s.energy_kwh == 12.0 for s in scen)
-    assert departure_quantile(scen, tuesday, 0.0) == tuesday + timedelta(hours=stays[0])
 
 
 def test_weekend_midday_plug_in_expects_a_short_stay():
@@ -60,7 +59,6 @@ def test_own_household_comes_before_the_neighbours():
 def test_too_little_history_gives_no_scenarios():
     model = learn(weeks()[:5])
     assert model.scenarios("home", datetime(2024, 3, 5, 17, 30, tzinfo=OSLO)) == []
-    assert departure_quantile([], datetime(2024, 3, 5, tzinfo=OSLO), 0.1) is None
 
 
 def test_driver_estimates_pick_similar_sessions():

@@ -127,7 +127,7 @@ def test_the_dashboard_names_what_was_skipped(tmp_path):
     cal = ICalCalendar(str(DATA / "broken_events.ics"), LA)
     provider = CalendarTripProvider(cal, DistanceService(None, "", tmp_path), tmp_path)
     trips = provider.get(datetime(2026, 11, 27, tzinfo=UTC))
-    status = provider.statuses[0]
+    status = provider.calendar_status
     assert status.ok and len(trips) == 4
     assert "'Board call' (bad DTSTART)" in status.warning and "'Payroll'" in status.warning
     assert status.to_json(datetime(2026, 11, 27, tzinfo=UTC))["warning"] == status.warning

@@ -99,7 +99,7 @@ def test_taper_above_80_takes_longer_and_is_planned_for():
 
 def test_departure_due_charges_now():
     plan = plan_charging(NOW, forecast(NOW, EVENING), [Need(NOW - timedelta(minutes=5), 5.0)], CHARGER)
-    assert starts(plan) == [NOW] and "due" in plan.reasons[0]
+    assert starts(plan) == [NOW] and "time to leave" in plan.reasons[0]
 
 
 NY = ZoneInfo("America/New_York")

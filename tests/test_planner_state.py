@@ -33,7 +33,7 @@ def make(tmp_path: Path, clock: Clock, car: SimVehicle | None = None) -> tuple[C
         car = SimVehicle(clock, NY, SimCarState(clock=clock.now.isoformat(), awake_until=awake, plugged_in=False,
                                                 soc=40.0, amps=32, limit=80))
     link = VehicleLink(car, tmp_path, data_min_interval_min=10, wakes_per_day=4, commands_per_day=40, zone=NY)
-    return Coordinator(settings, link, DemoForecast(NY), None, mode="demo"), car  # no calendar: the household path
+    return Coordinator(settings, link, DemoForecast(), None, mode="demo"), car  # no calendar: the household path
 
 
 def evenings(coord: Coordinator, car: SimVehicle, clock: Clock, days: int) -> None:

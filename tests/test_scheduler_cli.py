@@ -23,7 +23,7 @@ def test_demo_once_writes_a_complete_state_file(tmp_path: Path) -> None:
     proc = run("--demo", "--once", "-v", "--state-dir", str(tmp_path / "s"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     state = json.loads((tmp_path / "s" / "state.json").read_text())
-    assert STATE_KEYS <= set(state)
+    assert set(state) >= STATE_KEYS
     assert state["vehicle"]["vin"] == "…4321" and state["vehicle"]["plugged_in"] is True
     assert len(state["forecast"]["points"]) >= 72
     assert any(e["distance_km"] for e in state["events"])
@@ -51,7 +51,7 @@ def test_the_loop_rewrites_the_state_each_interval_and_stops_cleanly_on_sigterm(
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
         assert time.monotonic() - t0 < 2.0
-        assert STATE_KEYS <= set(json.loads(state.read_text()))
+        assert set(json.loads(state.read_text())) >= STATE_KEYS
     finally:
         proc.kill()
 
@@ -75,3 +75,15 @@ def test_help_lists_the_flags_the_readme_uses(tmp_path: Path) -> None:
     out = run("--help", cwd=tmp_path).stdout
     for flag in ("-v, --verbose", "-i MINUTES, --interval MINUTES", "--once", "--demo", "--state-dir DIR"):
         assert flag in out
+
+
+def test_a_subcommand_that_cannot_be_imported_is_an_error_not_a_missing_command(monkeypatch) -> None:
+    import argparse
+
+    import pytest
+
+    import cli
+
+    monkeypatch.setattr(cli, "MODULES", (*cli.MODULES, "cli.no_such_subcommand"))
+    with pytest.raises(ModuleNotFoundError, match="cli.no_such_subcommand"):
+        cli.register_all(argparse.ArgumentParser().add_subparsers())

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from charge_logic.models import ChargeWindow, ForecastPoint
@@ -96,6 +96,7 @@ window = st.tuples(st.integers(0, 40), st.integers(1, 16), st.integers(5, 48))
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.lists(window, max_size=3), st.floats(0, 80), st.one_of(st.none(), st.integers(1, 60))),
                 min_size=1, max_size=4), st.integers(6, 80))
+@example(raw=[([(0, 1, 5)], 2.0, 1)], circuit=6)  # the top-up would need more than the circuit has
 def test_never_over_the_circuit(raw, circuit) -> None:
     cars = [car(f"car{i}", [(q / 4, q / 4 + d / 4, a) for q, d, a in ws], kwh, leaves)
             for i, (ws, kwh, leaves) in enumerate(raw)]
@@ -106,6 +107,9 @@ def test_never_over_the_circuit(raw, circuit) -> None:
     for c, need in zip(plan.cars, cars, strict=True):
         assert all(need.min_amps <= w.amps <= need.max_amps for w in c.windows), "amps the charger cannot draw"
         assert c.ready or c.reasons, "a car left short must say why"
-    if len(cars) == 1 and cars[0].windows and all(w.amps <= min(32, circuit) for w in cars[0].windows):
+    if len(cars) == 1 and cars[0].windows:
         got = share_circuit(NOW, cars, None).cars[0]
-        assert plan.cars[0].energy_by_departure_kwh >= got.energy_by_departure_kwh - 1e-6
+        # a circuit the car's plan never reaches changes nothing (one its top-up would exceed, found by hypothesis:
+        # a 5 A hour, 2 kWh to add and a 6 A circuit, does: 1.5 kWh, and the car says so)
+        if all(w.amps <= circuit for w in got.windows):
+            assert plan.cars[0].energy_by_departure_kwh >= got.energy_by_departure_kwh - 1e-6

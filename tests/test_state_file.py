@@ -51,9 +51,8 @@ def test_a_corrupt_file_is_moved_aside_not_deleted(tmp_path: Path) -> None:
 
 
 def test_one_scheduler_per_state_dir_and_a_dead_one_leaves_no_stale_lock(tmp_path: Path) -> None:
-    with StateDirLock(tmp_path):
-        with pytest.raises(StateDirLocked, match="another scheduler is already running"):
-            StateDirLock(tmp_path).acquire()
+    with StateDirLock(tmp_path), pytest.raises(StateDirLocked, match="another scheduler is already running"):
+        StateDirLock(tmp_path).acquire()
     # a process that takes the lock and dies without releasing it
     code = f"from service.state_file import StateDirLock; StateDirLock(__import__('pathlib').Path({str(tmp_path)!r}))" \
            ".acquire(); import os; os._exit(1)"

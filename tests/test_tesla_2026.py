@@ -227,7 +227,7 @@ def _day_at_home(tmp_path, *, location_scope: bool):
         fake.location_scope = location_scope
         settings = load_settings({}, env_file=None, state_dir=str(tmp_path), time_zone="America/New_York",
                                  tesla_backend="fleet", home_latitude=car.lat, home_longitude=car.lon)
-        coord = Coordinator(settings, link_for(fake, tmp_path, clock), DemoForecast(NY), demo_trips(NY, tmp_path),
+        coord = Coordinator(settings, link_for(fake, tmp_path, clock), DemoForecast(), demo_trips(NY, tmp_path),
                             mode="live")
         results = []
         for _ in range(int(24 * 60 / 14)):

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from clients import tesla_auth
+from cli import tesla_sign_in as tesla_auth
 from clients.tesla_fleet import FleetVehicle
 from clients.tesla_owner import OwnerVehicle
 from service.settings import load_settings
@@ -109,7 +109,7 @@ def test_owner_needs_the_email(owner_env, monkeypatch):
 
 def test_auth_with_stdin_closed_ends_with_one_line_instead_of_waiting(owner_env, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", "import sys; from clients.tesla_auth import run; "
+    proc = subprocess.run([sys.executable, "-c", "import sys; from cli.tesla_sign_in import run; "
                                                  "sys.exit(run(None))"],
                           env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1

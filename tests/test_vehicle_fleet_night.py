@@ -34,7 +34,7 @@ def simulate_night(tmp_path: Path, *, soc: float = 40.0, data_interval_min: floa
         vehicle = FleetVehicle(fake.url, token_file=token, client_id=fake.client_id, token_url=fake.url,
                                vin=car.vin, clock=clock, sleep=lambda s: None)
         link = VehicleLink.from_settings(vehicle, settings)
-        coord = Coordinator(settings, link, DemoForecast(NY), None, mode="live", interval_min=14)
+        coord = Coordinator(settings, link, DemoForecast(), None, mode="live", interval_min=14)
         plug_at = datetime(2026, 11, 28, 18, 0, tzinfo=NY) - timedelta(days=1)
         leave_at = datetime(2026, 11, 28, 7, 30, tzinfo=NY)
         results, timeline = [], {"asleep_ticks": 0, "ticks": 0}

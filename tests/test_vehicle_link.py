@@ -88,16 +88,16 @@ class Surprising:
 
         self.calls = CallCounter()
 
-    def summary(self):  # noqa: ANN201
+    def summary(self):
         raise AttributeError("'str' object has no attribute 'get'")
 
-    def snapshot(self):  # noqa: ANN201
+    def snapshot(self):
         raise AttributeError("x")
 
     def wake(self, timeout_s: float = 30.0) -> bool:
         raise KeyError("state")
 
-    def execute(self, command):  # noqa: ANN001, ANN201
+    def execute(self, command):
         raise TypeError("x")
 
 
@@ -167,3 +167,27 @@ def test_a_restart_keeps_teslas_retry_after_and_calls_nothing_meanwhile(tmp_path
         later = step(clock, car, (restarted.status.retry_at - clock.now).total_seconds() / 60 + 1)
         car.state = "online"  # someone opened the app meanwhile: it may be read without a wake
         assert restarted.read(later).battery_level == 50 and len(fake.log) > calls
+
+
+def test_a_usage_file_from_an_older_version_keeps_the_month_s_counts(tmp_path):
+    """usage.data_today was dropped (never read); a vehicle.json that still has it must not reset the month."""
+    import json
+
+    (tmp_path / "vehicle.json").write_text(json.dumps({"usage": {
+        "month": "2026-11", "day": "2026-11-27", "data": 12, "commands": 5, "wakes": 2, "data_today": 3,
+        "commands_today": 1, "wakes_today": 1}, "last": None}))
+    with FakeFleetApi(FakeCar()) as fake:
+        link = link_for(fake, tmp_path, Clock(T0))
+    assert (link.usage.data, link.usage.commands, link.usage.wakes, link.usage.wakes_today) == (12, 5, 2, 1)
+
+
+def test_a_sim_car_saved_by_an_older_version_carries_on(tmp_path):
+    import json
+
+    from clients.vehicle_sim import SimVehicle
+
+    path = tmp_path / "demo_car.json"
+    path.write_text(json.dumps({"clock": T0.isoformat(), "soc": 61.5, "manual_start": True}))
+    assert SimVehicle(lambda: T0, NY, path=path).s.soc == 61.5
+    path.write_text("[]")
+    assert SimVehicle(lambda: T0, NY, path=path).s.soc == 45.0, "not a state: started afresh"

@@ -87,7 +87,7 @@ def test_daemon_without_token_exits_with_one_line_and_never_waits_for_stdin(fake
 
 def test_base_url_goes_to_teslapys_module_global(fake, tmp_path):
     make(fake, tmp_path)
-    assert teslapy.BASE_URL == fake.url + "/"
+    assert fake.url + "/" == teslapy.BASE_URL
 
 
 def test_summary_reads_the_list_only(fake, tmp_path):

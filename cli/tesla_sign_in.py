@@ -4,13 +4,15 @@ teslapy: teslapy's own PKCE flow (client "ownerapi"), the redirected `tesla://au
 fleet: the OAuth authorization-code flow for a developer app (developer.tesla.com/docs/fleet-api/authentication/
 third-party-tokens): open the authorize URL, sign in, paste the redirected URL (or just its code); the code is
 exchanged at TESLA_TOKEN_URL/oauth2/v3/token (fleet-auth.prd.vn.cloud.tesla.com). Either way the token lands in
-STATE_DIR, readable by its owner only.
+STATE_DIR, readable by its owner only. The daemon's side of the tokens (reading, refreshing, saving) stays in
+clients/tesla_fleet.py and clients/tesla_owner.py, which never prompt.
 """
 
 from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -18,7 +20,8 @@ import requests
 
 from clients import tesla_fleet
 from clients.tesla_common import Scrubber
-from clients.vehicle import VehicleError
+from clients.vehicle import Vehicle, VehicleError
+from service.settings import Settings, SettingsError, load_settings
 
 # vehicle_location (added 2024-11): without it vehicle_data carries no position, and "at home" cannot be told.
 FLEET_SCOPES = "openid offline_access vehicle_device_data vehicle_location vehicle_cmds vehicle_charging_cmds"
@@ -26,8 +29,6 @@ FLEET_SCOPES = "openid offline_access vehicle_device_data vehicle_location vehic
 
 def run(args: Any, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """0 signed in, 1 sign-in failed, 2 settings are wrong."""
-    from service.settings import SettingsError, load_settings
-
     out = stdout or sys.stdout
     try:
         settings = getattr(args, "settings", None) or load_settings()  # scheduler.py's, with --env-file/--state-dir
@@ -55,7 +56,7 @@ def _ask(prompt: str, stdin: TextIO, out: TextIO) -> str:
     return line.strip()
 
 
-def _owner(settings: Any, stdin: TextIO, out: TextIO) -> int:
+def _owner(settings: Settings, stdin: TextIO, out: TextIO) -> int:
     from clients import tesla_owner  # teslapy, imported only when used: it sets OAUTHLIB_INSECURE_TRANSPORT globally
 
     if not settings.tesla_account_email:
@@ -98,7 +99,7 @@ def _owner(settings: Any, stdin: TextIO, out: TextIO) -> int:
     return 0
 
 
-def _fleet(settings: Any, stdin: TextIO, out: TextIO) -> int:
+def _fleet(settings: Settings, stdin: TextIO, out: TextIO) -> int:
     missing = [n for n, v in (("TESLA_CLIENT_ID", settings.tesla_client_id),
                               ("TESLA_CLIENT_SECRET", settings.tesla_client_secret)) if not v]
     if missing:
@@ -137,7 +138,7 @@ def _fleet(settings: Any, stdin: TextIO, out: TextIO) -> int:
     return 0
 
 
-def _show_car(make: Any, out: TextIO) -> None:
+def _show_car(make: Callable[[], Vehicle], out: TextIO) -> None:
     """Prove the token works with the free vehicle list; a failure here does not undo the sign-in."""
     try:
         summary = make().summary()

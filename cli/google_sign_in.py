@@ -25,10 +25,6 @@ class CredentialsFileError(ValueError):
     pass
 
 
-def token_path(settings: Settings) -> Path:
-    return Path(settings.google_token_file) if settings.google_token_file else settings.state_path / "token.json"
-
-
 def read_client_config(path: str | Path) -> dict[str, Any]:
     """The OAuth client from Google Cloud; any problem is one line naming the file and the fix."""
     path = Path(path)
@@ -59,7 +55,7 @@ def sign_in(settings: Settings) -> Path:
             f"If this machine has no browser, first run on yours: ssh -L {port}:localhost:{port} <this host>\n\n"
             "{url}\n"),
         success_message="Signed in: the charge scheduler can read your calendar now. You may close this tab.")
-    path = token_path(settings)
+    path = settings.google_token_path
     save_credentials(creds, path)
     return path
 

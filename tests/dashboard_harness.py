@@ -41,33 +41,33 @@ def demo_state(state_dir: Path, timeout_s: float = 120) -> Path:
 def run_app(state_dir: Path, refresh_s: float = 10.0, timeout_s: float = 30) -> Iterator[str]:
     """`python app.py` on a free port; yields its base URL once it answers."""
     port = free_port()
-    log = tempfile.TemporaryFile(mode="w+")  # not a pipe: an unread pipe fills up and stalls the server
-    proc = subprocess.Popen([sys.executable, "app.py", "--state-dir", str(state_dir), "--host", "127.0.0.1",
-                             "--port", str(port), "--refresh-s", str(refresh_s)],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"app.py exited {proc.returncode}: {log.read()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url + "/_dash-layout", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("app.py did not answer in time") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
+    # not a pipe: an unread pipe fills up and stalls the server
+    with tempfile.TemporaryFile(mode="w+") as log:
+        proc = subprocess.Popen([sys.executable, "app.py", "--state-dir", str(state_dir), "--host", "127.0.0.1",
+                                 "--port", str(port), "--refresh-s", str(refresh_s)],
+                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"app.py exited {proc.returncode}: {log.read()[-3000:]}")
+                try:
+                    with urllib.request.urlopen(url + "/_dash-layout", timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("app.py did not answer in time") from None
+                    time.sleep(0.1)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def launch(playwright: Any) -> Any:
