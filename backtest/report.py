@@ -27,16 +27,16 @@ def table(data: dict) -> list[str]:
 
 HEAD = """# Backtest results
 
-What the charging benchmark of [BENCHMARK.md](../../shared/BENCHMARK.md) says about the project's planner and the
-reference policies, on the shared real data (4 grids × 2 sessions files) and on a generated calendar household.
-Every figure below comes from one command:
+What the charging benchmark ([benchmark.md](benchmark.md)) says about the daemon's planner and the reference
+policies, on the shared real data (4 grids × 2 sessions files) and on a generated calendar household. Every figure
+below comes from one command:
 
 ```sh
-scripts/backtest_all.sh ../shared/data > docs/backtest-results.md    # [DATA_DIR] [OUT_DIR for the JSON files]
+bash scripts/backtest_all.sh ../shared/data docs/backtest-results.md    # [DATA_DIR] [RESULTS_FILE] [RUNS_DIR]
 ```
 
 (one run: `python scheduler.py backtest --grid FILE --sessions FILE --tz ZONE [--policy NAME …] [--tick-min 15]
-[--json OUT]`, or `--scenario calendar [--seed N]` instead of `--sessions`; `python -m backtest …` is the same.)
+[--short-risk-pct PCT] [--json OUT]`, or `--scenario calendar [--seed N]` instead of `--sessions`.)
 
 ## How to read it
 
@@ -49,23 +49,16 @@ scripts/backtest_all.sh ../shared/data > docs/backtest-results.md    # [DATA_DIR
   any, energy so far, full or not, the 36 h forecast ahead, last week's actual load, the sessions that have ended).
   The oracle alone is handed the truth. `tests/test_backtest.py` walks everything a view can reach and checks that
   no session record, no actual load ahead and no unfinished session is among it.
-- **planner** = `charge_logic.planner.choose` (the daemon's planner core) fed by `charge_logic.household` (k-nearest
-  past sessions: similar plug-in hour, weekday/weekend, the driver's estimates when typed, and the same station first
-  while that forecasts better — a household's own charge point — than ignoring it, as in a shared garage; both are
-  scored on every ended session). At plug-in it either starts charging (a must-have is worth it) or schedules the
-  start in the lowest-load hours (one command). While it charges (awake: a look costs no wake) it looks again every
-  hour: the past sessions that had already left, or were full with less, are dropped, the price is weighed only
-  against the sessions still possible, and if the rest can now wait for the low-load hours the car is told once more.
-  Each plan weighs the load it saves (kWh moved × how much lower the load, relative to the mean) against a price for a
-  car left short, the same price for every plug-in, so the tolerated risk goes where waiting moves the most energy.
-  The price is steered online toward 99.2 % ready, from how its own ended sessions really went (up after a car left
-  short, slowly down otherwise), and it comes down sooner when the ended sessions show a lower one was safe: each
-  plug-in notes the plan every price on a ladder would have pushed, and once the car has left, whether that plan
-  would have left it short; the price used is the lowest rung whose would-be shorts (and those of every rung above
-  it) are within the target with a margin, if that is below the steered one (and not while more cars were really
-  left short than the target allows). A plan's risk is counted with each past departure widened into a log-normal
-  bump, whose width is the one that best foretold (log density) when the ended sessions really left: a plan cannot
-  look riskless by waiting into the gap between a few past departures.
+- **planner** is the daemon's own decision path: every tick builds the `VehicleSnapshot` the car would report and
+  calls `charge_logic.vehicle_plan.plan_for_vehicle`, the function the daemon's coordinator calls, with the
+  household planner (`charge_logic.household_planner`) the daemon keeps in `STATE_DIR/planner.json`; a plan the car
+  already holds is not sent again. With no trip it plans each plug-in from the most similar past plug-ins (the hour,
+  weekday or weekend, the previous stay, age, the driver's estimates where typed; which of these counts is scored on
+  every ended plug-in), weighing the load it saves against a learned price of a car left short, one price for all
+  plug-ins, steered toward `SHORT_RISK_PCT` (0.8 %) of plug-ins short and lowered as soon as the would-be plans of a
+  price ladder show a lower one was safe; each past departure is widened into a bump whose width is learned. While a
+  must-have charges (the car awake) it looks again. **seed** is the daemon's own rules (`charge_logic.rules.decide`,
+  `POLICY=seed`). The calendar household is planned the same way from its calendar, every tick.
   No constant is fitted to these files; everything it knows of a household it learns from that household's ended
   sessions as the replay goes.
 - Times are wall-clock seconds on the project's 2-core build machine (see "Runtime" at the end).

@@ -27,8 +27,7 @@ def test_the_benchmark_definition_is_in_the_repository_and_no_link_leaves_it() -
                   "scripts/backtest_all.sh"):
         assert words in doc, f"docs/benchmark.md does not say {words}"
     assert "](docs/benchmark.md)" in (ROOT / "README.md").read_text()
-    # docs/backtest-results.md is written by backtest/report.py, whose heading still links ../../shared/BENCHMARK.md
-    for md in [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "backtest-results.md")]:
+    for md in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", md.read_text()):
             if re.match(r"\w+://|mailto:", target):
                 continue
