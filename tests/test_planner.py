@@ -3,6 +3,7 @@ is ready, and what it says about why."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -318,3 +319,21 @@ def test_a_plan_that_waits_into_the_gap_between_past_departures_is_not_riskless(
     M, S = np.array([[0.0]]), np.array([[16.0]])  # wait 4 h
     assert kernel_fail(M, S, 48, narrow, 0.25)[0] == 0.0
     assert 0.0 < kernel_fail(M, S, 48, wide, 0.25)[0] < 0.05
+
+
+def test_the_plans_reasons_read_as_an_owner_would_read_them():
+    """A load figure has its unit; two deadlines of one trip are not 'expected departures'; a due departure says to
+    go (issue 20: "76,470 vs 90,137" had no unit, "ready in 100.0 % of 2 expected departures" meant nothing)."""
+    now = datetime(2024, 3, 5, 19, 0, tzinfo=NY)
+    car = VehicleSnapshot("…0001", "car", "online", battery_level=30, charging_state="Stopped",
+                          conn_charge_cable="IEC", charge_current_request_max=32)
+    _, _, _, reasons = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING),
+                                        [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km=60, minutes=50)],
+                                        RuleConfig(), NY, [])
+    start = next(r for r in reasons if r.startswith("charge from"))
+    assert re.search(r"[\d,]+ MW on average while charging, against [\d,]+ MW charging at once", start), start
+    ready = next(r for r in reasons if r.startswith("ready for"))
+    assert ready.startswith("ready for every departure time planned for, the earliest Wed 0"), ready
+    assert not any("expected departures" in r or ".;" in r for r in reasons)
+    due = plan_charging(NOW, forecast(NOW, EVENING), [Need(NOW - timedelta(minutes=5), 5.0)], CHARGER)
+    assert due.reasons == ("time to leave: charging now at full power until the car goes",)
