@@ -54,7 +54,6 @@ class Choice:
     ready: float  # weight share of the needs met
     score: float  # expected energy-weighted signal of this plan
     score_now: float  # the same for charging at once
-    missing_hours: float  # forecast gaps filled
     alternatives: tuple[tuple[float, float], ...] = ()  # (must, start) each of `prices` would choose
 
     @property
@@ -68,8 +67,6 @@ class Plan:
     expected_soc: tuple[tuple[datetime, float], ...]  # SoC % over time (empty when the SoC is unknown)
     reasons: tuple[str, ...]
     ready_probability: float  # weight share of the needs this plan meets
-    expected_signal: float  # energy-weighted forecast signal of the plan (nan when nothing to charge)
-    signal_now: float  # the same for charging at once, for comparison
     choice: Choice | None = None
 
 
@@ -161,7 +158,7 @@ def kernel_fail(M: np.ndarray, S: np.ndarray, n_slots: int, kernel: StayKernel, 
 
 def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.ndarray, weight: np.ndarray,
            full_kw: float, *, per_slot: np.ndarray | None = None, max_fail: float = 0.01,
-           window_cost: float = 0.002, slot_s: float = SLOT_MIN * 60.0, missing: int = 0,
+           window_cost: float = 0.002, slot_s: float = SLOT_MIN * 60.0,
            fail_cost: float | None = None, kernel: StayKernel | None = None,
            prices: Sequence[float] = (), keep: tuple[float, float] | None = None) -> Choice:
     """The plan with the lowest expected signal among those ready for all but `max_fail` of the needs' weight.
@@ -255,7 +252,7 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
                                   np.inf), axis=1)
         alts = tuple((cand_m[j], cand_s[j]) for j in pick)
     return Choice(cand_m[best], cand_s[best], n_slots, 1.0 - float(fail_p[best]), float(score[best]),
-                  float(score[0]), missing * slot_s / 3600.0, alts)
+                  float(score[0]), alts)
 
 
 def _local(t: datetime, like: datetime) -> str:
@@ -289,17 +286,17 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
     needs = [n for n in needs if n.weight > 0]
     full_kw = charger.kw(charger.max_amps)
     if not needs or full_kw <= 0:
-        return Plan((), (), ("nothing to plan: no departure or energy known",), 1.0, math.nan, math.nan)
+        return Plan((), (), ("nothing to plan: no departure or energy known",), 1.0)
     slot_s = SLOT_MIN * 60.0
     t0 = now.timestamp()
     stay = np.array([(n.departure.timestamp() - t0) / slot_s for n in needs])
     energy = np.array([max(0.0, n.energy_kwh) for n in needs])
     weight = np.array([n.weight for n in needs], dtype=float)
     if float(weight @ energy) <= 1e-9:
-        return Plan((), (), ("nothing to charge: the car already has what the trip needs",), 1.0, math.nan, math.nan)
+        return Plan((), (), ("nothing to charge: the car already has what the trip needs",), 1.0)
     if float(stay.max()) <= 0:  # every departure is due or past: whatever the car gets now helps
         return Plan((ChargeWindow(now, now + timedelta(hours=open_end_h), charger.max_amps),), (),
-                    ("time to leave: charging now at full power until the car goes",), 0.0, math.nan, math.nan)
+                    ("time to leave: charging now at full power until the car goes",), 0.0)
 
     reasons: list[str] = []
     pts = [p for p in forecast if p.load_mw is not None and math.isfinite(p.load_mw)]
@@ -316,17 +313,17 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
         reasons.append(f"above {taper_from:.0f} % the car takes less power: planned with the taper")
     if pts:
         c = choose(t0, signal, stay, energy, weight, full_kw, per_slot=per_slot, max_fail=max_fail,
-                   window_cost=window_cost, missing=missing, keep=_as_slots(held, t0, slot_s))
+                   window_cost=window_cost, keep=_as_slots(held, t0, slot_s))
     else:
         n = max(1, int(math.ceil(float(stay.max()))))
-        c = Choice(float(n), 0.0, n, 1.0, math.nan, math.nan, 0.0)
+        c = Choice(float(n), 0.0, n, 1.0, math.nan, math.nan)
     slots = _Slots(now, slot_s, c.n_slots, per_slot, full_kw)
     end = datetime.fromtimestamp(math.ceil((t0 + float(stay.max()) * slot_s + open_end_h * 3600) / 60) * 60,
                                  UTC).astimezone(now.tzinfo)
     reasons += _choice_reasons(c, needs, stay, energy, slots, charger.max_amps, objective, unit, bool(pts))
     expected = _expected_soc(c, float(energy.max()), slots, soc, battery_kwh) if soc is not None and battery_kwh \
         else ()
-    return Plan(_windows(c, slots, end, charger.max_amps), expected, tuple(reasons), c.ready, c.score, c.score_now, c)
+    return Plan(_windows(c, slots, end, charger.max_amps), expected, tuple(reasons), c.ready, c)
 
 
 def _taper_slots(soc: float | None, battery_kwh: float | None, slot_kwh: float, n: int,
