@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from charge_logic.localtime import minutes_after_midnight
-from charge_logic.models import ChargeSchedule, Command, Decision, VehicleSnapshot
+from charge_logic.models import ChargeSchedule, Command, CommandName, Decision, VehicleSnapshot
 
 SCHEDULER_ID = 4_102_444_800  # 2100-01-01T00:00:00Z in epoch seconds
 OWN_IDS = range(SCHEDULER_ID, SCHEDULER_ID + 100)
@@ -91,7 +91,7 @@ def schedule_from_args(args: dict[str, Any]) -> ChargeSchedule:
 def add_command(s: ChargeSchedule) -> Command:
     """add_charge_schedule as tesla-http-proxy parses it: lat, lon, days_of_week (names), start_enabled, end_enabled
     and enabled are required; an id replaces the schedule that has it."""
-    return Command("add_charge_schedule", {
+    return Command(CommandName.ADD_CHARGE_SCHEDULE, {
         "id": s.id, "name": s.name, "days_of_week": "All", "enabled": s.enabled,
         "start_enabled": s.start_enabled, "start_time": s.start_time, "end_enabled": s.end_enabled,
         "end_time": s.end_time, "one_time": s.one_time, "lat": s.latitude, "lon": s.longitude})
@@ -162,7 +162,7 @@ def with_charge_schedule(decision: Decision, vehicle: VehicleSnapshot | None, *,
     reasons = list(decision.reasons)
     first: list[Command] = []
     if not enabled or place is None:
-        first = [Command("remove_charge_schedule", {"id": s.id}) for s in mine]  # the owner turned it off
+        first = [Command(CommandName.REMOVE_CHARGE_SCHEDULE, {"id": s.id}) for s in mine]  # the owner turned it off
         if enabled:
             reasons.append("Home's position is not known (HOME_LATITUDE, HOME_LONGITUDE), so the plan is not written "
                            "into the car as a charge schedule")
@@ -174,7 +174,7 @@ def with_charge_schedule(decision: Decision, vehicle: VehicleSnapshot | None, *,
         if have is None or not close_enough(have, want, under_way):
             first.append(add_command(want))
             have = want
-        first += [Command("remove_charge_schedule", {"id": s.id}) for s in mine if s.id != want.id]
+        first += [Command(CommandName.REMOVE_CHARGE_SCHEDULE, {"id": s.id}) for s in mine if s.id != want.id]
         minute = minutes_after_midnight(now, zone)
         inside = _inside(have, minute)
         rest = [c for c in rest if c.name != "charge_start" and not (c.name == "charge_stop" and inside)]

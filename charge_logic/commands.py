@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from charge_logic.models import CHARGING, COMPLETE, NO_POWER, STOPPED, Command, VehicleSnapshot
+from charge_logic.models import CHARGING, COMPLETE, NO_POWER, STOPPED, Command, CommandName, VehicleSnapshot
 
 DEPART_BY = "DepartBy"
 
@@ -32,7 +32,7 @@ def departure_command(vehicle: VehicleSnapshot, departure_minutes: int, off_peak
     preconditioning_enabled says (vehicle-command pkg/proxy/command.go, getPolicy): weekdays-only is sent only with
     preconditioning on, so an owner who had it off keeps it off."""
     preconditioning = bool(vehicle.preconditioning_enabled)
-    return Command("set_scheduled_departure", {
+    return Command(CommandName.SET_SCHEDULED_DEPARTURE, {
         "enable": True,
         "departure_time": departure_minutes,
         "preconditioning_enabled": preconditioning,
@@ -47,9 +47,9 @@ def commands_for(vehicle: VehicleSnapshot, target: Target) -> tuple[Command, ...
     """Limit first (a start below the limit is refused), then amps and departure, start/stop last."""
     out: list[Command] = []
     if target.charge_limit is not None and vehicle.charge_limit_soc != target.charge_limit:
-        out.append(Command("set_charge_limit", {"percent": target.charge_limit}))
+        out.append(Command(CommandName.SET_CHARGE_LIMIT, {"percent": target.charge_limit}))
     if target.amps is not None and vehicle.charge_current_request != target.amps:
-        out.append(Command("set_charging_amps", {"charging_amps": target.amps}))
+        out.append(Command(CommandName.SET_CHARGING_AMPS, {"charging_amps": target.amps}))
     if target.departure_minutes is not None:
         end = target.departure_minutes if target.off_peak_end_minutes is None else target.off_peak_end_minutes
         if (vehicle.scheduled_charging_mode != DEPART_BY or vehicle.off_peak_charging_enabled is not True
@@ -63,9 +63,9 @@ def commands_for(vehicle: VehicleSnapshot, target: Target) -> tuple[Command, ...
     if target.charge_now is True and known and not vehicle.charging and vehicle.charging_state != NO_POWER \
             and not full:
         if vehicle.battery_level is None or limit is None or vehicle.battery_level < limit:
-            out.append(Command("charge_start"))
+            out.append(Command(CommandName.CHARGE_START))
     elif target.charge_now is False and vehicle.charging:
-        out.append(Command("charge_stop"))
+        out.append(Command(CommandName.CHARGE_STOP))
     return tuple(out)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 # Charging states as Tesla reports them in charge_state.charging_state.
@@ -148,12 +149,46 @@ class ChargeWindow:
     amps: int
 
 
+class CommandName(StrEnum):
+    """The car commands the rules send, named as in the Tesla Fleet API (a str: JSON and the clients see the name)."""
+
+    SET_CHARGING_AMPS = "set_charging_amps"
+    SET_CHARGE_LIMIT = "set_charge_limit"
+    SET_SCHEDULED_DEPARTURE = "set_scheduled_departure"
+    SET_SCHEDULED_CHARGING = "set_scheduled_charging"
+    CHARGE_START = "charge_start"
+    CHARGE_STOP = "charge_stop"
+    ADD_CHARGE_SCHEDULE = "add_charge_schedule"
+    REMOVE_CHARGE_SCHEDULE = "remove_charge_schedule"
+
+
+class Mode(StrEnum):
+    """What a decision does, for the dashboard and the history (a str in state.json)."""
+
+    # guards: no commands
+    NO_VEHICLE_DATA = "no_vehicle_data"
+    NO_CHARGE_DATA = "no_charge_data"
+    SUPERCHARGING = "supercharging"
+    NOT_AT_HOME = "not_at_home"
+    LOCATION_UNKNOWN = "location_unknown"
+    NOT_PLUGGED_IN = "not_plugged_in"
+    NO_POWER = "no_power"
+    # charging now at full power
+    CHARGE_NOW_LOW_SOC = "charge_now_low_soc"
+    CHARGE_NOW_FULL = "charge_now_full"
+    CHARGE_NOW_TRIP = "charge_now_trip"
+    # the seed rules: the car's off-peak schedule charges it by departure
+    SCHEDULED = "scheduled"
+    # following the planner's windows (inside one / between them)
+    PLAN_CHARGING = "plan_charging"
+    PLAN_WAITING = "plan_waiting"
+
+
 @dataclass(frozen=True)
 class Command:
-    """One car command, named as in the Tesla Fleet API (`set_charging_amps`, `set_charge_limit`,
-    `set_scheduled_departure`, `set_scheduled_charging`, `charge_start`, `charge_stop`) with its JSON body."""
+    """One car command with its JSON body."""
 
-    name: str
+    name: CommandName
     args: dict[str, Any] = field(default_factory=dict)
 
 
@@ -162,7 +197,7 @@ class Decision:
     """What the car should do now, why, and the fewest commands that get it there."""
 
     at: datetime
-    mode: str  # short machine-readable label, e.g. "charge_now_low_soc", "scheduled", "not_plugged_in"
+    mode: Mode
     charge_now: bool | None  # True start, False stop, None leave as is
     amps: int | None
     charge_limit: int | None

@@ -5,18 +5,15 @@ be replayed exactly and tested with any clock. Order of precedence: guards (noth
 then "charge now" (battery below the minimum, or the owner asked for a full charge), then the plan — the planner's
 windows when given, else the seed rules (forecast-banded amps and the car's own off-peak schedule).
 
-Decision.mode, for the dashboard and the history:
-  no_vehicle_data, no_charge_data, supercharging, not_at_home, location_unknown, not_plugged_in, no_power  — guards:
-  no commands
-  charge_now_low_soc, charge_now_full  — charging now at full power
-  charge_now_trip  — seed rules: a trip before the scheduled departure needs more than the battery has
-  scheduled  — seed rules: the car's off-peak schedule charges it by departure
-  plan_charging, plan_waiting  — following the planner's windows (inside one / between them)
+Decision.mode (charge_logic.models.Mode), for the dashboard and the history: the guards (no commands); charging now
+at full power (low battery, a limit set for a full charge, a trip the battery cannot make); the seed rules' schedule;
+following the planner's windows (inside one, or between them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -27,7 +24,7 @@ from charge_logic.departure import DeparturePlan, day_end, plan_departure, trip_
 from charge_logic.forecast_stats import forecast_stats
 from charge_logic.limit import LimitChoice, TripNeed, choose_limit, trip_need
 from charge_logic.localtime import clock_text, minutes_after_midnight, require_aware
-from charge_logic.models import NO_POWER, ChargeWindow, Decision, ForecastPoint, Trip, VehicleSnapshot
+from charge_logic.models import NO_POWER, ChargeWindow, Decision, ForecastPoint, Mode, Trip, VehicleSnapshot
 from charge_logic.soc_plan import Plan, charge_before, charge_from, follow, hours_to
 
 # The car's own off-peak schedule may start a little before our estimate (it measures the supply first and has
@@ -64,30 +61,30 @@ def decide(now: datetime, vehicle: VehicleSnapshot | None, forecast: Sequence[Fo
     return _decide_plugged_in(now, vehicle, forecast, trips, config, zone, at_home, windows, notes, departure, need)
 
 
-def _guard(vehicle: VehicleSnapshot | None, at_home: bool | None, need: TripNeed) -> tuple[str, list[str]] | None:
+def _guard(vehicle: VehicleSnapshot | None, at_home: bool | None, need: TripNeed) -> tuple[Mode, list[str]] | None:
     """Situations where the scheduler must not touch the car; each says why in the owner's words."""
     if vehicle is None:
-        return "no_vehicle_data", ["No data from the car yet: nothing is changed"]
+        return Mode.NO_VEHICLE_DATA, ["No data from the car yet: nothing is changed"]
     if vehicle.battery_level is None or vehicle.plugged_in is None:
         if vehicle.state != "online":
-            return "no_charge_data", [f"The car is {vehicle.state} and has sent no charge data; it is not woken "
+            return Mode.NO_CHARGE_DATA, [f"The car is {vehicle.state} and has sent no charge data; it is not woken "
                                       "just to look"]
-        return "no_charge_data", ["The car is online but sent no charge data: nothing is changed"]
+        return Mode.NO_CHARGE_DATA, ["The car is online but sent no charge data: nothing is changed"]
     if vehicle.fast_charger_present:
-        return "supercharging", ["The car is on a fast charger: the home schedule leaves it alone"]
+        return Mode.SUPERCHARGING, ["The car is on a fast charger: the home schedule leaves it alone"]
     if at_home is False:
-        return "not_at_home", ["The car is away from home: charging there is left alone"]
+        return Mode.NOT_AT_HOME, ["The car is away from home: charging there is left alone"]
     if at_home is None:  # never assumed: a car charging elsewhere must not be stopped, started or rescheduled
-        return "location_unknown", ["The car sent no position, so whether it is at home is not known: nothing is "
+        return Mode.LOCATION_UNKNOWN, ["The car sent no position, so whether it is at home is not known: nothing is "
                                     "changed"]
     if not vehicle.plugged_in:
         reasons = ["The car is not plugged in: nothing to schedule"]
         if vehicle.battery_level < need.needed_soc:
             reasons.append(f"Plug in: the trips before the next charge need {need.needed_soc:.1f} % and the battery "
                            f"has {vehicle.battery_level} %")
-        return "not_plugged_in", reasons
+        return Mode.NOT_PLUGGED_IN, reasons
     if vehicle.charging_state == NO_POWER:
-        return "no_power", ["The car is plugged in but the charger gives no power (check the breaker or the "
+        return Mode.NO_POWER, ["The car is plugged in but the charger gives no power (check the breaker or the "
                             "charger's own schedule): no start is sent"]
     return None
 
@@ -101,124 +98,166 @@ def _schedule_on(vehicle: VehicleSnapshot) -> bool:
         vehicle.charge_schedules is not None and mode != "StartAt")
 
 
-def _decide_plugged_in(  # noqa: C901 - dispatches the four modes: trip, low or full, the plan, the car's schedule
-        now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint], trips: Sequence[Trip],
-        config: RuleConfig, zone: ZoneInfo, at_home: bool | None, windows: Sequence[ChargeWindow] | None,
-        notes: Sequence[str], departure: DeparturePlan, need: TripNeed) -> Decision:
+@dataclass
+class _Tick:
+    """One plugged-in tick's inputs, and the decision taking shape step by step."""
+
+    now: datetime
+    vehicle: VehicleSnapshot
+    forecast: Sequence[ForecastPoint]
+    trips: Sequence[Trip]
+    config: RuleConfig
+    zone: ZoneInfo
+    departure: DeparturePlan
+    off_peak_end: datetime
+    battery: int
+    top: int
+    limit: int
+    mode: Mode = Mode.SCHEDULED
+    charge_now: bool | None = None
+    amps: int | None = None
+    plan: Plan = ((), ())
+    head: list[str] = field(default_factory=list)
+    tail: list[str] = field(default_factory=list)
+
+
+def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint],
+                       trips: Sequence[Trip], config: RuleConfig, zone: ZoneInfo, at_home: bool | None,
+                       windows: Sequence[ChargeWindow] | None, notes: Sequence[str], departure: DeparturePlan,
+                       need: TripNeed) -> Decision:
+    """Which of the four ways this tick goes: a trip first, charge now (low or full), the plan, the car's schedule."""
     battery = vehicle.battery_level or 0
-    top = max_amps(config, vehicle)
     low = battery < config.min_soc
     owner_limit = vehicle.charge_limit_soc
     full = owner_limit is not None and owner_limit >= config.full_power_limit
     limit_choice = choose_limit(now, need, departure.at, config, vehicle)
-    limit = owner_limit if full and owner_limit is not None else limit_choice.limit
-    manage = _schedule_on(vehicle) and not low
-    off_peak_end = _off_peak_end(departure.at, windows, now)
     trip_first = None if low or full or windows is not None else _trip_charge(now, trips, departure, battery, config,
                                                                               zone, vehicle)
-    if trip_first is not None and trip_first[1].limit > limit:
+    if trip_first is not None and trip_first[1].limit > limit_choice.limit:
         limit_choice = trip_first[1]
-        limit = limit_choice.limit
-
-    head: list[str] = []
-    tail: list[str] = []
-    charge_now: bool | None = None
-    amps: int | None
-    plan: Plan
+    limit = owner_limit if full and owner_limit is not None else limit_choice.limit
+    t = _Tick(now, vehicle, forecast, trips, config, zone, departure, _off_peak_end(departure.at, windows, now),
+              battery, max_amps(config, vehicle), limit)
+    manage = _schedule_on(vehicle) and not low
     if trip_first is not None:
-        mode, charge_now, amps = "charge_now_trip", True, top
-        head.append(trip_first[0] + f": charging now at the full {max_text(config, top)}")
-        plan = charge_from(now, battery, limit, amps, vehicle, config)
+        _charge_for_trip(t, trip_first[0])
     elif low or full:
-        mode = "charge_now_low_soc" if low else "charge_now_full"
-        charge_now, amps = True, top
-        if low:
-            head.append(f"Battery {battery} % is below {config.min_soc} %: charging now at the full "
-                        f"{max_text(config, top)}")
-        if full:
-            head.append(f"The charge limit is set to {owner_limit} % (at or above {config.full_power_limit} %): "
-                        f"{'also ' if low else ''}charging now at the full {max_text(config, top)} and leaving the "
-                        f"limit as set. Set it below {config.full_power_limit} % to go back to the schedule")
-        plan = charge_from(now, battery, limit, amps, vehicle, config)
+        _charge_now(t, low, owner_limit if full else None)
     elif windows is not None:
-        current = next((w for w in windows if w.start <= now < w.end and w.amps > 0), None)
-        ahead = [w for w in windows if w.end > now and w.amps > 0]
-        if current is not None:
-            mode, charge_now = "plan_charging", True
-            amps = clamp_amps(current.amps, config, top)
-            head.append(f"The plan charges now until {clock_text(current.end, now, zone)} at {amps} A")
-        else:
-            mode, charge_now, amps = "plan_waiting", False, None
-            upcoming = min(ahead, key=lambda w: w.start, default=None)
-            if upcoming is not None:
-                head.append(f"The plan's next charge starts {clock_text(upcoming.start, now, zone)} at "
-                            f"{upcoming.amps} A: not charging until then")
-            elif battery >= limit:
-                charge_now = None  # the car stops by itself at its limit; a stop would be a wasted command
-                head.append(f"The battery is at the {limit} % limit: nothing more to charge")
-            else:
-                head.append("The plan has no more charging ahead: not charging")
-        clipped = tuple(ChargeWindow(max(w.start, now), w.end, clamp_amps(w.amps, config, top))
-                        for w in sorted(ahead, key=lambda w: w.start))
-        plan = (clipped, follow(clipped, now, battery, limit, vehicle, config)[1])
+        _follow_plan(t, windows)
     else:
-        mode = "scheduled"
-        choice = forecast_amps(forecast_stats(now, forecast, config.forecast_days), config, top)
-        amps = choice.amps
-        tail.append(choice.reason)
-        if manage:
-            ready = _ready_amps(now, off_peak_end, battery, limit, amps, top, vehicle, config)
-            if ready > amps:
-                head.append(f"{amps} A would not reach {limit} % by {clock_text(off_peak_end, now, zone)}: "
-                            f"{ready} A instead, so the car is ready")
-                amps = ready
-            plan = charge_before(now, off_peak_end, battery, limit, amps, vehicle, config)
-            start = plan[0][0].start if plan[0] else None
-            if vehicle.charging and start is not None and now < start - SCHEDULE_SLACK:
-                charge_now = False
-                head.append(f"Battery {battery} % is at or above {config.min_soc} %: charging stops now and the car's "
-                            f"off-peak schedule charges it from about {clock_text(start, now, zone)}")
-            elif start is not None and not vehicle.charging and now >= start:
-                charge_now = True  # the car's schedule may be paused (a stop pauses it until its next day)
-                head.append(f"Charging to {limit} % by {clock_text(off_peak_end, now, zone)} must start now: starting "
-                            "it, so the car is ready whatever its own schedule does")
-            elif start is not None:
-                head.append(f"The car's off-peak schedule charges it to {limit} % by "
-                            f"{clock_text(off_peak_end, now, zone)}, from about {clock_text(start, now, zone)}")
-            else:
-                head.append(f"The battery is at {battery} %, already at the {limit} % limit: nothing to charge")
-        else:
-            plan = charge_from(now, battery, limit, amps, vehicle, config) if vehicle.charging else ((), ())
-            if vehicle.scheduled_charging_mode == "StartAt":
-                head.append("The car starts charging at its own set time (Scheduled Charging), left as the owner set "
-                            "it; amps and limit are still set")
-            else:
-                head.append("The car has no off-peak departure schedule, so it charges when it is plugged in; amps "
-                            "and limit are still set")
-
+        _seed_schedule(t, manage)
     if not full:
-        tail.extend(limit_choice.reasons)
-    tail.extend(need.reasons)
-    dep_minutes = end_minutes = None
-    if manage:
-        dep_minutes = minutes_after_midnight(departure.at, zone)
-        end_minutes = minutes_after_midnight(off_peak_end, zone)
-        tail.extend(departure.reasons)
-        if off_peak_end != departure.at:
-            tail.append(f"Off-peak charging ends {clock_text(off_peak_end, now, zone)}, with the plan's last window")
-    elif low and _schedule_on(vehicle):
-        tail.append(f"The scheduled departure is left alone while the battery is below {config.min_soc} %")
-    elif vehicle.scheduled_charging_mode != "StartAt":
-        tail.append("Scheduled departure with off-peak charging is off in the car, so the calendar does not set it")
-
-    target = Target(charge_now=charge_now, amps=amps, charge_limit=None if full else limit,
+        t.tail.extend(limit_choice.reasons)
+    t.tail.extend(need.reasons)
+    dep_minutes, end_minutes = _departure_setting(t, manage, low)
+    target = Target(charge_now=t.charge_now, amps=t.amps, charge_limit=None if full else t.limit,
                     departure_minutes=dep_minutes, off_peak_end_minutes=end_minutes)
-    commands = commands_for(vehicle, target)
     return Decision(
-        at=now, mode=mode, charge_now=charge_now, amps=amps, charge_limit=limit,
-        departure=departure.at if manage else None, off_peak_end=off_peak_end if manage else None,
-        needed_soc=round(need.needed_soc, 1), reasons=(*head, *tail, *notes),
-        commands=commands, windows=plan[0], expected_soc=plan[1])
+        at=now, mode=t.mode, charge_now=t.charge_now, amps=t.amps, charge_limit=t.limit,
+        departure=departure.at if manage else None, off_peak_end=t.off_peak_end if manage else None,
+        needed_soc=round(need.needed_soc, 1), reasons=(*t.head, *t.tail, *notes),
+        commands=commands_for(vehicle, target), windows=t.plan[0], expected_soc=t.plan[1])
+
+
+def _charge_for_trip(t: _Tick, why: str) -> None:
+    """A trip before the car's own schedule would charge needs more than the battery has: full power now."""
+    t.mode, t.charge_now, t.amps = Mode.CHARGE_NOW_TRIP, True, t.top
+    t.head.append(why + f": charging now at the full {max_text(t.config, t.top)}")
+    t.plan = charge_from(t.now, t.battery, t.limit, t.top, t.vehicle, t.config)
+
+
+def _charge_now(t: _Tick, low: bool, owner_limit: int | None) -> None:
+    """Below MIN_SOC, or a limit the owner set for a full charge: full power now."""
+    config, top = t.config, t.top
+    t.mode = Mode.CHARGE_NOW_LOW_SOC if low else Mode.CHARGE_NOW_FULL
+    t.charge_now, t.amps = True, top
+    if low:
+        t.head.append(f"Battery {t.battery} % is below {config.min_soc} %: charging now at the full "
+                      f"{max_text(config, top)}")
+    if owner_limit is not None:
+        t.head.append(f"The charge limit is set to {owner_limit} % (at or above {config.full_power_limit} %): "
+                      f"{'also ' if low else ''}charging now at the full {max_text(config, top)} and leaving the "
+                      f"limit as set. Set it below {config.full_power_limit} % to go back to the schedule")
+    t.plan = charge_from(t.now, t.battery, t.limit, top, t.vehicle, t.config)
+
+
+def _follow_plan(t: _Tick, windows: Sequence[ChargeWindow]) -> None:
+    """The planner's windows: charge inside one, wait between them."""
+    now, config, zone = t.now, t.config, t.zone
+    current = next((w for w in windows if w.start <= now < w.end and w.amps > 0), None)
+    ahead = [w for w in windows if w.end > now and w.amps > 0]
+    if current is not None:
+        t.mode, t.charge_now = Mode.PLAN_CHARGING, True
+        t.amps = clamp_amps(current.amps, config, t.top)
+        t.head.append(f"The plan charges now until {clock_text(current.end, now, zone)} at {t.amps} A")
+    else:
+        t.mode, t.charge_now, t.amps = Mode.PLAN_WAITING, False, None
+        upcoming = min(ahead, key=lambda w: w.start, default=None)
+        if upcoming is not None:
+            t.head.append(f"The plan's next charge starts {clock_text(upcoming.start, now, zone)} at "
+                          f"{upcoming.amps} A: not charging until then")
+        elif t.battery >= t.limit:
+            t.charge_now = None  # the car stops by itself at its limit; a stop would be a wasted command
+            t.head.append(f"The battery is at the {t.limit} % limit: nothing more to charge")
+        else:
+            t.head.append("The plan has no more charging ahead: not charging")
+    clipped = tuple(ChargeWindow(max(w.start, now), w.end, clamp_amps(w.amps, config, t.top))
+                    for w in sorted(ahead, key=lambda w: w.start))
+    t.plan = (clipped, follow(clipped, now, t.battery, t.limit, t.vehicle, config)[1])
+
+
+def _seed_schedule(t: _Tick, manage: bool) -> None:
+    """The seed rules: amps from the forecast's bands; the car's own off-peak schedule finishes by departure."""
+    now, config, zone, vehicle, limit, end = t.now, t.config, t.zone, t.vehicle, t.limit, t.off_peak_end
+    t.mode = Mode.SCHEDULED
+    choice = forecast_amps(forecast_stats(now, t.forecast, config.forecast_days), config, t.top)
+    t.amps = choice.amps
+    t.tail.append(choice.reason)
+    if not manage:
+        t.plan = charge_from(now, t.battery, limit, t.amps, vehicle, config) if vehicle.charging else ((), ())
+        if vehicle.scheduled_charging_mode == "StartAt":
+            t.head.append("The car starts charging at its own set time (Scheduled Charging), left as the owner set "
+                          "it; amps and limit are still set")
+        else:
+            t.head.append("The car has no off-peak departure schedule, so it charges when it is plugged in; amps "
+                          "and limit are still set")
+        return
+    ready = _ready_amps(now, end, t.battery, limit, t.amps, t.top, vehicle, config)
+    if ready > t.amps:
+        t.head.append(f"{t.amps} A would not reach {limit} % by {clock_text(end, now, zone)}: "
+                      f"{ready} A instead, so the car is ready")
+        t.amps = ready
+    t.plan = charge_before(now, end, t.battery, limit, t.amps, vehicle, config)
+    start = t.plan[0][0].start if t.plan[0] else None
+    if vehicle.charging and start is not None and now < start - SCHEDULE_SLACK:
+        t.charge_now = False
+        t.head.append(f"Battery {t.battery} % is at or above {config.min_soc} %: charging stops now and the car's "
+                      f"off-peak schedule charges it from about {clock_text(start, now, zone)}")
+    elif start is not None and not vehicle.charging and now >= start:
+        t.charge_now = True  # the car's schedule may be paused (a stop pauses it until its next day)
+        t.head.append(f"Charging to {limit} % by {clock_text(end, now, zone)} must start now: starting "
+                      "it, so the car is ready whatever its own schedule does")
+    elif start is not None:
+        t.head.append(f"The car's off-peak schedule charges it to {limit} % by "
+                      f"{clock_text(end, now, zone)}, from about {clock_text(start, now, zone)}")
+    else:
+        t.head.append(f"The battery is at {t.battery} %, already at the {limit} % limit: nothing to charge")
+
+
+def _departure_setting(t: _Tick, manage: bool, low: bool) -> tuple[int | None, int | None]:
+    """The car's scheduled departure and off-peak end to set (minutes after midnight), and why."""
+    if manage:
+        t.tail.extend(t.departure.reasons)
+        if t.off_peak_end != t.departure.at:
+            t.tail.append(f"Off-peak charging ends {clock_text(t.off_peak_end, t.now, t.zone)}, with the plan's "
+                          "last window")
+        return minutes_after_midnight(t.departure.at, t.zone), minutes_after_midnight(t.off_peak_end, t.zone)
+    if low and _schedule_on(t.vehicle):
+        t.tail.append(f"The scheduled departure is left alone while the battery is below {t.config.min_soc} %")
+    elif t.vehicle.scheduled_charging_mode != "StartAt":
+        t.tail.append("Scheduled departure with off-peak charging is off in the car, so the calendar does not set it")
+    return None, None
 
 
 def _ready_amps(now: datetime, end: datetime, soc: float, limit: int, amps: int, top: int,
