@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -92,6 +93,9 @@ def describe(source: str) -> str:
         host = source.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]  # never user:password@
         return f"the iCal address at {host} (ICAL_URL)"
     return f"the iCal file {source} (ICAL_URL)"
+
+
+_ANY_EVENT = re.compile(r"^BEGIN:VEVENT\s*$", re.I | re.M)
 
 
 class ICalCalendar:
@@ -204,8 +208,11 @@ class ICalCalendar:
         if why:
             raise CalendarError(f"{describe(self.source)} has no events: {why}")
         first, last = (lo - KEEP_BEFORE).date(), (hi + KEEP_AFTER).date()
-        cut = ical_text.events_near(text, first, last)
         problems: list[str] = []
+        if not _ANY_EVENT.search(text):  # a new calendar is empty; the wrong one is too: not an error, but said
+            problems.append(f"it holds no events at all: check that {describe(self.source)} is the calendar you "
+                            "drive to")
+        cut = ical_text.events_near(text, first, last)
         unknown: list[str] = []
         text, stray = ical_text.drop_stray_lines(cut.text)
         if stray:

@@ -228,13 +228,15 @@ def test_a_task_list_is_a_clear_error_not_an_empty_calendar():
         ICalCalendar(str(todo), LA).events(MORNING, MORNING + DAY)
 
 
-def test_a_calendar_with_nothing_in_it_is_empty_not_an_error():
-    """Nextcloud's export of a new calendar (that library's no_events.ics): no events yet is no fault."""
+def test_a_calendar_with_nothing_in_it_is_empty_and_says_so():
+    """Nextcloud's export of a new calendar (that library's no_events.ics): no events yet is no fault, but a wrong
+    address gives the same file, so the dashboard says the calendar holds none (the read does not fail)."""
     import recurring_ical_events
 
     empty = Path(recurring_ical_events.__file__).parent / "test" / "calendars" / "no_events.ics"
     cal = ICalCalendar(str(empty), LA)
-    assert cal.events(MORNING, MORNING + DAY) == [] and cal.problems == ()
+    assert cal.events(MORNING, MORNING + DAY) == []
+    assert len(cal.problems) == 1 and "holds no events at all" in cal.problems[0]
 
 
 # ---------------------------------------------------------------------- 5. big feeds
