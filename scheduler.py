@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import schedule
 
 import cli
+from service.client_io import ClientIO
 from service.settings import Settings, SettingsError, load_settings
 from service.state_file import unusable_state_dir
 
@@ -100,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def make_coordinator(args: argparse.Namespace, settings: Settings) -> tuple[Coordinator, Callable[[], datetime]]:
+def make_coordinator(args: argparse.Namespace, settings: Settings,
+                     io: ClientIO | None = None) -> tuple[Coordinator, Callable[[], datetime]]:
+    """The daemon, as every run builds it (the soak too, with its own clock, sleeps and timeouts in `io`)."""
     from service.coordinator import Coordinator
     from service.state_file import ensure_private_dir
     from service.vehicle_link import VehicleLink
@@ -117,12 +120,14 @@ def make_coordinator(args: argparse.Namespace, settings: Settings) -> tuple[Coor
         from service.grid_source import make_forecast_provider
         from service.trip_source import make_trip_provider
 
-        def clock() -> datetime:
-            return datetime.now(UTC)
+        io = io or ClientIO()
 
-        vehicle = make_vehicle(settings)
-        forecast = make_forecast_provider(settings, interval_min=args.interval)
-        trips, mode = make_trip_provider(settings, interval_min=args.interval), "live"
+        def clock() -> datetime:
+            return io.clock() if io.clock is not None else datetime.now(UTC)
+
+        vehicle = make_vehicle(settings, **io.vehicle_kw(settings.tesla_backend))
+        forecast = make_forecast_provider(settings, interval_min=args.interval, io=io)
+        trips, mode = make_trip_provider(settings, interval_min=args.interval, io=io), "live"
     link = VehicleLink.from_settings(vehicle, settings, interval_min=args.interval)  # backoff starts at one tick
     coordinator = Coordinator(settings, link, forecast, trips, mode=mode, interval_min=args.interval)
     return coordinator, clock

@@ -25,6 +25,7 @@ from clients import gridstatus
 from clients.grid_datasets import GridDataset, dataset_for, resolve
 from clients.private_files import read_json, write_json
 from service.backoff import Backoff, retry_after_of
+from service.client_io import ClientIO
 from service.disk import MonthlyBudget
 from service.grid_usage import USAGE_EVERY, PlanUsage
 from service.settings import Settings
@@ -249,12 +250,13 @@ class GridForecastProvider:
 
 
 def make_forecast_provider(settings: Settings, *, session: requests.Session | None = None,
-                           interval_min: float = 14.0) -> GridForecastProvider | None:
+                           interval_min: float = 14.0, io: ClientIO = ClientIO()) -> GridForecastProvider | None:
     """None when no GridStatus key is set (the coordinator then runs without a forecast, or on the demo one)."""
     if not settings.grid_status_api_key:
         return None
     ds = dataset_for(settings.grid_iso, settings.grid_dataset, settings.grid_value_column)
-    client = gridstatus.GridStatusClient(settings.grid_status_api_key, settings.gridstatus_base_url, session=session)
+    client = gridstatus.GridStatusClient(settings.grid_status_api_key, settings.gridstatus_base_url, session=session,
+                                         timeout=io.timeout(20.0), sleep=io.sleeper())
     return GridForecastProvider(client, ds, settings.state_dir, iso=settings.grid_iso,
                                 fetch_hours=settings.grid_fetch_hours, stale_hours=settings.forecast_stale_hours,
                                 requests_per_month=settings.gridstatus_requests_per_month,

@@ -89,6 +89,7 @@ class Settings:
     google_oauth_host: str = _s("GOOGLE_OAUTH_HOST", "localhost", "address `auth google` listens on for the redirect")
     google_oauth_port: int = _s("GOOGLE_OAUTH_PORT", 8085, "port `auth google` listens on", low=1, high=65535)
     google_calendar_base_url: str = _s("GOOGLE_CALENDAR_BASE_URL", "", "Calendar API endpoint; empty = Google's")
+    google_token_url: str = _s("GOOGLE_TOKEN_URL", "", "where Google tokens are refreshed; empty = Google's")
     calendar_hours: float = _s("CALENDAR_HOURS", 48.0, "how far ahead events are read (hours)", low=1, high=24 * 14)
     calendar_include_declined: bool = _s("CALENDAR_INCLUDE_DECLINED", False, "count events you declined")
     calendar_include_free: bool = _s("CALENDAR_INCLUDE_FREE", True, "count events marked free (transparent)")

@@ -20,6 +20,7 @@ from clients.maps_legacy import LegacyMapsClient
 from clients.maps_routes import RoutesClient
 from clients.private_files import read_json, write_json
 from service.backoff import Backoff, retry_after_of
+from service.client_io import ClientIO
 from service.distances import MAPS_BACKOFF_BASE, DistanceService, DriveClient
 from service.settings import Settings, SettingsError, is_address
 from service.sources import SourceStatus
@@ -136,11 +137,12 @@ class CalendarTripProvider:
         return trips
 
 
-def choose_calendar(settings: Settings, ics: str | None = None) -> CalendarSource | None:
+def choose_calendar(settings: Settings, ics: str | None = None, io: ClientIO = ClientIO()) -> CalendarSource | None:
     """CALENDAR_SOURCE: auto = iCal when ICAL_URL is set, else Google when a token or credentials file exists."""
     rules = EventRules(settings.calendar_include_declined, settings.calendar_include_free)
+    timeout = io.timeout(20.0)
     if ics:
-        return ICalCalendar(ics, settings.zone, rules)
+        return ICalCalendar(ics, settings.zone, rules, timeout=timeout)
     source = settings.calendar_source
     if source == "none":
         return None
@@ -152,31 +154,34 @@ def choose_calendar(settings: Settings, ics: str | None = None) -> CalendarSourc
         if not is_address(settings.ical_url) and not local.is_file():  # a typo no later tick can mend
             raise SettingsError(f"ICAL_URL={settings.ical_url.strip()}: no such file (give an .ics file's path or "
                                 "the calendar's secret iCal address)")
-        return ICalCalendar(settings.ical_url, settings.zone, rules)
+        return ICalCalendar(settings.ical_url, settings.zone, rules, timeout=timeout)
     token = settings.google_token_path
     if source == "google" or token.is_file() or Path(settings.google_credentials_file).is_file():
         return GoogleCalendar(token, settings.zone, rules, calendar_id=settings.google_calendar_id,
-                              base_url=settings.google_calendar_base_url)
+                              base_url=settings.google_calendar_base_url, timeout=timeout,
+                              token_uri=settings.google_token_url or None)
     return None
 
 
-def make_drive_client(settings: Settings) -> DriveClient | None:
+def make_drive_client(settings: Settings, io: ClientIO = ClientIO()) -> DriveClient | None:
     key = settings.google_maps_api_key
     if not key:
         return None
     if settings.maps_api == "legacy":
-        return LegacyMapsClient(key, settings.maps_base_url)
-    return RoutesClient(key, settings.routes_base_url)
+        # googlemaps retries a 500/503/504 itself, sleeping about half a second, until retry_timeout has passed
+        return LegacyMapsClient(key, settings.maps_base_url, timeout=io.timeout(15.0),
+                                retry_timeout=io.timeout(8.0))
+    return RoutesClient(key, settings.routes_base_url, timeout=io.timeout(15.0))
 
 
-def make_trip_provider(settings: Settings, *, ics: str | None = None,
-                       interval_min: float = 14.0) -> CalendarTripProvider | None:
+def make_trip_provider(settings: Settings, *, ics: str | None = None, interval_min: float = 14.0,
+                       io: ClientIO = ClientIO()) -> CalendarTripProvider | None:
     """None when no calendar is configured; `ics` (a file or URL) overrides the configured calendar (its events are
     then not cached, so they never stand in for the real calendar's)."""
-    calendar = choose_calendar(settings, ics)
+    calendar = choose_calendar(settings, ics, io)
     if calendar is None:
         return None
-    distances = DistanceService(make_drive_client(settings), settings.home_address, settings.state_dir,
+    distances = DistanceService(make_drive_client(settings, io), settings.home_address, settings.state_dir,
                                 cache_days=settings.distance_cache_days, calls_per_month=settings.maps_calls_per_month,
                                 backoff=Backoff(max(timedelta(minutes=interval_min), MAPS_BACKOFF_BASE),
                                                 cap=timedelta(days=1)))

@@ -18,6 +18,7 @@ added up.
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import re
@@ -40,23 +41,14 @@ import recurring_ical_events
 
 from charge_logic.charge_schedules import SCHEDULER_ID
 from clients import tesla_owner
-from clients.calendar_events import CalendarSource, EventRules
-from clients.google_calendar import SCOPES, GoogleCalendar
-from clients.grid_datasets import dataset_for
-from clients.gridstatus import GridStatusClient
-from clients.ical_calendar import ICalCalendar
-from clients.maps_legacy import LegacyMapsClient
-from clients.maps_routes import RoutesClient
-from clients.tesla_fleet import FleetVehicle, save_token, token_path
-from clients.tesla_owner import OwnerVehicle
+from clients.google_calendar import SCOPES
+from clients.tesla_fleet import save_token, token_path
 from clients.vehicle import Vehicle
+from scheduler import make_coordinator
+from service.client_io import ClientIO
 from service.coordinator import Coordinator
-from service.distances import DistanceService, DriveClient
-from service.grid_source import GridForecastProvider
 from service.settings import Settings, load_settings
 from service.state_file import HISTORY_DAYS
-from service.trip_source import CalendarTripProvider
-from service.vehicle_link import VehicleLink
 from tests.clock import Clock
 from tests.fakes import google_calendar as fg
 from tests.fakes import gridstatus as gs
@@ -631,43 +623,11 @@ class Stack:
 
 
 def build_stack(settings: Settings, clock: Clock, sleeps: list[float]) -> Stack:
-    """What make_coordinator builds for the settings' TESLA_BACKEND, a GridStatus key, CALENDAR_SOURCE (ICAL_URL or
-    the Google Calendar API), MAPS_API and a Maps key, with short client timeouts and injected sleeps."""
-    vehicle: Vehicle
-    if settings.tesla_backend == "fleet":
-        vehicle = FleetVehicle.from_settings(settings, clock=clock, sleep=sleeps.append,
-                                             timeout=(1.0, CLIENT_TIMEOUT_S))
-    else:
-        vehicle = OwnerVehicle.from_settings(settings, clock=clock, sleep=sleeps.append, timeout=CLIENT_TIMEOUT_S)
-    link = VehicleLink.from_settings(vehicle, settings)
-    ds = dataset_for(settings.grid_iso, settings.grid_dataset, settings.grid_value_column)
-    grid_client = GridStatusClient(settings.grid_status_api_key, settings.gridstatus_base_url,
-                                   timeout=CLIENT_TIMEOUT_S, sleep=sleeps.append)
-    forecast = GridForecastProvider(grid_client, ds, settings.state_dir, iso=settings.grid_iso,
-                                    fetch_hours=settings.grid_fetch_hours, stale_hours=settings.forecast_stale_hours,
-                                    requests_per_month=settings.gridstatus_requests_per_month)
-    rules = EventRules(settings.calendar_include_declined, settings.calendar_include_free)
-    calendar: CalendarSource
-    if settings.calendar_source == "google":
-        # google-auth refreshes at Google's own token endpoint whatever token.json says: token_uri points it at the
-        # fake (which serves the Calendar API and its token endpoint on one host)
-        calendar = GoogleCalendar(settings.google_token_path, settings.zone, rules,
-                                  calendar_id=settings.google_calendar_id, base_url=settings.google_calendar_base_url,
-                                  timeout=CLIENT_TIMEOUT_S, token_uri=settings.google_calendar_base_url + "/token")
-    else:
-        calendar = ICalCalendar(settings.ical_url, settings.zone, rules, timeout=CLIENT_TIMEOUT_S)
-    drive: DriveClient
-    if settings.maps_api == "legacy":
-        # googlemaps retries a 500/503/504 itself, sleeping about half a second, until retry_timeout has passed
-        drive = LegacyMapsClient(settings.google_maps_api_key, settings.maps_base_url, timeout=CLIENT_TIMEOUT_S,
-                                 retry_timeout=CLIENT_TIMEOUT_S)
-    else:
-        drive = RoutesClient(settings.google_maps_api_key, settings.routes_base_url, timeout=CLIENT_TIMEOUT_S)
-    distances = DistanceService(drive, settings.home_address, settings.state_dir,
-                                cache_days=settings.distance_cache_days, calls_per_month=settings.maps_calls_per_month)
-    trips = CalendarTripProvider(calendar, distances, settings.state_dir, hours=settings.calendar_hours,
-                                 stale_hours=settings.calendar_stale_hours)
-    return Stack(Coordinator(settings, link, forecast, trips, mode="live", interval_min=14), vehicle)
+    """The daemon as scheduler.py builds it (make_coordinator: the same factories, backoffs and budgets), with the
+    soak's clock, its sleeps recorded instead of waited and short client timeouts."""
+    io = ClientIO(clock=clock, sleep=sleeps.append, timeout_s=CLIENT_TIMEOUT_S)
+    coordinator, _ = make_coordinator(argparse.Namespace(demo=False, interval=14.0), settings, io)
+    return Stack(coordinator, coordinator.link.vehicle)
 
 
 class StateReader(threading.Thread):
@@ -787,7 +747,10 @@ def _wire_fakes(state_dir: Path, backends: Backends, car: SoakCar, tesla: CarCal
         calendar.inject_faults(random.Random(rng.random()), fault_rate, GOOGLE_FAULTS, clock, r"^/calendar/v3/")
         calendar.token_fault_rate = 0.3  # of the few refreshes (after a 401): google-auth sleeps on each retry
         calendar.events = google_events(ICS, START - timedelta(days=1), START + timedelta(days=days + 3))
-        env.update(CALENDAR_SOURCE="google", GOOGLE_CALENDAR_BASE_URL=calendar.url)
+        # google-auth refreshes at Google's own token endpoint whatever token.json says: GOOGLE_TOKEN_URL points it
+        # at the fake (which serves the Calendar API and its token endpoint on one host)
+        env.update(CALENDAR_SOURCE="google", GOOGLE_CALENDAR_BASE_URL=calendar.url,
+                   GOOGLE_TOKEN_URL=calendar.url + "/token")
     if backends.maps == "routes":
         maps.inject_faults(random.Random(rng.random()), fault_rate * 4, MAPS_FAULTS, clock, r"^/directions/v2")
         env.update(ROUTES_BASE_URL=maps.url)
