@@ -79,7 +79,7 @@ def generate(grid: Grid, zone: ZoneInfo, seed: int, config: RuleConfig, days: in
         planned = trip.event.start - timedelta(minutes=route.drive_minutes) - buffer
         leave = planned + timedelta(minutes=rng.uniform(-config.departure_buffer_min, config.departure_buffer_min))
         if home_since is not None and leave > home_since:
-            need = trip_need(trips, home_since, config, zone)
+            need = trip_need(home_since, trips, config, zone)
             energy = max(0.0, wall_kwh(need.charge_limit - soc, config.battery_kwh))  # at the wall
             arrival_soc[home_since.timestamp()] = soc
             sessions.append(Session(len(sessions), f"cal-{i}", "home", home_since.timestamp(), leave.timestamp(),

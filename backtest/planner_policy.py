@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from backtest.replay import MAX_AMPS, MIN_AMPS, VOLTS, Plan, Policy
+from backtest.replay import MAX_AMPS, MIN_AMPS, VOLTS, Policy, PushedPlan
 from backtest.view import SessionView
 from charge_logic.config import RuleConfig
 from charge_logic.household_planner import HouseholdPlanner, Tuning
@@ -96,7 +96,7 @@ class DaemonPlanner(_Daemon):
         self.household = household or HouseholdPlanner(tuning=Tuning(target_short=self.config.short_risk_pct / 100))
         self.seen = 0  # sessions of the history handed to the household planner
 
-    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
+    def on_tick(self, view: SessionView, memo: dict) -> PushedPlan | None:
         history = view.history
         if len(history) > self.seen:
             self.household.learn(history[self.seen:len(history)])
@@ -124,7 +124,7 @@ class DaemonSeed(_Daemon):
 
     name = "seed"
 
-    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
+    def on_tick(self, view: SessionView, memo: dict) -> PushedPlan | None:
         if view.full:
             return None
         now, car, forecast, trips = self.inputs(view)
@@ -137,7 +137,7 @@ class DaemonSeed(_Daemon):
         return ((view.now, view.now + FAR_S, amps),)
 
 
-def _told(windows: Plan, now: float) -> tuple[tuple[float | None, int], ...]:
+def _told(windows: PushedPlan, now: float) -> tuple[tuple[float | None, int], ...]:
     return tuple((None if a <= now else a, amps) for a, b, amps in windows if b > now)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from backtest.data import HOUR
-from backtest.replay import MAX_AMPS, VOLTS, Plan, Policy, Truth
+from backtest.replay import MAX_AMPS, VOLTS, Policy, PushedPlan, Truth
 from backtest.view import SessionView
 from charge_logic.config import RuleConfig
 
@@ -20,7 +20,7 @@ DEFAULT_KWH = 10.0  # cheapest's energy before a station has any history (BENCHM
 FULL_KW = VOLTS * MAX_AMPS / 1000.0
 
 
-def merge(slots: list[tuple[float, float]], amps: int = MAX_AMPS) -> Plan:
+def merge(slots: list[tuple[float, float]], amps: int = MAX_AMPS) -> PushedPlan:
     """Contiguous (start, end) slots as the fewest windows."""
     out: list[list[float]] = []
     for a, b in sorted(slots):
@@ -32,7 +32,7 @@ def merge(slots: list[tuple[float, float]], amps: int = MAX_AMPS) -> Plan:
 
 
 def fill_cheapest(now: float, end: float, energy: float, values: dict[int, float | None], hour0: float = 0.0,
-                  later_on_ties: bool = True) -> Plan:
+                  later_on_ties: bool = True) -> PushedPlan:
     """The lowest-valued hours in [now, end) until `energy` fits, at full power; unknown hours (None) last."""
     slots = []
     h = math.floor((now - hour0) / HOUR)
@@ -60,7 +60,7 @@ def fill_cheapest(now: float, end: float, energy: float, values: dict[int, float
 class Immediate(Policy):
     name = "immediate"
 
-    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
+    def on_tick(self, view: SessionView, memo: dict) -> PushedPlan | None:
         if memo:
             return None
         memo["pushed"] = True
@@ -84,7 +84,7 @@ class Cheapest(Policy):
         mine = self.energies.get(view.station_id)
         return statistics.median(mine) if mine else DEFAULT_KWH
 
-    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
+    def on_tick(self, view: SessionView, memo: dict) -> PushedPlan | None:
         if memo:
             return None
         memo["pushed"] = True
@@ -111,7 +111,7 @@ class Oracle(Policy):
     name = "oracle"
     needs_truth = True
 
-    def on_tick_with_truth(self, view: SessionView, memo: dict, truth: Truth) -> Plan | None:
+    def on_tick_with_truth(self, view: SessionView, memo: dict, truth: Truth) -> PushedPlan | None:
         if memo:
             return None
         memo["pushed"] = True

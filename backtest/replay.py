@@ -27,7 +27,7 @@ AWAKE_S = 900.0
 READY_SHARE = 0.98
 
 Window = tuple[float, float, int]
-Plan = tuple[Window, ...]
+PushedPlan = tuple[Window, ...]
 
 
 class Truth:
@@ -47,7 +47,7 @@ class Car:
     __slots__ = ("plan", "cap", "t", "delivered", "full", "last_charge", "commands", "wakes", "lw", "memo")
 
     def __init__(self, cap: float, t: float) -> None:
-        self.plan: Plan = ()
+        self.plan: PushedPlan = ()
         self.cap = cap
         self.t = t
         self.delivered = 0.0
@@ -91,7 +91,7 @@ class Car:
                     self.last_charge = seg
                 a = seg
 
-    def push(self, plan: Plan, now: float, arrival: float) -> None:
+    def push(self, plan: PushedPlan, now: float, arrival: float) -> None:
         awake = now - arrival < AWAKE_S or now - self.last_charge < AWAKE_S
         if not awake:
             self.wakes += 1
@@ -105,7 +105,7 @@ class Policy:
     name = "policy"
     needs_truth = False
 
-    def on_tick(self, view: SessionView, memo: dict) -> Plan | None:
+    def on_tick(self, view: SessionView, memo: dict) -> PushedPlan | None:
         raise NotImplementedError
 
 

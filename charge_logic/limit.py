@@ -13,7 +13,7 @@ from charge_logic.models import Trip, VehicleSnapshot, trip_order
 
 
 @dataclass(frozen=True)
-class TripNeed:
+class SocNeed:
     needed_soc: float  # % to start the day with: reserve + the round trips
     km: float  # round-trip km counted
     reasons: tuple[str, ...]
@@ -36,7 +36,7 @@ def trips_before(now: datetime, trips: Sequence[Trip], until: datetime) -> list[
     return sorted(out, key=trip_order)  # the order a source lists them in must not change the sum or the reasons
 
 
-def trip_need(now: datetime, trips: Sequence[Trip], until: datetime, config: RuleConfig) -> TripNeed:
+def soc_need(now: datetime, trips: Sequence[Trip], until: datetime, config: RuleConfig) -> SocNeed:
     """Reserve + each trip there and back, as % of the battery."""
     parts: list[str] = []
     unknown: list[str] = []
@@ -61,7 +61,7 @@ def trip_need(now: datetime, trips: Sequence[Trip], until: datetime, config: Rul
                        "is needed")
     if unknown:
         reasons.append(f"Distance unknown, not counted: {', '.join(unknown)}")
-    return TripNeed(needed, km, tuple(reasons))
+    return SocNeed(needed, km, tuple(reasons))
 
 
 def limit_bounds(config: RuleConfig, vehicle: VehicleSnapshot | None) -> tuple[int, int]:
@@ -76,7 +76,7 @@ def limit_bounds(config: RuleConfig, vehicle: VehicleSnapshot | None) -> tuple[i
     return min(low, high), high
 
 
-def choose_limit(now: datetime, need: TripNeed, departure: datetime, config: RuleConfig,
+def choose_limit(now: datetime, need: SocNeed, departure: datetime, config: RuleConfig,
                  vehicle: VehicleSnapshot | None) -> LimitChoice:
     low, high = limit_bounds(config, vehicle)
     base = max(low, min(high, config.base_charge_limit))

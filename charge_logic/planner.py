@@ -24,7 +24,8 @@ import numpy as np
 from charge_logic.models import ChargeWindow, ForecastPoint
 from charge_logic.power import Charger, battery_pct, taper_factor
 
-__all__ = ["Charger", "Need", "Choice", "Plan", "choose", "plan_charging", "slot_signal", "fill_gaps", "StayKernel"]
+__all__ = ["Charger", "Need", "Choice", "ChargePlan", "choose", "plan_charging", "slot_signal", "fill_gaps",
+           "StayKernel"]
 
 READY_SHARE = 0.98  # a need is met when it gets ≥ 98 % of what charging at once would have delivered (BENCHMARK.md)
 MUST_HAVE_SLOTS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24)  # must-have lengths tried, in slots
@@ -62,7 +63,7 @@ class Choice:
 
 
 @dataclass(frozen=True)
-class Plan:
+class ChargePlan:
     windows: tuple[ChargeWindow, ...]
     expected_soc: tuple[tuple[datetime, float], ...]  # SoC % over time (empty when the SoC is unknown)
     reasons: tuple[str, ...]
@@ -278,7 +279,7 @@ def _as_slots(held: Sequence[ChargeWindow], t0: float, slot_s: float) -> tuple[f
 def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Sequence[Need], charger: Charger, *,
                   soc: float | None = None, battery_kwh: float | None = None, taper_from: float = 80.0,
                   max_fail: float = 0.01, objective: str = "grid load", unit: str = "MW", window_cost: float = 0.002,
-                  open_end_h: float = 12.0, held: Sequence[ChargeWindow] = ()) -> Plan:
+                  open_end_h: float = 12.0, held: Sequence[ChargeWindow] = ()) -> ChargePlan:
     """Choose the windows. `forecast`: hourly signal points (any order, gaps allowed); `needs`: at least one;
     `held`: the windows the car was last given (kept unless a new plan is worth the command)."""
     if now.tzinfo is None:
@@ -286,16 +287,16 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
     needs = [n for n in needs if n.weight > 0]
     full_kw = charger.kw(charger.max_amps)
     if not needs or full_kw <= 0:
-        return Plan((), (), ("nothing to plan: no departure or energy known",), 1.0)
+        return ChargePlan((), (), ("nothing to plan: no departure or energy known",), 1.0)
     slot_s = SLOT_MIN * 60.0
     t0 = now.timestamp()
     stay = np.array([(n.departure.timestamp() - t0) / slot_s for n in needs])
     energy = np.array([max(0.0, n.energy_kwh) for n in needs])
     weight = np.array([n.weight for n in needs], dtype=float)
     if float(weight @ energy) <= 1e-9:
-        return Plan((), (), ("nothing to charge: the car already has what the trip needs",), 1.0)
+        return ChargePlan((), (), ("nothing to charge: the car already has what the trip needs",), 1.0)
     if float(stay.max()) <= 0:  # every departure is due or past: whatever the car gets now helps
-        return Plan((ChargeWindow(now, now + timedelta(hours=open_end_h), charger.max_amps),), (),
+        return ChargePlan((ChargeWindow(now, now + timedelta(hours=open_end_h), charger.max_amps),), (),
                     ("time to leave: charging now at full power until the car goes",), 0.0)
 
     reasons: list[str] = []
@@ -323,7 +324,7 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
     reasons += _choice_reasons(c, needs, stay, energy, slots, charger.max_amps, objective, unit, bool(pts))
     expected = _expected_soc(c, float(energy.max()), slots, soc, battery_kwh) if soc is not None and battery_kwh \
         else ()
-    return Plan(_windows(c, slots, end, charger.max_amps), expected, tuple(reasons), c.ready, c)
+    return ChargePlan(_windows(c, slots, end, charger.max_amps), expected, tuple(reasons), c.ready, c)
 
 
 def _taper_slots(soc: float | None, battery_kwh: float | None, slot_kwh: float, n: int,

@@ -22,10 +22,10 @@ from charge_logic.commands import DEPART_BY, Target, commands_for
 from charge_logic.config import RuleConfig
 from charge_logic.departure import DeparturePlan, day_end, plan_departure, trip_before_departure
 from charge_logic.forecast_stats import forecast_stats
-from charge_logic.limit import LimitChoice, TripNeed, choose_limit, trip_need
+from charge_logic.limit import LimitChoice, SocNeed, choose_limit, soc_need
 from charge_logic.localtime import clock_text, minutes_after_midnight, require_aware
 from charge_logic.models import NO_POWER, ChargeWindow, Decision, ForecastPoint, Mode, Trip, VehicleSnapshot
-from charge_logic.soc_plan import Plan, charge_before, charge_from, follow, hours_to
+from charge_logic.soc_plan import SocPath, charge_before, charge_from, follow, hours_to
 
 # The car's own off-peak schedule may start a little before our estimate (it measures the supply first and has
 # its own losses model); charging that close to the estimated start is left alone rather than stopped.
@@ -50,7 +50,7 @@ def decide(now: datetime, vehicle: VehicleSnapshot | None, forecast: Sequence[Fo
     if config.battery_kwh <= 0:
         raise ValueError(f"battery_kwh must be above 0, got {config.battery_kwh}")
     departure = plan_departure(now, trips, config, zone)
-    need = trip_need(now, trips, departure.trips_until, config)
+    need = soc_need(now, trips, departure.trips_until, config)
     guard = _guard(vehicle, at_home, need)
     if guard is not None:
         mode, guard_reasons = guard
@@ -61,7 +61,7 @@ def decide(now: datetime, vehicle: VehicleSnapshot | None, forecast: Sequence[Fo
     return _decide_plugged_in(now, vehicle, forecast, trips, config, zone, at_home, windows, notes, departure, need)
 
 
-def _guard(vehicle: VehicleSnapshot | None, at_home: bool | None, need: TripNeed) -> tuple[Mode, list[str]] | None:
+def _guard(vehicle: VehicleSnapshot | None, at_home: bool | None, need: SocNeed) -> tuple[Mode, list[str]] | None:
     """Situations where the scheduler must not touch the car; each says why in the owner's words."""
     if vehicle is None:
         return Mode.NO_VEHICLE_DATA, ["No data from the car yet: nothing is changed"]
@@ -116,7 +116,7 @@ class _Tick:
     mode: Mode = Mode.SCHEDULED
     charge_now: bool | None = None
     amps: int | None = None
-    plan: Plan = ((), ())
+    plan: SocPath = ((), ())
     head: list[str] = field(default_factory=list)
     tail: list[str] = field(default_factory=list)
 
@@ -124,7 +124,7 @@ class _Tick:
 def _decide_plugged_in(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint],
                        trips: Sequence[Trip], config: RuleConfig, zone: ZoneInfo, at_home: bool | None,
                        windows: Sequence[ChargeWindow] | None, notes: Sequence[str], departure: DeparturePlan,
-                       need: TripNeed) -> Decision:
+                       need: SocNeed) -> Decision:
     """Which of the four ways this tick goes: a trip first, charge now (low or full), the plan, the car's schedule."""
     battery = vehicle.battery_level or 0
     low = battery < config.min_soc
@@ -277,7 +277,7 @@ def _trip_charge(now: datetime, trips: Sequence[Trip], departure: DeparturePlan,
     if early is None:
         return None
     trip, leave = early
-    need = trip_need(now, trips, day_end(trip.event.start, zone), config)
+    need = soc_need(now, trips, day_end(trip.event.start, zone), config)
     choice = choose_limit(now, need, leave, config, vehicle)
     wanted = min(need.needed_soc, choice.limit)
     if battery >= wanted:

@@ -10,7 +10,7 @@ from charge_logic.config import RuleConfig
 from charge_logic.models import ChargeWindow, VehicleSnapshot
 from charge_logic.power import battery_pct, wall_kw
 
-Plan = tuple[tuple[ChargeWindow, ...], tuple[tuple[datetime, float], ...]]
+SocPath = tuple[tuple[ChargeWindow, ...], tuple[tuple[datetime, float], ...]]
 
 
 def soc_per_hour(vehicle: VehicleSnapshot | None, amps: int, config: RuleConfig) -> float:
@@ -23,14 +23,14 @@ def hours_to(soc: float, limit: int, vehicle: VehicleSnapshot | None, amps: int,
 
 
 def charge_from(now: datetime, soc: float, limit: int, amps: int, vehicle: VehicleSnapshot | None,
-                config: RuleConfig) -> Plan:
+                config: RuleConfig) -> SocPath:
     """Charging from now until the limit."""
     return follow([ChargeWindow(now, now + timedelta(hours=hours_to(soc, limit, vehicle, amps, config)), amps)],
                   now, soc, limit, vehicle, config)
 
 
 def charge_before(now: datetime, end: datetime, soc: float, limit: int, amps: int, vehicle: VehicleSnapshot | None,
-                  config: RuleConfig) -> Plan:
+                  config: RuleConfig) -> SocPath:
     """The stretch just long enough to reach the limit by `end` (from now if there is not that much time)."""
     hours = hours_to(soc, limit, vehicle, amps, config)
     start = max(now, end - timedelta(hours=hours))
@@ -38,7 +38,7 @@ def charge_before(now: datetime, end: datetime, soc: float, limit: int, amps: in
 
 
 def follow(windows: Sequence[ChargeWindow], now: datetime, soc: float, limit: int, vehicle: VehicleSnapshot | None,
-           config: RuleConfig) -> Plan:
+           config: RuleConfig) -> SocPath:
     """Walk the windows from now, stopping at the limit: the part of each still ahead, and the SoC it gives."""
     kept: list[ChargeWindow] = []
     points: list[tuple[datetime, float]] = [(now, round(float(soc), 1))]

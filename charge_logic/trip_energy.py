@@ -33,7 +33,7 @@ class TripNeed:
     reasons: tuple[str, ...]
 
 
-def trip_need(trips: Sequence[Trip], now: datetime, config: RuleConfig, zone: ZoneInfo) -> TripNeed:
+def trip_need(now: datetime, trips: Sequence[Trip], config: RuleConfig, zone: ZoneInfo) -> TripNeed:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if config.battery_kwh <= 0:
@@ -50,7 +50,7 @@ def trip_need(trips: Sequence[Trip], now: datetime, config: RuleConfig, zone: Zo
     if sooner:
         first = min(sooner, key=lambda t: leave_at(t, config, zone))
         at, until = leave_at(first, config, zone), day_end(first.event.start, zone)
-    need = rules_limit.trip_need(now, trips, until, config)
+    need = rules_limit.soc_need(now, trips, until, config)
     counted = tuple(t for t in rules_limit.trips_before(now, trips, until) if not t.virtual)
     energy = need.needed_soc / 100.0 * config.battery_kwh
     base = max(config.min_charge_limit, min(config.base_charge_limit, config.top_charge_limit))

@@ -56,7 +56,7 @@ def plan_for_vehicle(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence
     `config.default_departure`. `held`: the windows the car was last given; a calendar plan keeps them while they
     still serve and a new one would save less than its command costs.
     """
-    need = trip_need(trips, now, config, zone)
+    need = trip_need(now, trips, config, zone)
     soc = vehicle.battery_level
     if soc is None:
         return VehiclePlan((), (), need.needed_soc, need.reasons + ("battery level unknown (car asleep): no plan yet",))

@@ -28,7 +28,7 @@ def test_round_trips_of_the_next_day_reserve_and_departure():
         trip(datetime(2024, 3, 6, 19, 0, tzinfo=NY), 10, 15, "Gym"),
         trip(datetime(2024, 3, 7, 9, 0, tzinfo=NY), 300, 200, "Far, the day after"),  # next charge comes first
     ]
-    need = trip_need(trips, NOW, cfg, NY)
+    need = trip_need(NOW, trips, cfg, NY)
     assert [t.event.summary for t in need.trips] == ["Work", "Gym"]
     assert need.distance_km == 80  # (30 + 10) × 2
     assert need.energy_kwh == pytest.approx(80 * 0.17 + 7.5)
@@ -49,7 +49,7 @@ def test_the_plan_and_the_rules_agree_on_departure_and_need(trips):
     car = VehicleSnapshot("…0001", "car", "online", battery_level=50, charge_limit_soc=80, charging_state="Stopped",
                           conn_charge_cable="IEC", scheduled_charging_mode="DepartBy", off_peak_charging_enabled=True)
     rules = decide(NOW, car, [], trips, RuleConfig(), zone=NY, at_home=True)
-    need = trip_need(trips, NOW, RuleConfig(), NY)
+    need = trip_need(NOW, trips, RuleConfig(), NY)
     assert need.needed_soc == pytest.approx(rules.needed_soc, abs=0.05)  # the decision shows it to 0.1 %
     if trips:
         assert need.departure == rules.departure
@@ -57,26 +57,26 @@ def test_the_plan_and_the_rules_agree_on_departure_and_need(trips):
 
 @pytest.mark.parametrize("km,limit", [(100, 80), (160, 83), (400, 90)])
 def test_limit_covers_the_trip_within_bounds(km, limit):
-    need = trip_need([trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km, 60)], NOW, RuleConfig(), NY)
+    need = trip_need(NOW, [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km, 60)], RuleConfig(), NY)
     assert need.charge_limit == limit  # 160 km: 2·160·0.17 = 54.4 kWh + 7.5 = 82.5 % → 83
 
 
 def test_unknown_distance_is_said_and_not_counted():
-    need = trip_need([trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), 0, 0, "Lunch", route=False)], NOW, RuleConfig(),
+    need = trip_need(NOW, [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), 0, 0, "Lunch", route=False)], RuleConfig(),
                      NY)
     assert need.distance_km == 0 and need.needed_soc == RuleConfig().reserve_soc
     assert need.departure == datetime(2024, 3, 6, 8, 45, tzinfo=NY)
 
 
 def test_nothing_ahead():
-    need = trip_need([trip(NOW - timedelta(hours=1), 30, 30)], NOW, RuleConfig(), NY)
+    need = trip_need(NOW, [trip(NOW - timedelta(hours=1), 30, 30)], RuleConfig(), NY)
     assert need.departure is None and need.charge_limit == 80 and need.trips == ()
 
 
 def test_an_online_meeting_is_no_trip_and_sets_no_departure():
     meeting = Trip(CalendarEvent("m", "Stand-up", NOW + timedelta(hours=1), NOW + timedelta(hours=2), False,
                                  "https://meet.google.com/x"), None, "online meeting", virtual=True)
-    need = trip_need([meeting], NOW, RuleConfig(), NY)
+    need = trip_need(NOW, [meeting], RuleConfig(), NY)
     assert need.departure is None and need.trips == ()
 
 
@@ -85,6 +85,6 @@ def test_the_plan_repeats_the_trip_only_when_it_raises_the_limit(km, says_limit)
     """The rules' reasons already name the trips and the need; the plan speaks up only for what it adds: a limit
     above the everyday one, charged for from now (the car's own limit is raised only close to departure)."""
     cfg = RuleConfig()
-    need = trip_need([trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km, 40, "Work")], NOW, cfg, NY)
+    need = trip_need(NOW, [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km, 40, "Work")], cfg, NY)
     assert (need.charge_limit > cfg.base_charge_limit) is says_limit
     assert any("charging to" in r and "from now" in r for r in need.reasons) is says_limit
