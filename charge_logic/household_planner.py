@@ -142,18 +142,16 @@ class LearnedRisk:
 
 @dataclass(frozen=True)
 class HouseholdChoice:
-    """The plan the car should hold: charge from `start` to `end` (epoch s; the start is the plug-in's first tick
-    when charging now; the end leaves an hour to spare after what the car lacked, at full power)."""
+    """The plan the car should hold: charge from `start` (epoch s; the plug-in's first tick when charging now)."""
 
     start: float
-    end: float
     kw: float
     charge_now: bool  # a must-have or everything runs now
     changed: bool  # False: the plan the car already holds stands (nothing to send)
     reasons: tuple[str, ...]
 
     def windows(self) -> list[tuple[float, float]]:
-        return [(self.start, self.end)]
+        return [(self.start, self.start + WINDOW_S)]
 
 
 def session_key(station: str, arrival: float) -> str:
@@ -318,11 +316,11 @@ class HouseholdPlanner:
         notes = self.state.open.get(key)
         if notes is None:
             notes = self._note(station, arrival, now, delivered, lacks_kwh, estimated_departure, requested_kwh)
-            return self._decide(notes, now, delivered, signal, kw, lacks_kwh, first=True)
+            return self._decide(notes, now, delivered, signal, kw, first=True)
         notes.last_t, notes.last_delivered = now, delivered
         if full or notes.look_at is None or now < notes.look_at:
             return self._held(notes, kw)
-        return self._decide(notes, now, delivered, signal, kw, lacks_kwh, first=False)
+        return self._decide(notes, now, delivered, signal, kw, first=False)
 
     def _note(self, station: str, arrival: datetime, now: float, delivered: float, lacks_kwh: float | None,
               est: float | None, req: float | None) -> PlugIn:
@@ -342,29 +340,26 @@ class HouseholdPlanner:
         return notes
 
     def _held(self, notes: PlugIn, kw: float) -> HouseholdChoice:
-        start, end = (notes.plan[0][0], notes.plan[0][1]) if notes.plan else (notes.last_t, notes.last_t + WINDOW_S)
-        return HouseholdChoice(start, end, kw, start <= notes.last_t, False, ())
+        start = notes.plan[0][0] if notes.plan else notes.last_t
+        return HouseholdChoice(start, kw, start <= notes.last_t, False, ())
 
     def _decide(self, notes: PlugIn, now: float, delivered: float, signal: Callable[[], np.ndarray], kw: float,
-                lacks_kwh: float | None, first: bool) -> HouseholdChoice:
+                first: bool) -> HouseholdChoice:
         t = self.tuning
         notes.look_at = None
-        # a window "until the car takes no more" ends an hour after what it lacks would take at full power: an end
-        # that stays put while the plan does (the car's own schedule is written from it)
-        span = WINDOW_S if lacks_kwh is None else min(WINDOW_S, 3600.0 * (1.0 + lacks_kwh / max(kw, 1e-9)))
         elapsed_h = (now - notes.arrival) / 3600.0
         stay0, energy0 = np.array(notes.stay), np.array(notes.energy)
         w0 = np.exp(-np.arange(len(stay0)) / t.k)
         wants = energy0 > delivered + 1e-6
         alive = (stay0 > elapsed_h) & wants
         if first:
-            notes.plan = [[now, now + span, kw]]
+            notes.plan = [[now, now + WINDOW_S, kw]]
         if int(alive.sum()) < t.min_left:
             if first and len(self.ladder):
                 notes.would_t0, notes.would, notes.pushed = now, [None] * len(self.ladder), None
             why = (f"only {int(alive.sum())} similar past plug-ins are still possible (fewer than {t.min_left}): "
                    "charging at once")
-            return HouseholdChoice(now, now + span, kw, True, first, (why,)) if first else self._held(notes, kw)
+            return HouseholdChoice(now, kw, True, first, (why,)) if first else self._held(notes, kw)
         weight, stay, energy = w0[alive], stay0[alive], energy0[alive] - delivered
         stay_slots = (notes.arrival + stay * 3600.0 - now) / SLOT_S
         kernel = None
@@ -391,8 +386,8 @@ class HouseholdPlanner:
                 look = min(c.must, t.look_every) * SLOT_MIN
                 why = "charging at once: no later start is worth the risk" if c.now_only else \
                     f"must-have now, in case the car leaves early; looking again in {look:.0f} min"
-                return HouseholdChoice(now, now + span, kw, True, True, (why, hedge))
+                return HouseholdChoice(now, kw, True, True, (why, hedge))
             return self._held(notes, kw)
         start = now + c.start * SLOT_S
-        notes.plan = [[start, start + span, kw]]
-        return HouseholdChoice(start, start + span, kw, False, True, (hedge,))
+        notes.plan = [[start, start + WINDOW_S, kw]]
+        return HouseholdChoice(start, kw, False, True, (hedge,))
