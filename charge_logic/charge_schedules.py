@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from charge_logic.localtime import minutes_after_midnight
-from charge_logic.models import ChargeSchedule, Command, CommandName, Decision, VehicleSnapshot
+from charge_logic.models import ChargeSchedule, ChargeWindow, Command, CommandName, Decision, VehicleSnapshot
 
 SCHEDULER_ID = 4_102_444_800  # 2100-01-01T00:00:00Z in epoch seconds
 OWN_IDS = range(SCHEDULER_ID, SCHEDULER_ID + 100)
@@ -97,9 +97,13 @@ def add_command(s: ChargeSchedule) -> Command:
         "end_time": s.end_time, "one_time": s.one_time, "lat": s.latitude, "lon": s.longitude})
 
 
-def wanted(decision: Decision, now: datetime, zone: ZoneInfo, place: Place) -> ChargeSchedule | None:
-    """The plan's windows as one daily schedule: from the first window's start to the last one's end."""
-    windows = sorted((w for w in decision.windows if w.amps > 0 and w.end > now), key=lambda w: w.start)
+def wanted(decision: Decision, now: datetime, zone: ZoneInfo, place: Place,
+           planned: Sequence[ChargeWindow] = ()) -> ChargeSchedule | None:
+    """The plan's windows as one daily schedule: from the first window's start to the last one's end. `planned`: the
+    planner's own windows, whose start stays put while a window is under way (the decision's start at now, and an end
+    counted from it, would move the schedule every tick: a write, and to a sleeping car a wake)."""
+    source = planned or decision.windows
+    windows = sorted((w for w in source if w.amps > 0 and w.end > now), key=lambda w: w.start)
     if not windows:
         return None
     start = windows[0].start
@@ -149,7 +153,7 @@ def _inside(s: ChargeSchedule, minute: int) -> bool:
 
 
 def with_charge_schedule(decision: Decision, vehicle: VehicleSnapshot | None, *, now: datetime, zone: ZoneInfo,
-                         place: Place | None, enabled: bool) -> Decision:
+                         place: Place | None, enabled: bool, planned: Sequence[ChargeWindow] = ()) -> Decision:
     """The decision for a car on firmware 2024.26+: no set_scheduled_departure (it would add a schedule per call);
     the plan as the car's own schedule (when `enabled` and home is known); the car then starts and stops the plan
     itself, so the plan's charge_start is dropped, and its charge_stop kept only for charging outside the schedule.
@@ -167,7 +171,7 @@ def with_charge_schedule(decision: Decision, vehicle: VehicleSnapshot | None, *,
             reasons.append("Home's position is not known (HOME_LATITUDE, HOME_LONGITUDE), so the plan is not written "
                            "into the car as a charge schedule")
         return replace(decision, commands=(*first, *rest), reasons=tuple(reasons))
-    want = wanted(decision, now, zone, place) if decision.mode in PLAN_MODES else None
+    want = wanted(decision, now, zone, place, planned) if decision.mode in PLAN_MODES else None
     if want is not None:
         have = next((s for s in mine if s.id == want.id), None)
         under_way = min(w.start for w in decision.windows if w.amps > 0) <= now

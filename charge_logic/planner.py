@@ -324,7 +324,9 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
     reasons += _choice_reasons(c, needs, stay, energy, slots, charger.max_amps, objective, unit, bool(pts))
     expected = _expected_soc(c, float(energy.max()), slots, soc, battery_kwh) if soc is not None and battery_kwh \
         else ()
-    return ChargePlan(_windows(c, slots, end, charger.max_amps), expected, tuple(reasons), c.ready, c)
+    # a charge already under way keeps the start it had: the car's own schedule is written from it
+    since = min((w.start for w in held if w.amps > 0 and w.start <= now < w.end), default=now)
+    return ChargePlan(_windows(c, slots, end, charger.max_amps, since), expected, tuple(reasons), c.ready, c)
 
 
 def _taper_slots(soc: float | None, battery_kwh: float | None, slot_kwh: float, n: int,
@@ -364,12 +366,13 @@ class _Slots:
         return datetime.fromtimestamp(self.now.timestamp() + k * self.slot_s, UTC).astimezone(self.now.tzinfo)
 
 
-def _windows(c: Choice, slots: _Slots, end: datetime, amps: int) -> tuple[ChargeWindow, ...]:
+def _windows(c: Choice, slots: _Slots, end: datetime, amps: int, since: datetime) -> tuple[ChargeWindow, ...]:
+    """The choice as windows; one charging now starts `since` (when the charge under way began, else now)."""
     if c.now_only:
-        return (ChargeWindow(slots.now, end, amps),)
+        return (ChargeWindow(since, end, amps),)
     if c.must == 0:
         return (ChargeWindow(slots.at(c.start), end, amps),)
-    return ChargeWindow(slots.now, slots.at(c.must), amps), ChargeWindow(slots.at(c.start), end, amps)
+    return ChargeWindow(since, slots.at(c.must), amps), ChargeWindow(slots.at(c.start), end, amps)
 
 
 def _choice_reasons(c: Choice, needs: Sequence[Need], stay: np.ndarray, energy: np.ndarray, slots: _Slots, amps: int,

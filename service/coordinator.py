@@ -219,7 +219,7 @@ class Coordinator:
         # teslapy has no add_charge_schedule endpoint: there the scheduled departure is only left out
         enabled = self.settings.tesla_charge_schedules and self.settings.tesla_backend != "teslapy"
         return with_charge_schedule(decision, snap, now=now, zone=self.zone, place=self._schedule_place(snap),
-                                    enabled=enabled)
+                                    enabled=enabled, planned=windows or ())
 
     def _schedule_place(self, snap: VehicleSnapshot | None) -> Place | None:
         """Where the car's own charge schedule applies: home, or where the car is when no home is set."""
