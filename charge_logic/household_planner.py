@@ -142,12 +142,10 @@ class LearnedRisk:
 
 @dataclass(frozen=True)
 class HouseholdChoice:
-    """The plan the car should hold: charge from `start` (epoch s; the plug-in's first tick when charging now)."""
+    """The plan the car should hold: charge from `start` (epoch s; the plug-in's first tick when charging now), and
+    why, when it was decided at this tick (no reasons: the plan the car holds stands)."""
 
     start: float
-    kw: float
-    charge_now: bool  # a must-have or everything runs now
-    changed: bool  # False: the plan the car already holds stands (nothing to send)
     reasons: tuple[str, ...]
 
     def windows(self) -> list[tuple[float, float]]:
@@ -251,16 +249,15 @@ class HouseholdPlanner:
         st, t = self.state, self.tuning
         dep = past.departure.timestamp()
         got = notes.last_delivered
-        kw_full = max((w[2] for w in notes.plan), default=0.0)
+        kw = max((w[2] for w in notes.plan), default=0.0)  # the charger's full power, as planned with
         if delivered is not None:
             got = delivered
         else:
-            for a, b, kw in notes.plan:  # what the plan delivered after the last look, until the car left
+            for a, b, window_kw in notes.plan:  # what the plan delivered after the last look, until the car left
                 lo, hi = max(a, notes.last_t), min(b, dep)
                 if hi > lo:
-                    got += kw * (hi - lo) / 3600.0
+                    got += window_kw * (hi - lo) / 3600.0
         got = min(got, past.energy_kwh)
-        kw = kw_full or 7.68
         deliverable = min(past.energy_kwh, kw * (dep - past.arrival.timestamp()) / 3600.0)
         failed = _left_short(got, deliverable)
         st.log_scale += t.gain * (float(failed) - t.target_short)
@@ -319,7 +316,7 @@ class HouseholdPlanner:
             return self._decide(notes, now, delivered, signal, kw, first=True)
         notes.last_t, notes.last_delivered = now, delivered
         if full or notes.look_at is None or now < notes.look_at:
-            return self._held(notes, kw)
+            return self._held(notes)
         return self._decide(notes, now, delivered, signal, kw, first=False)
 
     def _note(self, station: str, arrival: datetime, now: float, delivered: float, lacks_kwh: float | None,
@@ -339,9 +336,8 @@ class HouseholdPlanner:
         self.state.open[session_key(station, a)] = notes
         return notes
 
-    def _held(self, notes: PlugIn, kw: float) -> HouseholdChoice:
-        start = notes.plan[0][0] if notes.plan else notes.last_t
-        return HouseholdChoice(start, kw, start <= notes.last_t, False, ())
+    def _held(self, notes: PlugIn) -> HouseholdChoice:
+        return HouseholdChoice(notes.plan[0][0] if notes.plan else notes.last_t, ())
 
     def _decide(self, notes: PlugIn, now: float, delivered: float, signal: Callable[[], np.ndarray], kw: float,
                 first: bool) -> HouseholdChoice:
@@ -359,7 +355,7 @@ class HouseholdPlanner:
                 notes.would_t0, notes.would, notes.pushed = now, [None] * len(self.ladder), None
             why = (f"only {int(alive.sum())} similar past plug-ins are still possible (fewer than {t.min_left}): "
                    "charging at once")
-            return HouseholdChoice(now, kw, True, first, (why,)) if first else self._held(notes, kw)
+            return HouseholdChoice(now, (why,)) if first else self._held(notes)
         weight, stay, energy = w0[alive], stay0[alive], energy0[alive] - delivered
         stay_slots = (notes.arrival + stay * 3600.0 - now) / SLOT_S
         kernel = None
@@ -386,8 +382,8 @@ class HouseholdPlanner:
                 look = min(c.must, t.look_every) * SLOT_MIN
                 why = "charging at once: no later start is worth the risk" if c.now_only else \
                     f"must-have now, in case the car leaves early; looking again in {look:.0f} min"
-                return HouseholdChoice(now, kw, True, True, (why, hedge))
-            return self._held(notes, kw)
+                return HouseholdChoice(now, (why, hedge))
+            return self._held(notes)
         start = now + c.start * SLOT_S
         notes.plan = [[start, start + WINDOW_S, kw]]
-        return HouseholdChoice(start, kw, False, True, (hedge,))
+        return HouseholdChoice(start, (hedge,))

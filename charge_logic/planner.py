@@ -102,6 +102,14 @@ def slot_signal(t0: float, hour_starts: np.ndarray, values: np.ndarray, slot_s: 
     return fill_gaps(raw)
 
 
+def forecast_signal(t0: float, forecast: Sequence[ForecastPoint]) -> tuple[np.ndarray, int]:
+    """The forecast's usable points on the slot grid from t0 (empty with none), and how many slots were filled."""
+    pts = [p for p in forecast if p.load_mw is not None and math.isfinite(p.load_mw)]
+    if not pts:
+        return np.zeros(0), 0
+    return slot_signal(t0, np.array([p.start.timestamp() for p in pts]), np.array([p.load_mw for p in pts]))
+
+
 def ndtr(x: np.ndarray) -> np.ndarray:
     """Standard normal CDF (numpy only: erf by Abramowitz & Stegun 7.1.26, |error| < 1.5e-7)."""
     x = np.asarray(x, dtype=float) / math.sqrt(2.0)
@@ -300,9 +308,8 @@ def plan_charging(now: datetime, forecast: Sequence[ForecastPoint], needs: Seque
                     ("time to leave: charging now at full power until the car goes",), 0.0)
 
     reasons: list[str] = []
-    pts = [p for p in forecast if p.load_mw is not None and math.isfinite(p.load_mw)]
-    signal, missing = slot_signal(t0, np.array([p.start.timestamp() for p in pts]),
-                                  np.array([p.load_mw for p in pts])) if pts else (np.zeros(0), 0)
+    signal, missing = forecast_signal(t0, forecast)
+    pts = len(signal) > 0
     if not pts:
         reasons.append(f"no {objective} forecast: charging at once")
     elif missing:

@@ -53,10 +53,9 @@ def trip_need(now: datetime, trips: Sequence[Trip], config: RuleConfig, zone: Zo
     need = rules_limit.soc_need(now, trips, until, config)
     counted = tuple(t for t in rules_limit.trips_before(now, trips, until) if not t.virtual)
     energy = need.needed_soc / 100.0 * config.battery_kwh
-    base = max(config.min_charge_limit, min(config.base_charge_limit, config.top_charge_limit))
     if departure.event is None and not sooner:
-        return TripNeed(None, (), need.km, energy, need.needed_soc, base,
-                        (f"no timed event ahead: charging to the everyday {base} % limit",))
+        return _everyday(config, need.km, need.needed_soc)
+    base = _base_limit(config)
     limit = max(config.min_charge_limit, min(max(config.base_charge_limit, math.ceil(need.needed_soc - 1e-9)),
                                              config.top_charge_limit))
     reasons = []
@@ -72,7 +71,16 @@ def trip_need(now: datetime, trips: Sequence[Trip], config: RuleConfig, zone: Zo
 
 @functools.lru_cache(maxsize=8)
 def _no_trips(config: RuleConfig) -> TripNeed:
-    needed = float(config.reserve_soc)
-    base = max(config.min_charge_limit, min(config.base_charge_limit, config.top_charge_limit))
-    return TripNeed(None, (), 0.0, needed / 100.0 * config.battery_kwh, needed, base,
+    """No trips at all: only the reserve is needed (what soc_need says of no trips), whatever `now` is."""
+    return _everyday(config, 0.0, float(config.reserve_soc))
+
+
+def _base_limit(config: RuleConfig) -> int:
+    return max(config.min_charge_limit, min(config.base_charge_limit, config.top_charge_limit))
+
+
+def _everyday(config: RuleConfig, km: float, needed_soc: float) -> TripNeed:
+    """No timed event ahead: the everyday limit."""
+    base = _base_limit(config)
+    return TripNeed(None, (), km, needed_soc / 100.0 * config.battery_kwh, needed_soc, base,
                     (f"no timed event ahead: charging to the everyday {base} % limit",))

@@ -5,29 +5,20 @@ else the default departure; the windows come from charge_logic.planner. Pure: `n
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from charge_logic.config import RuleConfig
-from charge_logic.household import PastSession
-from charge_logic.household_planner import HOME, HouseholdPlanner, Tuning
+from charge_logic.household_planner import HOME, HouseholdPlanner
+from charge_logic.localtime import next_local
 from charge_logic.models import COMPLETE, ChargeWindow, DriverEstimate, ForecastPoint, Trip, VehicleSnapshot
-from charge_logic.planner import SLOT_MIN, Need, plan_charging, slot_signal
+from charge_logic.planner import SLOT_MIN, Need, forecast_signal, plan_charging
 from charge_logic.power import Charger, battery_pct, charger_of, wall_kwh
 from charge_logic.trip_energy import trip_need
-
-
-def _next_local(now: datetime, zone: ZoneInfo, at: time) -> datetime:
-    local = now.astimezone(zone)
-    cand = datetime.combine(local.date(), at, tzinfo=zone)
-    if cand <= local:
-        cand = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=zone)
-    return cand
 
 
 class VehiclePlan(NamedTuple):
@@ -41,8 +32,8 @@ class VehiclePlan(NamedTuple):
 
 def plan_for_vehicle(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint],
                      trips: Sequence[Trip], config: RuleConfig, zone: ZoneInfo,
-                     history: Sequence[PastSession] = (), plugged_at: datetime | None = None, *,
-                     household: HouseholdPlanner | None = None, station: str = HOME,
+                     plugged_at: datetime | None = None, *, household: HouseholdPlanner | None = None,
+                     station: str = HOME,
                      estimate: DriverEstimate | None = None, held: Sequence[ChargeWindow] = ()) -> VehiclePlan:
     """The daemon's entry point, and the backtest's `planner`: the plan for this car now.
 
@@ -50,11 +41,11 @@ def plan_for_vehicle(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence
     trip needs — is planned in an hour before it, the rest up to the limit by one buffer before it, in the best
     hours. With no trip, the household's past sessions say when it usually leaves and how much the car takes, and
     `household` (charge_logic.household_planner: the model and the learned risk price, updated here) plans the plug-in
-    at `station` (the charge point; past sessions at others count less) and holds its plan between looks; `history`
-    builds a throwaway one when no household is given; `estimate`, the driver's word on this plug-in, finds the past
-    plug-ins whose estimates were alike (nothing in it is taken as a promise). With neither,
-    `config.default_departure`. `held`: the windows the car was last given; a calendar plan keeps them while they
-    still serve and a new one would save less than its command costs.
+    at `station` (the charge point; past sessions at others count less) and holds its plan between looks; `estimate`,
+    the driver's word on this plug-in, finds the past plug-ins whose estimates were alike (nothing in it is taken as
+    a promise). With no household (a caller that learns nothing), `config.default_departure`. `held`: the windows
+    the car was last given; a calendar plan keeps them while they still serve and a new one would save less than its
+    command costs.
     """
     need = trip_need(now, trips, config, zone)
     soc = vehicle.battery_level
@@ -80,18 +71,14 @@ def plan_for_vehicle(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence
         if to_need > 0:
             needs.append(Need(need.departure - max(buffer, timedelta(hours=1)), to_need))
     else:
-        if household is None and history:
-            household = HouseholdPlanner(tuning=Tuning(target_short=config.short_risk_pct / 100.0))
-            household.remember([h for h in history if h.departure <= now])
         arrival = plugged_at if plugged_at is not None and plugged_at <= now else now
         if household is not None:
             planned = _household_plan(now, vehicle, forecast, household, station, arrival, zone, charger, to_limit,
                                       soc, battery, estimate)
             return planned._replace(needed_soc=need.needed_soc, reasons=tuple(reasons) + planned.reasons)
-        dep = _next_local(now, zone, config.default_departure)
+        dep = next_local(now, config.default_departure, zone)
         needs.append(Need(dep, to_limit))
-        reasons.append(f"no trip ahead and too few past plug-ins to learn from: default departure "
-                       f"{dep.astimezone(zone):%a %H:%M}")
+        reasons.append(f"no trip ahead and no household learned: default departure {dep.astimezone(zone):%a %H:%M}")
     plan = plan_charging(now.astimezone(zone), forecast, needs, charger, soc=float(soc), battery_kwh=battery,
                          held=held)
     return VehiclePlan(plan.windows, plan.expected_soc, need.needed_soc, tuple(reasons) + plan.reasons)
@@ -104,10 +91,8 @@ def _household_plan(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[
     t0 = now.timestamp()
 
     def signal() -> np.ndarray:
-        pts = [p for p in forecast if p.load_mw is not None and math.isfinite(p.load_mw)]
-        values, _ = slot_signal(t0, np.array([p.start.timestamp() for p in pts]),
-                                np.array([p.load_mw for p in pts])) if pts else (np.zeros(0), 0)
-        return values if len(values) else np.zeros(int(36 * 60 / SLOT_MIN))
+        values, _ = forecast_signal(t0, forecast)
+        return values if len(values) else np.zeros(int(36 * 60 / SLOT_MIN))  # no forecast: all hours alike
 
     kw = charger.kw(charger.max_amps)
     delivered = max(0.0, vehicle.charge_energy_added or 0.0)

@@ -8,12 +8,11 @@ out (charge_logic.household_planner), never as a promise. It applies to the plug
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from charge_logic.models import DriverEstimate
-from clients.private_files import write_json_atomic
+from clients.private_files import read_json, write_json_atomic
 
 FILE = "estimate.json"
 SAID_BEFORE = timedelta(hours=12)
@@ -37,12 +36,12 @@ def for_plug_in(state_dir: Path, arrival: datetime | None) -> DriverEstimate | N
     """The estimate said for the plug-in that began at `arrival`, if any (an unreadable file counts as none)."""
     if arrival is None:
         return None
+    raw = read_json(state_dir / FILE)
     try:
-        raw = json.loads((state_dir / FILE).read_text())
         said = datetime.fromisoformat(raw["said_at"])
         departure = datetime.fromisoformat(raw["departure"]) if raw.get("departure") else None
         energy = None if raw.get("energy_kwh") is None else float(raw["energy_kwh"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):  # none, or not one we wrote
         return None
     if said < arrival - SAID_BEFORE or (departure is not None and departure <= arrival):
         return None

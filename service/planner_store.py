@@ -8,16 +8,12 @@ nothing else in STATE_DIR is touched. Written atomically, private, and only when
 from __future__ import annotations
 
 import json
-import logging
-import os
 from datetime import datetime
 from pathlib import Path
 
 from charge_logic.household_planner import LearnedRisk
 from clients.private_files import write_json_atomic
-from service.state_file import read_json_or_move_aside
-
-log = logging.getLogger(__name__)
+from service.state_file import move_aside, read_json_or_move_aside
 
 FILE = "planner.json"
 
@@ -37,10 +33,8 @@ class PlannerStore:
         try:
             state = LearnedRisk.from_json(raw)
         except ValueError as exc:
-            aside = self.path.with_name(f"{FILE}.corrupt-{now.strftime('%Y%m%dT%H%M%S')}")
-            os.replace(self.path, aside)
-            log.warning("%s is not a planner state (%s); moved it to %s", FILE, exc, aside.name)
-            return None, f"{exc} (moved aside to {aside.name})"
+            aside = move_aside(self.path, now, f"is not a planner state ({exc})")
+            return None, f"{exc} (moved aside to {aside})"
         self._saved = json.dumps(state.to_json(), sort_keys=True)
         return state, None
 

@@ -99,10 +99,16 @@ def read_json_or_move_aside(path: Path, now: datetime) -> Any | None:
     try:
         return json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError, OSError) as exc:
-        aside = path.with_name(f"{path.name}.corrupt-{now.strftime('%Y%m%dT%H%M%S')}")
-        os.replace(path, aside)
-        log.warning("%s could not be read (%s); moved it to %s and started afresh", path.name, exc, aside.name)
+        move_aside(path, now, f"could not be read ({exc})")
         return None
+
+
+def move_aside(path: Path, now: datetime, why: str) -> str:
+    """Rename a file that cannot be used to `*.corrupt-<time>` (kept for a look, never read again); its new name."""
+    aside = path.with_name(f"{path.name}.corrupt-{now.strftime('%Y%m%dT%H%M%S')}")
+    os.replace(path, aside)
+    log.warning("%s %s; moved it to %s and started afresh", path.name, why, aside.name)
+    return aside.name
 
 
 class StateDirLock:

@@ -115,7 +115,7 @@ def test_dst_night_default_departure_is_local_and_the_trough_is_found_in_utc():
                           conn_charge_cable="IEC")
     cfg = RuleConfig()  # default departure 08:00 local, base limit 80 %
     windows, expected, needed, reasons = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), values), [], cfg,
-                                                          NY, [])
+                                                          NY)
     assert windows[0].start.astimezone(UTC) == datetime(2024, 11, 3, 6, 0, tzinfo=UTC)
     assert any("Sun 08:00" in r for r in reasons)  # 08:00 EST = 13:00 UTC, not 12:00
     assert expected[-1][1] == pytest.approx(80, abs=0.5) and expected[-1][0] <= datetime(2024, 11, 3, 13, 0,
@@ -140,7 +140,7 @@ def test_plan_for_vehicle_with_a_trip_is_ready_a_buffer_early_and_raises_the_lim
     cfg = RuleConfig()
     values = EVENING
     windows, expected, needed, reasons = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), values),
-                                                          [trip(meeting, km=200, minutes=120)], cfg, NY, [])
+                                                          [trip(meeting, km=200, minutes=120)], cfg, NY)
     # 400 km × 170 Wh/km = 68 kWh = 90.7 % + 10 % reserve: more than the top limit (90): capped, and said so
     assert needed == pytest.approx(100 * (400 * 0.17 + 7.5) / 75)
     assert any("charge on the way" in r for r in reasons)
@@ -156,7 +156,7 @@ def test_plan_for_vehicle_learns_the_household_when_there_is_no_trip():
     car = VehicleSnapshot("…0001", "car", "online", battery_level=60, charging_state="Stopped",
                           conn_charge_cable="IEC")
     windows, expected, _, reasons = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING), [],
-                                                     RuleConfig(), NY, history)
+                                                     RuleConfig(), NY, household=_learned(history, price=100.0))
     assert any("similar past plug-ins" in r for r in reasons)
     assert expected[-1][0] <= now + timedelta(hours=12)  # ready by the learned 06:00
     assert windows[0].start > now  # and not charging into the evening peak
@@ -164,7 +164,7 @@ def test_plan_for_vehicle_learns_the_household_when_there_is_no_trip():
 
 def test_unknown_soc_gives_no_plan_and_says_why():
     car = VehicleSnapshot("…0001", "car", "asleep")
-    windows, _, _, reasons = plan_for_vehicle(NOW, car, forecast(NOW, EVENING), [], RuleConfig(), UTC, [])
+    windows, _, _, reasons = plan_for_vehicle(NOW, car, forecast(NOW, EVENING), [], RuleConfig(), UTC)
     assert windows == () and "unknown" in reasons[-1]
 
 
@@ -175,7 +175,7 @@ def test_the_plans_reasons_tell_local_time_even_when_now_comes_in_utc():
     values[6] = 50  # 06:00 UTC = 01:00 EST
     car = VehicleSnapshot("…0001", "car", "online", battery_level=60, charging_state="Stopped",
                           conn_charge_cable="IEC")
-    windows, _, _, reasons = plan_for_vehicle(now, car, forecast(now, values), [], RuleConfig(), NY, [])
+    windows, _, _, reasons = plan_for_vehicle(now, car, forecast(now, values), [], RuleConfig(), NY)
     start = windows[0].start.astimezone(NY)
     assert start.hour == 1
     assert any(f"charge from Sun {start:%H:%M}" in r for r in reasons), reasons
@@ -188,7 +188,7 @@ def test_the_expected_soc_reaches_the_limit_when_the_trip_needs_less():
                           conn_charge_cable="IEC", charge_current_request_max=32)
     _, expected, needed, _ = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING),
                                               [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km=100, minutes=90)],
-                                              RuleConfig(), NY, [])
+                                              RuleConfig(), NY)
     assert needed == pytest.approx(55.3, abs=0.5) and expected[-1][1] == pytest.approx(80, abs=0.5)
 
 
@@ -329,7 +329,7 @@ def test_the_plans_reasons_read_as_an_owner_would_read_them():
                           conn_charge_cable="IEC", charge_current_request_max=32)
     _, _, _, reasons = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING),
                                         [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km=60, minutes=50)],
-                                        RuleConfig(), NY, [])
+                                        RuleConfig(), NY)
     start = next(r for r in reasons if r.startswith("charge from"))
     assert re.search(r"[\d,]+ MW on average while charging, against [\d,]+ MW charging at once", start), start
     ready = next(r for r in reasons if r.startswith("ready for"))

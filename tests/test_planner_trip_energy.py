@@ -88,3 +88,12 @@ def test_the_plan_repeats_the_trip_only_when_it_raises_the_limit(km, says_limit)
     need = trip_need(NOW, [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km, 40, "Work")], cfg, NY)
     assert (need.charge_limit > cfg.base_charge_limit) is says_limit
     assert any("charging to" in r and "from now" in r for r in need.reasons) is says_limit
+
+
+@pytest.mark.parametrize("hour", [0, 5, 7, 8, 13, 23, 31, 47])
+def test_no_trips_at_all_is_planned_as_trips_that_all_fall_outside_the_look_ahead(hour):
+    """The no-trip case is computed once (most ticks have no calendar); it says what the full path says."""
+    now = datetime(2026, 3, 8, 0, tzinfo=NY) + timedelta(hours=hour)  # across the spring DST change
+    cfg = RuleConfig(reserve_soc=15, battery_kwh=60)
+    far = Trip(CalendarEvent("x", "far away", now + timedelta(days=30), now + timedelta(days=30, hours=1)), None)
+    assert trip_need(now, [], cfg, NY) == trip_need(now, [far], cfg, NY)
