@@ -181,14 +181,18 @@ def test_the_plans_reasons_tell_local_time_even_when_now_comes_in_utc():
     assert any(f"charge from Sun {start:%H:%M}" in r for r in reasons), reasons
 
 
+def _tuesday_evening_for_wednesday_9(battery: int, km: float, minutes: float):
+    """Plugged in Tuesday 19:00 New York time at `battery` %, a trip Wednesday 09:00."""
+    now = datetime(2024, 3, 5, 19, 0, tzinfo=NY)
+    car = VehicleSnapshot("…0001", "car", "online", battery_level=battery, charging_state="Stopped",
+                          conn_charge_cable="IEC", charge_current_request_max=32)
+    return plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING),
+                            [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km=km, minutes=minutes)], RuleConfig(), NY)
+
+
 def test_the_expected_soc_reaches_the_limit_when_the_trip_needs_less():
     # The trip needs 55 % (2 × 100 km + reserve), the car has 25 %: the plan charges on to the everyday 80 % limit.
-    now = datetime(2024, 3, 5, 19, 0, tzinfo=NY)
-    car = VehicleSnapshot("…0001", "car", "online", battery_level=25, charging_state="Stopped",
-                          conn_charge_cable="IEC", charge_current_request_max=32)
-    _, expected, needed, _ = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING),
-                                              [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km=100, minutes=90)],
-                                              RuleConfig(), NY)
+    _, expected, needed, _ = _tuesday_evening_for_wednesday_9(25, km=100, minutes=90)
     assert needed == pytest.approx(55.3, abs=0.5) and expected[-1][1] == pytest.approx(80, abs=0.5)
 
 
@@ -324,12 +328,7 @@ def test_a_plan_that_waits_into_the_gap_between_past_departures_is_not_riskless(
 def test_the_plans_reasons_read_as_an_owner_would_read_them():
     """A load figure has its unit; two deadlines of one trip are not 'expected departures'; a due departure says to
     go (issue 20: "76,470 vs 90,137" had no unit, "ready in 100.0 % of 2 expected departures" meant nothing)."""
-    now = datetime(2024, 3, 5, 19, 0, tzinfo=NY)
-    car = VehicleSnapshot("…0001", "car", "online", battery_level=30, charging_state="Stopped",
-                          conn_charge_cable="IEC", charge_current_request_max=32)
-    _, _, _, reasons = plan_for_vehicle(now, car, forecast(now.astimezone(UTC), EVENING),
-                                        [trip(datetime(2024, 3, 6, 9, 0, tzinfo=NY), km=60, minutes=50)],
-                                        RuleConfig(), NY)
+    _, _, _, reasons = _tuesday_evening_for_wednesday_9(30, km=60, minutes=50)
     start = next(r for r in reasons if r.startswith("charge from"))
     assert re.search(r"[\d,]+ MW on average while charging, against [\d,]+ MW charging at once", start), start
     ready = next(r for r in reasons if r.startswith("ready for"))
