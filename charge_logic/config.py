@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
+from charge_logic.objective import Objective
+
 
 @dataclass(frozen=True)
 class RuleConfig:
@@ -30,3 +32,4 @@ class RuleConfig:
     events_horizon_hours: float = 36.0  # events further ahead do not shape tonight's charge
     policy: str = "planner"  # "planner" | "seed"
     short_risk_pct: float = 0.8  # the planner's learned risk price aims to leave this % of plug-ins short
+    objective: Objective = Objective.LOAD  # what the forecast series passed to the planner and the amps bands is

@@ -1,0 +1,80 @@
+"""What the planner minimises: grid load, what the owner pays, or what the grid emits (OBJECTIVE=load|cost|co2).
+
+The planner's objective is the series passed in (charge_logic.planner): this module says which series that is, in
+which unit, and builds it from what is known — a tariff (known ahead), a price or CO₂ forecast, the grid's load
+forecast — with the other series as tie-breaks. Pure: series and `now` come in as values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from enum import StrEnum
+
+from charge_logic.models import ForecastPoint
+from charge_logic.tariff import Tariff
+
+
+class Objective(StrEnum):
+    LOAD = "load"
+    COST = "cost"
+    CO2 = "co2"
+
+
+@dataclass(frozen=True)
+class SignalKind:
+    """How a series reads in the reasons: 'in the hours of lowest {name}: 0.12 $/kWh on average while charging'."""
+
+    objective: Objective
+    name: str
+    unit: str
+
+
+KINDS = {
+    Objective.LOAD: SignalKind(Objective.LOAD, "grid load", "MW"),
+    Objective.COST: SignalKind(Objective.COST, "price", "$/kWh"),
+    Objective.CO2: SignalKind(Objective.CO2, "CO₂", "kg/kWh"),
+}
+
+TIE_WEIGHT = 1e-3  # a tie-break series moves the primary by at most this share of the primary's own spread
+
+
+@dataclass(frozen=True)
+class Signal:
+    """The series the planner minimises, hourly, and what it is."""
+
+    kind: SignalKind
+    points: tuple[ForecastPoint, ...]  # `load_mw` holds the series' value in `kind.unit`
+    known_until: datetime | None = None  # hours before this are known (a tariff, a published price), after: forecast
+
+
+def tariff_points(tariff: Tariff, start: datetime, end: datetime, zone: tzinfo) -> list[ForecastPoint]:
+    """The tariff's $/kWh for every hour from start's hour to end, read at the local wall-clock time."""
+    return [ForecastPoint(t, p) for t, p in tariff.hourly(start, end, zone)]
+
+
+def with_tie_breaks(primary: Sequence[ForecastPoint], *others: Sequence[ForecastPoint]) -> list[ForecastPoint]:
+    """The primary series, its ties broken by the others in turn (each scaled far below the primary's steps)."""
+    if not primary:
+        return []
+    values = [p.load_mw for p in primary]
+    spread = (max(values) - min(values)) or max(1.0, abs(values[0]))
+    out = {p.start: p.load_mw for p in primary}
+    weight = TIE_WEIGHT * spread
+    for series in others:
+        vals = [p.load_mw for p in series if p.start in out]
+        if len(vals) < 2 or max(vals) == min(vals):
+            continue
+        lo, hi = min(vals), max(vals)
+        for p in series:
+            if p.start in out:
+                out[p.start] += weight * (p.load_mw - lo) / (hi - lo)
+        weight *= TIE_WEIGHT
+    return [ForecastPoint(t, v) for t, v in sorted(out.items())]
+
+
+def hours(start: datetime, span_h: float) -> tuple[datetime, datetime]:
+    """The hour start of `start` and the end `span_h` later: the span a tariff series is built over."""
+    t = start.replace(minute=0, second=0, microsecond=0)
+    return t, t + timedelta(hours=span_h)
