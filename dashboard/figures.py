@@ -143,7 +143,8 @@ def signal_figure(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> Figur
                 line={"color": CHARGE, "width": 2.5, "shape": "hv"}, hovertemplate="%{y:.0f} A<extra>plan</extra>")
         fig.layout["yaxis2"] = {"overlaying": "y", "side": "right", "showgrid": False, "ticksuffix": " A",
                                 "rangemode": "tozero", "zeroline": False, "range": [0, max(amps) * 1.25 or 1],
-                                "tickmode": "array", "tickvals": sorted({0.0, *amps})}  # the amps the plan uses
+                                "tickmode": "array", "tickvals": sorted({0.0, *amps}),  # the amps the plan uses
+                                "ticktext": [f"{a:.0f} A" for a in sorted({0.0, *amps})]}
         fig.layout["margin"]["r"] = 44
     _shade_windows(fig, state, zone)
     _vline(fig, now, "now", INK, "dot")
@@ -152,6 +153,11 @@ def signal_figure(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> Figur
         _vline(fig, dep, "departure " + dep.strftime("%H:%M"), DEPART, "dash", y=0.9)
     fig.layout["yaxis"]["title"] = {"text": unit, "font": {"size": 11, "color": MUTED}}
     fig.layout["bargap"] = 0
+    values = [v for _, v, _ in pts] + ([mean * scale - (std or 0) * scale] if mean is not None and pts
+                                       and sig.get("objective") == "load" else [])
+    if values and min(values) > 0.35 * max(values):  # grid load: its swing, not its distance from zero
+        pad = (max(values) - min(values)) * 0.15 or max(values) * 0.05
+        fig.layout["yaxis"].update(range=[min(values) - pad, max(values) + pad])
     if not pts:  # nothing for Plotly to scale to: the coming day around now, and no made-up ticks
         end = max([now + timedelta(hours=24)] + ([dep + timedelta(hours=2)] if dep is not None else []))
         fig.layout["xaxis"].update(range=[plot_x(now - timedelta(hours=2)), plot_x(end)], autorange=False)
