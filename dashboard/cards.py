@@ -139,7 +139,7 @@ def _readiness(state: dict[str, Any], dep: datetime | None, now: datetime, short
     if ready is False and not short:  # short already has its own warning, with the figures
         because = f": {other} charges first on the shared circuit" if other else ""
         return [html.P(f"Not ready{when_text}{because}.", id=cid(state, "ready"), className="warning")]
-    if ready is True:
+    if ready is True and not short:
         after = f", after {other} (the circuit is shared)" if other else ""
         return [html.P(f"Ready{when_text}{after}.", id=cid(state, "ready"), className="ok ready")]
     if other:

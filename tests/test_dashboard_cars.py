@@ -203,3 +203,11 @@ def test_a_load_signal_reads_in_gw_with_its_band(tmp_path: Path) -> None:
 def test_the_demo_clock_is_the_files(tmp_path: Path) -> None:
     snap = snap_of(tmp_path, v2_doc())
     assert snap.demo and snap.clock(datetime.now().astimezone()) == snap.generated_at
+
+
+def test_a_plan_that_falls_short_is_never_called_ready(tmp_path: Path) -> None:
+    doc = v2_doc()
+    doc["vehicles"][1]["plan"]["needed_soc"] = 90.0  # more than the 80 % the plan expects
+    parts = drawn(snap_of(tmp_path, doc))
+    assert by_id(parts, "ready-car2").children == "Waits for Demo Model 3: the circuit is short."
+    assert "The plan falls short: 80 % expected, 90 % needed." in text_of([by_id(parts, "card-tonight-car2")])
