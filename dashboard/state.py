@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from service.state_schema import SCHEMA_VERSION, migrate
+from service.state_schema import migrate
+
+# The newest version this dashboard draws. Its own, not the scheduler's: a scheduler that writes a newer file gets a
+# page saying so rather than a page half drawn (tests/test_dashboard_state.py holds the two equal in this repository).
+SCHEMA_VERSION = 2
 
 NULL = type(None)
 # Every top-level key the schema (docs/state-file.md) promises; a missing value is null, never absent.

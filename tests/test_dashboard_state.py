@@ -362,3 +362,10 @@ def test_a_good_v2_file_passes_as_it_is(tmp_path: Path) -> None:
 def test_a_file_of_another_version_is_named(tmp_path: Path, version: Any, title: str) -> None:
     snap = read_snapshot(write(tmp_path / "state.json", {**v2_doc(), "schema_version": version}))
     assert snap.problem is not None and title in snap.problem.title, snap.problem
+
+
+def test_the_dashboard_draws_the_version_the_scheduler_writes() -> None:
+    """A new schema version on the scheduler's side must come with a dashboard that draws it."""
+    from dashboard import state
+    from service import state_schema
+    assert state.SCHEMA_VERSION == state_schema.SCHEMA_VERSION
