@@ -95,6 +95,8 @@ class PlugIn:
     would_t0: float | None = None  # when the would-be plans were noted
     would: list[list[float] | None] = field(default_factory=list)  # [must, start] per ladder rung (None: at once)
     pushed: list[float] | None = None  # the plan pushed at plug-in, as [must, start]
+    would_risk: list[float] = field(default_factory=list)  # the modelled chance each rung's plan leaves it short
+    pushed_risk: float = 0.0  # the same for the plan pushed
 
 
 @dataclass
@@ -111,6 +113,8 @@ class LearnedRisk:
     sigma_n: int = 0
     learned_until: float | None = None  # departure (epoch s) of the last session learned
     learned: int = 0  # sessions learned
+    would_expect: list[float] = field(default_factory=list)  # per rung, the shorts the model expected of its plans
+    pushed_expect: float = 0.0  # the shorts the model expected of the plans pushed
     open: dict[str, PlugIn] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -183,6 +187,9 @@ class HouseholdPlanner:
         if len(self.state.would_short) != len(self.ladder):
             self.state.would_short = [0.0] * len(self.ladder)
             self.state.would_n = 0
+        if len(self.state.would_expect) != len(self.ladder):
+            self.state.would_expect = [0.0] * len(self.ladder)
+            self.state.pushed_expect = 0.0
 
     # ------------------------------------------------------------------ learning
     def remember(self, sessions: Sequence[PastSession]) -> None:
@@ -267,6 +274,10 @@ class HouseholdPlanner:
             st.would_short = [s + _would_short(p, t0, kw, past.energy_kwh, dep, deliverable)
                               for s, p in zip(st.would_short, notes.would, strict=True)]
             st.pushed_short += _would_short(notes.pushed, t0, kw, past.energy_kwh, dep, deliverable)
+            risk = notes.would_risk if len(notes.would_risk) == len(self.ladder) else \
+                [0.0 if p is None else 1.0 for p in notes.would]  # not modelled: a plan that waits is not vouched for
+            st.would_expect = [e + r for e, r in zip(st.would_expect, risk, strict=True)]
+            st.pushed_expect += notes.pushed_risk
             st.real_short += failed
             st.would_n += 1
 
@@ -286,8 +297,14 @@ class HouseholdPlanner:
             return steered
         scale = (st.real_short + 1.0) / (st.pushed_short + 1.0)
         shorts = np.asarray(st.would_short)
-        ok = np.cumprod(scale * (shorts + LADDER_MARGIN * np.sqrt(shorts + 1.0)) <= t.target_short * st.would_n
-                        ).astype(bool)
+        allowed = t.target_short * st.would_n
+        counted = scale * (shorts + LADDER_MARGIN * np.sqrt(shorts + 1.0)) <= allowed
+        # Before the counts can vouch for a rung (about 2 / target plug-ins), the model's own risk of each rung's
+        # plans can: its expected shorts, scaled by how the model's risk of the pushed plans compared with the cars
+        # really left short, within the target, and no more shorts counted than the target allows.
+        calibration = (st.real_short + 1.0) / (st.pushed_expect + 1.0)
+        modelled = (calibration * np.asarray(st.would_expect) <= allowed) & (scale * shorts <= allowed)
+        ok = np.cumprod(counted | modelled).astype(bool)
         if not ok.any():
             return steered
         rung = float(self.ladder[ok][-1])
@@ -353,6 +370,7 @@ class HouseholdPlanner:
         if int(alive.sum()) < t.min_left:
             if first and len(self.ladder):
                 notes.would_t0, notes.would, notes.pushed = now, [None] * len(self.ladder), None
+                notes.would_risk, notes.pushed_risk = [0.0] * len(self.ladder), 0.0
             why = (f"only {int(alive.sum())} similar past plug-ins are still possible (fewer than {t.min_left}): "
                    "charging at once")
             return HouseholdChoice(now, (why,)) if first else self._held(notes)
@@ -370,6 +388,9 @@ class HouseholdPlanner:
             notes.would_t0 = now
             notes.would = [None if m >= c.n_slots else [m, s] for m, s in c.alternatives]
             notes.pushed = None if c.now_only else [c.must, c.start]
+            notes.would_risk = [0.0 if m >= c.n_slots else r
+                                for (m, _), r in zip(c.alternatives, c.alternative_risk, strict=True)]
+            notes.pushed_risk = 0.0 if c.now_only else 1.0 - c.ready
         since = f" (plugged in {elapsed_h:.1f} h ago)" if elapsed_h >= 0.05 else ""
         hedge = (f"departure hedged over {int(alive.sum())} similar past plug-ins{since}, {self.price_reason()}: "
                  f"ready if it leaves as {100 * c.ready:.0f} % of them did")

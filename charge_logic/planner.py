@@ -56,6 +56,7 @@ class Choice:
     score: float  # expected energy-weighted signal of this plan
     score_now: float  # the same for charging at once
     alternatives: tuple[tuple[float, float], ...] = ()  # (must, start) each of `prices` would choose
+    alternative_risk: tuple[float, ...] = ()  # the share of the needs each of those plans leaves short, as modelled
 
     @property
     def now_only(self) -> bool:
@@ -254,14 +255,16 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
         if ranked[kept] <= ranked[best] + worth:
             best = kept
     alts: tuple[tuple[float, float], ...] = ()
+    alt_risk: tuple[float, ...] = ()
     if fail_cost is not None and len(prices):
         # what each other price would choose: the same candidates, only the weight of the risk differs
         base = ranked - fail_cost * fail_p
         pick = np.argmin(np.where(ok[None, :], base[None, :] + np.asarray(prices, float)[:, None] * fail_p[None, :],
                                   np.inf), axis=1)
         alts = tuple((cand_m[j], cand_s[j]) for j in pick)
+        alt_risk = tuple(float(fail_p[j]) for j in pick)
     return Choice(cand_m[best], cand_s[best], n_slots, 1.0 - float(fail_p[best]), float(score[best]),
-                  float(score[0]), alts)
+                  float(score[0]), alts, alt_risk)
 
 
 def _local(t: datetime, like: datetime) -> str:

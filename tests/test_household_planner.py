@@ -154,7 +154,8 @@ def _steered(planner: HouseholdPlanner) -> float:
 @pytest.mark.parametrize("short_below,early_every,sessions,rung", [
     (33, 1, 300, 32),  # no rung would have waited: nothing to learn, the lowest rung is as safe as charging at once
     (10, 1000, 300, 32),  # waiting never left a car short: the price comes down to the lowest rung
-    (10, 1000, 50, None),  # the same after 50 sessions: too few to vouch for 1 % (the steered price holds)
+    (10, 1000, 50, 9),  # the same after 50 sessions: too few to vouch for the rungs that waited (with no modelled
+    # risk of theirs); the rungs above, which charged at once, are vouched for
     (10, 25, 300, 9),  # 1 car in 25 would have been short below rung 9: the price stops just above them
 ])
 def test_the_price_comes_down_as_soon_as_the_ended_sessions_show_a_lower_one_was_safe(short_below, early_every,
@@ -164,6 +165,26 @@ def test_the_price_comes_down_as_soon_as_the_ended_sessions_show_a_lower_one_was
     steered = _steered(planner)
     assert steered > 0.5 * planner.tuning.first_price  # the steering alone has barely moved from its cautious start
     expected = steered if rung is None else planner.ladder[rung]
+    assert planner.price == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("risk,real_short,rung", [
+    (0.0005, 0, 32),  # the model put each waiting plan's risk at 0.05 %: 50 plug-ins vouch for every rung
+    (0.05, 0, 9),  # at 5 % a plan, 2.5 expected shorts in 50 are over the 0.5 the target allows: not vouched
+    (0.0005, 2, None),  # two cars really left short where the model foretold 0.025: it is not trusted
+])
+def test_before_the_counts_can_vouch_the_models_own_risk_of_each_rung_can(risk, real_short, rung):
+    """A household new to the planner: 50 plug-ins are too few for the would-be counts to vouch for 1 %, but the risk
+    the stay model gave each rung's plan can, as long as the cars really left short do not belie it."""
+    planner = HouseholdPlanner(tuning=Tuning(target_short=0.01))
+    for i in range(50):
+        arrival = ARRIVAL + timedelta(days=i)
+        t0 = arrival.timestamp()
+        notes = _notes(t0, t0, [None if r < 10 else [0.0, 32.0] for r in range(len(planner.ladder))])
+        notes.would_risk = [0.0 if r < 10 else risk for r in range(len(planner.ladder))]
+        _end(planner, arrival, 13.0, 10.0, notes)
+    planner.state.real_short = real_short
+    expected = _steered(planner) if rung is None else planner.ladder[rung]
     assert planner.price == pytest.approx(expected)
 
 
