@@ -105,6 +105,7 @@ def make_coordinator(args: argparse.Namespace, settings: Settings,
                      io: ClientIO | None = None) -> tuple[Coordinator, Callable[[], datetime]]:
     """The daemon, as every run builds it (the soak too, with its own clock, sleeps and timeouts in `io`)."""
     from service.coordinator import Coordinator
+    from service.signal_source import make_signal_source
     from service.state_file import ensure_private_dir
     from service.vehicle_link import VehicleLink
 
@@ -129,7 +130,9 @@ def make_coordinator(args: argparse.Namespace, settings: Settings,
         forecast = make_forecast_provider(settings, interval_min=args.interval, io=io)
         trips, mode = make_trip_provider(settings, interval_min=args.interval, io=io), "live"
     link = VehicleLink.from_settings(vehicle, settings, interval_min=args.interval)  # backoff starts at one tick
-    coordinator = Coordinator(settings, link, forecast, trips, mode=mode, interval_min=args.interval)
+    minimised = make_signal_source(settings, interval_min=args.interval, io=io or ClientIO())  # tariff, price, CO₂
+    coordinator = Coordinator(settings, link, forecast, trips, mode=mode, interval_min=args.interval,
+                              signal=minimised)
     return coordinator, clock
 
 
