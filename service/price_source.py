@@ -22,7 +22,7 @@ from clients import comed, gridstatus, watttime
 from clients.grid_datasets import CO2_DATASET, GridDataset, price_dataset_for
 from service.backoff import Backoff
 from service.client_io import ClientIO
-from service.series_source import AHEAD, BEHIND, Fetch, PolledSeries, SeriesError, SeriesPoint, hourly
+from service.series_source import AHEAD, BEHIND, DAY_AHEAD_MIN, Fetch, PolledSeries, SeriesError, SeriesPoint, hourly
 from service.settings import Settings
 
 KG_PER_LB = 0.45359237
@@ -131,7 +131,8 @@ def make_price_source(settings: Settings, *, session: requests.Session | None = 
     if settings.price_source == "comed":
         cc = comed.ComEdClient(settings.comed_base_url, session=session, timeout=io.timeout(20.0))
         series = PolledSeries("comed", "ComEd hourly pricing", comed_fetch(cc), settings.state_dir,
-                              errors=(comed.ComEdError,), requests_per_fetch=3, **kw)  # type: ignore[arg-type]
+                              errors=(comed.ComEdError,), requests_per_fetch=3,
+                              min_ahead=DAY_AHEAD_MIN, **kw)  # type: ignore[arg-type]
         cc.before_request = series.spend
         return series
     if settings.price_source == "gridstatus_lmp":
@@ -140,7 +141,8 @@ def make_price_source(settings: Settings, *, session: requests.Session | None = 
                                          timeout=io.timeout(20.0), sleep=io.sleeper())
         location = settings.price_location.strip()
         series = PolledSeries("gridstatus_lmp", f"{ds.dataset} {location}", lmp_fetch(gc, ds, location),
-                              settings.state_dir, errors=(gridstatus.GridStatusError,), **kw)  # type: ignore[arg-type]
+                              settings.state_dir, errors=(gridstatus.GridStatusError,), min_ahead=DAY_AHEAD_MIN,
+                              **kw)  # type: ignore[arg-type]
         gc.before_request = series.spend
         return series
     return None

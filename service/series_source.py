@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 BEHIND = timedelta(hours=6)
 AHEAD = timedelta(hours=72)
-MIN_AHEAD = timedelta(hours=12)
+MIN_AHEAD = timedelta(hours=12)  # a forecast must cover a night's charging from now to be used
+DAY_AHEAD_MIN = timedelta(hours=6)  # a day-ahead price reaches midnight at least; the planner fills the hours after
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,14 @@ class PolledSeries:
     def __init__(self, name: str, label: str | None, fetch: Fetch, state_dir: str | Path, *,
                  errors: tuple[type[Exception], ...], fetch_hours: float = 3.0, stale_hours: float = 24.0,
                  requests_per_month: int | None = 800, requests_per_fetch: int = 1,
-                 backoff: Backoff | None = None) -> None:
+                 backoff: Backoff | None = None, min_ahead: timedelta = MIN_AHEAD) -> None:
         self.name, self.label, self.fetch, self.errors = name, label, fetch, errors
         state = Path(state_dir)
         self.cache_path = state / f"{name}_series.json"
         self.fetch_every = timedelta(hours=fetch_hours)
         self.stale_after = timedelta(hours=stale_hours)
         self.requests_per_fetch = requests_per_fetch
+        self.min_ahead = min_ahead
         self.budget = MonthlyBudget(state / f"{name}_budget.json", requests_per_month)
         self.status = SourceStatus(name, budget_month=requests_per_month)
         self.backoff = (backoff or Backoff()).keep(state / "backoff.json", name)
@@ -142,11 +144,11 @@ class PolledSeries:
 
     def _short(self, now: datetime, points: list[SeriesPoint]) -> str | None:
         ends = max((p.start + timedelta(hours=1) for p in points), default=None)
-        if ends is not None and ends >= now + MIN_AHEAD:
+        if ends is not None and ends >= now + self.min_ahead:
             return None
         until = f"ends at {ends.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if ends else "has no hour from now on"
-        return (f"{self.label or self.name} {until}, less than {MIN_AHEAD.total_seconds() / 3600:g} h ahead; not "
-                "used until it reaches further")
+        return (f"{self.label or self.name} {until}, less than {self.min_ahead.total_seconds() / 3600:g} h ahead; "
+                "not used until it reaches further")
 
     def _due(self, now: datetime) -> bool:
         if not self.backoff.ready(now):

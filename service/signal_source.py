@@ -26,7 +26,7 @@ from charge_logic.models import ForecastPoint
 from charge_logic.objective import KINDS, Objective, Signal, SignalKind, with_tie_breaks
 from charge_logic.tariff import Tariff, TariffError, parse_tou
 from clients import openei
-from service.backoff import Backoff, retry_after_of
+from service.backoff import Backoff, retry_after_of, retry_text
 from service.client_io import ClientIO
 from service.series_source import AHEAD, BEHIND, PolledSeries, SeriesPoint
 from service.settings import Settings, SettingsError
@@ -148,7 +148,19 @@ class SignalSource:
         out.fallback = fallback
         if fallback:
             out.notes.insert(0, f"{_sentence(fallback)}.")
+        for source, points in ((self.price, price), (self.co2, co2)):
+            if source is not None and points and source.status.stale:
+                out.notes.insert(0, self._stale(source, now))
         return out
+
+    def _stale(self, source: PolledSeries, now: datetime) -> str:
+        """'ComEd hourly pricing is stale (from 3.1 h ago) (ComEd error 503: ...); using it until it is renewed; next
+        try at 15:19.'"""
+        st = source.status
+        ago = f"{(now - st.data_at).total_seconds() / 3600:.1f} h ago" if st.data_at else "an unknown time ago"
+        failing = f" ({st.last_error})" if not st.ok and st.last_error else ""
+        retry = f"; next try {retry_text(st.retry_at, now, self.zone)}" if st.retry_at else ""
+        return f"{source.label or source.name} is stale (from {ago}){failing}; using it until it is renewed{retry}."
 
     def _compose(self, want: Objective, tariff: list[SeriesPoint], tariff_name: str | None,
                  price: list[SeriesPoint], co2: list[SeriesPoint], load: list[ForecastPoint], load_source: str,
