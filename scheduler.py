@@ -88,8 +88,9 @@ def global_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="scheduler.py",
-        description="Decides when and how fast a Tesla charges at home, from the grid's load forecast, your calendar "
-                    "and the car's state. Settings come from .env (see .env.example).")
+        description="Decides when and how fast a Tesla charges at home, from your tariff, prices or the grid's CO₂ "
+                    "(OBJECTIVE=cost|co2|load: TARIFF_FILE or TARIFF_TOU, PRICE_SOURCE, CO2_SOURCE), the grid's load "
+                    "forecast, your calendar and the car's state. Settings come from .env (see .env.example).")
     global_options(p)
     p.add_argument("-i", "--interval", type=float, default=14.0, metavar="MINUTES",
                    help="minutes between ticks (default 14)")

@@ -5,6 +5,9 @@ reasons say so; a grid or price source that is down leaves the tariff (or grid l
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,8 +25,10 @@ from service.vehicle_link import VehicleLink
 from tests.clock import Clock
 from tests.fakes.comed import FakeComEd
 from tests.fakes.http import Reply
+from tests.fakes.openei import SAMPLE_RATE
 
 NY = ZoneInfo("America/New_York")
+ROOT = Path(__file__).resolve().parent.parent
 TOU = "0.32, 0-7 0.11, 16-21 0.45 weekdays"  # off-peak midnight to 07:00, peak 16-21 on weekdays
 EVENING = datetime(2026, 11, 23, 18, 0, tzinfo=NY)  # a Monday; the office at 09:00 Tuesday
 
@@ -156,3 +161,32 @@ def test_objective_load_is_todays_behaviour(tmp_path: Path) -> None:
     assert coord.rules.objective is Objective.LOAD
     assert state["signal"]["unit"] == "MW" and state["signal"]["source"] == "demo"
     assert [p["value"] for p in state["signal"]["points"]] == [p["load_mw"] for p in state["forecast"]["points"]]
+
+
+def test_on_a_urdb_tariff_file_the_night_avoids_the_peak_and_waits_for_low_load_in_the_off_peak(tmp_path: Path) -> None:
+    """A URDB rate as a file (the API's reply): winter weekdays 16-21 peak at 0.31 $/kWh, 0.12 else; within the long
+    off-peak the grid load breaks the ties, so the charge still goes into the night."""
+    rate = tmp_path / "rate.json"
+    rate.write_text(json.dumps({"items": [SAMPLE_RATE]}))
+    clock = Clock(EVENING)
+    state = make(tmp_path / "s", clock, TARIFF_FILE=str(rate)).tick(clock()).state
+    windows = local_hours(state)
+    night = (EVENING.replace(hour=21), EVENING.replace(hour=16) + timedelta(days=1))
+    assert windows and all(night[0] <= a < b <= night[1] for a, b in windows), windows
+    load = local_hours(make(tmp_path / "load", clock, TARIFF_FILE=str(rate), OBJECTIVE="load").tick(clock()).state)
+    assert windows == load  # the off-peak hours are all alike: the grid load picks among them
+    reasons = " ".join(state["decision"]["reasons"])
+    assert "Planning on price (Example Electric Co Residential TOU-EV (test), known ahead; ties by grid load): " \
+           "off-peak 0.12 $/kWh from 21:00 to tomorrow 16:00, 0.31 $/kWh now." in reasons, reasons
+
+
+def test_the_demo_command_plans_on_a_tou_tariff_from_the_environment(tmp_path: Path) -> None:
+    """`scheduler.py --demo --once` with TARIFF_TOU set: the daemon's entry point writes the signal it planned on."""
+    env = {**os.environ, "TARIFF_TOU": TOU}
+    proc = subprocess.run([sys.executable, str(ROOT / "scheduler.py"), "--demo", "--once", "--state-dir",
+                           str(tmp_path / "s")], capture_output=True, text=True, timeout=120, env=env,
+                          stdin=subprocess.DEVNULL, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    state = json.loads((tmp_path / "s" / "state.json").read_text())
+    assert (state["signal"]["objective"], state["signal"]["source"]) == ("cost", "tariff")
+    assert any(r.startswith("Planning on price (TARIFF_TOU 0.32, 0-7 0.11") for r in state["decision"]["reasons"])
