@@ -21,6 +21,7 @@ from service.coordinator import Coordinator
 from service.demo import DemoForecast, demo_trips
 from service.settings import load_settings
 from service.sources import SourceStatus
+from service.state_schema import migrate
 from service.vehicle_link import VehicleLink
 from tests.clock import Clock
 from tests.fakes.comed import FakeComEd
@@ -190,3 +191,11 @@ def test_the_demo_command_plans_on_a_tou_tariff_from_the_environment(tmp_path: P
     state = json.loads((tmp_path / "s" / "state.json").read_text())
     assert (state["signal"]["objective"], state["signal"]["source"]) == ("cost", "tariff")
     assert any(r.startswith("Planning on price (TARIFF_TOU 0.32, 0-7 0.11") for r in state["decision"]["reasons"])
+
+
+def test_a_state_file_that_planned_on_a_tariff_keeps_its_signal_when_read_as_v2(tmp_path: Path) -> None:
+    clock = Clock(EVENING)
+    state = make(tmp_path, clock, TARIFF_TOU=TOU).tick(clock()).state
+    assert migrate(state)["signal"] == state["signal"]
+    del state["signal"]  # a v1 file from before: its signal is the load forecast's
+    assert migrate(state)["signal"]["objective"] == "load"
