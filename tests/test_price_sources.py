@@ -151,3 +151,40 @@ def test_a_tariff_by_label_is_fetched_once_and_kept_and_openei_down_falls_back(t
     assert again.source == "tariff" and again.fallback is None
     peak = next(p for p in up.points if p.start.astimezone(NY).hour == 17 and p.start > NOW)  # a weekday 17:00
     assert peak.load_mw == 0.31 and up.known[peak.start]
+
+
+def test_a_month_of_ticks_stays_within_the_price_budget_and_spreads_it(tmp_path: Path) -> None:
+    """PRICE_REQUESTS_PER_MONTH=60 and ComEd's 3 requests a fetch: the pace stretches so the 60 last the month."""
+    start = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+    with FakeComEd() as fake:
+        src = make_price_source(settings(tmp_path, PRICE_SOURCE="comed", COMED_BASE_URL=fake.url,
+                                         PRICE_REQUESTS_PER_MONTH="60"))
+        assert src is not None
+        t, days_used = start, set()
+        while t < datetime(2026, 12, 1, tzinfo=UTC):
+            fake.now = t
+            before = len(fake.log)
+            src.get(t)
+            if len(fake.log) > before:
+                days_used.add(t.day)
+            t += timedelta(minutes=14)
+        asked = len(fake.log)
+    assert 48 <= asked <= 60, asked
+    assert len(days_used) >= 14  # spread over the month, not spent in the first days
+
+
+def test_co2_falls_back_to_the_tariff_when_watttime_refuses_the_region(tmp_path: Path) -> None:
+    with FakeWattTime(regions=("CAISO_NORTH",)) as wt:
+        wt.now = NOW.astimezone(UTC)
+        env = dict(OBJECTIVE="co2", CO2_SOURCE="watttime", WATTTIME_USERNAME=fwt.USER, WATTTIME_PASSWORD=fwt.PASSWORD,
+                   WATTTIME_BASE_URL=wt.url, WATTTIME_REGION="PJM_DC", TARIFF_TOU="0.32, 0-7 0.11")
+        down = make_signal_source(settings(tmp_path / "down", **env)).build(NOW, [])
+        wt.regions.add("PJM_DC")
+        up = make_signal_source(settings(tmp_path / "up", **env)).build(NOW, [])
+    assert (down.objective.value, down.kind.name, down.source) == ("co2", "price", "tariff")
+    assert down.fallback is not None
+    assert down.fallback.startswith("WattTime PJM_DC gives no usable series now (WattTime does not let this account "
+                                    "read PJM_DC (403)")
+    assert down.fallback.endswith(": planning on price instead")
+    assert (up.kind.unit, up.source, up.fallback) == ("kg/kWh", "watttime", None)
+    assert not any(up.known.values())
