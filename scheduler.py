@@ -88,8 +88,9 @@ def global_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="scheduler.py",
-        description="Decides when and how fast a Tesla charges at home, from the grid's load forecast, your calendar "
-                    "and the car's state. Settings come from .env (see .env.example).")
+        description="Decides when and how fast a Tesla charges at home, from your tariff, prices or the grid's CO₂ "
+                    "(OBJECTIVE=cost|co2|load: TARIFF_FILE or TARIFF_TOU, PRICE_SOURCE, CO2_SOURCE), the grid's load "
+                    "forecast, your calendar and the car's state. Settings come from .env (see .env.example).")
     global_options(p)
     p.add_argument("-i", "--interval", type=float, default=14.0, metavar="MINUTES",
                    help="minutes between ticks (default 14)")
@@ -105,6 +106,7 @@ def make_coordinator(args: argparse.Namespace, settings: Settings,
                      io: ClientIO | None = None) -> tuple[Coordinator, Callable[[], datetime]]:
     """The daemon, as every run builds it (the soak too, with its own clock, sleeps and timeouts in `io`)."""
     from service.coordinator import Coordinator
+    from service.signal_source import make_signal_source
     from service.state_file import ensure_private_dir
     from service.vehicle_link import VehicleLink
 
@@ -129,7 +131,9 @@ def make_coordinator(args: argparse.Namespace, settings: Settings,
         forecast = make_forecast_provider(settings, interval_min=args.interval, io=io)
         trips, mode = make_trip_provider(settings, interval_min=args.interval, io=io), "live"
     link = VehicleLink.from_settings(vehicle, settings, interval_min=args.interval)  # backoff starts at one tick
-    coordinator = Coordinator(settings, link, forecast, trips, mode=mode, interval_min=args.interval)
+    minimised = make_signal_source(settings, interval_min=args.interval, io=io or ClientIO())  # tariff, price, CO₂
+    coordinator = Coordinator(settings, link, forecast, trips, mode=mode, interval_min=args.interval,
+                              signal=minimised)
     return coordinator, clock
 
 

@@ -75,3 +75,26 @@ def resolve(ds: GridDataset, info: DatasetInfo) -> GridDataset:
         column = values[0]
     return replace(ds, value_column=column, time_column=info.time_index_column or ds.time_column,
                    publish_time_column=info.publish_time_column)
+
+
+# Day-ahead hourly prices ($/MWh) by ISO, checked against GridStatus's catalog and the gridstatusio examples (the
+# hosted datasets share the columns interval_start_utc, location, location_type, lmp, energy, congestion, loss; ERCOT
+# prices settlement points, its column is spp). The location is the owner's: a zone or hub name as the dataset has it.
+PRICE_DATASETS: dict[str, GridDataset] = {
+    "PJM": GridDataset("pjm_lmp_day_ahead_hourly", "lmp", publish_time_column=None),
+    "ERCOT": GridDataset("ercot_spp_day_ahead_hourly", "spp", publish_time_column=None),
+    "CAISO": GridDataset("caiso_lmp_day_ahead_hourly", "lmp", publish_time_column=None),
+    "MISO": GridDataset("miso_lmp_day_ahead_hourly", "lmp", publish_time_column=None),
+    "NYISO": GridDataset("nyiso_lmp_day_ahead_hourly", "lmp", publish_time_column=None),
+    "ISONE": GridDataset("isone_lmp_day_ahead_hourly", "lmp", publish_time_column=None),
+    "SPP": GridDataset("spp_lmp_day_ahead_hourly", "lmp", publish_time_column=None),
+}
+# PJM's five-minute marginal emission rates (lbs CO₂/MWh by pricing node), as GridStatus hosts them.
+CO2_DATASET = GridDataset("pjm_marginal_emission_rates_5_min", "marginal_co2_rate", publish_time_column=None)
+
+
+def price_dataset_for(iso: str, dataset_override: str = "", column_override: str = "") -> GridDataset:
+    """The ISO's day-ahead price dataset, with PRICE_DATASET / PRICE_VALUE_COLUMN applied."""
+    base = PRICE_DATASETS.get(iso.upper(), GridDataset(dataset_override, "lmp", publish_time_column=None))
+    return GridDataset(dataset_override.strip() or base.dataset, column_override.strip() or base.value_column,
+                       base.time_column, None, column_set=bool(column_override.strip()))

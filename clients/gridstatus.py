@@ -155,9 +155,12 @@ class GridStatusClient:
         self.max_pages = max_pages
 
     def latest_forecast(self, dataset: str, value_column: str, start: datetime, end: datetime,
-                        time_column: str = "interval_start_utc", publish_time: str | None = "latest") -> list[Row]:
+                        time_column: str = "interval_start_utc", publish_time: str | None = "latest", *,
+                        where: tuple[str, str] | None = None, resample: str | None = None) -> list[Row]:
         """The newest published value of every interval between start and end, as the server sent them
-        (`publish_time=None` for a dataset without a publish time column)."""
+        (`publish_time=None` for a dataset without a publish time column). `where`: (column, value), only the rows
+        whose column equals it (a price's location); `resample`: averaged server-side into buckets of e.g. "1 hour"
+        (gridstatusio's filter_column / filter_value / filter_operator and resample_frequency / resample_function)."""
         params: dict[str, Any] = {
             "start_time": _iso(start), "end_time": _iso(end),
             "columns": f"{time_column},{value_column}", "return_format": "json", "json_schema": "array-of-objects",
@@ -165,6 +168,10 @@ class GridStatusClient:
         }
         if publish_time:
             params["publish_time"] = publish_time
+        if where is not None:
+            params.update(filter_column=where[0], filter_value=where[1], filter_operator="=")
+        if resample:
+            params.update(resample_frequency=resample, resample_function="mean")
         rows: list[Row] = []
         for _page in range(self.max_pages):
             body = self._get(f"/v1/datasets/{dataset}/query", params)

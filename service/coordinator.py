@@ -29,6 +29,7 @@ from service.backoff import retry_text
 from service.planner_store import PlannerStore
 from service.session_log import SessionLog
 from service.settings import Settings
+from service.signal_source import BuiltSignal, SignalSource, make_signal_source
 from service.sources import ForecastProvider, SourceStatus, TripProvider
 from service.state_file import (
     HISTORY_DAYS,
@@ -62,7 +63,7 @@ class TickResult:
 class Coordinator:
     def __init__(self, settings: Settings, link: VehicleLink, forecast: ForecastProvider | None,
                  trips: TripProvider | None, *, mode: str = "live", interval_min: float = 14.0,
-                 planner: Planner | None = None):
+                 planner: Planner | None = None, signal: SignalSource | None = None):
         self.settings = settings
         self.zone = settings.zone
         self.rules = settings.rules()
@@ -72,6 +73,9 @@ class Coordinator:
         self.mode = mode
         self.interval_min = interval_min
         self.planner = planner or plan_for_vehicle  # used when POLICY=planner
+        # what the plan minimises (OBJECTIVE): the tariff, a price or CO₂ forecast, or grid load
+        self.signal_source = signal or make_signal_source(settings, interval_min=interval_min)
+        self.signal: BuiltSignal | None = None
         self.state_dir = ensure_private_dir(Path(settings.state_dir))
         self.state_path = self.state_dir / "state.json"
         previous = read_json_or_move_aside(self.state_path, datetime.now().astimezone()) or {}
@@ -134,12 +138,25 @@ class Coordinator:
                          f"until it is renewed{self._next_try(st, now)}.")
         elif not points and st.data_at is not None and (now - st.data_at).total_seconds() > hours * 3600:
             notes.append(f"The grid forecast is missing: the last one is from {_ago(now, st.data_at)}, older than "
-                         f"FORECAST_STALE_HOURS ({hours:g} h){self._failing(st)}; charging simply finishes by the "
-                         f"departure, in the car's off-peak window{self._next_try(st, now)}.")
+                         f"FORECAST_STALE_HOURS ({hours:g} h){self._failing(st)}; {self._without_load()}"
+                         f"{self._next_try(st, now)}.")
         elif not points:
-            notes.append(f"No usable grid forecast right now{self._failing(st)}: charging simply finishes by the "
-                         f"departure, in the car's off-peak window{self._next_try(st, now)}.")
+            notes.append(f"No usable grid forecast right now{self._failing(st)}: {self._without_load()}"
+                         f"{self._next_try(st, now)}.")
         return points
+
+    def _signal(self, now: datetime, load: list[ForecastPoint], notes: list[str]) -> list[ForecastPoint]:
+        """The series the planner and the rules take this tick (service/signal_source.py), the objective set to it."""
+        self.signal = self.signal_source.build(now, load, "demo" if self.mode == "demo" else "gridstatus",
+                                               self.settings.grid_iso)
+        notes.extend(self.signal.notes)
+        self.rules = replace(self.rules, objective=self.signal.kind.objective)
+        return self.signal.points
+
+    def _without_load(self) -> str:
+        if self.signal_source.plans_without_load():
+            return "the tariff alone sets the plan"
+        return "charging simply finishes by the departure, in the car's off-peak window"
 
     def _failing(self, st: SourceStatus) -> str:
         return f" ({st.last_error})" if not st.ok and st.last_error else ""
@@ -256,7 +273,8 @@ class Coordinator:
 
     def tick(self, now: datetime) -> TickResult:
         notes: list[str] = []
-        forecast = self._forecast(now, notes)
+        load = self._forecast(now, notes)  # the grid load forecast: state.json's `forecast`, a tie-break
+        forecast = self._signal(now, load, notes)  # what the planner and the rules minimise
         trips = self._trips(now, notes)
         snap = self.link.read(now)
         self._vehicle_notes(now, snap, notes)
@@ -272,7 +290,7 @@ class Coordinator:
         self.link.save()
         self.household.drop_stale(now.timestamp() - 14 * 86400.0)
         self.planner_store.save(self.household.state)
-        state = self._state(now, snap, forecast, trips, report)
+        state = self._state(now, snap, load, trips, report)
         write_json_atomic(self.state_path, state)
         return TickResult(now, snap, report.decision, report, state)
 
@@ -300,6 +318,7 @@ class Coordinator:
             statuses.append(self.forecast_source.status)
         if self.trip_source is not None:
             statuses.extend(self.trip_source.statuses)
+        statuses.extend(self.signal_source.statuses)
         u = self.link.usage
         return {
             "schema_version": SCHEMA_VERSION,
@@ -314,6 +333,7 @@ class Coordinator:
                 "stale": bool(self.forecast_source and self.forecast_source.status.stale),
                 "mean_mw": _round(mean), "std_mw": _round(std),
                 "points": [{"start": _iso(p.start), "load_mw": p.load_mw} for p in forecast]},
+            "signal": self.signal.to_json() if self.signal else None,
             "events": [_event_json(t, self.rules) for t in trips],
             "decision": {
                 "at": _iso(d.at), "mode": d.mode, "charge_now": d.charge_now, "amps": d.amps,

@@ -16,8 +16,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from charge_logic.config import RuleConfig
+from charge_logic.objective import Objective
 
 ISOS = ("PJM", "ERCOT", "CAISO", "MISO", "NYISO", "ISONE", "SPP")
+OBJECTIVES = ("auto", "load", "cost", "co2")
+PRICE_SOURCES = ("none", "gridstatus_lmp", "comed")
+CO2_SOURCES = ("none", "pjm_mer", "watttime")
 
 
 class SettingsError(ValueError):
@@ -78,6 +82,44 @@ class Settings:
     gridstatus_base_url: str = _s("GRIDSTATUS_BASE_URL", "https://api.gridstatus.io", "GridStatus API base URL")
     grid_fetch_hours: float = _s("GRID_FETCH_HOURS", 3.0, "fetch the forecast at most this often (hours)", low=0.25,
                                  high=48)
+    # --- what the planner minimises: the tariff, prices and CO₂ (service/signal_source.py)
+    objective: str = _s("OBJECTIVE", "auto", "load, cost or co2: what the plan minimises (auto: cost when a tariff or "
+                        "price source is set, else load); the others break its ties", choices=OBJECTIVES)
+    tariff_file: str = _s("TARIFF_FILE", "", "a US utility rate saved from OpenEI's URDB (JSON: the API's reply or the "
+                          "rate alone)")
+    tariff_tou: str = _s("TARIFF_TOU", "", "a simple time-of-use tariff by hand, $/kWh: 'BASE, [jun-sep ]H1-H2 PRICE"
+                         "[ weekdays|weekends], ...', e.g. '0.12, 16-21 0.38 weekdays'")
+    tariff_label: str = _s("TARIFF_LABEL", "", "the URDB rate's label (the id ending its apps.openei.org address), "
+                           "fetched once with OPENEI_API_KEY and kept")
+    openei_api_key: str = _s("OPENEI_API_KEY", "", "OpenEI API key (free, openei.org/services/api/signup)",
+                             secret=True)
+    openei_base_url: str = _s("OPENEI_BASE_URL", "https://api.openei.org", "OpenEI API base URL")
+    price_source: str = _s("PRICE_SOURCE", "none", "none, gridstatus_lmp (day-ahead hourly LMP of PRICE_LOCATION, "
+                           "GRID_STATUS_API_KEY) or comed (ComEd's hourly pricing, no key)", choices=PRICE_SOURCES)
+    price_dataset: str = _s("PRICE_DATASET", "", "override the GridStatus day-ahead LMP dataset (default: GRID_ISO's, "
+                            "e.g. pjm_lmp_day_ahead_hourly)")
+    price_location: str = _s("PRICE_LOCATION", "", "the LMP's location (zone or hub) as GridStatus names it, e.g. "
+                             "PECO or WESTERN HUB")
+    price_value_column: str = _s("PRICE_VALUE_COLUMN", "", "override the dataset's price column (default lmp, "
+                                 "ERCOT spp)")
+    comed_base_url: str = _s("COMED_BASE_URL", "https://hourlypricing.comed.com", "ComEd hourly pricing base URL")
+    co2_source: str = _s("CO2_SOURCE", "none", "none, pjm_mer (PJM's marginal emission rates through GridStatus, "
+                         "GRID_STATUS_API_KEY) or watttime (WattTime's marginal CO₂ forecast)", choices=CO2_SOURCES)
+    co2_dataset: str = _s("CO2_DATASET", "pjm_marginal_emission_rates_5_min", "the GridStatus dataset of PJM's "
+                          "marginal emission rates")
+    co2_location: str = _s("CO2_LOCATION", "", "pjm_mer: one location's rates (GridStatus's name); empty = PJM-wide "
+                           "average")
+    watttime_username: str = _s("WATTTIME_USERNAME", "", "WattTime API user name", secret=True)
+    watttime_password: str = _s("WATTTIME_PASSWORD", "", "WattTime API password", secret=True)
+    watttime_region: str = _s("WATTTIME_REGION", "", "WattTime region, e.g. PJM_DC; empty = found from HOME_LATITUDE "
+                              "and HOME_LONGITUDE")
+    watttime_base_url: str = _s("WATTTIME_BASE_URL", "https://api.watttime.org", "WattTime API base URL")
+    signal_fetch_hours: float = _s("SIGNAL_FETCH_HOURS", 3.0, "fetch prices and CO₂ at most this often (hours)",
+                                   low=0.25, high=48)
+    price_requests_per_month: int = _s("PRICE_REQUESTS_PER_MONTH", 800, "most price-source requests a month",
+                                       low=0, high=1000000)
+    co2_requests_per_month: int = _s("CO2_REQUESTS_PER_MONTH", 800, "most CO₂-source requests a month", low=0,
+                                     high=1000000)
     # --- the calendar and the drive
     calendar_source: str = _s("CALENDAR_SOURCE", "auto", "auto, google, ical or none",
                               choices=("auto", "google", "ical", "none"))
@@ -166,8 +208,19 @@ class Settings:
 
     def rules(self) -> RuleConfig:
         """The thresholds as the pure core wants them."""
-        names = {f.name for f in fields(RuleConfig)} & {f.name for f in fields(self)}  # the rest: RuleConfig's
-        return RuleConfig(**{k: getattr(self, k) for k in names})
+        names = ({f.name for f in fields(RuleConfig)} & {f.name for f in fields(self)}) - {"objective"}
+        return RuleConfig(**{k: getattr(self, k) for k in names}, objective=self.chosen_objective)
+
+    @property
+    def has_tariff(self) -> bool:
+        return bool(self.tariff_file or self.tariff_tou or self.tariff_label)
+
+    @property
+    def chosen_objective(self) -> Objective:
+        """OBJECTIVE, `auto` read as cost when a tariff or a price source is set, else load."""
+        if self.objective != "auto":
+            return Objective(self.objective)
+        return Objective.COST if self.has_tariff or self.price_source != "none" else Objective.LOAD
 
     def secrets(self) -> list[str]:
         """Values that must never be logged or written (non-empty secret settings)."""
@@ -265,3 +318,42 @@ def _check(s: Settings) -> None:
                             f"(now {s.min_charge_limit} <= {s.base_charge_limit} <= {s.top_charge_limit})")
     if s.default_departure > s.latest_departure:
         raise SettingsError("DEFAULT_DEPARTURE must not be later than LATEST_DEPARTURE")
+    _check_signal(s)
+
+
+def _check_signal(s: Settings) -> None:
+    """The objective's sources: each needs what it reads, and a tariff that does not parse stops start-up here."""
+    tariffs = [k for k, v in (("TARIFF_FILE", s.tariff_file), ("TARIFF_TOU", s.tariff_tou),
+                              ("TARIFF_LABEL", s.tariff_label)) if v]
+    if len(tariffs) > 1:
+        raise SettingsError(f"{' and '.join(tariffs)} are both set: keep the one tariff you are on")
+    if s.tariff_label and not s.openei_api_key:
+        raise SettingsError("TARIFF_LABEL needs OPENEI_API_KEY (free at openei.org/services/api/signup), or save the "
+                            "rate as a file and set TARIFF_FILE")
+    if s.tariff_file or s.tariff_tou:
+        from charge_logic.tariff import TariffError, parse_tou
+        from clients.openei import tariff_from_file
+
+        try:
+            tariff_from_file(s.tariff_file) if s.tariff_file else parse_tou(s.tariff_tou)
+        except TariffError as exc:
+            raise SettingsError(str(exc)) from None
+    if s.price_source == "gridstatus_lmp":
+        if not s.grid_status_api_key:
+            raise SettingsError("PRICE_SOURCE=gridstatus_lmp needs GRID_STATUS_API_KEY")
+        if not s.price_location.strip():
+            raise SettingsError("PRICE_SOURCE=gridstatus_lmp needs PRICE_LOCATION: your zone or hub as GridStatus "
+                                "names it (e.g. PECO, COMED, WESTERN HUB)")
+    if s.co2_source == "pjm_mer" and not s.grid_status_api_key:
+        raise SettingsError("CO2_SOURCE=pjm_mer needs GRID_STATUS_API_KEY")
+    if s.co2_source == "watttime":
+        if not (s.watttime_username and s.watttime_password):
+            raise SettingsError("CO2_SOURCE=watttime needs WATTTIME_USERNAME and WATTTIME_PASSWORD")
+        if not s.watttime_region and not (s.home_latitude or s.home_longitude):
+            raise SettingsError("CO2_SOURCE=watttime needs WATTTIME_REGION, or HOME_LATITUDE and HOME_LONGITUDE to "
+                                "find it")
+    if s.objective == "cost" and not s.has_tariff and s.price_source == "none":
+        raise SettingsError("OBJECTIVE=cost needs a tariff (TARIFF_FILE, TARIFF_TOU or TARIFF_LABEL) or a "
+                            "PRICE_SOURCE")
+    if s.objective == "co2" and s.co2_source == "none":
+        raise SettingsError("OBJECTIVE=co2 needs CO2_SOURCE (pjm_mer or watttime)")

@@ -30,7 +30,8 @@ def migrate(raw: dict[str, Any]) -> dict[str, Any]:
     out["schema_version"] = SCHEMA_VERSION
     out["vehicles"] = [car]
     out["circuit"] = {"max_amps": None, "load": [], "peak_amps": 0}
-    out["signal"] = load_signal(raw.get("forecast"))
+    signal = raw.get("signal")  # a v1 daemon that planned on a tariff or a price wrote it already
+    out["signal"] = signal if isinstance(signal, dict) else load_signal(raw.get("forecast"))
     return out
 
 

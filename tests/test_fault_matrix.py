@@ -28,7 +28,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from charge_logic.objective import Objective
+from clients import comed
 from clients import gridstatus as gsc
+from clients import watttime as wt
 from clients.calendar_events import CalendarAuthError, CalendarError, EventRules
 from clients.google_calendar import GoogleCalendar, api_endpoint
 from clients.grid_datasets import dataset_for
@@ -44,12 +47,17 @@ from service.backoff import Backoff, retry_text
 from service.coordinator import Coordinator
 from service.distances import DistanceService
 from service.grid_source import GridForecastProvider
+from service.price_source import comed_fetch, watttime_fetch
+from service.series_source import DAY_AHEAD_MIN, PolledSeries
 from service.settings import load_settings
+from service.signal_source import SignalSource
 from service.trip_source import CalendarTripProvider
 from service.vehicle_link import VehicleLink
 from tests.clock import Clock
 from tests.fakes import gridstatus as fgs
 from tests.fakes import maps as fmaps
+from tests.fakes import watttime as fwt
+from tests.fakes.comed import FakeComEd
 from tests.fakes.google_calendar import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, FakeGoogle, google_error
 from tests.fakes.gridstatus import FakeGridStatus
 from tests.fakes.http import FakeServer, Reply
@@ -58,6 +66,7 @@ from tests.fakes.maps import FakeMaps
 from tests.fakes.tesla_car import VIN, FakeCar
 from tests.fakes.tesla_fleet import FakeFleetApi
 from tests.fakes.tesla_owner import FakeOwnerApi
+from tests.fakes.watttime import FakeWattTime
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 10, 31, 12, 0, tzinfo=NY)
@@ -72,7 +81,8 @@ HOME = "1 Home Rd, Springfield MA"
 HTML = ("<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n<body><center><h1>502 Bad Gateway</h1>"
         "</center><hr><center>nginx</center></body></html>")
 
-SOURCES = ("gridstatus", "google_calendar", "ical", "maps_legacy", "maps_routes", "tesla_owner", "tesla_fleet")
+SOURCES = ("gridstatus", "google_calendar", "ical", "maps_legacy", "maps_routes", "tesla_owner", "tesla_fleet",
+           "comed", "watttime")
 FAULTS = ("timeout", "no_dns", "5xx", "401", "403", "429", "malformed", "html_page", "html_200", "empty")
 
 
@@ -90,6 +100,7 @@ class Expect:
 
 
 U, K = gsc.UnavailableError, MapsKeyError
+CU, WU = comed.ComEdUnavailableError, wt.WattTimeUnavailableError
 DAY, FETCH = timedelta(days=1), timedelta(hours=3)  # Maps' pause for a refused key; GRID_FETCH_HOURS here
 EXPECT: dict[tuple[str, str], Expect] = {
     # GridStatus: typed by status; an empty forecast is no error for the client, but a failure for the provider
@@ -171,6 +182,29 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("tesla_fleet", "html_page"): Expect(VehicleError, r"error 502 on the vehicle list: an HTML page \(502 Bad"),
     ("tesla_fleet", "html_200"): Expect(VehicleError, r"non-JSON reply to the vehicle list"),
     ("tesla_fleet", "empty"): Expect(VehicleError, r"no access to the car with VIN …3456"),
+    # ComEd's public price feeds: no key, so nothing to fix on a 401/403; an empty feed is no error for the client,
+    # but no series for the service (the last prices stay, stale)
+    ("comed", "timeout"): Expect(CU, r"did not answer within 0\.3 s"),
+    ("comed", "no_dns"): Expect(CU, r"unreachable: ConnectionError"),
+    ("comed", "5xx"): Expect(CU, r"ComEd error 503: Service Unavailable"),
+    ("comed", "401"): Expect(CU, r"ComEd error 401"),
+    ("comed", "403"): Expect(CU, r"ComEd error 403"),
+    ("comed", "429"): Expect(CU, r"ComEd rate limit", retry_after=True),
+    ("comed", "malformed"): Expect(CU, r"not JSON"),
+    ("comed", "html_page"): Expect(CU, r"error 502: an HTML page \(502 Bad Gateway\)"),
+    ("comed", "html_200"): Expect(CU, r"not JSON \(an HTML page"),
+    ("comed", "empty"): Expect(None, ""),
+    # WattTime: a 401 on a data call signs in once more, then needs the owner; a region outside the plan is a 403
+    ("watttime", "timeout"): Expect(WU, r"did not answer within 0\.3 s"),
+    ("watttime", "no_dns"): Expect(WU, r"unreachable: ConnectionError"),
+    ("watttime", "5xx"): Expect(WU, r"WattTime error 503"),
+    ("watttime", "401"): Expect(wt.WattTimeAuthError, r"refused the token twice .*WATTTIME_PASSWORD", wait=FETCH),
+    ("watttime", "403"): Expect(wt.WattTimeAccessError, r"does not let this account read PJM_DC", wait=FETCH),
+    ("watttime", "429"): Expect(WU, r"rate limit", retry_after=True),
+    ("watttime", "malformed"): Expect(WU, r"not JSON"),
+    ("watttime", "html_page"): Expect(WU, r"error 502: an HTML page \(502 Bad Gateway\)"),
+    ("watttime", "html_200"): Expect(WU, r"not JSON \(an HTML page"),
+    ("watttime", "empty"): Expect(None, ""),
 }
 
 
@@ -514,6 +548,89 @@ class TeslaFleet(_Tesla):
         client.base_url = NO_DNS
 
 
+class _Series(Source):
+    """A price or CO₂ source: its client behind the polled series and the signal source, as the daemon wires them."""
+
+    objective = Objective.COST
+
+    def series(self, client: Any, backoff: Backoff) -> PolledSeries: ...
+
+    def service(self, client: Any, backoff: Backoff) -> tuple[Coordinator, datetime, datetime]:
+        clock = Clock(NOW)
+        self.fake.now = NOW  # type: ignore[attr-defined]
+        series = self.series(client, backoff)
+        client.before_request = series.spend
+        signal = SignalSource(self.objective, NY, **{"price" if self.objective is Objective.COST else "co2": series})
+        coord = Coordinator(self.settings(), self.sim_link(clock), None, None, signal=signal)
+        return coord, NOW, NOW + timedelta(hours=3, minutes=5)  # the next fetch is due
+
+    def kept(self, state: dict[str, Any]) -> bool:
+        return state["signal"]["source"] == self.name and bool(state["signal"]["points"])
+
+
+class ComEd(_Series):
+    name, status, path = "comed", "comed", r"^/(api|rrtp/)"
+    replies = {
+        "slow": Reply(200, []),
+        "5xx": Reply(503, "Service Unavailable", {"Content-Type": "text/html"}),
+        "401": Reply(401, "Unauthorized", {"Content-Type": "text/html"}),
+        "403": Reply(403, "Forbidden", {"Content-Type": "text/html"}),
+        "429": Reply(429, "Too Many Requests", {"Content-Type": "text/html", **RA}),
+        "malformed": _json('[{"millisUTC": "17'),
+        "html_page": HTML_REPLY,
+        "empty": Reply(200, []),
+    }
+
+    def client(self, base_url: str) -> comed.ComEdClient:
+        return comed.ComEdClient(base_url, timeout=EASY_S)
+
+    def call(self, client: comed.ComEdClient) -> Any:
+        return client.five_minute()
+
+    def break_dns(self, client: comed.ComEdClient) -> None:
+        client.base_url = NO_DNS
+
+    def secrets(self) -> list[str]:
+        return []
+
+    def series(self, client: comed.ComEdClient, backoff: Backoff) -> PolledSeries:
+        return PolledSeries("comed", "ComEd hourly pricing", comed_fetch(client), self.tmp / "state",
+                            errors=(comed.ComEdError,), fetch_hours=3, requests_per_month=None, backoff=backoff,
+                            min_ahead=DAY_AHEAD_MIN)
+
+
+class WattTime(_Series):
+    name, status, path = "watttime", "watttime", r"^/v3/"
+    objective = Objective.CO2
+    replies = {
+        "slow": Reply(200, {"data": [], "meta": {}}),
+        "5xx": Reply(503, {"error": "Service Unavailable"}),
+        "401": Reply(401, {"error": "Unauthorized"}),
+        "403": Reply(403, {"error": "You do not have access to this region"}),
+        "429": Reply(429, {"error": "Too Many Requests"}, RA),
+        "malformed": _json('{"data": [{"point_time": "2026-'),
+        "html_page": HTML_REPLY,
+        "empty": Reply(200, {"data": [], "meta": {"region": "PJM_DC", "units": "lbs_co2_per_mwh"}}),
+    }
+
+    def client(self, base_url: str) -> wt.WattTimeClient:
+        return wt.WattTimeClient(fwt.USER, fwt.PASSWORD, base_url, timeout=EASY_S)
+
+    def call(self, client: wt.WattTimeClient) -> Any:
+        return client.forecast("PJM_DC").points
+
+    def break_dns(self, client: wt.WattTimeClient) -> None:
+        client.base_url = NO_DNS
+
+    def secrets(self) -> list[str]:
+        return [fwt.PASSWORD, *self.fake.tokens]  # type: ignore[attr-defined]
+
+    def series(self, client: wt.WattTimeClient, backoff: Backoff) -> PolledSeries:
+        return PolledSeries("watttime", "WattTime PJM_DC", watttime_fetch(client, "PJM_DC", 0.0, 0.0),
+                            self.tmp / "state", errors=(wt.WattTimeError,), fetch_hours=3, requests_per_month=None,
+                            backoff=backoff)
+
+
 KINDS: dict[str, tuple[type[Source], Callable[[], FakeServer]]] = {
     "gridstatus": (GridStatus, FakeGridStatus),
     "google_calendar": (GoogleCal, FakeGoogle),
@@ -522,6 +639,8 @@ KINDS: dict[str, tuple[type[Source], Callable[[], FakeServer]]] = {
     "maps_routes": (MapsRoutes, FakeMaps),
     "tesla_owner": (TeslaOwner, FakeOwnerApi),
     "tesla_fleet": (TeslaFleet, FakeFleetApi),
+    "comed": (ComEd, FakeComEd),
+    "watttime": (WattTime, FakeWattTime),
 }
 
 
@@ -623,7 +742,8 @@ def loop_goes_on_and_says_so(src: Source, fault: str, expect: Expect) -> None:
     else:
         assert t1 + timedelta(minutes=14) * 0.8 <= retry_at <= t1 + timedelta(minutes=14) * 1.2
     said = {"grid": "grid forecast is stale", "calendar": "calendar could not be read",
-            "maps": "Google Maps is failing", "vehicle": "car could not be read"}[src.status]
+            "maps": "Google Maps is failing", "vehicle": "car could not be read",
+            "comed": "ComEd hourly pricing is stale", "watttime": "WattTime PJM_DC is stale"}[src.status]
     assert said in reasons and f"next try {retry_text(retry_at, t1, NY)}" in reasons, reasons
     # not asked again before the retry time, asked again after it
     asked = len(src.fake.log)
