@@ -150,3 +150,21 @@ def test_the_oracle_moves_a_car_out_of_a_cheap_hour_the_other_car_needs_more() -
     assert orc.delivered == {0: pytest.approx(7.68), 1: pytest.approx(7.68)}
     assert orc.lw == {0: pytest.approx(7.68 * 20), 1: pytest.approx(7.68 * 10)}
     assert orc.peak_amps <= 32
+
+
+def test_on_a_circuit_for_both_cars_the_references_are_the_one_car_benchmarks() -> None:
+    # 64 A lets both cars draw 32 A: each session's immediate and oracle must be what BENCHMARK.md's one-car
+    # references give it (backtest.policies, replayed by backtest.replay)
+    from backtest.policies import make_policies
+    from backtest.replay import replay
+
+    load = tuple(float(50 + (h * 37) % 60) for h in range(48))
+    g = Grid(DAY, load, load)
+    pair = [session(0, "A", 1.5, 9.25, 20.0), session(1, "B", 3.1, 7.0, 12.0), session(2, "A", 12, 20.5, 30.0),
+            session(3, "B", 14.4, 23.5, 25.0)]
+    sites, _ = pair_sessions(pair, ZONE)
+    two = replay_cars(g, sites, ZONE, 64, progress=False).outcomes
+    one = replay(g, pair, make_policies(["immediate", "oracle"]), ZONE, progress=False).outcomes
+    for name in ("immediate", "oracle"):
+        assert two[name].delivered == {i: pytest.approx(v) for i, v in enumerate(one[name].delivered)}, name
+        assert two[name].lw == {i: pytest.approx(v) for i, v in enumerate(one[name].lw)}, name
