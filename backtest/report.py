@@ -112,7 +112,9 @@ def cars(folder: Path) -> list[str]:
                     "own history and `charge_logic.site.share_circuit` caps both to the circuit. `immediate` splits "
                     "the circuit evenly, `oracle` is the hindsight optimum within it; a session's deliverable is what "
                     "`immediate` gave it. **peak A** is the circuit's highest draw, **over** the ticks in which it "
-                    "went above the circuit (backtest/cars.py).\n"]
+                    "went above the circuit (backtest/cars.py). One run: `python scheduler.py backtest --cars 2 "
+                    "--circuit-amps 48 --grid DATA/grid/PJM.csv --sessions DATA/sessions/FILE.csv --tz "
+                    "America/New_York [--json OUT]`.\n"]
         out.append(f"### {title} × PJM, 2 cars on {data['circuit_amps']} A: {data['sites']} sites, "
                    f"{data['sessions']:,} sessions, {data['unpaired']:,} unpaired, whole replay "
                    f"{data['runtime_s']:.1f} s\n")
