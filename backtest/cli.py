@@ -27,11 +27,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", choices=("calendar",), help="replay a generated commuting household instead")
     p.add_argument("--seed", type=int, default=1, help="random seed of the generated scenario")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--cars", type=int, default=1, metavar="N",
+                   help="1 (default), or 2: two-car sites on one circuit. The charge points (station_id) are ranked "
+                        "by first arrival and paired in turn, each pair a site over the whole days both are in use; "
+                        "each car runs the daemon's planner on its own history, charge_logic.site shares the circuit "
+                        "(policies immediate, oracle, planner; metrics per car and for the site)")
+    p.add_argument("--circuit-amps", type=int, metavar="A",
+                   help="with --cars 2: the circuit both cars share, in amps (at least one car's minimum, 5)")
 
 
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "cars", 1) != 1 or getattr(args, "circuit_amps", None) is not None:
+        from backtest.cars import run_cars
+
+        return run_cars(args)
     started = time.perf_counter()
     try:
         if not 0.1 <= args.short_risk_pct <= 20.0:

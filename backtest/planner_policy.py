@@ -108,6 +108,7 @@ class DaemonPlanner(_Daemon):
                                              estimate=_estimate(view), held=memo.get("windows", ()))
         memo["windows"] = plan.windows
         memo["reasons"] = plan.reasons
+        memo["plan"] = plan  # the whole plan, for the site plan of the two-car replay (backtest.cars)
         windows = tuple((w.start.timestamp(), w.end.timestamp(), w.amps) for w in plan.windows if w.amps > 0)
         # what the car is told: charge now or from when, at what amps (a window's end only stops a car that is full
         # or gone by then anyway); a plan the car already holds, as it stands now, is not sent again

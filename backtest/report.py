@@ -97,6 +97,41 @@ def summary(folder: Path) -> list[str]:
     return ["## Summary\n", *rows, ""] if len(rows) > 2 else []
 
 
+def cars(folder: Path) -> list[str]:
+    """Two cars on one circuit (`--cars 2`), per car and for the site, where the runs exist."""
+    out: list[str] = []
+    for key, title in SETS[:2]:
+        path = folder / f"PJM_{key}_cars2.json"
+        if not path.exists():
+            continue
+        data = json.loads(path.read_text())
+        if not out:
+            out += ["## Two cars on one circuit\n",
+                    "`backtest --cars 2 --circuit-amps 48`: the charge points ranked by first arrival and paired in "
+                    "turn, each pair a site over the days both are in use; each car runs the daemon's planner on its "
+                    "own history and `charge_logic.site.share_circuit` caps both to the circuit. `immediate` splits "
+                    "the circuit evenly, `oracle` is the hindsight optimum within it; a session's deliverable is what "
+                    "`immediate` gave it. **peak A** is the circuit's highest draw, **over** the ticks in which it "
+                    "went above the circuit (backtest/cars.py). One run: `python scheduler.py backtest --cars 2 "
+                    "--circuit-amps 48 --grid DATA/grid/PJM.csv --sessions DATA/sessions/FILE.csv --tz "
+                    "America/New_York [--json OUT]`.\n"]
+        out.append(f"### {title} × PJM, 2 cars on {data['circuit_amps']} A: {data['sites']} sites, "
+                   f"{data['sessions']:,} sessions, {data['unpaired']:,} unpaired, whole replay "
+                   f"{data['runtime_s']:.1f} s\n")
+        out += ["| | policy | " + " | ".join(c[1] for c in COLS[:-1]) + " | peak A | over |",
+                "|---" * (len(COLS) + 3) + "|"]
+        groups = [("site", data["policies"])] + list(data["per_car"].items())
+        for group, rows in groups:
+            for name, row in rows.items():
+                cells = [c[2].format(row[c[0]]) for c in COLS[:-1]]
+                circuit = [f"{row['peak_amps']:.0f}", str(row["over_circuit_ticks"])] if "peak_amps" in row else \
+                    ["", ""]
+                label = f"**{name}**" if name == "planner" else name
+                out.append(f"| {group} | {label} | " + " | ".join(cells + circuit) + " |")
+        out.append("")
+    return out
+
+
 def report(folder: Path) -> str:
     out = [HEAD, *summary(folder)]
     for key, title in SETS:
@@ -110,6 +145,7 @@ def report(folder: Path) -> str:
                        f"whole replay {data['runtime_s']:.1f} s\n")
             out.extend(table(data))
             out.append("")
+    out.extend(cars(folder))
     out.extend(runtime(folder))
     return "\n".join(out)
 

@@ -15,7 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from charge_logic.models import ChargeWindow, ForecastPoint
+from charge_logic.config import RuleConfig
+from charge_logic.models import COMPLETE, ChargeWindow, ForecastPoint, VehicleSnapshot
+from charge_logic.power import charger_of, wall_kwh
+from charge_logic.vehicle_plan import VehiclePlan
 
 EPS_KWH = 1e-6
 
@@ -85,7 +88,7 @@ def share_circuit(now: datetime, cars: Sequence[CarNeed], max_amps: int | None,
     if max_amps is not None and max_amps <= 0:
         raise ValueError("the circuit's max amps must be above 0")
     spans = _spans(now, cars, max_amps, forecast)
-    order = sorted(range(len(cars)), key=lambda i: (_deadline(cars[i]), -cars[i].energy_kwh, cars[i].name))
+    order = sorted(range(len(cars)), key=lambda i: _rank(cars[i]))
     waits_for: list[set[str]] = [set() for _ in cars]
     for i in order:  # 1. each car's own windows, in turn, with what the circuit still has
         _follow_own_plan(i, cars, spans, waits_for[i])
@@ -97,6 +100,27 @@ def share_circuit(now: datetime, cars: Sequence[CarNeed], max_amps: int | None,
 
 def _deadline(car: CarNeed) -> float:
     return car.departure.timestamp() if car.departure is not None else math.inf
+
+
+def _rank(car: CarNeed) -> tuple[float, float, float, str]:
+    """Who goes first: the earlier departure, then the larger need; with no departure, the earlier own plan."""
+    if car.departure is not None:
+        return car.departure.timestamp(), -car.energy_kwh, 0.0, car.name
+    first = min((w.start.timestamp() for w in car.windows if w.amps > 0), default=math.inf)
+    return math.inf, first, -car.energy_kwh, car.name
+
+
+def car_need(name: str, plan: VehiclePlan, vehicle: VehicleSnapshot, config: RuleConfig,
+             departure: datetime | None) -> CarNeed:
+    """One car's need for the site plan from what the daemon has at a tick: its own plan (`plan_for_vehicle`), what
+    that plan brings it to (at the wall), its charger, and its departure when one is known (the calendar's). A car
+    that has stopped taking energy (Complete) draws nothing, so its windows leave the circuit to the others."""
+    charger = charger_of(vehicle, config)
+    soc = vehicle.battery_level
+    target = plan.expected_soc[-1][1] if plan.expected_soc else soc
+    energy = wall_kwh(max(0.0, target - soc), config.battery_kwh) if soc is not None and target is not None else 0.0
+    windows = () if vehicle.charging_state == COMPLETE else tuple(w for w in plan.windows if w.amps > 0)
+    return CarNeed(name, windows, energy, departure, charger.kw(1), charger.min_amps, charger.max_amps)
 
 
 def _spans(now: datetime, cars: Sequence[CarNeed], max_amps: int | None,

@@ -62,6 +62,12 @@ for grid in PJM ERCO CISO NYIS; do
   "$PY" -m backtest --quiet --scenario calendar --seed 1 --grid "$DATA/grid/$grid.csv" --tz "${ZONE[$grid]}" \
     --json "$OUT/${grid}_calendar.json" > "$OUT/${grid}_calendar.txt"
 done
+for sessions in acn_caltech home_norway; do  # two cars on one 48 A circuit (backtest/cars.py)
+  echo "PJM × $sessions, 2 cars on 48 A" >&2
+  "$PY" -m backtest --quiet --cars 2 --circuit-amps 48 --grid "$DATA/grid/PJM.csv" \
+    --sessions "$DATA/sessions/$sessions.csv" --tz America/New_York --json "$OUT/PJM_${sessions}_cars2.json" \
+    > "$OUT/PJM_${sessions}_cars2.txt"
+done
 if [ -n "$RESULTS" ]; then
   "$PY" -m backtest.report "$OUT" > "$TMP"
   mv "$TMP" "$RESULTS"

@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from charge_logic.models import ChargeWindow, ForecastPoint
-from charge_logic.site import CarNeed, share_circuit
+from charge_logic.site import CarNeed, car_need, share_circuit
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 4, 22, 0, tzinfo=NY)
@@ -113,3 +113,36 @@ def test_never_over_the_circuit(raw, circuit) -> None:
         # a 5 A hour, 2 kWh to add and a 6 A circuit, does: 1.5 kWh, and the car says so)
         if all(w.amps <= circuit for w in got.windows):
             assert plan.cars[0].energy_by_departure_kwh >= got.energy_by_departure_kwh - 1e-6
+
+
+def test_with_no_departure_known_the_car_whose_plan_starts_first_keeps_its_amps() -> None:
+    # two household plans ("charge from", until full): ranked by the kWh they lack, the two would swap every tick as
+    # the one charging faster comes to lack less; the one whose own plan started first keeps its 32 A
+    early = car("Alex", [(0, 24, 32)], 40.0, None)
+    later = car("Sam", [(1, 25, 32)], 60.0, None)
+    for lack in (40.0, 70.0):  # Alex lacking less or more than Sam: the same plan
+        plan = share_circuit(NOW, [later, CarNeed("Alex", early.windows, lack, None, KW_PER_A)], 48)
+        assert shares(plan) == {"Alex": [(0, 24, 32)], "Sam": [(1, 24, 16), (24, 25, 32)]}
+    # a car with a departure still goes before them
+    plan = share_circuit(NOW, [early, car("Kim", [(2, 4, 32)], 16.0, 5)], 48)
+    assert shares(plan)["Kim"] == [(2, 4, 32)] and shares(plan)["Alex"] == [(0, 2, 32), (2, 4, 16), (4, 24, 32)]
+
+
+def test_car_need_from_the_daemons_plan_and_snapshot() -> None:
+    from charge_logic.config import RuleConfig
+    from charge_logic.models import VehicleSnapshot
+    from charge_logic.vehicle_plan import VehiclePlan
+
+    config = RuleConfig(battery_kwh=75.0)
+    w = (ChargeWindow(at(1), at(5), 24), ChargeWindow(at(5), at(6), 0))
+    plan = VehiclePlan(w, ((NOW, 40.0), (at(5), 80.0)), None, ())
+    snap = VehicleSnapshot("…0001", "Alex", "online", battery_level=40, charging_state="Stopped",
+                           charger_voltage=230, charger_phases=3, charge_current_request_max=16)
+    need = car_need("Alex", plan, snap, config, at(8))
+    # 40 % of 75 kWh at the wall; 230 V × 3 phases; the car's own 16 A; a 0 A window is no window
+    assert need.energy_kwh == pytest.approx(0.4 * 75 / 0.9)
+    assert need.kw_per_amp == pytest.approx(0.69) and need.max_amps == 16
+    assert need.windows == w[:1] and need.departure == at(8)
+    full = car_need("Alex", plan, VehicleSnapshot("…0001", "Alex", "online", battery_level=40,
+                                                    charging_state="Complete"), config, None)
+    assert full.windows == (), "a car that has stopped taking energy leaves the circuit to the others"
