@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--short-risk-pct", type=float, default=RuleConfig.short_risk_pct, metavar="PCT",
                    help="the planner's SHORT_RISK_PCT, as the daemon's setting: the share of plug-ins its learned "
                         f"risk price aims to leave short, 0.1 to 20 (default {RuleConfig.short_risk_pct:g})")
+    p.add_argument("--learn", choices=("all", "station"), default="all",
+                   help="what the planner learns from: every session of the file that has ended (all, BENCHMARK.md's "
+                        "rule), or only its own charge point's (station: what one household's daemon sees)")
     p.add_argument("--tick-min", type=float, default=15.0, help="minutes between the policy's looks (default 15)")
     p.add_argument("--json", metavar="OUT", help="also write the metrics as JSON to OUT")
     p.add_argument("--scenario", choices=("calendar",), help="replay a generated commuting household instead")
@@ -62,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
             from backtest.replay import replay
 
             sessions, skipped = load_sessions(args.sessions, zone, grid)
-            result = replay(grid, sessions, make_policies(args.policy, args.short_risk_pct), zone,
+            policies = make_policies(args.policy, args.short_risk_pct, per_station=args.learn == "station")
+            result = replay(grid, sessions, policies, zone,
                             tick_min=args.tick_min, skipped=skipped, progress=not args.quiet)
             title = f"{args.sessions} × {args.grid} ({args.tz})"
     except (DataError, OSError) as exc:

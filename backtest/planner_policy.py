@@ -91,20 +91,39 @@ class DaemonPlanner(_Daemon):
 
     def __init__(self, config: RuleConfig | None = None, *, household: HouseholdPlanner | None = None,
                  trips: Callable[[datetime], Sequence[Trip]] | None = None,
-                 arrival_soc: dict[float, float] | None = None) -> None:
+                 arrival_soc: dict[float, float] | None = None, per_station: bool = False) -> None:
         super().__init__(config, trips=trips, arrival_soc=arrival_soc)
-        self.household = household or HouseholdPlanner(tuning=Tuning(target_short=self.config.short_risk_pct / 100))
+        self.household = household or self._new_household()
         self.seen = 0  # sessions of the history handed to the household planner
+        # per_station: each charge point learns from its own sessions only, as one household's daemon does (it never
+        # sees another household's plug-ins); else one planner learns from every session of the file
+        self.per_station = per_station
+        self.stations: dict[str, HouseholdPlanner] = {}
+
+    def _new_household(self) -> HouseholdPlanner:
+        return HouseholdPlanner(tuning=Tuning(target_short=self.config.short_risk_pct / 100))
+
+    def household_of(self, station: str) -> HouseholdPlanner:
+        if not self.per_station:
+            return self.household
+        if station not in self.stations:
+            self.stations[station] = self._new_household()
+        return self.stations[station]
 
     def on_tick(self, view: SessionView, memo: dict) -> PushedPlan | None:
         history = view.history
         if len(history) > self.seen:
-            self.household.learn(history[self.seen:len(history)])
+            ended = history[self.seen:len(history)]
+            if self.per_station:
+                for past in ended:
+                    self.household_of(past.station_id).learn([past])
+            else:
+                self.household.learn(ended)
             self.seen = len(history)
         now, car, forecast, trips = self.inputs(view)
         plan: VehiclePlan = plan_for_vehicle(now, car, forecast, trips, self.config, view.zone,
                                              plugged_at=datetime.fromtimestamp(view.arrival, view.zone),
-                                             household=self.household, station=view.station_id,
+                                             household=self.household_of(view.station_id), station=view.station_id,
                                              estimate=_estimate(view), held=memo.get("windows", ()))
         memo["windows"] = plan.windows
         memo["reasons"] = plan.reasons

@@ -139,13 +139,15 @@ class Oracle(Policy):
 POLICIES = ("immediate", "seed", "cheapest", "oracle", "planner")
 
 
-def make_policies(names: Sequence[str] | None, short_risk_pct: float = RuleConfig.short_risk_pct) -> list[Policy]:
-    """The policies asked for, in BENCHMARK.md's order; immediate and oracle always (capture is measured on them)."""
+def make_policies(names: Sequence[str] | None, short_risk_pct: float = RuleConfig.short_risk_pct, *,
+                  per_station: bool = False) -> list[Policy]:
+    """The policies asked for, in BENCHMARK.md's order; immediate and oracle always (capture is measured on them).
+    `per_station`: the planner learns each charge point's habits and risk price from its own sessions only."""
     from backtest.planner_policy import DaemonPlanner, DaemonSeed, sessions_config
 
     table: dict[str, Callable[[], Policy]] = {
         "immediate": Immediate, "seed": lambda: DaemonSeed(sessions_config(short_risk_pct)), "cheapest": Cheapest,
-        "oracle": Oracle, "planner": lambda: DaemonPlanner(sessions_config(short_risk_pct))}
+        "oracle": Oracle, "planner": lambda: DaemonPlanner(sessions_config(short_risk_pct), per_station=per_station)}
     wanted = list(names or POLICIES)
     for needed in ("immediate", "oracle"):
         if needed not in wanted:

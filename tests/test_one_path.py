@@ -67,3 +67,19 @@ def test_a_restored_planner_plans_as_the_one_that_never_stopped():
     assert checked > 3000 and waits >= 10  # many ticks, and plans that really waited for the night
     assert result.sessions == len(sessions)
     assert policy.household.state.learned == len(sessions) - 1 and to_past(sessions[0], OSLO).station_id == "home"
+
+
+def test_learning_per_station_keeps_each_household_to_its_own_plug_ins():
+    """`--learn station`: each charge point's planner learns only its own sessions, as one household's daemon (it
+    never sees a neighbour's plug-ins); one planner for the file learns them all."""
+    grid, sessions = household(60, random.Random(3))
+    other = [Session(len(sessions) + s.index, f"n{s.index}", "neighbour", s.arrival + 1800, s.departure + 1800, None,
+                     None, s.delivered_energy_kwh) for s in sessions[:40]]
+    both = sorted(sessions + other, key=lambda s: s.arrival)
+    pooled, own = DaemonPlanner(sessions_config()), DaemonPlanner(sessions_config(), per_station=True)
+    replay(grid, both, [pooled, own], OSLO, progress=False)
+    assert set(own.stations) == {"home", "neighbour"}
+    assert own.stations["home"].state.learned == len(sessions) - 1  # the last one ends after the last tick
+    assert own.stations["neighbour"].state.learned == len(other)
+    assert len(own.stations["home"].model) == len(sessions) - 1
+    assert pooled.household.state.learned == len(both) - 1
