@@ -89,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="scheduler.py",
         description="Decides when and how fast a Tesla charges at home, from the grid's load forecast, your calendar "
-                    "and the car's state. Settings come from .env (see .env.example).")
+                    "and the car's state. Settings come from .env (see .env.example).",
+        epilog="One car: TESLA_VIN, ICAL_URL or GOOGLE_CALENDAR_ID, DEFAULT_DEPARTURE, MAX_AMPS, ... as in "
+               ".env.example. Several cars on one Tesla account: CARS=car1,car2 and a block a car, CAR2_VIN, "
+               "CAR2_NAME, CAR2_ICAL_URL or CAR2_GOOGLE_CALENDAR_ID, CAR2_DEFAULT_DEPARTURE, "
+               "CAR2_CONSUMPTION_WH_PER_KM, CAR2_BATTERY_KWH, CAR2_MAX_AMPS (each falls back to the global one); "
+               "CIRCUIT_MAX_AMPS=48 when they share a circuit: their planned amps never add up to more.")
     global_options(p)
     p.add_argument("-i", "--interval", type=float, default=14.0, metavar="MINUTES",
                    help="minutes between ticks (default 14)")
