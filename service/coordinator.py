@@ -190,10 +190,14 @@ class Coordinator:
                                 estimate=driver_estimate.for_plug_in(self.state_dir, arrival))
             windows = self.planned = plan.windows
             notes = [*notes, *(f"Plan: {r}" for r in plan.reasons)]
+        rules = self.rules
         if site is not None:
             windows = site.windows
             notes = [*notes, *(f"Circuit: {r}" for r in site.reasons)]
-        decision = decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
+            # what the rules charge at "full power" (a low SoC, a trip now) is this car's share of the circuit now
+            now_amps = max((w.amps for w in site.windows if w.start <= now < w.end), default=0)
+            rules = replace(rules, max_amps=max(min(rules.max_amps, now_amps), rules.min_amps))
+        decision = decide(now, snap, forecast, trips, rules, zone=self.zone, at_home=self._at_home(snap),
                           windows=windows, notes=notes)
         # teslapy has no add_charge_schedule endpoint: there the scheduled departure is only left out
         enabled = self.settings.tesla_charge_schedules and self.settings.tesla_backend != "teslapy"
