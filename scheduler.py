@@ -23,7 +23,9 @@ from service.settings import Settings, SettingsError, load_settings
 from service.state_file import unusable_state_dir
 
 if TYPE_CHECKING:  # imported where used: `--help` and the subcommands start without them
-    from service.coordinator import Coordinator
+    from clients.vehicle import Vehicle
+    from service.site import Site
+    from service.sources import ForecastProvider, TripProvider
 
 log = logging.getLogger("scheduler")
 
@@ -90,51 +92,100 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scheduler.py",
         description="Decides when and how fast a Tesla charges at home, from your tariff, prices or the grid's CO₂ "
                     "(OBJECTIVE=cost|co2|load: TARIFF_FILE or TARIFF_TOU, PRICE_SOURCE, CO2_SOURCE), the grid's load "
-                    "forecast, your calendar and the car's state. Settings come from .env (see .env.example).")
+                    "forecast, your calendar and the car's state. Settings come from .env (see .env.example).",
+        epilog="One car: TESLA_VIN, ICAL_URL or GOOGLE_CALENDAR_ID, DEFAULT_DEPARTURE, MAX_AMPS, ... as in "
+               ".env.example. Several cars on one Tesla account: CARS=car1,car2 and a block a car, CAR2_VIN, "
+               "CAR2_NAME, CAR2_ICAL_URL or CAR2_GOOGLE_CALENDAR_ID, CAR2_DEFAULT_DEPARTURE, "
+               "CAR2_CONSUMPTION_WH_PER_KM, CAR2_BATTERY_KWH, CAR2_MAX_AMPS (each falls back to the global one); "
+               "CIRCUIT_MAX_AMPS=48 when they share a circuit: their planned amps never add up to more.")
     global_options(p)
     p.add_argument("-i", "--interval", type=float, default=14.0, metavar="MINUTES",
                    help="minutes between ticks (default 14)")
     p.add_argument("--once", action="store_true", help="run one tick, write the state file and exit")
     p.add_argument("--demo-speed", type=float, default=10.0, metavar="X",
                    help="with --demo: the simulated clock runs X times faster than the wall clock (default 10)")
+    p.add_argument("--demo-cars", type=int, choices=(1, 2), default=2, metavar="N",
+                   help="with --demo: two simulated cars of two drivers on one 48 A circuit (default), or 1")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     cli.register_all(sub, lambda parser: global_options(parser, suppress=True))
     return p
 
 
 def make_coordinator(args: argparse.Namespace, settings: Settings,
-                     io: ClientIO | None = None) -> tuple[Coordinator, Callable[[], datetime]]:
-    """The daemon, as every run builds it (the soak too, with its own clock, sleeps and timeouts in `io`)."""
+                     io: ClientIO | None = None) -> tuple[Site, Callable[[], datetime]]:
+    """The daemon, as every run builds it (the soak too, with its own clock, sleeps and timeouts in `io`): a site of
+    one car (a single-car .env) or several (CARS), each car a Coordinator with its own link, calendar and learning."""
     from service.coordinator import Coordinator
     from service.signal_source import make_signal_source
+    from service.site import Site
     from service.state_file import ensure_private_dir
     from service.vehicle_link import VehicleLink
 
     state_dir = ensure_private_dir(Path(settings.state_dir))
+    account = None
+    clock: Callable[[], datetime]
+    forecast: ForecastProvider | None
+    vehicles: list[Vehicle] = []
+    trip_sources: list[TripProvider | None] = []
     if args.demo:
-        from service.demo import DemoClock, DemoForecast, demo_trips, demo_vehicle
+        from service.demo import DemoClock, DemoForecast, demo_car, demo_settings, demo_trips, demo_vehicle
 
+        settings, cars = demo_settings(settings, getattr(args, "demo_cars", 2))
         clock = DemoClock(args.demo_speed, start=_demo_start(state_dir))
-        vehicle = demo_vehicle(clock, settings.zone, state_dir)
-        forecast, trips, mode = DemoForecast(), demo_trips(settings.zone, state_dir, settings.calendar_hours), "demo"
+        forecast, mode = DemoForecast(), "demo"
+        for car in cars:
+            car_dir = _car_dir(state_dir, car.settings)
+            vehicles.append(demo_vehicle(clock, settings.zone, car_dir, demo_car(car.id)))
+            trip_sources.append(demo_trips(settings.zone, car_dir, settings.calendar_hours, demo_car(car.id).calendar))
     else:
         from clients.vehicle_factory import make_vehicle
         from service.grid_source import make_forecast_provider
         from service.trip_source import make_trip_provider
 
         io = io or ClientIO()
+        client_io = io
 
-        def clock() -> datetime:
-            return io.clock() if io.clock is not None else datetime.now(UTC)
+        def wall_clock() -> datetime:
+            return client_io.clock() if client_io.clock is not None else datetime.now(UTC)
 
-        vehicle = make_vehicle(settings, **io.vehicle_kw(settings.tesla_backend))
+        clock = wall_clock
+
+        cars = settings.cars()
+        for car in cars:
+            _car_dir(state_dir, car.settings)
+        if len(cars) > 1 and settings.tesla_backend in ("teslapy", "fleet"):
+            from clients.tesla_account import TeslaAccount
+            from clients.tesla_common import TeslaVehicle
+
+            backend = make_vehicle(settings, **io.vehicle_kw(settings.tesla_backend))
+            assert isinstance(backend, TeslaVehicle)
+            account = TeslaAccount(backend)  # one sign-in, one vehicle list a tick for every car
+            vehicles = [account.car(car.settings.tesla_vin) for car in cars]
+        else:
+            vehicles = [make_vehicle(car.settings, **io.vehicle_kw(settings.tesla_backend)) for car in cars]
         forecast = make_forecast_provider(settings, interval_min=args.interval, io=io)
-        trips, mode = make_trip_provider(settings, interval_min=args.interval, io=io), "live"
-    link = VehicleLink.from_settings(vehicle, settings, interval_min=args.interval)  # backoff starts at one tick
+        trip_sources = [make_trip_provider(car.settings, interval_min=args.interval, io=io) for car in cars]
+        mode = "live"
+    coordinators = []
+    for i, (car, vehicle, trips) in enumerate(zip(cars, vehicles, trip_sources, strict=True)):
+        link = VehicleLink.from_settings(vehicle, car.settings, interval_min=args.interval)  # backoff: one tick
+        coordinators.append(Coordinator(car.settings, link, forecast if i == 0 else None, trips, mode=mode,
+                                        interval_min=args.interval, car_id=car.id, name=car.name,
+                                        state_path=state_dir / "state.json", first=i == 0))
     minimised = make_signal_source(settings, interval_min=args.interval, io=io or ClientIO())  # tariff, price, CO₂
-    coordinator = Coordinator(settings, link, forecast, trips, mode=mode, interval_min=args.interval,
-                              signal=minimised)
-    return coordinator, clock
+    site = Site(settings, coordinators, forecast, mode=mode, interval_min=args.interval,
+                state_path=state_dir / "state.json", account=account, signal=minimised)
+    return site, clock
+
+
+def _car_dir(state_dir: Path, car_settings: Settings) -> Path:
+    """A car's own folder (the first car's is STATE_DIR itself), private like it."""
+    from service.state_file import ensure_private_dir
+
+    path = Path(car_settings.state_dir)
+    if path.resolve() != state_dir.resolve():
+        ensure_private_dir(path.parent)
+    return ensure_private_dir(path)
 
 
 def _demo_start(state_dir: Path) -> datetime:
@@ -192,7 +243,7 @@ def run_daemon(args: argparse.Namespace, settings: Settings) -> int:
         return fail(str(exc), settings.secrets())
     try:
         try:
-            coordinator, clock = make_coordinator(args, settings)
+            site, clock = make_coordinator(args, settings)
         except (VehicleError, SettingsError) as exc:  # no token, a refused key, a broken credentials file
             return fail(str(exc), settings.secrets())
         stop = threading.Event()
@@ -206,8 +257,11 @@ def run_daemon(args: argparse.Namespace, settings: Settings) -> int:
 
         def tick() -> None:
             try:
-                result = coordinator.tick(clock())
-                log.info("%s", describe(result, settings.zone))
+                result = site.tick(clock())
+                several = len(result.cars) > 1
+                for car, r in zip(site.cars, result.cars, strict=True):
+                    if r is not None:
+                        log.info("%s%s", f"{car.car_id}: " if several else "", describe(r, settings.zone))
             except Exception:  # one bad tick must not end months of unattended running
                 log.exception("tick failed; the next tick will try again")
 

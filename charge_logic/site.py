@@ -45,6 +45,7 @@ class CarShare:
     energy_by_departure_kwh: float
     ready: bool
     reasons: tuple[str, ...]
+    waits_for: tuple[str, ...] = ()  # the cars whose charge goes first where this car's plan was cut
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def _share(i: int, car: CarNeed, spans: list[_Span], waits_for: set[str], now: d
     if not ready and car.departure is not None:
         reasons.append(f"{car.name} gets {got:.1f} of {car.energy_kwh:.1f} kWh by "
                        f"{car.departure.astimezone(now.tzinfo):%a %H:%M}: the circuit has no more room before then")
-    return CarShare(car.name, _windows(i, spans), round(got, 3), ready, tuple(reasons))
+    return CarShare(car.name, _windows(i, spans), round(got, 3), ready, tuple(reasons), tuple(sorted(waits_for)))
 
 
 def _load(spans: list[_Span]) -> tuple[tuple[datetime, int], ...]:

@@ -48,9 +48,9 @@ def check(state: dict[str, Any], now: datetime, limits_h: dict[str, float],
         reasons.append(f"the last tick was {age_min:.0f} min ago (interval {interval:g} min): "
                        "the scheduler has stopped")
     sources = (state.get("health") or {}).get("sources") or {}
-    for name, limit_h in limits_h.items():
-        src = sources.get(name)
-        if not src:
+    for name, src in sources.items():  # several cars: "vehicle:car2" is car2's, checked as "vehicle"
+        limit_h = limits_h.get(name.split(":")[0])
+        if limit_h is None or not isinstance(src, dict) or not src:
             continue
         age = src.get("data_age_min")
         error = str(src.get("last_error") or "").rstrip().removesuffix(".")  # a sentence's stop would read ".;"

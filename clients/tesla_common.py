@@ -322,6 +322,26 @@ class TeslaVehicle(ABC):
                 return True
         return False
 
+    # ------------------------------------------------------------------ several cars of one account
+    def list_cars(self) -> list[dict[str, Any]]:
+        """The account's cars (free): clients/tesla_account.py lists once a tick for every car."""
+        return self._list_cars()
+
+    def no_car(self) -> VehicleError:
+        return self._no_car()
+
+    def point_at(self, vin: str, item: dict[str, Any] | None,
+                 summary: tuple[datetime, VehicleSummary] | None) -> None:
+        """The next calls are for the car `vin` (clients/tesla_account.py): its list entry and summary of this tick;
+        without an entry the car is looked up in the list first, so no call ever goes to the car pointed at before."""
+        self.vin = vin
+        self.scrub.add(vin)
+        self._last_summary = summary
+        if item is not None:
+            self._picked(item)
+        else:
+            self.summary()
+
     # ------------------------------------------------------------------ plumbing
     def _fresh_summary(self, max_age_s: float = SUMMARY_FRESH_S) -> VehicleSummary:
         if self._last_summary is not None and self._knows_the_car():

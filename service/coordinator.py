@@ -1,7 +1,9 @@
-"""One tick of the daemon: gather, decide, act, record. The only place where side effects meet the pure rules.
+"""One car's tick: gather, decide, act, record. The only place where side effects meet the pure rules.
 
 Modelled on Home Assistant's coordinators: sources are polled here, each failure is caught at its boundary and shown
-in `health`, and the tick always ends with a whole state.json, whatever failed.
+in `health`, and the tick always ends with a whole state.json, whatever failed. A Coordinator is one car (its link,
+its driver's calendar, its session log and learning); service/site.py runs one or several of them on one circuit,
+gathers the grid forecast once and writes the one state.json. `Coordinator.tick` is a site of this car alone.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,28 +19,28 @@ from typing import Any
 from charge_logic.battery import learn_capacity
 from charge_logic.charge_schedules import Place, with_charge_schedule
 from charge_logic.consumption import learn_consumption
-from charge_logic.forecast_stats import forecast_stats
 from charge_logic.household import PastSession
 from charge_logic.household_planner import HOME, HouseholdPlanner, Tuning, session_key
 from charge_logic.models import ChargeWindow, Decision, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.power import wall_kw
 from charge_logic.rules import decide
+from charge_logic.site import CarShare
 from charge_logic.vehicle_plan import plan_for_vehicle
 from service import driver_estimate
-from service.backoff import retry_text
 from service.planner_store import PlannerStore
 from service.session_log import SessionLog
 from service.settings import Settings
-from service.signal_source import BuiltSignal, SignalSource, make_signal_source
+from service.signal_source import SignalSource
 from service.sources import ForecastProvider, SourceStatus, TripProvider
 from service.state_file import (
     HISTORY_DAYS,
-    SCHEMA_VERSION,
     ensure_private_dir,
     read_json_or_move_aside,
     trim_history,
-    write_json_atomic,
 )
+from service.state_schema import FIRST_CAR, car_section, migrate
+from service.tick import CarTick, TickResult, failing, next_try
+from service.tick import ago as _ago
 from service.vehicle_link import SendReport, VehicleLink
 
 log = logging.getLogger(__name__)
@@ -51,20 +53,13 @@ NO_POSITION_HELP = ("The car sends no position: the Tesla sign-in lacks the vehi
                     "developer.tesla.com first); until then nothing is changed, since the car may not be at home.")
 
 
-@dataclass
-class TickResult:
-    at: datetime
-    vehicle: VehicleSnapshot | None
-    decision: Decision
-    report: SendReport
-    state: dict[str, Any] = field(default_factory=dict)
-
-
 class Coordinator:
     def __init__(self, settings: Settings, link: VehicleLink, forecast: ForecastProvider | None,
                  trips: TripProvider | None, *, mode: str = "live", interval_min: float = 14.0,
-                 planner: Planner | None = None, signal: SignalSource | None = None):
+                 planner: Planner | None = None, signal: SignalSource | None = None,
+                 car_id: str = FIRST_CAR, name: str = "", state_path: Path | None = None, first: bool = True):
         self.settings = settings
+        self.car_id, self.name = car_id, name  # its key in CARS and state.json; the owner's name for it
         self.zone = settings.zone
         self.rules = settings.rules()
         self.link = link
@@ -74,11 +69,12 @@ class Coordinator:
         self.interval_min = interval_min
         self.planner = planner or plan_for_vehicle  # used when POLICY=planner
         # what the plan minimises (OBJECTIVE): the tariff, a price or CO₂ forecast, or grid load
-        self.signal_source = signal or make_signal_source(settings, interval_min=interval_min)
-        self.signal: BuiltSignal | None = None
+        self.signal_source = signal  # what the plan minimises (OBJECTIVE); the site builds it when None
         self.state_dir = ensure_private_dir(Path(settings.state_dir))
-        self.state_path = self.state_dir / "state.json"
-        previous = read_json_or_move_aside(self.state_path, datetime.now().astimezone()) or {}
+        self.state_path = state_path or self.state_dir / "state.json"  # the site's, the one state.json
+        whole = read_json_or_move_aside(self.state_path, datetime.now().astimezone())
+        previous = car_section(migrate(whole), car_id, first=first) if isinstance(whole, dict) else None
+        previous = previous or {}
         history = previous.get("history") if isinstance(previous, dict) else None
         self.history: list[dict[str, Any]] = history if isinstance(history, list) else []
         self._history_checked = False
@@ -86,6 +82,7 @@ class Coordinator:
         self.planned = _windows_of(previous)  # the plan the car was last given, kept unless a new one is worth it
         self.planner_store = PlannerStore(self.state_dir)
         self.household, self.planner_note = self._load_household(datetime.now().astimezone())
+        self._site: Any = None  # the site of this car alone, when tick() is called on it
 
     def _load_household(self, now: datetime) -> tuple[HouseholdPlanner, str | None]:
         """The learned planner as it was before the restart; a file that cannot be used is rebuilt from the session
@@ -121,48 +118,11 @@ class Coordinator:
             self.household.learn(ended, taken)
 
     # ------------------------------------------------------------------ gathering
-    def _forecast(self, now: datetime, notes: list[str]) -> list[ForecastPoint]:
-        if self.forecast_source is None:
-            notes.append("No grid forecast is configured (GRID_STATUS_API_KEY): charging is not shifted by load.")
-            return []
-        try:
-            points = self.forecast_source.get(now)
-        except Exception as exc:  # a provider bug must not stop the loop
-            log.exception("forecast source failed")
-            self.forecast_source.status.failed(exc, now)
-            points = []
-        st = self.forecast_source.status
-        hours = self.settings.forecast_stale_hours
-        if st.stale and points:
-            notes.append(f"The grid forecast is stale (from {_ago(now, st.data_at)}){self._failing(st)}; using it "
-                         f"until it is renewed{self._next_try(st, now)}.")
-        elif not points and st.data_at is not None and (now - st.data_at).total_seconds() > hours * 3600:
-            notes.append(f"The grid forecast is missing: the last one is from {_ago(now, st.data_at)}, older than "
-                         f"FORECAST_STALE_HOURS ({hours:g} h){self._failing(st)}; {self._without_load()}"
-                         f"{self._next_try(st, now)}.")
-        elif not points:
-            notes.append(f"No usable grid forecast right now{self._failing(st)}: {self._without_load()}"
-                         f"{self._next_try(st, now)}.")
-        return points
-
-    def _signal(self, now: datetime, load: list[ForecastPoint], notes: list[str]) -> list[ForecastPoint]:
-        """The series the planner and the rules take this tick (service/signal_source.py), the objective set to it."""
-        self.signal = self.signal_source.build(now, load, "demo" if self.mode == "demo" else "gridstatus",
-                                               self.settings.grid_iso)
-        notes.extend(self.signal.notes)
-        self.rules = replace(self.rules, objective=self.signal.kind.objective)
-        return self.signal.points
-
-    def _without_load(self) -> str:
-        if self.signal_source.plans_without_load():
-            return "the tariff alone sets the plan"
-        return "charging simply finishes by the departure, in the car's off-peak window"
-
     def _failing(self, st: SourceStatus) -> str:
-        return f" ({st.last_error})" if not st.ok and st.last_error else ""
+        return failing(st)
 
     def _next_try(self, st: SourceStatus, now: datetime) -> str:
-        return f"; next try {retry_text(st.retry_at, now, self.zone)}" if st.retry_at else ""
+        return next_try(st, now, self.zone)
 
     def _trips(self, now: datetime, notes: list[str]) -> list[Trip]:
         if self.trip_source is None:
@@ -219,7 +179,9 @@ class Coordinator:
 
     # ------------------------------------------------------------------ the tick
     def decide(self, now: datetime, snap: VehicleSnapshot | None, forecast: Sequence[ForecastPoint],
-               trips: Sequence[Trip], notes: Sequence[str]) -> Decision:
+               trips: Sequence[Trip], notes: Sequence[str], site: CarShare | None = None) -> Decision:
+        """The car's decision; `site`: its share of a circuit that cannot give every car its own plan, followed in
+        place of that plan (the car's own plan is still what the planner keeps)."""
         windows = None
         # Without a forecast the planner has nothing to shift charging by and would charge at once, often in the
         # evening peak; the car's own off-peak schedule, finishing by the departure, is the better default.
@@ -231,7 +193,14 @@ class Coordinator:
                                 estimate=driver_estimate.for_plug_in(self.state_dir, arrival))
             windows = self.planned = plan.windows
             notes = [*notes, *(f"Plan: {r}" for r in plan.reasons)]
-        decision = decide(now, snap, forecast, trips, self.rules, zone=self.zone, at_home=self._at_home(snap),
+        rules = self.rules
+        if site is not None:
+            windows = site.windows
+            notes = [*notes, *(f"Circuit: {r}" for r in site.reasons)]
+            # what the rules charge at "full power" (a low SoC, a trip now) is this car's share of the circuit now
+            now_amps = max((w.amps for w in site.windows if w.start <= now < w.end), default=0)
+            rules = replace(rules, max_amps=max(min(rules.max_amps, now_amps), rules.min_amps))
+        decision = decide(now, snap, forecast, trips, rules, zone=self.zone, at_home=self._at_home(snap),
                           windows=windows, notes=notes)
         # teslapy has no add_charge_schedule endpoint: there the scheduled departure is only left out
         enabled = self.settings.tesla_charge_schedules and self.settings.tesla_backend != "teslapy"
@@ -272,9 +241,18 @@ class Coordinator:
                 for s in (self.session_log.finished() if finished is None else finished) if s.departure_at is not None]
 
     def tick(self, now: datetime) -> TickResult:
-        notes: list[str] = []
-        load = self._forecast(now, notes)  # the grid load forecast: state.json's `forecast`, a tie-break
-        forecast = self._signal(now, load, notes)  # what the planner and the rules minimise
+        """One tick of this car alone, as the site of one car (service/site.py), which writes state.json."""
+        if self._site is None:
+            from service.site import Site
+
+            self._site = Site(self.settings, [self], self.forecast_source, mode=self.mode,
+                              interval_min=self.interval_min, state_path=self.state_path,
+                              signal=self.signal_source)
+        return self._site.tick(now).cars[0]
+
+    def gather(self, now: datetime, forecast: Sequence[ForecastPoint], site_notes: Sequence[str]) -> CarTick:
+        """Read the car and its driver's calendar, learn, and decide on the car's own plan."""
+        notes = list(site_notes)
         trips = self._trips(now, notes)
         snap = self.link.read(now)
         self._vehicle_notes(now, snap, notes)
@@ -283,20 +261,36 @@ class Coordinator:
         self._learn_consumption(notes)
         self._learn_household()
         decision = self.decide(now, snap, forecast, trips, notes)
-        report = self.link.send(now, decision, lambda fresh: self.decide(now, fresh, forecast, trips, notes))
+        return CarTick(now, forecast, trips, snap, notes, decision)
+
+    def act(self, t: CarTick, share: CarShare | None = None, ready: bool | None = None) -> TickResult:
+        """Send the car its own changed commands (its share of the circuit's when the site had to cut its plan) and
+        record the tick; the returned result's `state` is this car's entry only, the site puts it in state.json."""
+        now, forecast, trips, notes = t.now, t.forecast, t.trips, t.notes
+        decision = t.decision if share is None else self.decide(now, t.snap, forecast, trips, notes, site=share)
+        report = self.link.send(now, decision,
+                                lambda fresh: self.decide(now, fresh, forecast, trips, notes, site=share))
         if report.skipped:
-            log.info("commands not sent: %s", report.skipped)
-        snap = self.link.last or snap
+            log.info("%s: commands not sent: %s", self.car_id, report.skipped)
+        snap = self.link.last or t.snap
         self.link.save()
         self.household.drop_stale(now.timestamp() - 14 * 86400.0)
         self.planner_store.save(self.household.state)
-        state = self._state(now, snap, load, trips, report)
-        write_json_atomic(self.state_path, state)
-        return TickResult(now, snap, report.decision, report, state)
+        state = self._state(now, snap, forecast, trips, report, share, ready)
+        return TickResult(now, snap, report.decision, report, state, self.car_id)
+
+    def statuses(self) -> list[SourceStatus]:
+        """This car's sources: its link, its calendar and drives."""
+        out: list[SourceStatus] = [self.link.status]
+        if self.trip_source is not None:
+            out.extend(self.trip_source.statuses)
+        return out
 
     # ------------------------------------------------------------------ the state file
     def _state(self, now: datetime, snap: VehicleSnapshot | None, forecast: Sequence[ForecastPoint],
-               trips: Sequence[Trip], report: SendReport) -> dict[str, Any]:
+               trips: Sequence[Trip], report: SendReport, share: CarShare | None = None,
+               ready: bool | None = None) -> dict[str, Any]:
+        """This car's entry of state.json's `vehicles` (docs/state-file.md)."""
         d = report.decision
         self.history.append({
             "at": now.isoformat(), "soc": snap.battery_level if snap else None,
@@ -311,29 +305,11 @@ class Coordinator:
         else:  # what was read from disk may hold anything
             self.history = trim_history(self.history, now)
             self._history_checked = True
-        stats = forecast_stats(now, forecast, self.rules.forecast_days)  # the very figures the amps bands used
-        mean, std = (stats.mean_mw, stats.std_mw) if stats else (None, None)
-        statuses: list[SourceStatus] = [self.link.status]
-        if self.forecast_source is not None:
-            statuses.append(self.forecast_source.status)
-        if self.trip_source is not None:
-            statuses.extend(self.trip_source.statuses)
-        statuses.extend(self.signal_source.statuses)
         u = self.link.usage
         return {
-            "schema_version": SCHEMA_VERSION,
-            "generated_at": now.astimezone(self.zone).isoformat(),
-            "mode": self.mode,
-            "interval_min": self.interval_min,
-            "time_zone": self.settings.time_zone,
+            "id": self.car_id, "name": self.name or (snap.display_name if snap else None),
+            "vin": snap.vin_short if snap else None,
             "vehicle": _vehicle_json(snap, self._at_home(snap)),
-            "forecast": {
-                "source": "demo" if self.mode == "demo" else "gridstatus", "iso": self.settings.grid_iso,
-                "fetched_at": _iso(self.forecast_source.status.data_at) if self.forecast_source else None,
-                "stale": bool(self.forecast_source and self.forecast_source.status.stale),
-                "mean_mw": _round(mean), "std_mw": _round(std),
-                "points": [{"start": _iso(p.start), "load_mw": p.load_mw} for p in forecast]},
-            "signal": self.signal.to_json() if self.signal else None,
             "events": [_event_json(t, self.rules) for t in trips],
             "decision": {
                 "at": _iso(d.at), "mode": d.mode, "charge_now": d.charge_now, "amps": d.amps,
@@ -350,12 +326,13 @@ class Coordinator:
             "planner": {"risk_price": round(self.household.price, 3), "why": _sentence(self.household.price_reason()),
                         "learned_plug_ins": self.household.state.learned,
                         "target_short_pct": self.settings.short_risk_pct, "note": self.planner_note},
-            "health": {
-                "sources": {st.name: st.to_json(now) for st in statuses},
-                "tesla": {"month": u.month, "data": u.data, "commands": u.commands, "wakes": u.wakes,
-                          "est_cost_usd": u.cost_usd(), "wakes_today": u.wakes_today,
-                          "commands_today": u.commands_today, "budget_wakes_day": self.settings.tesla_wakes_per_day,
-                          "budget_commands_day": self.settings.tesla_commands_per_day}},
+            "departure": _iso(d.departure), "ready": ready,
+            "waits_for": share.waits_for[0] if share is not None and share.waits_for else None,
+            "savings": None,
+            "tesla": {"month": u.month, "data": u.data, "commands": u.commands, "wakes": u.wakes,
+                      "est_cost_usd": u.cost_usd(), "wakes_today": u.wakes_today,
+                      "commands_today": u.commands_today, "budget_wakes_day": self.settings.tesla_wakes_per_day,
+                      "budget_commands_day": self.settings.tesla_commands_per_day},
         }
 
 
@@ -370,17 +347,6 @@ def _windows_of(state: Any) -> tuple[ChargeWindow, ...]:
 
 def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t else None
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 1)
-
-
-def _ago(now: datetime, t: datetime | None) -> str:
-    if t is None:
-        return "an unknown time ago"
-    hours = (now - t).total_seconds() / 3600
-    return f"{hours:.1f} h ago"
 
 
 def _power_kw(snap: VehicleSnapshot | None) -> float | None:

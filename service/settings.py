@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,10 @@ class Settings:
     tesla_charge_schedules: bool = _s("TESLA_CHARGE_SCHEDULES", True,
                                       "on firmware 2024.26+, write the plan into the car as its own charge "
                                       "schedule (false: keep the older scheduled-departure commands)")
+    car_ids: str = _s("CARS", "", "several cars: their ids, e.g. car1,car2, each with its own CAR2_VIN, CAR2_NAME, "
+                      "… (see below); empty = one car, car1, from the settings here")
+    circuit_max_amps: int = _s("CIRCUIT_MAX_AMPS", 0, "amps the cars' shared circuit or panel takes at once, all "
+                               "cars together (0 = no shared limit: each charger keeps its MAX_AMPS)", low=0, high=400)
     vehicle_data_min_interval_min: float = _s("VEHICLE_DATA_MIN_INTERVAL_MIN", 10.0,
                                               "read billed vehicle data at most this often (minutes)", low=1,
                                               high=1440)
@@ -187,6 +192,8 @@ class Settings:
     gridstatus_requests_per_month: int = _s("GRIDSTATUS_REQUESTS_PER_MONTH", 240, "most GridStatus requests a month "
                                             "(own cap; the plan's limits come from GridStatus)", low=0, high=1000000)
     maps_calls_per_month: int = _s("MAPS_CALLS_PER_MONTH", 300, "most Maps calls a month", low=0, high=1000000)
+    # --- several cars: CAR2_VIN=… as read from the environment and .env (not a setting of its own; see cars())
+    car_env: tuple[tuple[str, str], ...] = field(default=(), metadata={"env": None, "secret": False, "aliases": ()})
     # --- the dashboard
     host: str = _s("HOST", "127.0.0.1", "address the dashboard listens on")
     port: int = _s("PORT", 8050, "port the dashboard listens on", low=1, high=65535)
@@ -223,9 +230,71 @@ class Settings:
         return Objective.COST if self.has_tariff or self.price_source != "none" else Objective.LOAD
 
     def secrets(self) -> list[str]:
-        """Values that must never be logged or written (non-empty secret settings)."""
-        return [getattr(self, f.name) for f in fields(self) if f.metadata["secret"] and getattr(self, f.name)
-                and not (f.name == "ical_url" and not is_address(self.ical_url))]  # a file's path is no secret
+        """Values that must never be logged or written (non-empty secret settings), every car's too."""
+        own = [getattr(self, f.name) for f in fields(self) if f.metadata["secret"] and getattr(self, f.name)
+               and not (f.name == "ical_url" and not is_address(self.ical_url))]  # a file's path is no secret
+        for key, value in self.car_env:
+            suffix = _car_suffix(key, self.car_id_list())
+            if suffix in CAR_SECRETS and value.strip() and (suffix != "ICAL_URL" or is_address(value)):
+                own.append(value.strip())
+        return own
+
+    def car_id_list(self) -> tuple[str, ...]:
+        """The cars' ids: CARS, or the one car of a single-car .env, car1."""
+        ids = tuple(i.strip().lower() for i in self.car_ids.split(",") if i.strip())
+        return ids or (FIRST_CAR,)
+
+    def cars(self) -> tuple[CarSettings, ...]:
+        """Each car's settings: the global ones with its own CARn_* keys in their place, and its own state folder
+        (the first car keeps STATE_DIR's own files, so an install that had one car loses nothing)."""
+        ids = self.car_id_list()
+        given = dict(self.car_env)
+        out = []
+        token = self.google_token_file or str(self.google_token_path)  # one Google account for every calendar
+        for n, car_id in enumerate(ids):
+            values: dict[str, Any] = {}
+            for suffix, name in CAR_FIELDS.items():
+                raw = given.get(f"{car_id.upper()}_{suffix}")
+                if raw is None or name is None or (raw.strip() == "" and type(SETTING_FIELDS[name].default) is not str):
+                    continue
+                values[name] = _parse(SETTING_FIELDS[name], raw, f"{car_id.upper()}_{suffix}")
+            if n:  # its own folder, but the account's Google token
+                values.update(state_dir=str(self.state_path / "cars" / car_id), google_token_file=token)
+            car = replace(self, car_ids="", car_env=(), **values)
+            name = (given.get(f"{car_id.upper()}_NAME") or "").strip()
+            out.append(CarSettings(car_id, name, car))
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class CarSettings:
+    """One car of the site: its id (the key in CARS and in state.json), the name its owner gave it (empty: the car's
+    own), and the settings as this car's link, calendar and planner see them."""
+
+    id: str
+    name: str
+    settings: Settings
+
+
+FIRST_CAR = "car1"
+# A car's own keys, CAR2_VIN=…: the setting each stands for (NAME has no global one)
+CAR_FIELDS: dict[str, str | None] = {
+    "VIN": "tesla_vin", "NAME": None, "CALENDAR_SOURCE": "calendar_source", "ICAL_URL": "ical_url",
+    "GOOGLE_CALENDAR_ID": "google_calendar_id", "DEFAULT_DEPARTURE": "default_departure",
+    "CONSUMPTION_WH_PER_KM": "consumption_wh_per_km", "BATTERY_KWH": "battery_kwh", "MIN_AMPS": "min_amps",
+    "MAX_AMPS": "max_amps"}
+CAR_SECRETS = ("VIN", "ICAL_URL")
+CAR_ID = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+SETTING_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def _car_suffix(key: str, ids: tuple[str, ...]) -> str | None:
+    """The per-car part of `key` (VIN of CAR2_VIN) when it belongs to one of the cars `ids`, else None."""
+    for car_id in ids:
+        prefix = car_id.upper() + "_"
+        if key.upper().startswith(prefix) and key.upper()[len(prefix):] in CAR_FIELDS:
+            return key.upper()[len(prefix):]
+    return None
 
 
 def is_address(source: str) -> bool:
@@ -233,12 +302,13 @@ def is_address(source: str) -> bool:
     return source.strip().lower().startswith(("http://", "https://", "webcal://"))
 
 
-SPECS = {f.metadata["env"]: f for f in fields(Settings)}
+SPECS = {f.metadata["env"]: f for f in fields(Settings) if f.metadata["env"]}
 ALIASES = {a: f.metadata["env"] for f in fields(Settings) for a in f.metadata["aliases"]}
 
 
-def _parse(f: Any, raw: str) -> Any:
-    name, md, kind = f.metadata["env"], f.metadata, type(f.default)
+def _parse(f: Any, raw: str, key: str | None = None) -> Any:
+    """`raw` as the setting's type; an error names `key` (a car's own, CAR2_MAX_AMPS) or the setting."""
+    name, md, kind = key or f.metadata["env"], f.metadata, type(f.default)
     raw = raw.strip()
     try:
         if kind is bool:
@@ -285,13 +355,12 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             file_keys = dict(dotenv_values(env_file))
         except (OSError, UnicodeDecodeError) as exc:
             raise SettingsError(f"{env_file} cannot be read: {exc}") from None
-        for key in file_keys:
-            if key not in SPECS and key not in ALIASES:
-                close = difflib.get_close_matches(key.upper(), list(SPECS) + list(ALIASES), n=1, cutoff=0.6)
-                hint = f" — did you mean {close[0]}?" if close else " (see .env.example for the list)"
-                raise SettingsError(f"unknown setting {key} in {env_file}{hint}")
         for key, value in file_keys.items():
             env.setdefault(key, value or "")
+        ids = _ids(env.get("CARS") or "")
+        for key in file_keys:
+            if key not in SPECS and key not in ALIASES and _car_suffix(key, ids) is None:
+                raise SettingsError(_unknown(key, ids, str(env_file)))
     values: dict[str, Any] = {}
     for alias, name in ALIASES.items():
         if alias in env and name not in env:
@@ -299,10 +368,39 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     for name, f in SPECS.items():
         if name in env and env[name] is not None and (env[name].strip() != "" or type(f.default) is str):
             values[f.name] = _parse(f, env[name])
+    ids = _ids(values.get("car_ids", ""))
+    values["car_env"] = tuple(sorted((k.upper(), v or "") for k, v in env.items() if _car_suffix(k, ids)))
     values.update(overrides)
     settings = Settings(**values)
     _check(settings)
     return settings
+
+
+def _ids(raw: str) -> tuple[str, ...]:
+    """CARS as a list of ids, each checked: the one line names the id that is wrong."""
+    ids = tuple(i.strip().lower() for i in raw.split(",") if i.strip())
+    for car_id in ids:
+        if not CAR_ID.match(car_id):
+            raise SettingsError(f"CARS={raw!r}: {car_id!r} is not a car id; an id is a letter then up to 15 letters "
+                                "or digits, e.g. CARS=car1,car2")
+    if len(set(ids)) != len(ids):
+        twice = next(i for i in ids if ids.count(i) > 1)
+        raise SettingsError(f"CARS={raw!r} lists {twice} twice")
+    return ids
+
+
+def _unknown(key: str, ids: tuple[str, ...], env_file: str) -> str:
+    """The one line for a key in .env that is no setting: a misspelt one, or a car that CARS does not list."""
+    m = re.match(r"^([A-Za-z][A-Za-z0-9]{0,15})_(.+)$", key)
+    if m and m.group(2).upper() in CAR_FIELDS and m.group(1).lower() not in ids and m.group(1).upper() not in (
+            "TESLA", "GOOGLE", "GRID"):
+        listed = f"CARS={','.join(ids)}" if ids else "CARS is empty"
+        return (f"{key} in {env_file} is for a car {m.group(1).lower()}, which CARS does not list ({listed}): add "
+                f"it to CARS or remove the line")
+    known = list(SPECS) + list(ALIASES) + [f"{i.upper()}_{s}" for i in ids for s in CAR_FIELDS]
+    close = difflib.get_close_matches(key.upper(), known, n=1, cutoff=0.6)
+    hint = f" — did you mean {close[0]}?" if close else " (see .env.example for the list)"
+    return f"unknown setting {key} in {env_file}{hint}"
 
 
 def _check(s: Settings) -> None:
@@ -319,6 +417,7 @@ def _check(s: Settings) -> None:
     if s.default_departure > s.latest_departure:
         raise SettingsError("DEFAULT_DEPARTURE must not be later than LATEST_DEPARTURE")
     _check_signal(s)
+    _check_cars(s)
 
 
 def _check_signal(s: Settings) -> None:
@@ -357,3 +456,26 @@ def _check_signal(s: Settings) -> None:
                             "PRICE_SOURCE")
     if s.objective == "co2" and s.co2_source == "none":
         raise SettingsError("OBJECTIVE=co2 needs CO2_SOURCE (pjm_mer or watttime)")
+
+
+
+def _check_cars(s: Settings) -> None:
+    """Each car's own values, checked as the global ones are, named by their own keys."""
+    cars = s.cars()
+    for car in cars:
+        c, key = car.settings, car.id.upper()
+        if c.min_amps > c.max_amps:
+            raise SettingsError(f"{key}_MIN_AMPS / {key}_MAX_AMPS: the car's minimum ({c.min_amps} A) is above its "
+                                f"maximum ({c.max_amps} A)")
+        if c.default_departure > c.latest_departure:
+            raise SettingsError(f"{key}_DEFAULT_DEPARTURE={c.default_departure:%H:%M} is later than "
+                                f"LATEST_DEPARTURE={c.latest_departure:%H:%M}")
+        if len(cars) > 1 and s.tesla_backend != "sim" and not c.tesla_vin:
+            which = f"{key}_VIN (or TESLA_VIN)" if car is cars[0] else f"{key}_VIN"
+            raise SettingsError(f"{which} is empty: with several cars (CARS={s.car_ids}) each car needs its VIN, or "
+                                "the account's first car would be driven twice")
+    vins = [c.settings.tesla_vin for c in cars if c.settings.tesla_vin]
+    if len(set(vins)) != len(vins):
+        raise SettingsError("two cars in CARS have the same VIN: give each car its own CARn_VIN")
+    if s.circuit_max_amps and s.circuit_max_amps < max(c.settings.min_amps for c in cars):
+        raise SettingsError(f"CIRCUIT_MAX_AMPS={s.circuit_max_amps} is below a car's MIN_AMPS: no car could charge")

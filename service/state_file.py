@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from clients.private_files import write_json_atomic  # noqa: F401 - re-exported for the service
+from service.state_schema import SCHEMA_VERSION  # noqa: F401 - the one version (v2: several cars), re-exported
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 HISTORY_DAYS = 7
 
 

@@ -45,3 +45,17 @@ def load_signal(forecast: Any) -> dict[str, Any] | None:
             "label": forecast.get("iso"), "fallback": None,
             "points": [{"start": p.get("start"), "value": p.get("load_mw"), "known": False}
                        for p in points if isinstance(p, dict)]}
+
+
+def car_section(state: Any, car_id: str, first: bool = False) -> dict[str, Any] | None:
+    """The entry of car `car_id` in a v2 state's `vehicles`; with `first`, a file of one other car counts as this
+    car's (a single-car install whose car became the first of CARS under another id keeps its history)."""
+    cars = state.get("vehicles") if isinstance(state, dict) else None
+    if not isinstance(cars, list):
+        return None
+    for car in cars:
+        if isinstance(car, dict) and car.get("id") == car_id:
+            return car
+    if first and len(cars) == 1 and isinstance(cars[0], dict):
+        return cars[0]
+    return None

@@ -46,9 +46,10 @@ from clients.tesla_fleet import save_token, token_path
 from clients.vehicle import Vehicle
 from scheduler import make_coordinator
 from service.client_io import ClientIO
-from service.coordinator import Coordinator
 from service.settings import Settings, load_settings
+from service.site import Site
 from service.state_file import HISTORY_DAYS
+from service.state_schema import FIRST_CAR, car_section
 from tests.clock import Clock
 from tests.fakes import google_calendar as fg
 from tests.fakes import gridstatus as gs
@@ -618,7 +619,7 @@ def _months(by_month: dict[str, int]) -> str:
 # ---------------------------------------------------------------------- the daemon, as scheduler.py wires it
 @dataclass
 class Stack:
-    coordinator: Coordinator
+    coordinator: Site  # the daemon's tick: a site of the one car
     vehicle: Vehicle
 
 
@@ -626,8 +627,8 @@ def build_stack(settings: Settings, clock: Clock, sleeps: list[float]) -> Stack:
     """The daemon as scheduler.py builds it (make_coordinator: the same factories, backoffs and budgets), with the
     soak's clock, its sleeps recorded instead of waited and short client timeouts."""
     io = ClientIO(clock=clock, sleep=sleeps.append, timeout_s=CLIENT_TIMEOUT_S)
-    coordinator, _ = make_coordinator(argparse.Namespace(demo=False, interval=14.0), settings, io)
-    return Stack(coordinator, coordinator.link.vehicle)
+    site, _ = make_coordinator(argparse.Namespace(demo=False, interval=14.0), settings, io)
+    return Stack(site, site.cars[0].link.vehicle)
 
 
 class StateReader(threading.Thread):
@@ -648,7 +649,8 @@ class StateReader(threading.Thread):
                 continue
             try:
                 data = json.loads(raw)
-                if not isinstance(data, dict) or not isinstance(data.get("history"), list):
+                car = car_section(data, FIRST_CAR) if isinstance(data, dict) else None
+                if car is None or not isinstance(car.get("history"), list):
                     raise ValueError("not a whole state")
             except ValueError as exc:
                 self.bad += 1
@@ -913,7 +915,7 @@ def _check_state(report: SoakReport, path: Path, now: datetime, tick_times: dequ
     report.state_reads_after_tick += 1
     try:
         state = json.loads(path.read_text())
-        history = state["history"]
+        history = car_section(state, FIRST_CAR)["history"]
     except (OSError, ValueError, KeyError, TypeError):
         report.unreadable_after_tick += 1
         return
@@ -925,7 +927,7 @@ def _check_state(report: SoakReport, path: Path, now: datetime, tick_times: dequ
     report.history_len, report.history_expected = len(kept), len(expected)
     if kept != expected:
         report.history_gaps += 1
-    for e in state.get("events", []):
+    for e in (car_section(state, FIRST_CAR) or {}).get("events", []):
         if " ".join((e.get("location") or "").lower().split()) in fm.PLACES and e.get("distance_km") is None:
             report.trips_without_distance += 1
             note = e.get("note") or ""

@@ -27,6 +27,7 @@ from clients.tesla_common import snapshot_from_vehicle_data
 from service.distances import NO_LOCATION_NOTE, NOT_A_PLACE_NOTE, DistanceService
 from service.grid_source import make_forecast_provider
 from service.settings import SettingsError, load_settings
+from service.state_schema import FIRST_CAR, car_section
 from service.trip_source import CalendarTripProvider
 from tests.fakes.gridstatus import KEY as GS_KEY
 from tests.fakes.gridstatus import FakeGridStatus
@@ -118,7 +119,8 @@ def test_a_broken_credentials_json_leaves_the_daemon_running_and_says_what_to_do
                           f"GOOGLE_CREDENTIALS_FILE={tmp_path / 'credentials.json'}\n", state)
     assert proc.returncode == 0, proc.stderr
     saved = json.loads((state / "state.json").read_text())
-    assert len(saved["history"]) == 2 and saved["history"][0]["at"] == HOUR_AGO
+    history = car_section(saved, FIRST_CAR)["history"]  # the v1 file's, migrated
+    assert len(history) == 2 and history[0]["at"] == HOUR_AGO
     calendar = saved["health"]["sources"]["calendar"]
     assert not calendar["ok"] and "auth google" in calendar["last_error"]
 

@@ -14,6 +14,7 @@ from service.coordinator import Coordinator
 from service.disk import MonthlyBudget
 from service.grid_source import make_forecast_provider
 from service.settings import load_settings
+from service.state_schema import FIRST_CAR, car_section
 from service.trip_source import make_trip_provider
 from service.vehicle_link import VehicleLink
 from tests.clock import Clock
@@ -78,7 +79,7 @@ def test_a_spent_maps_budget_stops_calls_and_shows_in_health(tmp_path):
     m = health(tmp_path)["sources"]["maps"]
     assert (m["calls_month"], m["budget_month"], m["ok"]) == (3, 3, False)
     assert "MAPS_CALLS_PER_MONTH" in m["last_error"] and datetime.fromisoformat(m["retry_at"]) == NEXT_MONTH
-    night = next(e for e in state["events"] if e["summary"] == "Night drive to Boston")
+    night = next(e for e in car_section(state, FIRST_CAR)["events"] if e["summary"] == "Night drive to Boston")
     assert night["distance_km"] is None and "budget" in night["note"]
 
 
@@ -103,7 +104,7 @@ def test_spent_daily_wake_and_command_budgets_stop_those_calls_and_show_in_healt
         clock.advance(minutes=14)
         second = coord.tick(clock())  # asleep, plugged in, commands wanted: a wake would be needed
         assert second.decision.commands and fake.billed()["wakes"] == 0 and fake.car.state == "asleep"
-        assert any("today's 4 wakes are spent" in r for r in second.state["decision"]["reasons"])
+        assert any("today's 4 wakes are spent" in r for r in second.car["decision"]["reasons"])
     t = health(tmp_path)["tesla"]
     assert (t["wakes_today"], t["budget_wakes_day"], t["commands_today"], t["budget_commands_day"]) == (4, 4, 40, 40)
     coord.link.usage.roll(datetime(2026, 11, 1, 0, 5, tzinfo=NY))  # a new day in the home zone: budgets are back

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from charge_logic.consumption import Drive, learn_consumption
+from service.state_schema import FIRST_CAR, car_section
 from tests.clock import Clock
 from tests.test_coordinator import NY, make
 
@@ -64,5 +65,5 @@ def test_the_daemon_learns_a_winter_car_and_plans_its_trips_with_it(tmp_path: Pa
     trips = re.search(r"= (\d+) km ≈ ([\d.]+) % of the battery", reasons)  # the rules cost the trips ahead with it
     assert trips, reasons
     assert float(trips.group(2)) == pytest.approx(int(trips.group(1)) * wh / (kwh * 1000) * 100, abs=0.3)
-    events = [e for e in json.loads(coord.state_path.read_text())["events"] if e["distance_km"]]
+    events = [e for e in car_section(json.loads(coord.state_path.read_text()), FIRST_CAR)["events"] if e["distance_km"]]
     assert events and all(e["energy_kwh"] == pytest.approx(2 * e["distance_km"] * wh / 1000, abs=0.2) for e in events)

@@ -11,6 +11,7 @@ from clients.vehicle_sim import SimCarState, SimVehicle
 from service.coordinator import Coordinator
 from service.demo import DemoForecast, demo_trips
 from service.settings import load_settings
+from service.state_schema import FIRST_CAR, car_section
 from service.vehicle_link import VehicleLink
 from tests.clock import Clock
 
@@ -33,7 +34,7 @@ def test_an_unplugged_sleeping_car_is_never_woken_or_commanded(tmp_path: Path) -
         clock.advance(minutes=14)
     assert car.calls.wakes == 0 and car.calls.commands == 0
     state = json.loads((tmp_path / "state.json").read_text())
-    assert state["decision"]["sent"] == [] and state["health"]["tesla"]["wakes"] == 0
+    assert car_section(state, FIRST_CAR)["decision"]["sent"] == [] and state["health"]["tesla"]["wakes"] == 0
 
 
 def test_a_second_identical_tick_sends_nothing(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from service.backoff import Backoff
 from service.coordinator import Coordinator
 from service.grid_source import make_forecast_provider
 from service.settings import load_settings
+from service.state_schema import FIRST_CAR, car_section
 from service.trip_source import make_trip_provider
 from service.vehicle_link import VehicleLink
 from tests.clock import Clock
@@ -76,18 +77,18 @@ def test_a_calendar_past_calendar_stale_hours_gives_the_default_departure_and_li
         link, _ = sim_link(tmp_path, clock, plugged_in=True, soc=60.0)
         coord = Coordinator(settings, link, None, make_trip_provider(settings))
         first = coord.tick(clock())
-        assert any(e["summary"] == "Night drive to Boston" for e in first.state["events"])
+        assert any(e["summary"] == "Night drive to Boston" for e in first.car["events"])
         assert first.decision.mode == "charge_now_trip"  # the 290 km round trip tonight shapes the decision
         ical.status = 500
         clock.advance(hours=3)
         stale = coord.tick(clock())
-        assert any(e["summary"] == "Night drive to Boston" for e in stale.state["events"])
+        assert any(e["summary"] == "Night drive to Boston" for e in stale.car["events"])
         assert any("calendar could not be read" in r and "using events from 3.0 h ago" in r
                    for r in stale.decision.reasons)
         clock.advance(hours=3, minutes=30)  # 6.5 h without a calendar
         result = coord.tick(clock())
     state, d = result.state, result.decision
-    assert state["events"] == [] and state["health"]["sources"]["calendar"]["stale"]
+    assert car_section(state, FIRST_CAR)["events"] == [] and state["health"]["sources"]["calendar"]["stale"]
     assert d.departure == datetime(2026, 11, 1, 8, 0, tzinfo=NY)  # DEFAULT_DEPARTURE
     assert d.charge_limit == settings.base_charge_limit and d.mode != "charge_now_trip"
     assert not any("Night drive" in r for r in d.reasons)

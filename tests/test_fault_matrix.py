@@ -51,6 +51,7 @@ from service.price_source import comed_fetch, watttime_fetch
 from service.series_source import DAY_AHEAD_MIN, PolledSeries
 from service.settings import load_settings
 from service.signal_source import SignalSource
+from service.state_schema import FIRST_CAR, car_section
 from service.trip_source import CalendarTripProvider
 from service.vehicle_link import VehicleLink
 from tests.clock import Clock
@@ -324,7 +325,7 @@ class _Calendar(Source):
         return coord, NOW, NOW + timedelta(minutes=14)
 
     def kept(self, state: dict[str, Any]) -> bool:
-        return any(e["summary"] == "Night drive to Boston" for e in state["events"])
+        return any(e["summary"] == "Night drive to Boston" for e in car_section(state, FIRST_CAR)["events"])
 
 
 class GoogleCal(_Calendar):
@@ -429,7 +430,8 @@ class _Maps(Source):
         return coord, NOW, NOW + timedelta(hours=3)
 
     def kept(self, state: dict[str, Any]) -> bool:
-        return any(e["summary"] == "near" and e["distance_km"] == 145.0 for e in state["events"])
+        events = car_section(state, FIRST_CAR)["events"]
+        return any(e["summary"] == "near" and e["distance_km"] == 145.0 for e in events)
 
 
 class MapsLegacy(_Maps):
@@ -507,7 +509,8 @@ class _Tesla(Source):
         return Coordinator(self.settings(), link, None, None), NOW, NOW + timedelta(minutes=14)
 
     def kept(self, state: dict[str, Any]) -> bool:
-        return state["vehicle"] is not None and state["vehicle"]["battery_level"] == 45
+        vehicle = car_section(state, FIRST_CAR)["vehicle"]
+        return vehicle is not None and vehicle["battery_level"] == 45
 
 
 class TeslaOwner(_Tesla):
@@ -780,5 +783,5 @@ def test_a_zero_metre_route_is_a_drive_of_0_km_through_the_loop(fakes, tmp_path)
     coord.tick(t0)
     src.fault("zero_route")
     state = coord.tick(t1).state  # the far event has entered the 48 h window: its drive is asked now
-    far = [e for e in state["events"] if e["summary"] == "far"]
+    far = [e for e in car_section(state, FIRST_CAR)["events"] if e["summary"] == "far"]
     assert far and far[0]["distance_km"] == 0.0 and state["health"]["sources"]["maps"]["ok"], far

@@ -104,7 +104,7 @@ def test_the_readme_demo_command_works_in_a_fresh_clone_and_a_fresh_venv(tmp_pat
     cfg = (clone / ".venv" / "pyvenv.cfg").read_text()
     assert "include-system-site-packages = false" in cfg, "the venv must not borrow the system's packages"
     state = json.loads((clone / "state" / "demo" / "state.json").read_text())
-    assert state["mode"] == "demo" and state["decision"]["reasons"]
+    assert state["mode"] == "demo" and all(car["decision"]["reasons"] for car in state["vehicles"])
     assert not (clone / "state" / "state.json").exists(), "the demo wrote into the live scheduler's folder"
     assert "| car " in first.stderr, "the demo printed no tick line"
     status = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True).stdout

@@ -16,6 +16,7 @@ import pytest
 from clients.calendar_events import CalendarError
 from clients.ical_calendar import MAX_INSTANCES, ICalCalendar
 from service.distances import NO_LOCATION_NOTE, DistanceService
+from service.state_schema import FIRST_CAR, car_section
 from service.trip_source import CalendarTripProvider
 from tests.fakes.ical import FakeICal
 from tests.test_events_cli import run_events
@@ -156,7 +157,7 @@ def test_what_was_skipped_reaches_state_json_the_decision_and_the_health_table(t
     state = json.loads((tmp_path / "state.json").read_text())
     calendar = state["health"]["sources"]["calendar"]
     assert calendar["ok"] and "skipped 5 broken events" in calendar["warning"]
-    assert {e["summary"] for e in state["events"]} >= {"Quarterly review", "School run"}
+    assert {e["summary"] for e in car_section(state, FIRST_CAR)["events"]} >= {"Quarterly review", "School run"}
     (note,) = [r for r in result.decision.reasons if "not all of it" in r]
     assert "'Board call' (bad DTSTART)" in note and "'Payroll' (unknown FREQ=FORTNIGHTLY)" in note
     snap = read_snapshot(tmp_path / "state.json")

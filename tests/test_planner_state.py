@@ -19,6 +19,7 @@ from service import driver_estimate
 from service.coordinator import Coordinator
 from service.demo import DemoForecast
 from service.settings import load_settings
+from service.state_schema import FIRST_CAR, car_section
 from service.vehicle_link import VehicleLink
 from tests.clock import Clock
 
@@ -68,7 +69,7 @@ def test_a_restart_resumes_the_learned_risk_price(tmp_path: Path) -> None:
     again, _ = make(tmp_path, clock, car)  # a restart: a new process reads what the old one kept
     assert again.household.price == price and again.household.state.learned == learned
     assert len(again.household.model) == len(coord.household.model)
-    state = again.tick(clock()).state
+    state = again.tick(clock()).car
     assert state["planner"]["risk_price"] == round(price, 3) and state["planner"]["note"] is None
     assert f"learned from {learned} ended plug-ins" in state["planner"]["why"]
 
@@ -78,12 +79,12 @@ def test_a_corrupt_planner_state_is_rebuilt_from_the_session_log_and_nothing_els
     coord, car = make(tmp_path, clock)
     evenings(coord, car, clock, 5)
     sessions = json.loads((tmp_path / "sessions.json").read_text())["sessions"]
-    history = json.loads((tmp_path / "state.json").read_text())["history"]
+    history = car_section(json.loads((tmp_path / "state.json").read_text()), FIRST_CAR)["history"]
     (tmp_path / "planner.json").write_text('{"version": 1, "log_scale": "lots"')  # cut short by a full disk
     again, _ = make(tmp_path, clock, car)
     ended = sum(1 for x in sessions if x["departure"])
     assert ended >= 4 and again.household.state.learned == ended  # the household model is whole again
-    state = again.tick(clock()).state
+    state = again.tick(clock()).car
     note = state["planner"]["note"]
     assert "could not be used" in note and f"rebuilt from the {ended} plug-ins" in note
     assert json.loads((tmp_path / "sessions.json").read_text())["sessions"][:ended] == sessions[:ended]

@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STATE_KEYS = {"schema_version", "generated_at", "vehicle", "forecast", "events", "decision", "plan", "history",
-              "health"}
+STATE_KEYS = {"schema_version", "generated_at", "forecast", "signal", "circuit", "vehicles", "health"}
+CAR_KEYS = {"id", "name", "vin", "vehicle", "events", "decision", "plan", "planner", "history", "departure", "ready",
+            "waits_for", "savings", "tesla"}
 
 
 def run(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -23,15 +24,20 @@ def test_demo_once_writes_a_complete_state_file(tmp_path: Path) -> None:
     proc = run("--demo", "--once", "-v", "--state-dir", str(tmp_path / "s"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     state = json.loads((tmp_path / "s" / "state.json").read_text())
-    assert set(state) >= STATE_KEYS
-    assert state["vehicle"]["vin"] == "…4321" and state["vehicle"]["plugged_in"] is True
+    assert set(state) >= STATE_KEYS and state["schema_version"] == 2
+    assert [car["id"] for car in state["vehicles"]] == ["car1", "car2"]  # the demo's two cars
+    for car in state["vehicles"]:
+        assert set(car) >= CAR_KEYS
+        assert car["vehicle"]["plugged_in"] is True
+        assert any(e["distance_km"] for e in car["events"])
+        assert car["decision"]["reasons"] and car["history"]
+    assert state["vehicles"][0]["vehicle"]["vin"] == "…4321"
     assert len(state["forecast"]["points"]) >= 72
-    assert any(e["distance_km"] for e in state["events"])
-    assert state["decision"]["reasons"] and state["history"]
     assert (tmp_path / "s").stat().st_mode & 0o777 == 0o700
     # -v prints one readable line a tick: the car, the decision, the reasons
-    line = [ln for ln in proc.stderr.splitlines() if "| car " in ln]
-    assert len(line) == 1 and "plugged in" in line[0]
+    lines = [ln for ln in proc.stderr.splitlines() if "| car " in ln]
+    assert [ln.split(" INFO ")[1][:6] for ln in lines] == ["car1: ", "car2: "], lines  # one line a car
+    assert all("plugged in" in ln for ln in lines)
 
 
 def test_the_loop_rewrites_the_state_each_interval_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:

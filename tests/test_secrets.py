@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from service.state_schema import FIRST_CAR, car_section
 from tests.fakes import gridstatus as gs
 from tests.fakes import maps as fm
 from tests.fakes.gridstatus import FakeGridStatus
@@ -163,7 +164,8 @@ def test_a_faulty_session_leaks_no_secret(tmp_path: Path, backend: str) -> None:
         leaks += [(s, path.name) for s in secrets if s in text]
     assert leaks == [], f"secrets leaked: {[(s[:12] + '…', where) for s, where in leaks]}"
     state_json = json.loads((state / "state.json").read_text())
-    assert state_json["vehicle"] is None or state_json["vehicle"]["vin"] == "…" + VIN[-4:]
+    vehicle = car_section(state_json, FIRST_CAR)["vehicle"]
+    assert vehicle is None or vehicle["vin"] == "…" + VIN[-4:]
 
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
     for path in files:

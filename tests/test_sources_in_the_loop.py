@@ -13,6 +13,7 @@ from clients.vehicle_sim import SimCarState, SimVehicle
 from service.coordinator import Coordinator
 from service.grid_source import make_forecast_provider
 from service.settings import load_settings
+from service.state_schema import FIRST_CAR, car_section
 from service.trip_source import make_trip_provider
 from service.vehicle_link import VehicleLink
 from tests.clock import Clock
@@ -42,7 +43,7 @@ def test_grid_calendar_and_maps_reach_the_state_file_and_survive_outages(tmp_pat
         coord.tick(clock())
         state = json.loads((tmp_path / "state.json").read_text())
         assert state["forecast"]["source"] == "gridstatus" and len(state["forecast"]["points"]) >= 72
-        night = next(e for e in state["events"] if e["summary"] == "Night drive to Boston")
+        night = next(e for e in car_section(state, FIRST_CAR)["events"] if e["summary"] == "Night drive to Boston")
         assert (night["distance_km"], night["drive_minutes"]) == (145.0, 110.0)
         assert night["start"].startswith("2026-10-31T22:00") and night["end"].startswith("2026-11-01T06:00")
         health = state["health"]["sources"]
@@ -57,6 +58,7 @@ def test_grid_calendar_and_maps_reach_the_state_file_and_survive_outages(tmp_pat
         state = json.loads((tmp_path / "state.json").read_text())
         health = state["health"]["sources"]
         assert state["forecast"]["points"] and state["forecast"]["stale"]
-        assert any(e["summary"] == "Night drive to Boston" and e["distance_km"] == 145.0 for e in state["events"])
+        events = car_section(state, FIRST_CAR)["events"]
+        assert any(e["summary"] == "Night drive to Boston" and e["distance_km"] == 145.0 for e in events)
         assert not health["grid"]["ok"] and not health["calendar"]["ok"] and health["calendar"]["stale"]
         assert len(maps.calls()) == 1  # the cached distance was enough

@@ -446,6 +446,7 @@ class FakeTesla(FakeServer):
     def __init__(self, car: FakeCar | None = None) -> None:
         super().__init__()
         self.car = car or FakeCar()
+        self.others: list[FakeCar] = []  # more cars of the account (several cars: each named by its own VIN)
         self.tokens = TokenStore()
         self.faults: list[Fault] = []
         self.commands_need_signing = False  # a Model 3/Y behind the plain REST endpoints: 403
@@ -468,6 +469,7 @@ class FakeTesla(FakeServer):
         base class takes half a second to stop)."""
         with self.lock:
             self.car = car or FakeCar()
+            self.others = []
             self.tokens = TokenStore()
             self.faults.clear()
             self.log.clear()
@@ -585,8 +587,19 @@ class FakeTesla(FakeServer):
             return self._error(401, "invalid bearer token")
         return None
 
+    @property
+    def cars(self) -> list[FakeCar]:
+        return [self.car, *self.others]
+
+    def _car(self, cid: str) -> FakeCar:
+        """The car a path names (the first when none matches: _guarded has refused those already)."""
+        for car in self.cars:
+            if cid in ((car.vin, str(car.id)) if self.id_key == "vin" else (str(car.id),)):
+                return car
+        return self.car
+
     def _find(self, cid: str) -> bool:
-        return cid in (self.car.vin, str(self.car.id)) if self.id_key == "vin" else cid in (str(self.car.id),)
+        return any(cid in ((car.vin, str(car.id)) if self.id_key == "vin" else (str(car.id),)) for car in self.cars)
 
     def _guarded(self, req: Request, cid: str | None = None) -> Reply | None:
         denied = self._authed(req)
@@ -597,22 +610,24 @@ class FakeTesla(FakeServer):
         return None
 
     def _list(self, req: Request) -> Reply:
-        return self._guarded(req) or Reply(200, {"response": [self.car.summary(self.id_key)],
+        cars = self.cars
+        return self._guarded(req) or Reply(200, {"response": [car.summary(self.id_key) for car in cars],
                                                  "pagination": {"previous": None, "next": None, "current": 1,
-                                                                "per_page": 2, "count": 1, "pages": 1},
-                                                 "count": 1})
+                                                                "per_page": 2, "count": len(cars), "pages": 1},
+                                                 "count": len(cars)})
 
     def _summary(self, req: Request, cid: str) -> Reply:
-        return self._guarded(req, cid) or Reply(200, {"response": self.car.summary(self.id_key)})
+        return self._guarded(req, cid) or Reply(200, {"response": self._car(cid).summary(self.id_key)})
 
     def _vehicle_data(self, req: Request, cid: str) -> Reply:
         denied = self._guarded(req, cid)
         if denied:
             return denied
-        if self.car.state != "online":
-            self.car.asleep_reads += 1
+        car = self._car(cid)
+        if car.state != "online":
+            car.asleep_reads += 1
             return self._error(408, ASLEEP_ERROR)
-        data = self.car.vehicle_data((req.query.get("endpoints") or [None])[0])
+        data = car.vehicle_data((req.query.get("endpoints") or [None])[0])
         if not self.location_scope and isinstance(data.get("drive_state"), dict):  # no vehicle_location: no place
             for key in ("latitude", "longitude", "heading", "native_latitude", "native_longitude"):
                 data["drive_state"].pop(key, None)
@@ -622,8 +637,9 @@ class FakeTesla(FakeServer):
         denied = self._guarded(req, cid)
         if denied:
             return denied
-        self.car.request_wake()
-        return Reply(200, {"response": self.car.summary(self.id_key)})
+        car = self._car(cid)
+        car.request_wake()
+        return Reply(200, {"response": car.summary(self.id_key)})
 
     def _command(self, req: Request, cid: str, name: str) -> Reply:
         denied = self._guarded(req, cid)
@@ -633,13 +649,14 @@ class FakeTesla(FakeServer):
             return self._error(403, PROTOCOL_ERROR)
         if self.unsigned_hardlocked:
             return Reply(200, {"response": {"result": False, "reason": "unsigned_cmds_hardlocked"}})
-        if self.car.state != "online":
+        car = self._car(cid)
+        if car.state != "online":
             return self._error(408, ASLEEP_ERROR)
         try:
             args = req.json() or {}
         except ValueError:
             return self._error(400, "invalid json")
-        result, reason = self.car.command(name, args)
+        result, reason = car.command(name, args)
         if self.proxy:  # pkg/proxy/proxy.go: success is result true, reason ""; a refusal is a NominalError
             if result and not reason:
                 return Reply(200, {"response": {"result": True, "reason": ""}})
