@@ -21,7 +21,7 @@ from service.coordinator import Coordinator
 from service.demo import DemoForecast, demo_trips
 from service.settings import load_settings
 from service.sources import SourceStatus
-from service.state_schema import migrate
+from service.state_schema import FIRST_CAR, car_section, migrate
 from service.vehicle_link import VehicleLink
 from tests.clock import Clock
 from tests.fakes.comed import FakeComEd
@@ -55,9 +55,15 @@ def make(tmp_path: Path, clock: Clock, grid: Any = None, **env: str) -> Coordina
                        mode="demo")
 
 
+def flat(state: dict[str, Any]) -> dict[str, Any]:
+    """The site's sections and its one car's (state v2), side by side as in a one-car file."""
+    return {**state, **(car_section(state, FIRST_CAR) or {})}
+
+
 def local_hours(state: dict[str, Any]) -> list[tuple[datetime, datetime]]:
     """When the plan charges: from each window's start until the car is expected to reach its top SoC (a window may
     stay open past it: the car stops at its limit)."""
+    state = flat(state)
     soc = [(datetime.fromisoformat(e["at"]).astimezone(NY), e["soc"]) for e in state["plan"]["expected_soc"]]
     full = next((t for t, s in soc if s >= max(s for _, s in soc)), None)
     out = []
@@ -76,7 +82,7 @@ def in_off_peak(start: datetime, end: datetime) -> bool:
 def test_on_a_tou_tariff_the_demo_plans_the_night_into_the_off_peak_hours_and_says_so(tmp_path: Path) -> None:
     clock = Clock(EVENING)
     result = make(tmp_path, clock, TARIFF_TOU=TOU).tick(clock())
-    state = result.state
+    state = flat(result.state)
     windows = local_hours(state)
     assert windows and all(in_off_peak(a, b) for a, b in windows), windows
     signal = state["signal"]
@@ -102,7 +108,7 @@ def test_the_plan_follows_the_tariff_not_the_grid_load(tmp_path: Path) -> None:
 
 def test_with_the_grid_source_down_the_tariff_alone_sets_the_plan(tmp_path: Path) -> None:
     clock = Clock(EVENING)
-    state = make(tmp_path, clock, grid=DownGrid(), TARIFF_TOU=TOU).tick(clock()).state
+    state = flat(make(tmp_path, clock, grid=DownGrid(), TARIFF_TOU=TOU).tick(clock()).state)
     windows = local_hours(state)
     assert windows and all(in_off_peak(a, b) for a, b in windows), windows
     reasons = " ".join(state["decision"]["reasons"])
@@ -122,7 +128,7 @@ def test_a_price_source_down_falls_back_with_the_reason_in_the_state_file(
     with FakeComEd() as comed:
         comed.inject(Reply(503, "<html><body>Service Unavailable</body></html>", {"Content-Type": "text/html"}))
         env = {"PRICE_SOURCE": "comed", "COMED_BASE_URL": comed.url, **({"TARIFF_TOU": tariff} if tariff else {})}
-        state = make(tmp_path, clock, **env).tick(clock()).state
+        state = flat(make(tmp_path, clock, **env).tick(clock()).state)
     signal = state["signal"]
     assert signal["objective"] == "cost" and signal["source"] == source
     assert signal["fallback"] == f"ComEd hourly pricing gives no usable series now (ComEd error 503: an HTML " \
@@ -139,8 +145,8 @@ def test_comed_prices_plus_the_delivery_tariff_are_what_the_plan_minimises(tmp_p
     clock = Clock(EVENING)
     with FakeComEd() as comed:
         comed.now = clock.now
-        state = make(tmp_path, clock, PRICE_SOURCE="comed", COMED_BASE_URL=comed.url,
-                     TARIFF_TOU="0.08").tick(clock()).state
+        state = flat(make(tmp_path, clock, PRICE_SOURCE="comed", COMED_BASE_URL=comed.url,
+                          TARIFF_TOU="0.08").tick(clock()).state)
         asked = [(r.path, r.query.get("type", [""])[0]) for r in comed.log]
     signal = state["signal"]
     assert signal["source"] == "comed" and signal["fallback"] is None
@@ -158,7 +164,7 @@ def test_comed_prices_plus_the_delivery_tariff_are_what_the_plan_minimises(tmp_p
 def test_objective_load_is_todays_behaviour(tmp_path: Path) -> None:
     clock = Clock(EVENING)
     coord = make(tmp_path, clock)
-    state = coord.tick(clock()).state
+    state = flat(coord.tick(clock()).state)
     assert coord.rules.objective is Objective.LOAD
     assert state["signal"]["unit"] == "MW" and state["signal"]["source"] == "demo"
     assert [p["value"] for p in state["signal"]["points"]] == [p["load_mw"] for p in state["forecast"]["points"]]
@@ -170,7 +176,7 @@ def test_on_a_urdb_tariff_file_the_night_avoids_the_peak_and_waits_for_low_load_
     rate = tmp_path / "rate.json"
     rate.write_text(json.dumps({"items": [SAMPLE_RATE]}))
     clock = Clock(EVENING)
-    state = make(tmp_path / "s", clock, TARIFF_FILE=str(rate)).tick(clock()).state
+    state = flat(make(tmp_path / "s", clock, TARIFF_FILE=str(rate)).tick(clock()).state)
     windows = local_hours(state)
     night = (EVENING.replace(hour=21), EVENING.replace(hour=16) + timedelta(days=1))
     assert windows and all(night[0] <= a < b <= night[1] for a, b in windows), windows
@@ -188,14 +194,15 @@ def test_the_demo_command_plans_on_a_tou_tariff_from_the_environment(tmp_path: P
                            str(tmp_path / "s")], capture_output=True, text=True, timeout=120, env=env,
                           stdin=subprocess.DEVNULL, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    state = json.loads((tmp_path / "s" / "state.json").read_text())
+    state = flat(json.loads((tmp_path / "s" / "state.json").read_text()))
     assert (state["signal"]["objective"], state["signal"]["source"]) == ("cost", "tariff")
     assert any(r.startswith("Planning on price (TARIFF_TOU 0.32, 0-7 0.11") for r in state["decision"]["reasons"])
 
 
 def test_a_state_file_that_planned_on_a_tariff_keeps_its_signal_when_read_as_v2(tmp_path: Path) -> None:
     clock = Clock(EVENING)
-    state = make(tmp_path, clock, TARIFF_TOU=TOU).tick(clock()).state
-    assert migrate(state)["signal"] == state["signal"]
-    del state["signal"]  # a v1 file from before: its signal is the load forecast's
-    assert migrate(state)["signal"]["objective"] == "load"
+    state = flat(make(tmp_path, clock, TARIFF_TOU=TOU).tick(clock()).state)
+    v1 = {k: v for k, v in state.items() if k not in ("vehicles", "circuit")} | {"schema_version": 1}
+    assert migrate(v1)["signal"] == state["signal"]
+    del v1["signal"]  # a v1 file from before: its signal is the load forecast's
+    assert migrate(v1)["signal"]["objective"] == "load"
