@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(table, f"{title}: {result.sessions} sessions, {result.skipped} skipped, {runtime:.1f} s"))
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"sessions": result.sessions, "skipped": result.skipped, "runtime_s": runtime,
+            extra = {} if prices is None else {"prices": prices.name, "objective": objective.value}
+            json.dump({"sessions": result.sessions, "skipped": result.skipped, "runtime_s": runtime, **extra,
                        "policies": table}, fh, indent=2)
     return 0
 
