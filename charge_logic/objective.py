@@ -37,7 +37,11 @@ KINDS = {
     Objective.CO2: SignalKind(Objective.CO2, "CO₂", "kg/kWh"),
 }
 
-TIE_WEIGHT = 1e-3  # a tie-break series moves the primary by at most this share of the primary's own spread
+# A tie-break series moves the primary by at most this share of the primary's own spread. It must only break ties:
+# the household planner weighs the signal a plan saves against the risk of leaving the car short, and a tie-break
+# worth more than a tiny risk would push a start later into a flat off-peak block (lower load at 01:00 than at 00:00)
+# for nothing the owner pays — the first off-peak hour costs the same and is the safer start.
+TIE_WEIGHT = 1e-6
 
 
 @dataclass(frozen=True)
