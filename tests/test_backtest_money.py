@@ -180,3 +180,15 @@ def test_the_household_planner_on_a_tou_price_waits_for_the_off_peak_hours():
     first = min(w.start for w in plan.windows).astimezone(LA)
     assert first.date() == (now + timedelta(days=1)).date() and first.hour <= 1, plan.reasons  # 33 kWh by 06:00
     assert any(r.startswith(f"waiting until {first:%H:%M} saves $") for r in plan.reasons), plan.reasons
+
+
+def test_the_planning_series_is_the_price_with_ties_broken_by_load_and_falls_back_to_what_is_there():
+    t0 = datetime(2024, 3, 5, 0, tzinfo=ZoneInfo("UTC"))
+    price = [ForecastPoint(t0 + timedelta(hours=h), p) for h, p in enumerate((0.30, 0.10, 0.10, 0.30))]
+    load = [ForecastPoint(t0 + timedelta(hours=h), mw) for h, mw in enumerate((900.0, 700.0, 600.0, 800.0))]
+    series = [p.load_mw for p in planning_series(Objective.COST, load, price)]
+    assert max(abs(a - b.load_mw) for a, b in zip(series, price, strict=True)) <= 1e-6 * 0.2 + 1e-12  # ties only
+    assert sorted(range(4), key=lambda h: series[h])[:2] == [2, 1]  # equal prices: the lower load first
+    assert [p.load_mw for p in planning_series(Objective.COST, [], price)] == [0.30, 0.10, 0.10, 0.30]  # grid down
+    assert planning_series(Objective.COST, load, []) == load  # no price: the load forecast, the car still plans
+    assert planning_series(Objective.LOAD, load, price) == load  # the load objective as before
