@@ -101,7 +101,7 @@ def summary(folder: Path) -> list[str]:
 # the grid of the utility's own region, --objective cost
 TARIFFS = (("pge_bev-2-s", "CISO", "PG&E BEV-2-S (URDB 6757525f259975f54b0eccbf)"),
            ("dominion_gs-3", "PJM", "Dominion Energy Virginia GS-3 (URDB 64fa78e8f757c94ea209a3a1)"))
-MONEY_COLS = (("cost_per_kwh", "$/kWh", "{:.4f}"), ("cost_capture", "cost capture", "{:.3f}"),
+MONEY_COLS = (("cost_per_kwh", "$/kWh", "{:.5f}"), ("cost_capture", "cost capture", "{:.3f}"),
               ("ready_rate", "ready", "{:.4f}"), ("commands_per_session", "commands/session", "{:.2f}"),
               ("capture", "load capture", "{:.3f}"))
 MONEY_ORDER = ("planner", "seed", "cheapest", "immediate", "oracle")
@@ -127,9 +127,9 @@ def money(folder: Path) -> list[str]:
     if not out:
         return []
     return ["## Money: two US time-of-use rates (`--objective cost --tariff FILE`)\n",
-            "The rates are real URDB records (data/tariffs/README.md), read at each hour's local time in the zone of "
-            "the utility's grid. **$/kWh**: Σ(energy × price of its hour) / Σ energy; **cost capture**: the share of "
-            "the perfect-hindsight saving (the oracle here minimises cost). Every policy plans on the price, ties "
+            "The rates are real URDB records (data/tariffs/README.md), read at each hour's local time in the zone of\n"
+            "the utility's grid. **$/kWh**: Σ(energy × price of its hour) / Σ energy; **cost capture**: the share of\n"
+            "the perfect-hindsight saving (the oracle here minimises cost). Every policy plans on the price, ties\n"
             "broken by the load forecast; **load capture** is the grid-load capture of the same run.\n", *out]
 
 
