@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from dash import dcc, html
 
-from dashboard.figures import forecast_figure, history_figure, soc_figure
+from dashboard.cars import Car, cid, signal
+from dashboard.figures import circuit_figure, display_unit, history_figure, signal_figure, soc_figure
 from dashboard.plan import Window, departure, expected_soc, needed_soc, recent_history, windows
 from dashboard.values import DASH, ago, clock, flag, fmt, items, num, obj, text, when
 
@@ -41,33 +42,39 @@ def mode_words(mode: str) -> str:
 CHARGE_NOW_WORDS = {"True": "start", "False": "stop", "None": "leave as is"}
 
 
-def card(title: str, children: list[Any], card_id: str | None = None, wide: bool = False,
-          subtitle: Any = None) -> html.Section:
+def card(title: str, children: list[Any], kind: str | None = None, wide: bool = False,
+         subtitle: Any = None, state: dict[str, Any] | None = None) -> html.Section:
+    """A card of class `card-KIND`, with id `card-KIND-CAR` when it is one car's (`state` is that car's view)."""
     head = [html.H2(title)] + ([html.Div(subtitle, className="sub")] if subtitle else [])
-    extra: dict[str, Any] = {"id": f"card-{card_id}"} if card_id else {}
-    return html.Section(className="card" + (" wide" if wide else ""), **extra,
+    extra: dict[str, Any] = {}
+    if kind:
+        extra["id"] = cid(state, f"card-{kind}") if state is not None else f"card-{kind}"
+    return html.Section(className="card" + (f" card-{kind}" if kind else "") + (" wide" if wide else ""), **extra,
                         children=[html.Div(className="card-head", children=head), *children])
 
 
-def _graph(graph_id: str, figure: Any, tall: bool = False) -> html.Div:
+def _graph(graph_id: str, figure: Any, tall: bool = False, kind: str = "") -> html.Div:
     """Plotly's responsive mode fills its box; the box's height comes from the CSS, per screen width."""
     return html.Div(className="graph-box" + (" tall" if tall else ""), children=dcc.Graph(
-        id=graph_id, figure=figure, config=GRAPH_CONFIG, style={"height": "100%", "width": "100%"}))
+        id=graph_id, figure=figure, config=GRAPH_CONFIG, style={"height": "100%", "width": "100%"},
+        className=kind or None))
 
 
-def _tile(label: str, value: str, tile_id: str | None = None, tone: str = "", note: str | None = None) -> html.Div:
+def _tile(label: str, value: str, tile_id: str | None = None, tone: str = "", note: str | None = None,
+          kind: str = "") -> html.Div:
     extra: dict[str, Any] = {"id": tile_id} if tile_id else {}
-    return html.Div(className=f"tile {tone}".strip(), children=[
+    return html.Div(className=f"tile {tone} {kind}".strip(), children=[
         html.Div(label, className="tile-label"), html.Div(value, className="tile-value", **extra),
         html.Div(note, className="tile-note") if note else None])
 
 
-def _time_tile(label: str, moment: datetime | None, now: datetime, tile_id: str | None = None) -> html.Div:
+def _time_tile(label: str, moment: datetime | None, now: datetime, tile_id: str | None = None,
+               kind: str = "") -> html.Div:
     """'07:30' big, 'tomorrow' small: fits a phone's half-width tile."""
     if moment is None:
-        return _tile(label, DASH, tile_id)
+        return _tile(label, DASH, tile_id, kind=kind)
     day = clock(moment, now).removesuffix(moment.strftime("%H:%M")).strip() or "today"
-    return _tile(label, moment.strftime("%H:%M"), tile_id, note=day)
+    return _tile(label, moment.strftime("%H:%M"), tile_id, note=day, kind=kind)
 
 
 def _window_text(w: Window, now: datetime) -> str:
@@ -77,10 +84,10 @@ def _window_text(w: Window, now: datetime) -> str:
 
 
 def tonight_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
-    """One sentence of what the car will do, then the four numbers that matter."""
-    vehicle, decision = obj(state.get("vehicle")), obj(state.get("decision"))
+    """One sentence of what the car will do, then the four numbers that matter, then what waiting saves."""
+    vehicle, decision, car = obj(state.get("vehicle")), obj(state.get("decision")), obj(state.get("car"))
     wins = windows(state, zone)
-    dep = departure(state, zone)
+    dep = departure(state, zone) or when(car.get("departure"), zone)
     expected_points = expected_soc(state, zone)
     needed, expected = needed_soc(state), (expected_points[-1][1] if expected_points else None)
     soc = num(vehicle.get("battery_level"))
@@ -102,26 +109,74 @@ def tonight_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.S
         ready = f" expecting {expected:.0f} %" if expected is not None else ""
         headline += f" Leaves {clock(dep, now)}{ready}" + (f" (needs {needed:.0f} %)." if needed is not None else ".")
     short = expected is not None and needed is not None and expected < needed
+    not_ready = flag(car.get("ready")) is False
     tiles = [
-        _tile("Battery now", fmt(soc, "%"), "tile-soc"),
-        _time_tile("Departure", dep, now, "departure"),
-        _tile("Needed", fmt(needed, "%"), "tile-needed"),
-        _tile("Expected", fmt(expected, "%"), "tile-expected", tone="bad" if short else "good"),
+        _tile("Battery now", fmt(soc, "%"), cid(state, "tile-soc")),
+        _time_tile("Departure", dep, now, cid(state, "departure"), kind="departure"),
+        _tile("Needed", fmt(needed, "%"), cid(state, "tile-needed")),
+        _tile("Expected", fmt(expected, "%"), cid(state, "tile-expected"),
+              tone="bad" if short or not_ready else "good"),
     ]
-    win_list = html.Ul(id="windows", className="windows", children=[
+    win_list = html.Ul(id=cid(state, "windows"), className="windows", children=[
         html.Li(_window_text(w, now)) for w in wins] or [html.Li("No charging windows planned", className="muted")])
-    body = [html.P(headline, className="headline", id="headline"), html.Div(className="tiles", children=tiles),
-            html.H3("Charging windows"), win_list]
+    body = [html.P(headline, className="headline", id=cid(state, "headline")),
+            *_readiness(state, dep, now, short),
+            html.Div(className="tiles", children=tiles),
+            html.H3("Charging windows"), win_list, *savings_block(state)]
     if short:
         body.insert(1, html.P(f"The plan falls short: {expected:.0f} % expected, {needed:.0f} % needed.",
                               className="warning"))
-    return card("Tonight", body, "tonight")
+    return card("Tonight", body, "tonight", state=state)
+
+
+def _readiness(state: dict[str, Any], dep: datetime | None, now: datetime, short: bool) -> list[Any]:
+    """Whether the site's plan gets this car ready, and the car that charges first when the circuit is short."""
+    car = obj(state.get("car"))
+    ready, waits = flag(car.get("ready")), text(car.get("waits_for"))
+    names = obj(car.get("names"))
+    other = (text(names.get(waits)) or waits) if waits else None
+    when_text = f" for {clock(dep, now)}" if dep is not None else ""
+    if ready is False and not short:  # short already has its own warning, with the figures
+        because = f": {other} charges first on the shared circuit" if other else ""
+        return [html.P(f"Not ready{when_text}{because}.", id=cid(state, "ready"), className="warning")]
+    if ready is True and not short:
+        after = f", after {other} (the circuit is shared)" if other else ""
+        return [html.P(f"Ready{when_text}{after}.", id=cid(state, "ready"), className="ok ready")]
+    if other:
+        return [html.P(f"Waits for {other}: the circuit is short.", id=cid(state, "ready"), className="warn")]
+    return []
+
+
+def savings_block(state: dict[str, Any]) -> list[Any]:
+    """The night's cost and CO₂ against charging at once, and the month's savings; nothing the state leaves null."""
+    savings = obj(obj(state.get("car")).get("savings"))
+    night, month = obj(savings.get("night")), obj(savings.get("month"))
+    tiles = []
+    cost, now_cost = num(night.get("cost_usd")), num(night.get("now_cost_usd"))
+    if cost is not None:
+        note = f"at once ${now_cost:.2f} · saves ${now_cost - cost:.2f}" if now_cost is not None else None
+        tiles.append(_tile("Tonight costs", f"${cost:.2f}", cid(state, "night-cost"), note=note))
+    co2, now_co2 = num(night.get("co2_kg")), num(night.get("now_co2_kg"))
+    if co2 is not None:
+        note = f"at once {now_co2:.1f} kg · saves {now_co2 - co2:.1f} kg" if now_co2 is not None else None
+        tiles.append(_tile("Tonight's CO₂", f"{co2:.1f} kg", cid(state, "night-co2"), note=note))
+    saved, saved_co2, nights = num(month.get("saved_usd")), num(month.get("saved_co2_kg")), num(month.get("nights"))
+    if saved is not None or saved_co2 is not None:
+        bits = ([f"{saved_co2:.0f} kg CO₂"] if saved is not None and saved_co2 is not None else []) + (
+            [f"over {nights:.0f} night{'s' if nights != 1 else ''}"] if nights is not None else [])
+        value = f"${saved:.2f}" if saved is not None else f"{saved_co2:.0f} kg CO₂"
+        tiles.append(_tile("Saved this month", value, cid(state, "month-saved"), tone="good",
+                           note=" ".join(bits) or None))
+    if not tiles:
+        return []
+    return [html.H3("Against charging at once"), html.Div(className="tiles savings", id=cid(state, "savings"),
+                                                          children=tiles)]
 
 
 def decision_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
     decision = obj(state.get("decision"))
     if not state.get("decision"):
-        return card("Decision", [html.P("No decision yet.", className="muted")], "decision")
+        return card("Decision", [html.P("No decision yet.", className="muted")], "decision", state=state)
     mode = text(decision.get("mode")) or DASH
     at = when(decision.get("at"), zone)
     charge_now = CHARGE_NOW_WORDS.get(str(decision.get("charge_now")), DASH)
@@ -146,43 +201,54 @@ def decision_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
     if decision.get("woke") is True:
         cmds.append(html.Li("The car was woken for this.", className="warn"))
     planner = obj(state.get("planner"))
-    learned = [html.P(id="risk-price", className="muted", children=text(planner.get("why")))] \
+    learned = [html.P(id=cid(state, "risk-price"), className="muted", children=text(planner.get("why")))] \
         if text(planner.get("why")) else []
     if text(planner.get("note")):
-        learned.append(html.P(id="planner-note", className="warn", children=text(planner.get("note"))))
+        learned.append(html.P(id=cid(state, "planner-note"), className="warn", children=text(planner.get("note"))))
     return card("Decision", [
         html.Div(className="tiles", children=tiles),
         html.H3("Why"),
-        html.Ol(id="reasons", className="reasons", children=[html.Li(r) for r in reasons]
+        html.Ol(id=cid(state, "reasons"), className="reasons", children=[html.Li(r) for r in reasons]
                 or [html.Li("No reasons given.", className="muted")]),
         *learned,
         html.H3("Commands"), html.Ul(className="commands", children=cmds),
-    ], "decision", subtitle=f"{mode_words(mode)} · {clock(at, now)}")
+    ], "decision", subtitle=f"{mode_words(mode)} · {clock(at, now)}", state=state)
 
 
-def forecast_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
-    fc = obj(state.get("forecast"))
-    mean, std = num(fc.get("mean_mw")), num(fc.get("std_mw"))
-    fetched = when(fc.get("fetched_at"), zone)
-    bits = [text(fc.get("iso")), text(fc.get("source"))]
+def signal_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
+    """The plan over the signal it minimises: price, CO₂ or grid load, known hours apart from forecast ones."""
+    sig = signal(state)
+    name = text(sig.get("name")) or "signal"
+    bits = [text(sig.get("label")), text(sig.get("source")), display_unit(text(sig.get("unit")))[0]]
     sub = " · ".join(b for b in bits if b)
-    if mean is not None:
-        sub += f" · mean {mean / 1000:.1f} GW" + (f", σ {std / 1000:.1f} GW" if std is not None else "")
-    if fetched is not None:
-        sub += f" · fetched {ago((now - fetched).total_seconds() / 60)}"
-    if fc.get("stale") is True:
-        sub += " · STALE"
-    return card("Grid load and charging plan", [
-        _graph("forecast-graph", forecast_figure(state, zone, now), tall=True),
-        html.P("Green: planned charging. Band: mean ± σ of the coming days' load; the amps fall as load rises.",
-               className="note"),
-    ], "forecast", wide=True, subtitle=sub)
+    fc = obj(state.get("forecast"))
+    if sig.get("objective") == "load":
+        mean, std = num(fc.get("mean_mw")), num(fc.get("std_mw"))
+        if mean is not None:
+            sub += f" · mean {mean / 1000:.1f} GW" + (f", σ {std / 1000:.1f} GW" if std is not None else "")
+        fetched = when(fc.get("fetched_at"), zone)
+        if fetched is not None:
+            sub += f" · fetched {ago((now - fetched).total_seconds() / 60)}"
+        if fc.get("stale") is True:
+            sub += " · STALE"
+    body: list[Any] = []
+    fallback = text(sig.get("fallback"))
+    if fallback:
+        body.append(html.P(["Planning on ", html.Strong(name), f" for now: {fallback}"],
+                           id=cid(state, "signal-fallback"), className="warning"))
+    band = "Band: mean ± σ of the coming days' load; the amps fall as load rises. " \
+        if sig.get("objective") == "load" else ""
+    body += [_graph(cid(state, "signal-graph"), signal_figure(state, zone, now), tall=True, kind="signal-graph"),
+             html.P(f"Bars: {name} by the hour, solid where known, hatched where forecast. Green: planned charging "
+                    f"(the line: its amps). {band}", className="note")]
+    return card(f"{name[0].upper()}{name[1:]} and charging plan", body, "signal", wide=True, subtitle=sub,
+                state=state)
 
 
 def soc_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
     return card("Battery until departure", [
-        _graph("soc-graph", soc_figure(state, zone, now)),
-    ], "soc")
+        _graph(cid(state, "soc-graph"), soc_figure(state, zone, now)),
+    ], "soc", state=state)
 
 
 def events_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
@@ -210,15 +276,15 @@ def events_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
                                                                   className="muted small")]),
             html.Div(className="event-trip", children=trip),
         ]))
-    return card("Coming drives", [html.Ul(id="events", className="events", children=rows or [
+    return card("Coming drives", [html.Ul(id=cid(state, "events"), className="events", children=rows or [
         html.Li("No events in the calendar window.", className="muted")])], "events",
-        subtitle="distance and drive time from home, energy the trip needs")
+        subtitle="distance and drive time from home, energy the trip needs", state=state)
 
 
 def car_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
     if not state.get("vehicle"):
         return card("Car", [html.P("No car data yet: the scheduler has not read the car successfully.",
-                                    className="muted")], "car")
+                                    className="muted")], "car", state=state)
     v = obj(state.get("vehicle"))
     soc, limit = num(v.get("battery_level")), num(v.get("charge_limit_soc"))
     read = when(v.get("read_at"), zone)
@@ -235,16 +301,21 @@ def car_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Secti
     if v.get("off_peak_charging_enabled") is True:
         sched += " · off-peak on"
     tiles = [
-        _tile("Battery", fmt(soc, "%"), "car-soc"), _tile("Limit", fmt(limit, "%"), "car-limit"),
-        _tile("Charging", text(v.get("charging_state")) or DASH, "car-charging"),
-        _tile("Plug", plugged, "car-plug", tone="good" if v.get("plugged_in") is True else "warn"),
+        _tile("Battery", fmt(soc, "%"), cid(state, "car-soc")),
+        _tile("Limit", fmt(limit, "%"), cid(state, "car-limit")),
+        _tile("Charging", text(v.get("charging_state")) or DASH, cid(state, "car-charging")),
+        _tile("Plug", plugged, cid(state, "car-plug"), tone="good" if v.get("plugged_in") is True else "warn"),
     ]
     rows = [("Current", amps), ("Power", fmt(v.get("charger_power_kw"), "kW", 1)),
             ("Time to full", fmt(v.get("time_to_full_charge"), "h", 1)), ("Scheduled charging", sched),
             ("Car", f"{text(v.get('state')) or DASH}{' · ' + home if home else ''}"),
             ("Read", f"{clock(read, now)} ({ago((now - read).total_seconds() / 60)})" if read else DASH)]
-    return card("Car", [bar, html.Div(className="tiles", children=tiles), _facts(rows)], "car",
-                 subtitle=" · ".join(b for b in (text(v.get("name")), text(v.get("vin"))) if b))
+    car = obj(state.get("car"))
+    own = obj(car.get("tesla"))  # several cars: this car's share of the account's use
+    usage = html.P(tesla_usage(own, "This car's Tesla API use"), id=cid(state, "car-tesla"), className="note") \
+        if own and len(obj(car.get("names"))) > 1 else None
+    return card("Car", [bar, html.Div(className="tiles", children=tiles), _facts(rows), usage], "car",
+                subtitle=" · ".join(b for b in (text(v.get("name")), text(v.get("vin"))) if b), state=state)
 
 
 def _facts(rows: list[tuple[str, str]]) -> html.Dl:
@@ -256,9 +327,9 @@ def _facts(rows: list[tuple[str, str]]) -> html.Dl:
 
 def history_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:
     return card("Last 7 days", [
-        _graph("history-graph", history_figure(state, zone, now)),
+        _graph(cid(state, "history-graph"), history_figure(state, zone, now)),
         history_table(state, zone, now),
-    ], "history", wide=True)
+    ], "history", wide=True, state=state)
 
 
 def history_table(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Div:
@@ -284,7 +355,7 @@ def history_table(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.
             for day, d in reversed(list(days.items()))]
     if not body:
         body = [html.Tr([html.Td("No history yet", colSpan=6, className="muted")])]
-    return html.Div(className="scroll", children=html.Table(id="history-table", className="table",
+    return html.Div(className="scroll", children=html.Table(id=cid(state, "history-table"), className="table",
                                                             children=[html.Thead(head), html.Tbody(body)]))
 
 
@@ -321,15 +392,16 @@ def health_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
                             html.Th("Calls this month", className="hide-narrow")])),
         html.Tbody(rows or [html.Tr(html.Td("No source has reported yet", colSpan=5, className="muted"))])])
     tesla = obj(health.get("tesla"))
-    usage = None
-    if tesla:
-        usage = html.P(className="note", id="tesla-usage", children=(
-            f"Tesla API {text(tesla.get('month')) or 'this month'}: {fmt(tesla.get('data'))} data reads, "
+    usage = html.P(className="note", id="tesla-usage", children=tesla_usage(tesla, "Tesla API")) if tesla else None
+    return card("Sources", [html.Div(className="scroll", children=table), usage], "health")
+
+
+def tesla_usage(tesla: dict[str, Any], who: str) -> str:
+    return (f"{who} {text(tesla.get('month')) or 'this month'}: {fmt(tesla.get('data'))} data reads, "
             f"{fmt(tesla.get('commands'))} commands, {fmt(tesla.get('wakes'))} wakes "
             f"(≈ ${num(tesla.get('est_cost_usd')) or 0:.3f}); today "
             f"{_of(tesla.get('commands_today'), tesla.get('budget_commands_day'))} commands, "
-            f"{_of(tesla.get('wakes_today'), tesla.get('budget_wakes_day'))} wakes."))
-    return card("Sources", [html.Div(className="scroll", children=table), usage], "health")
+            f"{_of(tesla.get('wakes_today'), tesla.get('budget_wakes_day'))} wakes.")
 
 
 def _of(used: Any, budget: Any) -> str:
@@ -341,3 +413,59 @@ def _age(minutes: float | None) -> str:
     if minutes is None:
         return DASH
     return f"{max(0.0, minutes):.0f} min" if minutes < 120 else ago(minutes).removesuffix(" ago")
+
+
+# ------------------------------------------------------------------ several cars: the site
+def cars_card(state: dict[str, Any], zone: ZoneInfo, now: datetime, cars: list[Car]) -> html.Section:
+    """One row a car: name, battery, plug and charging, departure, ready or not, and the car it waits for."""
+    rows = [car_row(car, zone, now) for car in cars]
+    circuit = obj(state.get("circuit"))
+    amps = num(circuit.get("max_amps"))
+    sub = f"{len(cars)} cars" + (f" on one {amps:.0f} A circuit" if amps is not None else "")
+    return card("Cars", [html.Div(id="car-rows", className="car-rows", children=rows)], "cars", wide=True,
+                subtitle=sub)
+
+
+def car_row(car: Car, zone: ZoneInfo, now: datetime) -> html.Div:
+    state = car.view
+    v, entry = obj(state.get("vehicle")), obj(state.get("car"))
+    dep = departure(state, zone) or when(entry.get("departure"), zone)
+    charging = text(v.get("charging_state"))
+    plug = YES_NO_WORDS["plugged_in"][flag(v.get("plugged_in"))] if state.get("vehicle") else "no data yet"
+    status = "charging" if charging in ("Charging", "Starting") else plug
+    charge_note = charging.lower() if charging and status == "plugged in" else None
+    ready = flag(entry.get("ready"))
+    waits = text(entry.get("waits_for"))
+    other = (text(obj(entry.get("names")).get(waits)) or waits) if waits else None
+    tiles = [
+        _tile("Battery", fmt(v.get("battery_level"), "%"), cid(state, "row-soc")),
+        _tile("Plug", status, cid(state, "row-plug"), tone="good" if v.get("plugged_in") is True else "warn",
+              note=charge_note),
+        _time_tile("Departure", dep, now, cid(state, "row-departure"), kind="departure"),
+        _tile("Ready", {True: "yes", False: "no", None: DASH}[ready], cid(state, "row-ready"),
+              tone={True: "good", False: "bad", None: ""}[ready],
+              note=f"waits for {other}" if other else None),
+    ]
+    return html.Div(className="car-row", id=cid(state, "row"), children=[
+        html.Div(className="car-row-name", children=[html.Strong(car.name),
+                                                     html.Span(text(entry.get("vin")) or "", className="muted small")]),
+        html.Div(className="tiles", children=tiles)])
+
+
+def circuit_card(state: dict[str, Any], zone: ZoneInfo, now: datetime, cars: list[Car]) -> html.Section:
+    """The circuit's planned load over the night: each car's amps stacked, under the circuit's limit."""
+    circuit = obj(state.get("circuit"))
+    amps, peak = num(circuit.get("max_amps")), num(circuit.get("peak_amps"))
+    sub = f"limit {fmt(amps, 'A')}" + (f" · planned peak {fmt(peak, 'A')}" if peak is not None else "")
+    return card("Shared circuit tonight", [
+        _graph("circuit-graph", circuit_figure(state, zone, now, cars)),
+        html.P("Each car's planned amps, stacked; the red line is the circuit's limit (CIRCUIT_MAX_AMPS).",
+               className="note"),
+    ], "circuit", wide=True, subtitle=sub)
+
+
+def car_picker(cars: list[Car], picked: str) -> html.Div:
+    """On a phone the page shows one car at a time: this picks which."""
+    return html.Div(className="picker-box", children=dcc.RadioItems(
+        id="car-picker", className="picker", inline=True, value=picked,
+        options=[{"label": c.name, "value": c.id} for c in cars]))

@@ -1,4 +1,5 @@
-"""The three charts: grid load with the plan, the SoC the plan expects, and the last 7 days.
+"""The charts: the plan over the signal it minimises (price, CO₂ or grid load), the SoC the plan expects, the last
+7 days, and with several cars the shared circuit's planned load.
 
 Each takes the validated state and `now` (home time) and returns a Plotly figure as a plain dict (plotly.js reads it
 as it is; building graph_objects would only add server time to every page load); values it cannot read are left
@@ -11,8 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dashboard.plan import charge_limit, departure, expected_soc, needed_soc, recent_history, windows
-from dashboard.values import items, num, obj, plot_x, when
+from dashboard.cars import Car, signal
+from dashboard.plan import Window, charge_limit, departure, expected_soc, needed_soc, recent_history, windows
+from dashboard.values import items, num, obj, plot_x, text, when
 
 INK = "#e2e8f0"
 MUTED = "#94a3b8"
@@ -24,6 +26,12 @@ WINDOW = "rgba(34,197,94,0.28)"
 CHARGE = "#22c55e"
 DEPART = "#f472b6"
 NEEDED = "#f87171"
+KNOWN_BAR = "rgba(56,189,248,0.75)"
+FORECAST_BAR = "rgba(56,189,248,0.28)"
+CAR_COLOURS = ("#22c55e", "#a78bfa", "#fb923c", "#2dd4bf", "#f472b6", "#facc15")
+# A unit the state gives and how the page shows it: grid load in GW reads better than 88,000 MW.
+DISPLAY_UNITS: dict[str, tuple[str, float]] = {"MW": ("GW", 1 / 1000)}
+HOUR = timedelta(hours=1)
 
 
 Figure = dict[str, Any]
@@ -70,41 +78,127 @@ def _vline(fig: _Fig, moment: datetime, text: str, color: str, dash: str, y: flo
                                       "bgcolor": "rgba(15,23,42,0.7)"})
 
 
-def forecast_figure(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> Figure:
-    """Load in GW over the coming days, its mean and ±σ (what sets the amps), the charging windows, now, departure."""
-    fc = obj(state.get("forecast"))
+def display_unit(unit: str | None) -> tuple[str, float]:
+    """The unit shown for the state's `unit`, and the factor from one to the other."""
+    return DISPLAY_UNITS.get(unit or "", (unit or "", 1.0))
+
+
+def _signal_points(sig: dict[str, Any], zone: ZoneInfo, scale: float) -> list[tuple[datetime, float, bool]]:
+    points = ((when(p.get("start"), zone), num(p.get("value")), p.get("known") is True)
+              for p in items(sig.get("points")))
+    return sorted((t, v * scale, known) for t, v, known in points if t is not None and v is not None)
+
+
+def _digits(values: list[float]) -> str:
+    spread = max(values) - min(values) if values else 0
+    return ".3f" if max(map(abs, values), default=0) < 1 else ".2f" if spread < 10 else ".1f" if spread < 100 else ".0f"
+
+
+def _amps_steps(wins: list[Window], times: list[datetime]) -> list[float]:
+    """A car's planned amps from each of `times` to the next (0 outside its windows; windows do not overlap)."""
+    return [next((w.amps or 0.0 for w in wins if w.start <= t < w.end), 0.0) for t in times]
+
+
+def signal_figure(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> Figure:
+    """The signal by the hour as bars, known hours solid and forecast ones hatched (as Tibber draws prices), the
+    car's planned amps over them, its charging windows, now and departure; for grid load the mean ± σ the amps use."""
+    sig = signal(state)
+    name = text(sig.get("name")) or "signal"
+    unit, scale = display_unit(text(sig.get("unit")))
     fig = _Fig()
-    pairs = sorted((t, load / 1000) for t, load in ((when(p.get("start"), zone), num(p.get("load_mw")))
-                                                   for p in items(fc.get("points"))) if t and load is not None)
+    pts = _signal_points(sig, zone, scale)
+    fmt = _digits([v for _, v, _ in pts])
+    gaps = [(b[0] - a[0]) for a, b in zip(pts, pts[1:], strict=False) if b[0] > a[0]]
+    step = min(gaps, default=HOUR)
+    for known in (True, False):
+        sel = [(t, v) for t, v, k in pts if k is known]
+        if not sel:
+            continue
+        marker: dict[str, Any] = {"color": KNOWN_BAR if known else FORECAST_BAR, "line": {"width": 0}}
+        if not known:
+            marker["pattern"] = {"shape": "/", "fgcolor": KNOWN_BAR, "size": 6, "solidity": 0.25}
+        fig.data.append({
+            "type": "bar", "x": [plot_x(t + step / 2) for t, _ in sel], "y": [round(v, 4) for _, v in sel],
+            "width": step.total_seconds() * 1000 * 0.9, "marker": marker,
+            "name": f"{'known' if known else 'forecast'} {name}",
+            "hovertemplate": f"%{{y:{fmt}}} {unit}<extra>{'known' if known else 'forecast'}</extra>"})
+    fc = obj(state.get("forecast"))
     mean, std = num(fc.get("mean_mw")), num(fc.get("std_mw"))
-    if pairs:
-        x0, x1 = plot_x(pairs[0][0]), plot_x(pairs[-1][0] + timedelta(hours=1))
-        if mean is not None and std is not None:
-            hi, lo = (mean + std) / 1000, (mean - std) / 1000
+    if pts and sig.get("objective") == "load" and text(sig.get("unit")) == "MW" and mean is not None:
+        x0, x1 = plot_x(pts[0][0]), plot_x(pts[-1][0] + step)
+        if std is not None:
+            hi, lo = (mean + std) * scale, (mean - std) * scale
             edge = {"color": MEAN, "width": 1, "dash": "dot"}
             fig.add(x=[x0, x1], y=[hi, hi], mode="lines", line=edge, name="mean ± σ", legendgroup="band",
                     hoverinfo="skip")
             fig.add(x=[x0, x1], y=[lo, lo], mode="lines", line=edge, fill="tonexty", fillcolor=BAND, name="mean − σ",
                     legendgroup="band", showlegend=False, hoverinfo="skip")
-        if mean is not None:
-            fig.add(x=[x0, x1], y=[mean / 1000] * 2, mode="lines", name="mean",
-                    line={"color": MEAN, "width": 1.5, "dash": "dash"}, hoverinfo="skip")
-        # hv: each point is the hour starting there; repeat the last so its hour is drawn too
-        xs = [plot_x(t) for t, _ in pairs] + [x1]
-        ys = [round(y, 2) for _, y in pairs] + [round(pairs[-1][1], 2)]
-        fig.add(x=xs, y=ys, mode="lines", name="forecast load", line={"color": LOAD, "width": 2.5, "shape": "hv"},
-                hovertemplate="%{y:.1f} GW<extra>load</extra>")
+        fig.add(x=[x0, x1], y=[mean * scale] * 2, mode="lines", name="mean",
+                line={"color": MEAN, "width": 1.5, "dash": "dash"}, hoverinfo="skip")
+    wins = windows(state, zone)
+    if wins:  # the plan over the bars: the amps it asks for, on its own axis
+        times = sorted({w.start for w in wins} | {w.end for w in wins})
+        amps = _amps_steps(wins, times)
+        fig.add(x=[plot_x(t) for t in times], y=amps, yaxis="y2", mode="lines", name="planned amps",
+                line={"color": CHARGE, "width": 2.5, "shape": "hv"}, hovertemplate="%{y:.0f} A<extra>plan</extra>")
+        fig.layout["yaxis2"] = {"overlaying": "y", "side": "right", "showgrid": False, "ticksuffix": " A",
+                                "rangemode": "tozero", "zeroline": False, "range": [0, max(amps) * 1.25 or 1],
+                                "tickmode": "array", "tickvals": sorted({0.0, *amps}),  # the amps the plan uses
+                                "ticktext": [f"{a:.0f} A" for a in sorted({0.0, *amps})]}
+        fig.layout["margin"]["r"] = 44
     _shade_windows(fig, state, zone)
     _vline(fig, now, "now", INK, "dot")
-    dep = departure(state, zone)
+    dep = departure(state, zone) or when(obj(state.get("car")).get("departure"), zone)
     if dep is not None:
         _vline(fig, dep, "departure " + dep.strftime("%H:%M"), DEPART, "dash", y=0.9)
-    fig.layout["yaxis"]["title"] = {"text": "GW", "font": {"size": 11, "color": MUTED}}
-    if not pairs:  # nothing for Plotly to scale to: the coming day around now, and no made-up GW ticks
+    fig.layout["yaxis"]["title"] = {"text": unit, "font": {"size": 11, "color": MUTED}}
+    fig.layout["bargap"] = 0
+    values = [v for _, v, _ in pts] + ([mean * scale - (std or 0) * scale] if mean is not None and pts
+                                       and sig.get("objective") == "load" else [])
+    if values and min(values) > 0.35 * max(values):  # grid load: its swing, not its distance from zero
+        pad = (max(values) - min(values)) * 0.15 or max(values) * 0.05
+        fig.layout["yaxis"].update(range=[min(values) - pad, max(values) + pad])
+    if not pts:  # nothing for Plotly to scale to: the coming day around now, and no made-up ticks
         end = max([now + timedelta(hours=24)] + ([dep + timedelta(hours=2)] if dep is not None else []))
         fig.layout["xaxis"].update(range=[plot_x(now - timedelta(hours=2)), plot_x(end)], autorange=False)
         fig.layout["yaxis"].update(range=[0, 1], showticklabels=False, showgrid=False)
         _empty(fig, "No forecast yet")
+    return fig.to_dict()
+
+
+def circuit_figure(state: dict[str, Any], zone: ZoneInfo, now: datetime, cars: list[Car]) -> Figure:
+    """The circuit over the night: each car's planned amps stacked (their windows as each car will use them), the
+    scheduler's own total, and the circuit's limit as a line."""
+    fig = _Fig()
+    circuit = obj(state.get("circuit"))
+    limit = num(circuit.get("max_amps"))
+    plans = [(car, windows(car.view, zone)) for car in cars]
+    load = sorted((t, a) for t, a in ((when(p.get("at"), zone), num(p.get("amps"))) for p in items(circuit.get("load")))
+                  if t is not None and a is not None)
+    times = sorted({t for _, wins in plans for w in wins for t in (w.start, w.end)} | {t for t, _ in load})
+    steps = [_amps_steps(wins, times) for _, wins in plans]
+    for i, (car, _) in enumerate(plans):
+        if not times:
+            break
+        colour = CAR_COLOURS[i % len(CAR_COLOURS)]
+        fig.add(x=[plot_x(t) for t in times], y=steps[i], mode="lines", name=car.name,
+                stackgroup="cars", line={"color": colour, "width": 1.5, "shape": "hv"}, fillcolor=colour + "66",
+                hovertemplate="%{y:.0f} A<extra>" + car.name + "</extra>")
+    if load:
+        fig.add(x=[plot_x(t) for t, _ in load], y=[a for _, a in load], mode="lines", name="planned total",
+                line={"color": INK, "width": 1, "dash": "dot", "shape": "hv"},
+                hovertemplate="%{y:.0f} A<extra>total</extra>")
+    start = min(times + [now])
+    end = max(times + [now + timedelta(hours=12)])
+    if limit is not None:
+        fig.add(x=[plot_x(start), plot_x(end)], y=[limit, limit], mode="lines", name=f"circuit {limit:.0f} A",
+                line={"color": NEEDED, "width": 2, "dash": "dash"}, hoverinfo="skip")
+    _vline(fig, now, "now", INK, "dot")
+    top = max([limit or 0.0] + [a for _, a in load] + [sum(col) for col in zip(*steps, strict=True)])
+    fig.layout["yaxis"].update(range=[0, max(top * 1.15, 1.0)], ticksuffix=" A")
+    fig.layout["hovermode"] = "x unified"
+    if not times:
+        _empty(fig, "No charging planned")
     return fig.to_dict()
 
 

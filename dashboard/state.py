@@ -15,15 +15,35 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-SCHEMA_VERSION = 1
+from service.state_schema import migrate
+
+# The newest version this dashboard draws. Its own, not the scheduler's: a scheduler that writes a newer file gets a
+# page saying so rather than a page half drawn (tests/test_dashboard_state.py holds the two equal in this repository).
+SCHEMA_VERSION = 2
+
+NULL = type(None)
 # Every top-level key the schema (docs/state-file.md) promises; a missing value is null, never absent.
-SECTIONS: dict[str, type | tuple[type, ...]] = {
-    "schema_version": int, "generated_at": str, "mode": (str, type(None)), "interval_min": (int, float, type(None)),
-    "time_zone": (str, type(None)), "vehicle": (dict, type(None)), "forecast": (dict, type(None)),
-    "events": (list, type(None)), "decision": (dict, type(None)), "plan": (dict, type(None)),
-    "history": (list, type(None)), "health": (dict, type(None)),
+COMMON: dict[str, type | tuple[type, ...]] = {
+    "schema_version": int, "generated_at": str, "mode": (str, NULL), "interval_min": (int, float, NULL),
+    "time_zone": (str, NULL), "forecast": (dict, NULL), "health": (dict, NULL),
 }
-KIND_NAMES = {dict: "an object", list: "a list", str: "text", int: "a number", float: "a number"}
+# A car's own sections: the top level of a v1 file, each entry of a v2 file's `vehicles`.
+CAR: dict[str, type | tuple[type, ...]] = {
+    "vehicle": (dict, NULL), "events": (list, NULL), "decision": (dict, NULL), "plan": (dict, NULL),
+    "history": (list, NULL),
+}
+SECTIONS = {**COMMON, **CAR}  # a v1 file (one car)
+SECTIONS_V2: dict[str, type | tuple[type, ...]] = {
+    **COMMON, "signal": (dict, NULL), "circuit": (dict, NULL), "vehicles": list,
+}
+CAR_V2: dict[str, type | tuple[type, ...]] = {"id": str, **CAR}
+# v2's per-car additions: checked when present, so a car drawn without them still shows the rest
+CAR_V2_OPTIONAL: dict[str, type | tuple[type, ...]] = {
+    "name": (str, NULL), "vin": (str, NULL), "departure": (str, NULL), "ready": (bool, NULL),
+    "waits_for": (str, NULL), "savings": (dict, NULL), "tesla": (dict, NULL), "planner": (dict, NULL),
+}
+KIND_NAMES = {dict: "an object", list: "a list", str: "text", int: "a number", float: "a number",
+              bool: "true or false"}
 DEFAULT_INTERVAL_MIN = 14.0
 STALE_INTERVALS = 3  # generated_at older than this many ticks: the scheduler has stopped
 
@@ -85,19 +105,27 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def validate(raw: Any) -> tuple[dict[str, Any] | None, Problem | None, ZoneInfo | None, datetime | None]:
-    """The state if it is whole enough to draw, else the problem naming what is missing or wrong."""
+    """The state, as v2, if it is whole enough to draw, else the problem naming what is missing or wrong.
+
+    A v1 file (one car) is checked as v1, so the message names the keys the file has, then migrated
+    (service.state_schema.migrate, the scheduler's own reading); a v2 file is checked section by section and car by car.
+    """
     if not isinstance(raw, dict):
         kind = KIND_NAMES.get(type(raw), type(raw).__name__)
         return None, Problem("The state file is not what the dashboard expects",
                              f"It holds {kind}, not a JSON object."), None, None
     version = raw.get("schema_version")
-    if isinstance(version, int) and version > SCHEMA_VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
         return None, Problem("The state file is newer than this dashboard",
-                             f"It has schema_version {version}; this dashboard reads version {SCHEMA_VERSION}. "
-                             "Update the dashboard to the scheduler's version."), None, None
-    missing = [key for key in SECTIONS if key not in raw]
-    wrong = [f"{key} should be {_kinds(kinds)}" for key, kinds in SECTIONS.items()
-             if key in raw and (not isinstance(raw[key], kinds) or isinstance(raw[key], bool))]
+                             f"It has schema_version {version}; this dashboard reads versions 1 to "
+                             f"{SCHEMA_VERSION}. Update the dashboard to the scheduler's version."), None, None
+    if isinstance(version, int) and not isinstance(version, bool) and version not in (1, SCHEMA_VERSION):
+        return None, Problem("The state file has an unknown schema version",
+                             f"It has schema_version {version!r}; this dashboard reads versions 1 to "
+                             f"{SCHEMA_VERSION}."), None, None
+    wrong = _check(raw, SECTIONS if version == 1 else SECTIONS_V2, "")  # unversioned: checked as today's
+    if version == SCHEMA_VERSION and isinstance(raw.get("vehicles"), list):
+        wrong += _check_cars(raw["vehicles"])
     generated_at = parse_time(raw.get("generated_at"))
     if "generated_at" in raw and isinstance(raw["generated_at"], str) and generated_at is None:
         wrong.append(f"generated_at {raw['generated_at']!r} is not an ISO 8601 time with its UTC offset")
@@ -106,18 +134,46 @@ def validate(raw: Any) -> tuple[dict[str, Any] | None, Problem | None, ZoneInfo 
         zone = ZoneInfo(raw.get("time_zone") or "UTC")
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         wrong.append(f"time_zone {raw.get('time_zone')!r} is not an IANA time zone")
-    if missing or wrong:
-        parts = []
-        if missing:
-            parts.append("It lacks " + ", ".join(missing) + ".")
-        if wrong:
-            parts.append("; ".join(wrong).capitalize() + ".")
-        return None, Problem("The state file is incomplete", " ".join(parts)), None, None
-    if version != SCHEMA_VERSION:
-        return None, Problem("The state file has an unknown schema version",
-                             f"It has schema_version {version!r}; this dashboard reads version {SCHEMA_VERSION}."), \
-            None, None
-    return raw, None, zone, generated_at
+    if wrong:
+        return None, Problem("The state file is incomplete", " ".join(_sentence(w) for w in wrong)), None, None
+    return migrate(raw), None, zone, generated_at
+
+
+def _check(raw: dict[str, Any], sections: dict[str, type | tuple[type, ...]], where: str,
+           optional: dict[str, type | tuple[type, ...]] | None = None) -> list[str]:
+    """'lacks …' for the missing keys, then one '… should be …' a key of the wrong kind; `where` names the car."""
+    missing = [key for key in sections if key not in raw]
+    out = [f"{where or 'it '}lacks " + ", ".join(missing)] if missing else []
+    for key, kinds in {**sections, **(optional or {})}.items():
+        if key in raw and not _is(raw[key], kinds):
+            out.append(f"{where}{key} should be {_kinds(kinds)}")
+    return out
+
+
+def _check_cars(cars: list[Any]) -> list[str]:
+    if not cars:
+        return ["vehicles is an empty list: the scheduler lists every car of its settings"]
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, car in enumerate(cars):
+        if not isinstance(car, dict):
+            out.append(f"vehicles[{i}] should be an object")
+            continue
+        name = car.get("id") if isinstance(car.get("id"), str) else None
+        out += _check(car, CAR_V2, f"vehicles[{i}]{f' ({name})' if name else ''} ", CAR_V2_OPTIONAL)
+        if name is not None and name in seen:
+            out.append(f"vehicles[{i}] repeats the id {name!r}: each car needs its own")
+        seen.add(name or "")
+    return out
+
+
+def _is(value: Any, kinds: type | tuple[type, ...]) -> bool:
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    return isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+
+
+def _sentence(text: str) -> str:
+    return text[0].upper() + text[1:] + "."
 
 
 def _kinds(kinds: type | tuple[type, ...]) -> str:

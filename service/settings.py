@@ -166,7 +166,7 @@ class Settings:
 
     def rules(self) -> RuleConfig:
         """The thresholds as the pure core wants them."""
-        names = {f.name for f in fields(RuleConfig)}
+        names = {f.name for f in fields(RuleConfig)} & {f.name for f in fields(self)}  # the rest: RuleConfig's
         return RuleConfig(**{k: getattr(self, k) for k in names})
 
     def secrets(self) -> list[str]:

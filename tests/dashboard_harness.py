@@ -74,4 +74,4 @@ def launch(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
-GRAPH_DRAWN = "#forecast-graph .main-svg .scatterlayer .trace"
+GRAPH_DRAWN = ".signal-graph .main-svg .trace"  # a car's signal chart, drawn by Plotly

@@ -98,7 +98,7 @@ def page_text(snapshot: Any, now: datetime = NOW) -> str:
     ("  \n", "The state file is empty", "has no content"),
     ('{"schema_version": 1, "generated_at": "2026-', "The state file is damaged", "not valid JSON"),
     ("[1, 2]", "not what the dashboard expects", "a list, not a JSON object"),
-    (json.dumps({"schema_version": 2}), "newer than this dashboard", "schema_version 2"),
+    (json.dumps({"schema_version": 3}), "newer than this dashboard", "schema_version 3"),
 ])
 def test_a_broken_file_is_named_with_what_is_wrong(tmp_path: Path, content: str | None, title: str,
                                                    detail: str) -> None:
@@ -137,7 +137,7 @@ def test_a_good_file_shows_plan_reasons_events_and_health(tmp_path: Path) -> Non
     for shown in ("Load is below the mean: 75 % of 32 A = 24 A", "Climbing gym", "13.1 kWh", "38 km", "36 min",
                   "distance unknown: no location", "HTTP 403: key not valid", "failing", "07:30", "tomorrow 01:00",
                   "key not valid; next try 20:05",
-                  "forecast-graph", "soc-graph", "history-graph", "needed 38 %"):
+                  "signal-graph-car1", "soc-graph-car1", "history-graph-car1", "needed 38 %"):
         assert shown in text, shown
     assert "stale-warning" not in text
 
@@ -221,7 +221,7 @@ def test_the_reader_rereads_only_when_the_file_changes(tmp_path: Path) -> None:
     tmp = write(tmp_path / "state.json.tmp", state_doc(vehicle=None))
     os.replace(tmp, path)  # how the scheduler writes it: a new inode
     second = reader.read()
-    assert second is not first and second.state is not None and second.state["vehicle"] is None
+    assert second is not first and second.state is not None and second.state["vehicles"][0]["vehicle"] is None
     path.unlink()
     assert reader.read().problem is not None and reader.read().problem.title == "No state file yet"
 
@@ -292,3 +292,80 @@ def test_the_dashboard_never_loads_the_api_clients() -> None:
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------ v1 and v2 files (the state file's schema 2)
+DATA = ROOT / "tests" / "data"
+
+
+def v2_doc() -> dict[str, Any]:
+    """Two cars on one 48 A circuit, planned on a price (a hand-made v2 file, tests/data/state_v2_two_cars.json)."""
+    doc: dict[str, Any] = json.loads((DATA / "state_v2_two_cars.json").read_text())
+    return doc
+
+
+def test_a_v1_file_is_read_as_one_car_of_v2_by_the_schedulers_own_migration(tmp_path: Path) -> None:
+    v1 = json.loads((DATA / "state_v1_demo.json").read_text())  # what `scheduler.py --demo --once` wrote in v1
+    assert v1["schema_version"] == 1
+    snap = read_snapshot(write(tmp_path / "state.json", v1))
+    assert snap.problem is None and snap.state is not None
+    assert snap.state["schema_version"] == 2
+    [car] = snap.state["vehicles"]
+    assert car["id"] == "car1" and car["name"] == v1["vehicle"]["name"]
+    for key in ("vehicle", "events", "decision", "plan", "planner", "history"):
+        assert car[key] == v1[key], key
+    assert car["tesla"] == v1["health"]["tesla"]
+    assert snap.state["circuit"]["max_amps"] is None
+    assert [p["value"] for p in snap.state["signal"]["points"]] == [p["load_mw"] for p in v1["forecast"]["points"]]
+    text = page_text(snap, snap.generated_at)
+    assert "car-picker" not in text and "circuit-graph" not in text  # one car looks as it always did
+    assert "Grid load and charging plan" in text and v1["decision"]["reasons"][0] in text
+    assert '"GW"' in text  # the load axis in GW, as before
+
+
+def test_a_v2_file_with_a_v1_layout_names_what_v2_needs(tmp_path: Path) -> None:
+    snap = read_snapshot(write(tmp_path / "state.json", state_doc(schema_version=2)))
+    assert snap.problem is not None and snap.problem.title == "The state file is incomplete"
+    assert "It lacks signal, circuit, vehicles." in snap.problem.detail
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d["vehicles"][1].pop("plan"), "Vehicles[1] (car2) lacks plan."),
+    (lambda d: d["vehicles"][0].pop("id"), "Vehicles[0] lacks id."),
+    (lambda d: d["vehicles"][1].update(ready="yes"), "Vehicles[1] (car2) ready should be true or false or null."),
+    (lambda d: d["vehicles"][0].update(events={}), "Vehicles[0] (car1) events should be a list or null."),
+    (lambda d: d["vehicles"][1].update(id="car1"), "Vehicles[1] repeats the id 'car1': each car needs its own."),
+    (lambda d: d.update(vehicles=[]), "Vehicles is an empty list"),
+    (lambda d: d.update(vehicles=[d["vehicles"][0], "car2"]), "Vehicles[1] should be an object."),
+    (lambda d: d.update(circuit=48), "Circuit should be an object or null."),
+    (lambda d: d.pop("signal"), "It lacks signal."),
+])
+def test_a_v2_file_is_checked_car_by_car(tmp_path: Path, change: Any, words: str) -> None:
+    doc = v2_doc()
+    change(doc)
+    snap = read_snapshot(write(tmp_path / "state.json", doc))
+    assert snap.problem is not None and snap.state is None
+    assert words in snap.problem.detail, snap.problem.detail
+    assert "Traceback" not in page_text(snap)
+
+
+def test_a_good_v2_file_passes_as_it_is(tmp_path: Path) -> None:
+    doc = v2_doc()
+    snap = read_snapshot(write(tmp_path / "state.json", doc))
+    assert snap.problem is None and snap.state == doc
+    doc["signal"] = doc["circuit"] = None  # null sections are allowed: a car alone, before any signal
+    assert read_snapshot(write(tmp_path / "state.json", doc)).problem is None
+
+
+@pytest.mark.parametrize("version, title", [(3, "newer than this dashboard"), (0, "unknown schema version"),
+                                            (True, "incomplete")])
+def test_a_file_of_another_version_is_named(tmp_path: Path, version: Any, title: str) -> None:
+    snap = read_snapshot(write(tmp_path / "state.json", {**v2_doc(), "schema_version": version}))
+    assert snap.problem is not None and title in snap.problem.title, snap.problem
+
+
+def test_the_dashboard_draws_the_version_the_scheduler_writes() -> None:
+    """A new schema version on the scheduler's side must come with a dashboard that draws it."""
+    from dashboard import state
+    from service import state_schema
+    assert state.SCHEMA_VERSION == state_schema.SCHEMA_VERSION
