@@ -6,11 +6,14 @@ import argparse
 import json
 import sys
 import time
+from zoneinfo import ZoneInfo
 
-from backtest.data import DataError, load_grid, load_sessions, zone_of
+from backtest.data import DataError, Grid, load_grid, load_sessions, zone_of
 from backtest.metrics import format_table, metrics
 from backtest.policies import POLICIES, make_policies
+from backtest.prices import Prices, price_series, tariff_prices
 from charge_logic.config import RuleConfig
+from charge_logic.objective import Objective
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,6 +40,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(policies immediate, oracle, planner; metrics per car and for the site)")
     p.add_argument("--circuit-amps", type=int, metavar="A",
                    help="with --cars 2: the circuit both cars share, in amps (at least one car's minimum, 5)")
+    p.add_argument("--objective", choices=[o.value for o in (Objective.LOAD, Objective.COST)], default="load",
+                   help="what seed, cheapest, the planner and the oracle minimise: grid load (default) or cost "
+                        "(the --tariff or --price; ties broken by the load forecast)")
+    p.add_argument("--tariff", metavar="FILE",
+                   help="a URDB rate (.json, as OpenEI's API returns it) or a file holding the hand-written TOU form "
+                        "(e.g. '0.12, 16-21 0.38 weekdays'), read at each hour's local time: adds cost_per_kwh and "
+                        "cost_capture to every policy")
+    p.add_argument("--price", metavar="FILE",
+                   help="an hourly price series instead: CSV interval_start_utc,price ($/kWh); known 36 h ahead")
 
 
 
@@ -53,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
                             f"not {args.short_risk_pct:g}")
         zone = zone_of(args.tz)
         grid = load_grid(args.grid)
+        prices = _prices(args, grid, zone)
+        objective = Objective(getattr(args, "objective", None) or "load")
         if args.scenario == "calendar":
             from backtest.calendar_scenario import run_calendar
 
@@ -65,10 +79,12 @@ def run(args: argparse.Namespace) -> int:
             from backtest.replay import replay
 
             sessions, skipped = load_sessions(args.sessions, zone, grid)
-            policies = make_policies(args.policy, args.short_risk_pct, per_station=args.learn == "station")
+            policies = make_policies(args.policy, args.short_risk_pct, objective, per_station=args.learn == "station")
             result = replay(grid, sessions, policies, zone,
-                            tick_min=args.tick_min, skipped=skipped, progress=not args.quiet)
+                            tick_min=args.tick_min, skipped=skipped, progress=not args.quiet, prices=prices)
             title = f"{args.sessions} × {args.grid} ({args.tz})"
+            if prices is not None:
+                title += f", {prices.name}, objective {objective.value}"
     except (DataError, OSError) as exc:
         print(f"backtest: {exc}", file=sys.stderr)
         return 2
@@ -77,9 +93,26 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(table, f"{title}: {result.sessions} sessions, {result.skipped} skipped, {runtime:.1f} s"))
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"sessions": result.sessions, "skipped": result.skipped, "runtime_s": runtime,
+            extra = {} if prices is None else {"prices": prices.name, "objective": objective.value}
+            json.dump({"sessions": result.sessions, "skipped": result.skipped, "runtime_s": runtime, **extra,
                        "policies": table}, fh, indent=2)
     return 0
+
+
+def _prices(args: argparse.Namespace, grid: Grid, zone: ZoneInfo) -> Prices | None:
+    """The --tariff or --price given (not both); --objective cost needs one."""
+    tariff, price = getattr(args, "tariff", None), getattr(args, "price", None)
+    if tariff and price:
+        raise DataError("give --tariff FILE or --price FILE, not both")
+    if getattr(args, "objective", "load") == "cost" and not (tariff or price):
+        raise DataError("--objective cost needs --tariff FILE (a URDB rate) or --price FILE (interval_start_utc,price)")
+    if (tariff or price) and args.scenario == "calendar":
+        raise DataError("--tariff/--price score the sessions replay; the calendar scenario does not take them yet")
+    if tariff:
+        return tariff_prices(tariff, grid, zone)
+    if price:
+        return price_series(price, grid)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,12 +6,20 @@ from backtest.replay import READY_SHARE, Result
 
 METRICS = ("load_weighted_mw", "capture", "deliverable_kwh", "ready_rate", "shortfall_pct", "commands_per_session",
            "wakes_per_session", "runtime_s")
+MONEY = ("cost_per_kwh", "cost_capture")  # with a tariff or price (BENCHMARK.md, "Money")
 
 
 def load_weighted(result: Result, name: str) -> float:
     out = result.outcomes[name]
     energy = sum(out.delivered)
     return sum(out.lw) / energy if energy > 0 else float("nan")
+
+
+def cost_per_kwh(result: Result, name: str) -> float:
+    """Σ(energy × price of its hour) / Σ energy, over the energy of hours whose price is known ($/kWh)."""
+    out = result.outcomes[name]
+    energy = sum(out.priced)
+    return sum(out.cost) / energy if energy > 0 else float("nan")
 
 
 def metrics(result: Result) -> dict[str, dict[str, float]]:
@@ -36,14 +44,26 @@ def metrics(result: Result) -> dict[str, dict[str, float]]:
             "wakes_per_session": sum(out.wakes) / n,
             "runtime_s": out.seconds,
         }
+    if result.priced:
+        c_imm = cost_per_kwh(result, "immediate") if "immediate" in result.outcomes else float("nan")
+        c_orc = cost_per_kwh(result, "oracle") if "oracle" in result.outcomes else float("nan")
+        gain = c_imm - c_orc
+        for name in result.outcomes:
+            c = cost_per_kwh(result, name)
+            table[name]["cost_per_kwh"] = c
+            table[name]["cost_capture"] = (c_imm - c) / gain if gain > 0 else float("nan")
     return table
 
 
 def format_table(table: dict[str, dict[str, float]], title: str = "") -> str:
-    heads = ("policy", "load_w_MW", "capture", "ready", "short_%", "cmd/sess", "wake/sess", "time_s")
-    keys = ("load_weighted_mw", "capture", "ready_rate", "shortfall_pct", "commands_per_session", "wakes_per_session",
-            "runtime_s")
-    fmt = ("{:.1f}", "{:.3f}", "{:.4f}", "{:.2f}", "{:.2f}", "{:.3f}", "{:.1f}")
+    heads: tuple[str, ...] = ("policy", "load_w_MW", "capture", "ready", "short_%", "cmd/sess", "wake/sess", "time_s")
+    keys: tuple[str, ...] = ("load_weighted_mw", "capture", "ready_rate", "shortfall_pct", "commands_per_session",
+                             "wakes_per_session", "runtime_s")
+    fmt: tuple[str, ...] = ("{:.1f}", "{:.3f}", "{:.4f}", "{:.2f}", "{:.2f}", "{:.3f}", "{:.1f}")
+    if table and all("cost_per_kwh" in row for row in table.values()):
+        heads = heads[:3] + ("$/kWh", "cost_capt") + heads[3:]
+        keys = keys[:2] + MONEY + keys[2:]
+        fmt = fmt[:2] + ("{:.4f}", "{:.3f}") + fmt[2:]
     lines = [title] if title else []
     lines.append("| " + " | ".join(heads) + " |")
     lines.append("|" + "|".join("---" for _ in heads) + "|")

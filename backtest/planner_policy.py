@@ -22,6 +22,7 @@ from backtest.view import SessionView
 from charge_logic.config import RuleConfig
 from charge_logic.household_planner import HouseholdPlanner, Tuning
 from charge_logic.models import CHARGING, COMPLETE, DriverEstimate, ForecastPoint, Trip, VehicleSnapshot
+from charge_logic.objective import Objective, planning_series
 from charge_logic.power import battery_pct
 from charge_logic.rules import decide
 from charge_logic.vehicle_plan import VehiclePlan, plan_for_vehicle
@@ -31,10 +32,12 @@ SESSIONS_BATTERY_KWH = 200.0  # more than any session takes: the files say nothi
 FAR_S = 14 * 86400.0  # a "charge now at N A" runs until the car is full or gone
 
 
-def sessions_config(short_risk_pct: float = RuleConfig.short_risk_pct) -> RuleConfig:
-    """The daemon's settings for a car of the sessions files: the benchmark's charger, the default rules."""
+def sessions_config(short_risk_pct: float = RuleConfig.short_risk_pct,
+                    objective: Objective = Objective.LOAD) -> RuleConfig:
+    """The daemon's settings for a car of the sessions files: the benchmark's charger, the default rules, and the
+    owner's OBJECTIVE."""
     return RuleConfig(max_amps=MAX_AMPS, min_amps=MIN_AMPS, battery_kwh=SESSIONS_BATTERY_KWH,
-                      short_risk_pct=short_risk_pct)
+                      short_risk_pct=short_risk_pct, objective=objective)
 
 
 def snapshot(view: SessionView, config: RuleConfig, arrival_soc: float) -> VehicleSnapshot:
@@ -53,16 +56,28 @@ def forecast_points(view: SessionView) -> list[ForecastPoint]:
             for j, v in enumerate(view.forecast) if v is not None]
 
 
-class _Forecasts:
-    """The forecast as points, made once an hour: the sessions of one tick share it."""
+def price_points(view: SessionView) -> list[ForecastPoint]:
+    """The price ahead ($/kWh in `load_mw`, as charge_logic.objective.Signal holds any series)."""
+    return [ForecastPoint(datetime.fromtimestamp(view.forecast_start + 3600.0 * j, UTC), v)
+            for j, v in enumerate(view.price) if v is not None]
 
-    def __init__(self) -> None:
+
+def signal_points(view: SessionView, objective: Objective) -> list[ForecastPoint]:
+    """What the daemon plans on for `objective`: charge_logic.objective.planning_series of what the view knows."""
+    return planning_series(objective, forecast_points(view), price_points(view))
+
+
+class _Forecasts:
+    """The objective's series as points, made once an hour: the sessions of one tick share it."""
+
+    def __init__(self, objective: Objective = Objective.LOAD) -> None:
+        self.objective = objective
         self.start: float | None = None
         self.points: list[ForecastPoint] = []
 
     def __call__(self, view: SessionView) -> list[ForecastPoint]:
         if view.forecast_start != self.start:
-            self.start, self.points = view.forecast_start, forecast_points(view)
+            self.start, self.points = view.forecast_start, signal_points(view, self.objective)
         return self.points
 
 
@@ -75,7 +90,7 @@ class _Daemon(Policy):
         self.config = config or sessions_config()
         self.trips = trips
         self.arrival_soc = arrival_soc
-        self.forecast = _Forecasts()
+        self.forecast = _Forecasts(self.config.objective)
 
     def inputs(self, view: SessionView) -> tuple[datetime, VehicleSnapshot, list[ForecastPoint], Sequence[Trip]]:
         now = datetime.fromtimestamp(view.now, view.zone)

@@ -14,6 +14,7 @@ from backtest.data import HOUR
 from backtest.replay import MAX_AMPS, VOLTS, Policy, PushedPlan, Truth
 from backtest.view import SessionView
 from charge_logic.config import RuleConfig
+from charge_logic.objective import Objective
 
 FAR = 14 * 86400.0  # a "charge now" window runs until the car is full or gone
 DEFAULT_KWH = 10.0  # cheapest's energy before a station has any history (BENCHMARK.md)
@@ -72,7 +73,8 @@ class Cheapest(Policy):
 
     name = "cheapest"
 
-    def __init__(self) -> None:
+    def __init__(self, objective: Objective = Objective.LOAD) -> None:
+        self.objective = objective  # cost: the lowest-price hours, ties broken by the load forecast
         self.seen = 0
         self.energies: dict[str, list[float]] = {}  # per station, learned as sessions end
 
@@ -99,8 +101,10 @@ class Cheapest(Policy):
         energy = view.requested_energy_kwh if view.requested_energy_kwh is not None else self.median(view)
         if end <= view.now:
             return ((view.now, view.now + FAR, MAX_AMPS),)
-        h0 = view.forecast_start
-        values = {int(round(h0 / HOUR)) + j: v for j, v in enumerate(view.forecast)}
+        from backtest.planner_policy import signal_points
+
+        values: dict[int, float | None] = {int(round(p.start.timestamp() / HOUR)): p.load_mw
+                                           for p in signal_points(view, self.objective)}
         plan = fill_cheapest(view.now, end, energy, values)
         return plan or ((view.now, view.now, 0),)
 
@@ -110,6 +114,9 @@ class Oracle(Policy):
 
     name = "oracle"
     needs_truth = True
+
+    def __init__(self, objective: Objective = Objective.LOAD) -> None:
+        self.objective = objective  # cost: the cheapest hours (ties: the lower load), else the lowest load
 
     def on_tick_with_truth(self, view: SessionView, memo: dict, truth: Truth) -> PushedPlan | None:
         if memo:
@@ -123,11 +130,15 @@ class Oracle(Policy):
             if v is not None:
                 a = max(view.now, grid.hour0 + h * HOUR)
                 b = min(truth.departure, grid.hour0 + (h + 1) * HOUR)
-                slots.append((v, a, b))
+                if self.objective is Objective.COST:
+                    usd = truth.price[h] if 0 <= h < len(truth.price) else None
+                    slots.append((math.inf if usd is None else usd, v, a, b))
+                else:
+                    slots.append((v, 0.0, a, b))
             h += 1
         slots.sort()
         chosen, left = [], truth.energy_kwh
-        for _, a, b in slots:
+        for _, _, a, b in slots:
             if left <= 1e-9:
                 break
             cap = FULL_KW * (b - a) / HOUR
@@ -139,15 +150,19 @@ class Oracle(Policy):
 POLICIES = ("immediate", "seed", "cheapest", "oracle", "planner")
 
 
-def make_policies(names: Sequence[str] | None, short_risk_pct: float = RuleConfig.short_risk_pct, *,
-                  per_station: bool = False) -> list[Policy]:
+def make_policies(names: Sequence[str] | None, short_risk_pct: float = RuleConfig.short_risk_pct,
+                  objective: Objective = Objective.LOAD, *, per_station: bool = False) -> list[Policy]:
     """The policies asked for, in BENCHMARK.md's order; immediate and oracle always (capture is measured on them).
+    `objective`: what seed, cheapest, the planner and the oracle minimise (cost: the replay's tariff or price).
     `per_station`: the planner learns each charge point's habits and risk price from its own sessions only."""
     from backtest.planner_policy import DaemonPlanner, DaemonSeed, sessions_config
 
+    def config() -> RuleConfig:
+        return sessions_config(short_risk_pct, objective)
+
     table: dict[str, Callable[[], Policy]] = {
-        "immediate": Immediate, "seed": lambda: DaemonSeed(sessions_config(short_risk_pct)), "cheapest": Cheapest,
-        "oracle": Oracle, "planner": lambda: DaemonPlanner(sessions_config(short_risk_pct), per_station=per_station)}
+        "immediate": Immediate, "seed": lambda: DaemonSeed(config()), "cheapest": lambda: Cheapest(objective),
+        "oracle": lambda: Oracle(objective), "planner": lambda: DaemonPlanner(config(), per_station=per_station)}
     wanted = list(names or POLICIES)
     for needed in ("immediate", "oracle"):
         if needed not in wanted:

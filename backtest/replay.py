@@ -18,6 +18,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from backtest.data import HOUR, Grid, Session
+from backtest.prices import Prices
 from backtest.view import FORECAST_HOURS, RECENT_LOAD_HOURS, History, SessionView
 from charge_logic.household import PastSession
 
@@ -31,20 +32,23 @@ PushedPlan = tuple[Window, ...]
 
 
 class Truth:
-    """What only the oracle may know: the session's actual departure and energy, and the grid's actual load."""
+    """What only the oracle may know: the session's actual departure and energy, the grid's actual load, and the
+    price of every hour."""
 
-    __slots__ = ("departure", "energy_kwh", "grid")
+    __slots__ = ("departure", "energy_kwh", "grid", "price")
 
-    def __init__(self, session: Session, grid: Grid) -> None:
+    def __init__(self, session: Session, grid: Grid, price: Sequence[float | None] = ()) -> None:
         self.departure = session.departure
         self.energy_kwh = session.delivered_energy_kwh
         self.grid = grid
+        self.price = price
 
 
 class Car:
     """One session's car under one policy: the plan it holds, what it has taken, and the bill."""
 
-    __slots__ = ("plan", "cap", "t", "delivered", "full", "last_charge", "commands", "wakes", "lw", "memo")
+    __slots__ = ("plan", "cap", "t", "delivered", "full", "last_charge", "commands", "wakes", "lw", "memo", "cost",
+                 "priced")
 
     def __init__(self, cap: float, t: float) -> None:
         self.plan: PushedPlan = ()
@@ -56,15 +60,18 @@ class Car:
         self.commands = 0
         self.wakes = 0
         self.lw = 0.0  # Σ energy × actual load of its hour
+        self.cost = 0.0  # Σ energy × price of its hour ($), with a tariff or price
+        self.priced = 0.0  # Σ energy in hours whose price is known
         self.memo: dict = {}
 
-    def advance(self, t1: float, grid: Grid) -> None:
-        """Follow the plan from self.t to t1."""
+    def advance(self, t1: float, grid: Grid, price: Sequence[float | None] = ()) -> None:
+        """Follow the plan from self.t to t1; `price`: $/kWh per grid hour (the bill), when given."""
         t0 = self.t
         self.t = t1
         if self.full or t1 <= t0:
             return
         hour0, load = grid.hour0, grid.load
+        n_price = len(price)
         for ws, we, amps in self.plan:
             a = ws if ws > t0 else t0
             b = we if we < t1 else t1
@@ -80,14 +87,21 @@ class Car:
                 if mw is not None:
                     e = kw * (seg - a) / HOUR
                     room = self.cap - self.delivered
+                    usd = price[h] if h < n_price else None
                     if e >= room:
                         self.delivered = self.cap
                         self.lw += room * mw
+                        if usd is not None:
+                            self.cost += room * usd
+                            self.priced += room
                         self.full = True
                         self.last_charge = a + room / kw * HOUR
                         return
                     self.delivered += e
                     self.lw += e * mw
+                    if usd is not None:
+                        self.cost += e * usd
+                        self.priced += e
                     self.last_charge = seg
                 a = seg
 
@@ -118,6 +132,8 @@ class Outcome:
     commands: list[int] = field(default_factory=list)
     wakes: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    cost: list[float] = field(default_factory=list)  # $ per session, with a tariff or price
+    priced: list[float] = field(default_factory=list)  # kWh per session in hours whose price is known
 
 
 @dataclass
@@ -127,6 +143,7 @@ class Result:
     runtime_s: float
     deliverable: list[float]
     outcomes: dict[str, Outcome]
+    priced: bool = False  # a tariff or price was given: the money metrics mean something
 
 
 def deliverable_kwh(session: Session, grid: Grid) -> float:
@@ -165,8 +182,12 @@ class Progress:
 
 def replay(grid: Grid, sessions: Sequence[Session], policies: Sequence[Policy], zone: ZoneInfo, *,
            tick_min: float = 15.0, skipped: int = 0, progress: bool = True,
-           label: str = "replay", on_push: Callable | None = None) -> Result:
+           label: str = "replay", on_push: Callable | None = None, prices: Prices | None = None) -> Result:
+    """`prices`: a tariff or price series (backtest.prices): every policy's bill is counted, and policies see the
+    price of the hours ahead as far as it is known (`SessionView.price`)."""
     started = time.perf_counter()
+    price: tuple[float | None, ...] = prices.values if prices is not None else ()
+    ahead = prices.ahead_h if prices is not None else 0
     tick = tick_min * 60.0
     if tick <= 0:
         raise ValueError("--tick-min must be > 0")
@@ -185,10 +206,11 @@ def replay(grid: Grid, sessions: Sequence[Session], policies: Sequence[Policy], 
     cars: dict[int, list[Car]] = {}
     deliverable = [0.0] * len(sessions)
     outcomes = {p.name: Outcome([0.0] * len(sessions), [0.0] * len(sessions), [0] * len(sessions),
-                                [0] * len(sessions)) for p in policies}
+                                [0] * len(sessions), cost=[0.0] * len(sessions), priced=[0.0] * len(sessions))
+                for p in policies}
     seconds = [0.0] * len(policies)
     bar = Progress(len(events), label, enabled=progress)
-    f_cache: tuple[float, tuple, float, tuple] | None = None
+    f_cache: tuple[float, tuple, float, tuple, tuple] | None = None
     for done, (t, kind, i) in enumerate(events):
         if done % 2000 == 0:
             bar.update(done)
@@ -197,10 +219,11 @@ def replay(grid: Grid, sessions: Sequence[Session], policies: Sequence[Policy], 
             for p_i, policy in enumerate(policies):
                 c0 = time.perf_counter()
                 car = cars[i][p_i]
-                car.advance(s.departure, grid)
+                car.advance(s.departure, grid, price)
                 out = outcomes[policy.name]
                 out.delivered[i], out.lw[i], out.commands[i], out.wakes[i] = car.delivered, car.lw, car.commands, \
                     car.wakes
+                out.cost[i], out.priced[i] = car.cost, car.priced
                 seconds[p_i] += time.perf_counter() - c0
             del cars[i]
             deliverable[i] = deliverable_kwh(s, grid)
@@ -212,18 +235,19 @@ def replay(grid: Grid, sessions: Sequence[Session], policies: Sequence[Policy], 
             h_next = int(-((grid.hour0 - t) // HOUR))  # first hour starting at or after t
             h_done = int((t - grid.hour0) // HOUR)  # hours before this one have ended
             f_cache = (t, grid.forecast[max(0, h_next): max(0, h_next + FORECAST_HOURS)],
-                       grid.hour0 + h_done * HOUR, grid.load[max(0, h_done - RECENT_LOAD_HOURS): max(0, h_done)])
-        _, forecast, recent_end, recent = f_cache
+                       grid.hour0 + h_done * HOUR, grid.load[max(0, h_done - RECENT_LOAD_HOURS): max(0, h_done)],
+                       price[max(0, h_next): max(0, h_next + ahead)])
+        _, forecast, recent_end, recent, price_ahead = f_cache
         history = History(finished, len(finished))
         fstart = grid.hour0 + int(-((grid.hour0 - t) // HOUR)) * HOUR
         for p_i, policy in enumerate(policies):
             c0 = time.perf_counter()
             car = cars[i][p_i]
-            car.advance(t, grid)
+            car.advance(t, grid, price)
             view = SessionView(t, zone, s.arrival, s.station_id, s.estimated_departure, s.requested_energy_kwh,
-                               car.delivered, car.full, fstart, forecast, recent_end, recent, history)
+                               car.delivered, car.full, fstart, forecast, recent_end, recent, history, price_ahead)
             if policy.needs_truth:
-                plan = policy.on_tick_with_truth(view, car.memo, Truth(s, grid))  # type: ignore[attr-defined]
+                plan = policy.on_tick_with_truth(view, car.memo, Truth(s, grid, price))  # type: ignore[attr-defined]
             else:
                 plan = policy.on_tick(view, car.memo)
             if plan is not None:
@@ -234,4 +258,4 @@ def replay(grid: Grid, sessions: Sequence[Session], policies: Sequence[Policy], 
     bar.update(len(events))
     for p_i, policy in enumerate(policies):
         outcomes[policy.name].seconds = seconds[p_i]
-    return Result(len(sessions), skipped, time.perf_counter() - started, deliverable, outcomes)
+    return Result(len(sessions), skipped, time.perf_counter() - started, deliverable, outcomes, prices is not None)

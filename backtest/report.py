@@ -132,6 +132,42 @@ def cars(folder: Path) -> list[str]:
     return out
 
 
+# The money runs (scripts/backtest_all.sh: money_<rate>_<sessions>.json): each real URDB rate of data/tariffs/ on
+# the grid of the utility's own region, --objective cost
+TARIFFS = (("pge_bev-2-s", "CISO", "PG&E BEV-2-S (URDB 6757525f259975f54b0eccbf)"),
+           ("dominion_gs-3", "PJM", "Dominion Energy Virginia GS-3 (URDB 64fa78e8f757c94ea209a3a1)"))
+MONEY_COLS = (("cost_per_kwh", "$/kWh", "{:.5f}"), ("cost_capture", "cost capture", "{:.3f}"),
+              ("ready_rate", "ready", "{:.4f}"), ("commands_per_session", "commands/session", "{:.2f}"),
+              ("capture", "load capture", "{:.3f}"))
+MONEY_ORDER = ("planner", "seed", "cheapest", "immediate", "oracle")
+
+
+def money(folder: Path) -> list[str]:
+    """BENCHMARK.md's "Money": two real US time-of-use rates, --objective cost, on both sessions files."""
+    out: list[str] = []
+    for key, grid, title in TARIFFS:
+        for sessions in ("acn_caltech", "home_norway"):
+            path = folder / f"money_{key}_{sessions}.json"
+            if not path.exists():
+                continue
+            data = json.loads(path.read_text())
+            out.append(f"### {title} × {sessions} × {grid} ({ZONES[grid]}): {data['sessions']:,} sessions\n")
+            out.append("| policy | " + " | ".join(c[1] for c in MONEY_COLS) + " |")
+            out.append("|---" * (len(MONEY_COLS) + 1) + "|")
+            pol = data["policies"]
+            for name in [n for n in MONEY_ORDER if n in pol] + [n for n in pol if n not in MONEY_ORDER]:
+                cells = [c[2].format(pol[name][c[0]]) for c in MONEY_COLS]
+                out.append(f"| {'**planner**' if name == 'planner' else name} | " + " | ".join(cells) + " |")
+            out.append("")
+    if not out:
+        return []
+    return ["## Money: two US time-of-use rates (`--objective cost --tariff FILE`)\n",
+            "The rates are real URDB records (data/tariffs/README.md), read at each hour's local time in the zone of\n"
+            "the utility's grid. **$/kWh**: Σ(energy × price of its hour) / Σ energy; **cost capture**: the share of\n"
+            "the perfect-hindsight saving (the oracle here minimises cost). Every policy plans on the price, ties\n"
+            "broken by the load forecast; **load capture** is the grid-load capture of the same run.\n", *out]
+
+
 def report(folder: Path) -> str:
     out = [HEAD, *summary(folder)]
     for key, title in SETS:
@@ -146,6 +182,7 @@ def report(folder: Path) -> str:
             out.extend(table(data))
             out.append("")
     out.extend(cars(folder))
+    out.extend(money(folder))
     out.extend(runtime(folder))
     return "\n".join(out)
 

@@ -57,6 +57,9 @@ class SessionView:
     recent_load_end: float  # actual load_mw of the hours ending at or before this time
     recent_load: tuple[float | None, ...]  # the last week of actual load, oldest first
     history: History
+    # $/kWh for the hours from forecast_start, as far as the price is known ahead (a tariff further than the load
+    # forecast, a published price as far); empty without a tariff or price
+    price: tuple[float | None, ...] = ()
 
     def local(self, ts: float) -> datetime:
         return datetime.fromtimestamp(ts, self.zone)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from charge_logic.config import RuleConfig
 from charge_logic.forecast_stats import ForecastStats
 from charge_logic.models import VehicleSnapshot
+from charge_logic.objective import KINDS, Objective
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,24 @@ def days_text(days: float) -> str:
     return f"{days:g}-day"
 
 
+def _scale(objective: Objective, mean: float) -> tuple[float, str, str]:
+    """(divisor, unit, format) the objective's values read best in: GW for a big grid, cents of a $ kept as $."""
+    if objective is Objective.LOAD:
+        return (1000.0, "GW", ".1f") if abs(mean) >= 10_000 else (1.0, "MW", ",.0f")
+    return 1.0, KINDS[objective].unit, ".3f" if abs(mean) < 1 else ".2f"
+
+
 def forecast_amps(stats: ForecastStats | None, config: RuleConfig, top: int) -> AmpsChoice:
-    """The seed rule: the busier the grid this hour compared with the coming days, the smaller the share."""
+    """The seed rule: the busier the grid (or the dearer or dirtier the hour, as config.objective says) this hour
+    compared with the coming days, the smaller the share."""
+    objective = Objective(config.objective)
+    name = "load" if objective is Objective.LOAD else KINDS[objective].name
     if stats is None:
-        return AmpsChoice(top, f"No load forecast for the coming {days_text(config.forecast_days)} window: "
+        return AmpsChoice(top, f"No {name} forecast for the coming {days_text(config.forecast_days)} window: "
                                f"charging at the full {max_text(config, top)} to be ready by departure")
     mean, std, load = stats.mean_mw, stats.std_mw, stats.current_mw
     period = f"{days_text(config.forecast_days)} mean"
-    k, unit = (1000.0, "GW") if abs(mean) >= 10_000 else (1.0, "MW")
-    fmt = ".1f" if unit == "GW" else ",.0f"
+    k, unit, fmt = _scale(objective, mean)
 
     def mw(x: float) -> str:
         return f"{x / k:{fmt}}"
@@ -61,7 +71,7 @@ def forecast_amps(stats: ForecastStats | None, config: RuleConfig, top: int) -> 
         pct, where = config.amps_pct_very_low_load, f"below the {period} − σ ({mw(mean)} − {mw(std)} {unit})"
     amps = clamp_amps(top * pct / 100, config, top)
     hour = "" if stats.covers_now else " (next forecast hour)"
-    text = f"Forecast load {mw(load)} {unit}{hour} is {where}: {pct} % of {max_text(config, top)} = {amps} A"
+    text = f"Forecast {name} {mw(load)} {unit}{hour} is {where}: {pct} % of {max_text(config, top)} = {amps} A"
     if amps > math.floor(top * pct / 100 + 0.5):
         text += f" (raised to the {amps} A minimum)"
     return AmpsChoice(amps, text)

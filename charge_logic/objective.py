@@ -37,7 +37,11 @@ KINDS = {
     Objective.CO2: SignalKind(Objective.CO2, "CO₂", "kg/kWh"),
 }
 
-TIE_WEIGHT = 1e-3  # a tie-break series moves the primary by at most this share of the primary's own spread
+# A tie-break series moves the primary by at most this share of the primary's own spread. It must only break ties:
+# the household planner weighs the signal a plan saves against the risk of leaving the car short, and a tie-break
+# worth more than a tiny risk would push a start later into a flat off-peak block (lower load at 01:00 than at 00:00)
+# for nothing the owner pays — the first off-peak hour costs the same and is the safer start.
+TIE_WEIGHT = 1e-6
 
 
 @dataclass(frozen=True)
@@ -78,3 +82,15 @@ def hours(start: datetime, span_h: float) -> tuple[datetime, datetime]:
     """The hour start of `start` and the end `span_h` later: the span a tariff series is built over."""
     t = start.replace(minute=0, second=0, microsecond=0)
     return t, t + timedelta(hours=span_h)
+
+
+def planning_series(objective: Objective, load: Sequence[ForecastPoint], price: Sequence[ForecastPoint] = (),
+                    co2: Sequence[ForecastPoint] = ()) -> list[ForecastPoint]:
+    """The series the planner and the amps bands are given for `objective`: its own series, ties broken by the others
+    (cost: by the grid's load, then CO₂; CO₂: by price, then load). LOAD is the load forecast alone, as before. An
+    objective whose series is empty (a price source down) falls back to the load forecast, so the car still plans."""
+    if objective is Objective.COST and price:
+        return with_tie_breaks(price, load, co2)
+    if objective is Objective.CO2 and co2:
+        return with_tie_breaks(co2, price, load)
+    return list(load)

@@ -267,6 +267,11 @@ def choose(t0: float, signal: np.ndarray, stay_slots: np.ndarray, energy: np.nda
                   float(score[0]), alts, alt_risk)
 
 
+def _value(v: float) -> str:
+    """A signal value as the owner reads it: whole MW, or a price of cents as $0.123."""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3f}"
+
+
 def _local(t: datetime, like: datetime) -> str:
     return t.astimezone(like.tzinfo).strftime("%a %H:%M")
 
@@ -399,8 +404,8 @@ def _choice_reasons(c: Choice, needs: Sequence[Need], stay: np.ndarray, energy: 
                        f"{_local(slots.at(c.must), now)}, in case the car leaves early (earliest expected: "
                        f"{early:.1f} h from now)")
         out.append(f"charge from {_local(slots.at(c.start), now)} at {amps} A in the hours of lowest {objective}: "
-                   f"{c.score:,.0f} {unit} on average while charging, against {c.score_now:,.0f} {unit} charging at "
-                   f"once ({100 * (c.score_now - c.score) / max(abs(c.score_now), 1e-9):.1f} % lower)")
+                   f"{_value(c.score)} {unit} on average while charging, against {_value(c.score_now)} {unit} "
+                   f"charging at once ({100 * (c.score_now - c.score) / max(abs(c.score_now), 1e-9):.1f} % lower)")
     if len(needs) > 1:
         earliest = _local(min(n.departure for n in needs), now)
         share = "every departure time" if c.ready >= 0.995 else f"{100 * c.ready:.0f} % of the departure times"

@@ -16,8 +16,10 @@ from charge_logic.config import RuleConfig
 from charge_logic.household_planner import HOME, HouseholdPlanner
 from charge_logic.localtime import next_local
 from charge_logic.models import COMPLETE, ChargeWindow, DriverEstimate, ForecastPoint, Trip, VehicleSnapshot
+from charge_logic.objective import KINDS, Objective
 from charge_logic.planner import SLOT_MIN, Need, forecast_signal, plan_charging
 from charge_logic.power import Charger, battery_pct, charger_of, wall_kwh
+from charge_logic.savings import plan_savings, savings_text
 from charge_logic.trip_energy import trip_need
 
 
@@ -34,7 +36,8 @@ def plan_for_vehicle(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence
                      trips: Sequence[Trip], config: RuleConfig, zone: ZoneInfo,
                      plugged_at: datetime | None = None, *, household: HouseholdPlanner | None = None,
                      station: str = HOME,
-                     estimate: DriverEstimate | None = None, held: Sequence[ChargeWindow] = ()) -> VehiclePlan:
+                     estimate: DriverEstimate | None = None, held: Sequence[ChargeWindow] = (),
+                     co2: Sequence[ForecastPoint] = ()) -> VehiclePlan:
     """The daemon's entry point, and the backtest's `planner`: the plan for this car now.
 
     The departure is the calendar's (first trip − drive − buffer) when there is one; the must-have part — what the
@@ -45,7 +48,9 @@ def plan_for_vehicle(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence
     the driver's word on this plug-in, finds the past plug-ins whose estimates were alike (nothing in it is taken as
     a promise). With no household (a caller that learns nothing), `config.default_departure`. `held`: the windows
     the car was last given; a calendar plan keeps them while they still serve and a new one would save less than its
-    command costs.
+    command costs. `forecast` is the series of `config.objective` (charge_logic.objective.planning_series: the load
+    forecast, or the price in $/kWh, or CO₂); with the cost objective the reasons say what waiting saves against
+    charging at once, in money and, given the `co2` series (kg/kWh), in CO₂.
     """
     need = trip_need(now, trips, config, zone)
     soc = vehicle.battery_level
@@ -75,13 +80,31 @@ def plan_for_vehicle(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence
         if household is not None:
             planned = _household_plan(now, vehicle, forecast, household, station, arrival, zone, charger, to_limit,
                                       soc, battery, estimate)
-            return planned._replace(needed_soc=need.needed_soc, reasons=tuple(reasons) + planned.reasons)
+            saved = _saving(now, planned.windows, charger, to_limit, forecast, co2, config, zone)
+            return planned._replace(needed_soc=need.needed_soc, reasons=tuple(reasons) + planned.reasons + saved)
         dep = next_local(now, config.default_departure, zone)
         needs.append(Need(dep, to_limit))
         reasons.append(f"no trip ahead and no household learned: default departure {dep.astimezone(zone):%a %H:%M}")
+    kind = KINDS[Objective(config.objective)]
     plan = plan_charging(now.astimezone(zone), forecast, needs, charger, soc=float(soc), battery_kwh=battery,
-                         held=held)
-    return VehiclePlan(plan.windows, plan.expected_soc, need.needed_soc, tuple(reasons) + plan.reasons)
+                         held=held, objective=kind.name, unit=kind.unit)
+    saved = _saving(now, plan.windows, charger, to_limit, forecast, co2, config, zone)
+    return VehiclePlan(plan.windows, plan.expected_soc, need.needed_soc, tuple(reasons) + plan.reasons + saved)
+
+
+def _saving(now: datetime, windows: Sequence[ChargeWindow], charger: Charger, kwh: float,
+            forecast: Sequence[ForecastPoint], co2: Sequence[ForecastPoint], config: RuleConfig,
+            zone: ZoneInfo) -> tuple[str, ...]:
+    """With the cost objective, a plan that waits says what waiting saves against charging now (the forecast is
+    the price then); nothing when it charges at once or the price does not cover the plan."""
+    if Objective(config.objective) is not Objective.COST or not windows:
+        return ()
+    first = min(w.start for w in windows if w.amps > 0) if any(w.amps > 0 for w in windows) else None
+    if first is None or first <= now:
+        return ()
+    spans = [(w.start, w.end, charger.kw(w.amps)) for w in windows if w.amps > 0]
+    text = savings_text(plan_savings(now, spans, kwh, forecast, co2), first.astimezone(zone))
+    return (text,) if text else ()
 
 
 def _household_plan(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[ForecastPoint],

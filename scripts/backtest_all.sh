@@ -28,6 +28,10 @@ for grid in PJM ERCO CISO NYIS; do
   elif [ "$(grep -v '^#' "$f" | head -1 | tr -d '\r')" != "$GRID_HEADER" ]; then missing+=("$f (header is not $GRID_HEADER)")
   fi
 done
+for tariff in pge_bev-2-s dominion_gs-3; do  # the money runs' real URDB rates (data/tariffs/README.md)
+  f="$ROOT/data/tariffs/$tariff.json"
+  [ -r "$f" ] || missing+=("$f (missing)")
+done
 for sessions in acn_caltech home_norway; do
   f="$DATA/sessions/$sessions.csv"
   if [ ! -r "$f" ]; then missing+=("$f (missing)")
@@ -67,6 +71,17 @@ for sessions in acn_caltech home_norway; do  # two cars on one 48 A circuit (bac
   "$PY" -m backtest --quiet --cars 2 --circuit-amps 48 --grid "$DATA/grid/PJM.csv" \
     --sessions "$DATA/sessions/$sessions.csv" --tz America/New_York --json "$OUT/PJM_${sessions}_cars2.json" \
     > "$OUT/PJM_${sessions}_cars2.txt"
+done
+# Money (BENCHMARK.md): each rate on the grid of its utility's region, every policy planning on the price
+declare -A TARIFF_GRID=([pge_bev-2-s]=CISO [dominion_gs-3]=PJM)
+for tariff in pge_bev-2-s dominion_gs-3; do
+  grid="${TARIFF_GRID[$tariff]}"
+  for sessions in acn_caltech home_norway; do
+    echo "$tariff ($grid) × $sessions, objective cost" >&2
+    "$PY" -m backtest --quiet --grid "$DATA/grid/$grid.csv" --sessions "$DATA/sessions/$sessions.csv" \
+      --tz "${ZONE[$grid]}" --tariff "$ROOT/data/tariffs/$tariff.json" --objective cost \
+      --json "$OUT/money_${tariff}_${sessions}.json" > "$OUT/money_${tariff}_${sessions}.txt"
+  done
 done
 if [ -n "$RESULTS" ]; then
   "$PY" -m backtest.report "$OUT" > "$TMP"

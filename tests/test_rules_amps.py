@@ -99,3 +99,15 @@ def test_amps_already_set_are_not_sent_again():
     decision = decide(NOW, car(charge_current_request=16), forecast(NOW, 95_000), [], CFG, zone=NY)
     assert decision.amps == 16 and args(decision, "set_charging_amps") is None
 
+
+
+def test_with_the_cost_objective_the_bands_speak_in_dollars_per_kwh():
+    """OBJECTIVE=cost: the series is the price ($/kWh) and the reason says so, with the same bands."""
+    from charge_logic.objective import Objective
+
+    config = replace(CFG, objective=Objective.COST)
+    price = [ForecastPoint(p.start, p.load_mw / 300_000) for p in forecast(NOW, 95_000)]  # 0.317 now, mean 0.300
+    decision = decide(NOW, car(), price, [], config, zone=NY)
+    reason = next(r for r in decision.reasons if r.startswith("Forecast price"))
+    assert reason == "Forecast price 0.317 $/kWh is above the 3-day mean 0.300 $/kWh: 50 % of 32 A = 16 A"
+    assert said(decide(NOW, car(), [], [], config, zone=NY), "No price forecast", "32 A")
