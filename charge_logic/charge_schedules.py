@@ -37,7 +37,7 @@ LATER_END_OK_MIN = 120  # ...and its end this much later (the car stops at its l
 EARLIER_END_OK_MIN = 30  # ...or this much earlier (the plan's end moves a quarter hour now and then)
 LATER_START_OK_MIN = 60  # its start may be this much later when the car is still full DONE_MARGIN_MIN before its end
 DONE_MARGIN_MIN = 30  # ...and so may its end be earlier, by any amount
-MISSED_AFTER_MIN = 10  # not charging this long after its schedule's start, while the plan charges: it missed it
+SOON_START_MIN = 15  # a plan that charges now waits this long for the car's own start rather than send charge_start
 BLOCK = timedelta(hours=16)
 PLACE_DEG = 0.001  # lat/lon come back as float32 (the proxy sends them so): equal within ~100 m
 LEGACY = ("set_scheduled_departure", "set_scheduled_charging")
@@ -141,20 +141,26 @@ def close_place(have: ChargeSchedule, want: ChargeSchedule) -> bool:
     return abs(have.latitude - want.latitude) <= PLACE_DEG and abs(have.longitude - want.longitude) <= PLACE_DEG
 
 
-def _signed(a: int, b: int) -> int:
-    """b - a on the clock face, in (-720, 720]: how much later b is than a."""
-    return 720 - (a - b + 720) % 1440
-
-
 @dataclass(frozen=True)
 class CarNow:
     """Where the car stands, as far as its schedule is concerned: `minute` on its clock; `under_way`: charging
-    inside the schedule (today's start is behind it); `done_in`: minutes until it should be full (its own estimate
-    while it charges, else the plan's from its start), None when unknown."""
+    inside the schedule while the plan charges (today's start is behind it); `done_in`: minutes until it should be
+    full (its own estimate while it charges, else the plan's), None when unknown."""
 
     minute: int
     under_way: bool = False
     done_in: int | None = None
+
+
+def _span(s: ChargeSchedule, minute: int) -> tuple[int, int]:
+    """Minutes from now to the schedule's start and end as the car meets them next (a window under way: its start
+    gone by, negative)."""
+    start, length = s.start_time or 0, _ahead(s.start_time or 0, s.end_time or 0)
+    if _inside(s, minute):
+        ago = _ahead(start, minute)
+        return -ago, length - ago
+    start_in = _ahead(minute, start)
+    return start_in, start_in + length
 
 
 def close_enough(have: ChargeSchedule, want: ChargeSchedule, car: CarNow) -> bool:
@@ -169,10 +175,11 @@ def close_enough(have: ChargeSchedule, want: ChargeSchedule, car: CarNow) -> boo
         return False
     if not close_place(have, want) or want.start_time is None or want.end_time is None:
         return False
-    later_start = 0 if car.under_way else _signed(want.start_time, have.start_time)
+    (have_start, have_end), (want_start, want_end) = _span(have, car.minute), _span(want, car.minute)
+    later_start = 0 if car.under_way else have_start - want_start
     done = None if car.done_in is None else car.done_in + max(0, later_start)
-    fits = done is not None and done + DONE_MARGIN_MIN <= _ahead(car.minute, have.end_time)
-    later_end = _signed(want.end_time, have.end_time)
+    fits = done is not None and done + DONE_MARGIN_MIN <= have_end
+    later_end = have_end - want_end
     if later_end > LATER_END_OK_MIN or (later_end < -EARLIER_END_OK_MIN and not fits):
         return False
     return later_start >= -EARLIER_OK_MIN and (later_start <= 0 or (later_start <= LATER_START_OK_MIN and fits))
@@ -184,27 +191,41 @@ def _inside(s: ChargeSchedule, minute: int) -> bool:
     return _ahead(s.start_time, minute) < _ahead(s.start_time, s.end_time)
 
 
-def _must_write(have: ChargeSchedule, want: ChargeSchedule, decision: Decision, vehicle: VehicleSnapshot,
+def _full(decision: Decision, vehicle: VehicleSnapshot) -> bool:
+    """At its limit (the one this decision sets): it charges nothing, whatever its schedule says."""
+    limit = decision.charge_limit or vehicle.charge_limit_soc
+    return not vehicle.charging and vehicle.battery_level is not None and limit is not None and \
+        vehicle.battery_level >= limit
+
+
+def _start_now(have: ChargeSchedule | None, decision: Decision, vehicle: VehicleSnapshot, minute: int) -> bool:
+    """The plan charges now and the car, plugged in, does not (its schedule starts later, or it missed the start): the
+    plan's charge_start goes, one command like a rewrite, but it starts at once and leaves the car's schedule to the
+    nights it was written for (a plan that charges now at plug-in, as before a departure that is due, often waits
+    again within the hour). A car without the scheduler's schedule gets one written instead."""
+    if decision.mode != "plan_charging" or vehicle.charging or not vehicle.plugged_in or have is None:
+        return False
+    if _full(decision, vehicle) or not any(c.name == "charge_start" for c in decision.commands):
+        return False
+    return not (have.enabled and have.start_enabled and not _inside(have, minute)
+                and _ahead(minute, have.start_time or 0) <= SOON_START_MIN)
+
+
+def _must_write(have: ChargeSchedule | None, want: ChargeSchedule, decision: Decision, vehicle: VehicleSnapshot,
                 now: datetime, minute: int) -> bool:
     """Whether the car's schedule has to be rewritten for the plan (a billed command)."""
-    limit = decision.charge_limit or vehicle.charge_limit_soc
-    if not vehicle.charging and vehicle.battery_level is not None and limit is not None \
-            and vehicle.battery_level >= limit:
-        return False  # full: it charges nothing tonight whatever it holds; the next plug-in is read before it matters
-    if vehicle.charging:
-        # charging inside its schedule while the plan charges: today's start is behind it (a plan that waits now
-        # wants it stopped, and a start it will wait for)
-        under_way = _inside(have, minute) and decision.mode == "plan_charging"
+    if vehicle.charging and decision.mode == "plan_charging":
+        # the charge the plan wants is under way: a write changes nothing tonight, unless the car's own schedule
+        # started it and would end it before the car is full
+        if have is None or not _inside(have, minute):
+            return False
         done_in = None if vehicle.time_to_full_charge is None else round(vehicle.time_to_full_charge * 60)
-    else:
-        under_way = False
-        # not charging inside its schedule while the plan charges now: it missed the start (or was stopped), and
-        # would wait for tomorrow's
-        if decision.mode == "plan_charging" and _inside(have, minute) and \
-                _ahead(have.start_time or 0, minute) >= MISSED_AFTER_MIN:
-            return True
-        done_in = _plan_done_in(decision, now)
-    return not close_enough(have, want, CarNow(minute, under_way, done_in))
+        return not close_enough(have, want, CarNow(minute, True, done_in))
+    if have is None:
+        return True
+    if _full(decision, vehicle):
+        return False  # full: it charges nothing tonight whatever it holds; the next plug-in is read before it matters
+    return not close_enough(have, want, CarNow(minute, False, _plan_done_in(decision, now)))
 
 
 def _plan_done_in(decision: Decision, now: datetime) -> int | None:
@@ -220,7 +241,8 @@ def with_charge_schedule(decision: Decision, vehicle: VehicleSnapshot | None, *,
                          place: Place | None, enabled: bool, planned: Sequence[ChargeWindow] = ()) -> Decision:
     """The decision for a car on firmware 2024.26+: no set_scheduled_departure (it would add a schedule per call);
     the plan as the car's own schedule (when `enabled` and home is known); the car then starts and stops the plan
-    itself, so the plan's charge_start is dropped, and its charge_stop kept only for charging outside the schedule.
+    itself, so the plan's charge_start is dropped (unless the plan charges now and the car's schedule would not:
+    `_start_now`), and its charge_stop kept only for charging outside the schedule.
     An older car's decision comes back as it was."""
     if not takes_charge_schedules(vehicle):
         return decision
@@ -240,15 +262,18 @@ def with_charge_schedule(decision: Decision, vehicle: VehicleSnapshot | None, *,
     if want is not None:
         have = next((s for s in mine if s.id == want.id), None)
         minute = minutes_after_midnight(now, zone)
-        if have is None or _must_write(have, want, decision, vehicle, now, minute):
+        start_now = _start_now(have, decision, vehicle, minute)
+        if not start_now and _must_write(have, want, decision, vehicle, now, minute):
             first.append(add_command(want))
             have = want
         first += [Command(CommandName.REMOVE_CHARGE_SCHEDULE, {"id": s.id}) for s in mine if s.id != want.id]
-        inside = _inside(have, minute)
-        rest = [c for c in rest if c.name != "charge_start" and not (c.name == "charge_stop" and inside)]
-        start, end = have.start_time or 0, have.end_time or 0
-        reasons.append(f"The car's own charge schedule charges the plan from {start // 60:02d}:{start % 60:02d} to "
-                       f"{end // 60:02d}:{end % 60:02d}, also if the scheduler is down")
+        inside = have is not None and _inside(have, minute)
+        rest = [c for c in rest if (c.name != "charge_start" or start_now) and
+                not (c.name == "charge_stop" and inside)]
+        if have is not None:
+            start, end = have.start_time or 0, have.end_time or 0
+            reasons.append(f"The car's own charge schedule charges the plan from {start // 60:02d}:{start % 60:02d} "
+                           f"to {end // 60:02d}:{end % 60:02d}, also if the scheduler is down")
     return replace(decision, commands=(*first, *rest), reasons=tuple(reasons))
 
 

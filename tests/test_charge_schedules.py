@@ -4,6 +4,7 @@ real Fleet client against the fake car behind tesla-http-proxy's reply shapes, a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -188,8 +189,10 @@ def test_a_plan_that_charges_now_starts_the_car_at_the_next_quarter_hour_not_at_
     assert car.charging_state == "Charging" and car.schedule_starts[-1][1] == SCHEDULER_ID
 
 
-def test_a_car_stopped_inside_its_schedule_while_the_plan_charges_gets_a_start_it_will_reach(tmp_path):
-    """Its start is behind it: the schedule in the car no longer starts it tonight, close as it is to the plan."""
+def test_a_plan_that_charges_now_starts_a_car_whose_schedule_would_not_and_keeps_the_schedule(tmp_path):
+    """Stopped inside its schedule (its start is behind it: the car waits for tomorrow's), or holding one that starts
+    hours later: the plan's charge_start goes, one command like a rewrite, but the car charges at once and keeps the
+    schedule for the nights it was written for (a plan that charges now often waits again within the hour)."""
     clock = Clock(EVENING + timedelta(minutes=10))  # 18:13
     car = car_at_home(FIRMWARE_2026)
     car.command("add_charge_schedule", {"id": SCHEDULER_ID, "days_of_week": "All", "enabled": True,
@@ -201,7 +204,13 @@ def test_a_car_stopped_inside_its_schedule_while_the_plan_charges_gets_a_start_i
         snap = _snapshot(fake, tmp_path, clock)
     decision = _charging_now(clock.now, ChargeWindow(EVENING, EVENING + timedelta(hours=5), 32))
     d = with_charge_schedule(decision, snap, now=clock.now, zone=NY, place=Place(*HOME), enabled=True)
-    assert [(c.name, c.args["start_time"]) for c in d.commands] == [("add_charge_schedule", 18 * 60 + 15)]
-    car.command("add_charge_schedule", d.commands[0].args)
-    car.advance(timedelta(minutes=5))
+    assert [c.name for c in d.commands] == ["charge_start"]
+    car.command("charge_start", {})
     assert car.charging_state == "Charging"
+    later = replace(snap, charge_schedules=(replace(snap.charge_schedules[-1], start_time=23 * 60),))
+    d = with_charge_schedule(decision, later, now=clock.now, zone=NY, place=Place(*HOME), enabled=True)
+    assert [c.name for c in d.commands] == ["charge_start"]
+    soon = replace(snap, charge_schedules=(replace(snap.charge_schedules[-1], start_time=18 * 60 + 15,
+                                                   end_time=23 * 60 + 15),))
+    d = with_charge_schedule(decision, soon, now=clock.now, zone=NY, place=Place(*HOME), enabled=True)
+    assert d.commands == ()  # it starts by itself in two minutes
