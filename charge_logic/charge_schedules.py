@@ -207,6 +207,8 @@ def _start_now(have: ChargeSchedule | None, decision: Decision, vehicle: Vehicle
         return False
     if _full(decision, vehicle) or not any(c.name == "charge_start" for c in decision.commands):
         return False
+    if vehicle.charging_state == "Complete" and _inside(have, minute):
+        return False  # full at the old limit inside its schedule: it resumes by itself when the limit is raised
     return not (have.enabled and have.start_enabled and not _inside(have, minute)
                 and _ahead(minute, have.start_time or 0) <= SOON_START_MIN)
 
