@@ -35,6 +35,9 @@ QUANTUM_MIN = 15  # start rounded down, end rounded up, to this: the plan moves 
 EARLIER_OK_MIN = 60  # the car's start may be this much earlier than the plan's without a new command
 LATER_END_OK_MIN = 120  # ...and its end this much later (the car stops at its limit anyway)
 EARLIER_END_OK_MIN = 30  # ...or this much earlier (the plan's end moves a quarter hour now and then)
+LATER_START_OK_MIN = 60  # its start may be this much later when the car is still full DONE_MARGIN_MIN before its end
+DONE_MARGIN_MIN = 30  # ...and so may its end be earlier, by any amount
+SOON_START_MIN = 15  # a plan that charges now waits this long for the car's own start rather than send charge_start
 BLOCK = timedelta(hours=16)
 PLACE_DEG = 0.001  # lat/lon come back as float32 (the proxy sends them so): equal within ~100 m
 LEGACY = ("set_scheduled_departure", "set_scheduled_charging")
@@ -98,10 +101,12 @@ def add_command(s: ChargeSchedule) -> Command:
 
 
 def wanted(decision: Decision, now: datetime, zone: ZoneInfo, place: Place,
-           planned: Sequence[ChargeWindow] = ()) -> ChargeSchedule | None:
+           planned: Sequence[ChargeWindow] = (), charging: bool = False) -> ChargeSchedule | None:
     """The plan's windows as one daily schedule: from the first window's start to the last one's end. `planned`: the
     planner's own windows, whose start stays put while a window is under way (the decision's start at now, and an end
-    counted from it, would move the schedule every tick: a write, and to a sleeping car a wake)."""
+    counted from it, would move the schedule every tick: a write, and to a sleeping car a wake). A car that is not
+    `charging` starts only when its clock reaches the start: a start already passed would wait a day, so it is the
+    next quarter hour instead."""
     source = planned or decision.windows
     windows = sorted((w for w in source if w.amps > 0 and w.end > now), key=lambda w: w.start)
     if not windows:
@@ -115,6 +120,8 @@ def wanted(decision: Decision, now: datetime, zone: ZoneInfo, place: Place,
         end = min(end, decision.departure)
     end = min(end, start + timedelta(hours=23))
     start_min = minutes_after_midnight(start, zone) // QUANTUM_MIN * QUANTUM_MIN
+    if not charging and start - timedelta(minutes=minutes_after_midnight(start, zone) % QUANTUM_MIN) <= now:
+        start_min = (minutes_after_midnight(now, zone) // QUANTUM_MIN + 1) * QUANTUM_MIN % 1440
     end_min = -(-minutes_after_midnight(end, zone) // QUANTUM_MIN) * QUANTUM_MIN % 1440
     if start_min == end_min:
         return None
@@ -128,22 +135,54 @@ def _ahead(a: int, b: int) -> int:
     return (b - a) % 1440
 
 
-def close_enough(have: ChargeSchedule, want: ChargeSchedule, under_way: bool) -> bool:
-    """The car's schedule does what the plan wants: the same place and kind, an end no earlier (and not much
-    later), a start no later (and not much earlier) unless the window is already under way."""
+def close_place(have: ChargeSchedule, want: ChargeSchedule) -> bool:
+    if have.latitude is None or have.longitude is None or want.latitude is None or want.longitude is None:
+        return False
+    return abs(have.latitude - want.latitude) <= PLACE_DEG and abs(have.longitude - want.longitude) <= PLACE_DEG
+
+
+@dataclass(frozen=True)
+class CarNow:
+    """Where the car stands, as far as its schedule is concerned: `minute` on its clock; `under_way`: charging
+    inside the schedule while the plan charges (today's start is behind it); `done_in`: minutes until it should be
+    full (its own estimate while it charges, else the plan's), None when unknown."""
+
+    minute: int
+    under_way: bool = False
+    done_in: int | None = None
+
+
+def _span(s: ChargeSchedule, minute: int) -> tuple[int, int]:
+    """Minutes from now to the schedule's start and end as the car meets them next (a window under way: its start
+    gone by, negative)."""
+    start, length = s.start_time or 0, _ahead(s.start_time or 0, s.end_time or 0)
+    if _inside(s, minute):
+        ago = _ahead(start, minute)
+        return -ago, length - ago
+    start_in = _ahead(minute, start)
+    return start_in, start_in + length
+
+
+def close_enough(have: ChargeSchedule, want: ChargeSchedule, car: CarNow) -> bool:
+    """The car's schedule does what the plan wants: the same place and kind; a start not much earlier (the evening
+    peak) and no later, unless the window is under way or the car, starting that little later, is still full well
+    before the schedule's end; an end not much later (the next evening's plug-in would fall inside it) and no earlier,
+    unless the car is full well before it. Every rewrite is a billed command, and to a sleeping car a wake."""
     if (have.enabled, have.start_enabled, have.end_enabled, have.one_time) != \
             (want.enabled, want.start_enabled, want.end_enabled, want.one_time):
         return False
     if have.days_of_week != want.days_of_week or have.end_time is None or have.start_time is None:
         return False
-    if have.latitude is None or have.longitude is None or want.latitude is None or want.longitude is None:
+    if not close_place(have, want) or want.start_time is None or want.end_time is None:
         return False
-    if abs(have.latitude - want.latitude) > PLACE_DEG or abs(have.longitude - want.longitude) > PLACE_DEG:
+    (have_start, have_end), (want_start, want_end) = _span(have, car.minute), _span(want, car.minute)
+    later_start = 0 if car.under_way else have_start - want_start
+    done = None if car.done_in is None else car.done_in + max(0, later_start)
+    fits = done is not None and done + DONE_MARGIN_MIN <= have_end
+    later_end = have_end - want_end
+    if later_end > LATER_END_OK_MIN or (later_end < -EARLIER_END_OK_MIN and not fits):
         return False
-    late = _ahead(want.end_time or 0, have.end_time)
-    if LATER_END_OK_MIN < late < 1440 - EARLIER_END_OK_MIN:
-        return False
-    return under_way or _ahead(have.start_time, want.start_time or 0) <= EARLIER_OK_MIN
+    return later_start >= -EARLIER_OK_MIN and (later_start <= 0 or (later_start <= LATER_START_OK_MIN and fits))
 
 
 def _inside(s: ChargeSchedule, minute: int) -> bool:
@@ -152,11 +191,60 @@ def _inside(s: ChargeSchedule, minute: int) -> bool:
     return _ahead(s.start_time, minute) < _ahead(s.start_time, s.end_time)
 
 
+def _full(decision: Decision, vehicle: VehicleSnapshot) -> bool:
+    """At its limit (the one this decision sets): it charges nothing, whatever its schedule says."""
+    limit = decision.charge_limit or vehicle.charge_limit_soc
+    return not vehicle.charging and vehicle.battery_level is not None and limit is not None and \
+        vehicle.battery_level >= limit
+
+
+def _start_now(have: ChargeSchedule | None, decision: Decision, vehicle: VehicleSnapshot, minute: int) -> bool:
+    """The plan charges now and the car, plugged in, does not (its schedule starts later, or it missed the start): the
+    plan's charge_start goes, one command like a rewrite, but it starts at once and leaves the car's schedule to the
+    nights it was written for (a plan that charges now at plug-in, as before a departure that is due, often waits
+    again within the hour). A car without the scheduler's schedule gets one written instead."""
+    if decision.mode != "plan_charging" or vehicle.charging or not vehicle.plugged_in or have is None:
+        return False
+    if _full(decision, vehicle) or not any(c.name == "charge_start" for c in decision.commands):
+        return False
+    if vehicle.charging_state == "Complete" and _inside(have, minute):
+        return False  # full at the old limit inside its schedule: it resumes by itself when the limit is raised
+    return not (have.enabled and have.start_enabled and not _inside(have, minute)
+                and _ahead(minute, have.start_time or 0) <= SOON_START_MIN)
+
+
+def _must_write(have: ChargeSchedule | None, want: ChargeSchedule, decision: Decision, vehicle: VehicleSnapshot,
+                now: datetime, minute: int) -> bool:
+    """Whether the car's schedule has to be rewritten for the plan (a billed command)."""
+    if vehicle.charging and decision.mode == "plan_charging":
+        # the charge the plan wants is under way: a write changes nothing tonight, unless the car's own schedule
+        # started it and would end it before the car is full
+        if have is None or not _inside(have, minute):
+            return False
+        done_in = None if vehicle.time_to_full_charge is None else round(vehicle.time_to_full_charge * 60)
+        return not close_enough(have, want, CarNow(minute, True, done_in))
+    if have is None:
+        return True
+    if _full(decision, vehicle):
+        return False  # full: it charges nothing tonight whatever it holds; the next plug-in is read before it matters
+    return not close_enough(have, want, CarNow(minute, False, _plan_done_in(decision, now)))
+
+
+def _plan_done_in(decision: Decision, now: datetime) -> int | None:
+    """Minutes from now until the plan has the car full (the first of its turns at the top SoC)."""
+    if not decision.expected_soc:
+        return None
+    top = max(soc for _, soc in decision.expected_soc)
+    first = min(t for t, soc in decision.expected_soc if soc >= top)
+    return max(0, round((first - now).total_seconds() / 60))
+
+
 def with_charge_schedule(decision: Decision, vehicle: VehicleSnapshot | None, *, now: datetime, zone: ZoneInfo,
                          place: Place | None, enabled: bool, planned: Sequence[ChargeWindow] = ()) -> Decision:
     """The decision for a car on firmware 2024.26+: no set_scheduled_departure (it would add a schedule per call);
     the plan as the car's own schedule (when `enabled` and home is known); the car then starts and stops the plan
-    itself, so the plan's charge_start is dropped, and its charge_stop kept only for charging outside the schedule.
+    itself, so the plan's charge_start is dropped (unless the plan charges now and the car's schedule would not:
+    `_start_now`), and its charge_stop kept only for charging outside the schedule.
     An older car's decision comes back as it was."""
     if not takes_charge_schedules(vehicle):
         return decision
@@ -171,22 +259,67 @@ def with_charge_schedule(decision: Decision, vehicle: VehicleSnapshot | None, *,
             reasons.append("Home's position is not known (HOME_LATITUDE, HOME_LONGITUDE), so the plan is not written "
                            "into the car as a charge schedule")
         return replace(decision, commands=(*first, *rest), reasons=tuple(reasons))
-    want = wanted(decision, now, zone, place, planned) if decision.mode in PLAN_MODES else None
+    charging = vehicle.charging
+    want = wanted(decision, now, zone, place, planned, charging) if decision.mode in PLAN_MODES else None
     if want is not None:
         have = next((s for s in mine if s.id == want.id), None)
-        under_way = min(w.start for w in decision.windows if w.amps > 0) <= now
-        if have is None or not close_enough(have, want, under_way):
+        minute = minutes_after_midnight(now, zone)
+        start_now = _start_now(have, decision, vehicle, minute)
+        if not start_now and _must_write(have, want, decision, vehicle, now, minute):
             first.append(add_command(want))
             have = want
         first += [Command(CommandName.REMOVE_CHARGE_SCHEDULE, {"id": s.id}) for s in mine if s.id != want.id]
-        minute = minutes_after_midnight(now, zone)
-        inside = _inside(have, minute)
-        rest = [c for c in rest if c.name != "charge_start" and not (c.name == "charge_stop" and inside)]
-        start, end = have.start_time or 0, have.end_time or 0
-        reasons.append(f"The car's own charge schedule charges the plan from {start // 60:02d}:{start % 60:02d} to "
-                       f"{end // 60:02d}:{end % 60:02d}, also if the scheduler is down")
+        inside = have is not None and _inside(have, minute)
+        rest = [c for c in rest if (c.name != "charge_start" or start_now) and
+                not (c.name == "charge_stop" and inside)]
+        if have is not None:
+            start, end = have.start_time or 0, have.end_time or 0
+            reasons.append(f"The car's own charge schedule charges the plan from {start // 60:02d}:{start % 60:02d} "
+                           f"to {end // 60:02d}:{end % 60:02d}, also if the scheduler is down")
     return replace(decision, commands=(*first, *rest), reasons=tuple(reasons))
 
 
 def own_schedules(schedules: Sequence[ChargeSchedule] | None) -> list[ChargeSchedule]:
     return [s for s in schedules or () if is_ours(s)]
+
+
+def charging_by_own_schedule(vehicle: VehicleSnapshot | None, now: datetime, zone: ZoneInfo) -> bool:
+    """The car charges inside the scheduler's schedule: it stops by itself (at its limit or the schedule's end), so
+    nothing has to be watched closely."""
+    if vehicle is None or not vehicle.charging:
+        return False
+    minute = minutes_after_midnight(now, zone)
+    return any(_inside(s, minute) for s in own_schedules(vehicle.charge_schedules))
+
+
+def _next_start(minute: int, s: ChargeSchedule) -> int | None:
+    """Minutes from `minute` until the schedule's start next comes (0: this minute); None: it never starts."""
+    if not (s.enabled and s.start_enabled) or s.start_time is None:
+        return None
+    return _ahead(minute, s.start_time)
+
+
+def write_can_wait(vehicle: VehicleSnapshot | None, commands: Sequence[Command], now: datetime, zone: ZoneInfo,
+                   within: timedelta) -> bool:
+    """Whether a sleeping car may keep its schedule until it wakes by itself (it does when it starts a charge, is
+    unplugged or driven), rather than be woken now ($0.02) to have it rewritten: a sleeping car does not charge, so
+    what it does next is start at its schedule's start; while neither that start nor the new one comes `within`, the
+    two schedules do the same. Rewrites the plan makes meanwhile then cost one write, not one wake each. Only for
+    commands that are nothing but the scheduler's schedule written (a removal, or any other command, goes now)."""
+    if not commands or any(c.name != CommandName.ADD_CHARGE_SCHEDULE for c in commands):
+        return False
+    if vehicle is None or vehicle.charging:
+        return False
+    minute = minutes_after_midnight(now, zone)
+    soon = within.total_seconds() / 60
+    mine = {s.id: s for s in own_schedules(vehicle.charge_schedules)}
+    for c in commands:
+        want = schedule_from_args(c.args)
+        have = mine.get(want.id)
+        starts = [_next_start(minute, want)] + ([_next_start(minute, have)] if have is not None else [])
+        if have is not None and have.start_time == want.start_time and have.enabled and have.start_enabled \
+                and close_place(have, want):
+            continue  # the same start: the end can be moved while the car charges (it is awake then)
+        if any(m is not None and m <= soon for m in starts):
+            return False
+    return True

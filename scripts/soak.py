@@ -9,10 +9,10 @@ Calendar API) and MAPS_API (routes or legacy); e.g. --backends owner,google,lega
 soak checks went wrong; the problems are printed under the table. --firmware 2026 runs a car on firmware 2024.26+
 (the plan as its own charge schedule, two schedules of the owner's beside it) and prints, under OVER BUDGET, issue 15's
 budgets it missed (billed commands a plug-in session, Fleet API dollars a car-month); --outage-hours stops the
-daemon that long from an evening the car is plugged in (tests/test_soak_2026.py: 24). --state-dir keeps the files
-for a look (default: a temp dir in /dev/shm). The seed fixes the household and the fault draws; which request a draw
-lands on can shift with timing (the Fleet client bounds its wake polling by the wall clock), so two runs of one seed
-are alike, not identical.
+daemon that long from an evening the car is plugged in and waits to charge (tests/test_soak_2026.py: 24).
+--state-dir keeps the files for a look (default: a temp dir in /dev/shm). The seed fixes the household and the
+fault draws; which request a draw lands on can shift with timing (the Fleet client bounds its wake polling by the
+wall clock), so two runs of one seed are alike, not identical.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def main() -> int:
     p.add_argument("--firmware", choices=sorted(FIRMWARES), default="legacy",
                    help="the car's firmware: legacy (before 2024.26: scheduled departure) or 2026 (charge schedules)")
     p.add_argument("--outage-hours", type=float, default=0.0, metavar="H",
-                   help="stop the daemon H hours from an evening (21:00+) after day 12 the car is plugged in")
+                   help="stop the daemon H hours from an evening (21:00+) after day 12 the car is plugged in and "
+                        "waits to charge")
     p.add_argument("--state-dir", type=Path, help="keep the state dir here")
     p.add_argument("-v", "--verbose", action="store_true", help="show the daemon's warnings")
     args = p.parse_args()

@@ -76,8 +76,8 @@ class Settings:
                                               "read billed vehicle data at most this often (minutes)", low=1,
                                               high=1440)
     vehicle_data_idle_interval_min: float = _s("VEHICLE_DATA_IDLE_INTERVAL_MIN", 30.0,
-                                               "...and this often while it is not charging, so it can sleep", low=1,
-                                               high=1440)
+                                               "...and this often while it is not charging (so it can sleep), "
+                                               "or charges by its own schedule", low=1, high=1440)
     # --- the grid
     grid_status_api_key: str = _s("GRID_STATUS_API_KEY", "", "GridStatus.io API key", secret=True,
                                   aliases=("GRIDSTATUS_API_KEY",))

@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from charge_logic.charge_schedules import own_schedules
+from charge_logic.charge_schedules import charging_by_own_schedule, own_schedules, write_can_wait
 from charge_logic.commands import apply_commands
-from charge_logic.models import ChargeSchedule, Command, Decision, VehicleSnapshot
+from charge_logic.models import ChargeSchedule, Command, Decision, Mode, VehicleSnapshot
 from clients.vehicle import CallCounter, CommandProtocolRequired, Vehicle, VehicleAsleep, VehicleError
 from service.backoff import Backoff, retry_after_of, retry_text
 from service.sources import SourceStatus
@@ -36,6 +36,12 @@ COMMANDS_REFUSED_PAUSE = timedelta(days=1)  # a car refusing unsigned commands i
 # plan by itself while nobody watches) a plugged-in reading from before is no reason to wake it; a wake costs $0.02.
 # An older car is still woken: without the daemon's commands it might not charge by the morning.
 UNWATCHED = timedelta(minutes=45)
+# A sleeping car is woken to have its charge schedule rewritten only when its old start or the new one comes within
+# this (two 14-minute ticks: the write then lands before the start); until then it keeps the old one, and the plan's
+# moves meanwhile cost one write when it wakes by itself, not a wake each.
+SCHEDULE_SOON = timedelta(minutes=30)
+# The daemon changes nothing while the car is elsewhere, or where it is cannot be told: its charge is not watched.
+HANDS_OFF = (Mode.NOT_AT_HOME, Mode.LOCATION_UNKNOWN, Mode.SUPERCHARGING)
 
 
 @dataclass
@@ -102,6 +108,7 @@ class VehicleLink:
         self.last: VehicleSnapshot | None = None
         self.online = False
         self._saved: tuple[Usage, VehicleSnapshot | None, datetime | None] | None = None
+        self.hands_off = False  # the last decision changes nothing wherever the car is (HANDS_OFF)
         self._reread = False  # a command was refused or failed: read the car next tick, whatever the interval
         self._summary_state: str | None = None  # what the last summary that came through said
         self.looked_at: datetime | None = None  # when a summary last came through (kept in vehicle.json)
@@ -173,8 +180,7 @@ class VehicleLink:
         came_online = summary.state == "online" and self._summary_state != "online"
         self._summary_state = summary.state
         self.online = summary.state == "online"
-        interval = self.data_min_interval if self.last is not None and self.last.charging else self.data_idle_interval
-        due = self.last is None or self.last.read_at is None or now - self.last.read_at >= interval
+        due = self._data_due(now)
         # A car that woke by itself was used: plugged in, unplugged, driven. Read it now, or a car unplugged and
         # asleep again before the next due read is still thought plugged in, and woken for nothing.
         due = due or came_online or self._reread
@@ -186,6 +192,22 @@ class VehicleLink:
             self.status.succeeded(now)
             return VehicleSnapshot(summary.vin_short, summary.display_name, summary.state)
         return self.last
+
+    def _data_due(self, now: datetime) -> bool:
+        """Billed data is read every VEHICLE_DATA_MIN_INTERVAL_MIN while the car charges; as seldom as while it idles
+        when it charges by the scheduler's own schedule (2024.26+: it starts and stops itself; the daemon has nothing
+        to do meanwhile) or where the daemon changes nothing (HANDS_OFF), and then once more when it should be full,
+        before it falls asleep (15 minutes after) with the charge unseen."""
+        last = self.last
+        if last is None or last.read_at is None:
+            return True
+        age = now - last.read_at
+        if not last.charging:
+            return age >= self.data_idle_interval
+        if not (self.hands_off or charging_by_own_schedule(last, now, self.zone)):
+            return age >= self.data_min_interval
+        full = timedelta(hours=last.time_to_full_charge or 0)
+        return age >= self.data_idle_interval or (full > timedelta(0) and age >= max(full, self.data_min_interval))
 
     def _read_data(self, now: datetime) -> bool:
         try:
@@ -210,6 +232,7 @@ class VehicleLink:
              decide_again: Callable[[VehicleSnapshot], Decision]) -> SendReport:
         """Send the decision's commands; wake first only if the car was last seen plugged in."""
         report = SendReport(decision)
+        self.hands_off = decision.mode in HANDS_OFF
         if not decision.commands:
             return report
         if self.commands_refused_until is not None and now < self.commands_refused_until:
@@ -220,20 +243,8 @@ class VehicleLink:
             report.skipped = f"the car's API failed ({self.status.last_error}); commands wait for the next try {when}"
             return report
         if not self.online:
-            if not (self.last is not None and self.last.plugged_in):
-                report.skipped = "the car is asleep and not known to be plugged in: not woken"
-                return report
-            if self.plugged_unknown:
-                report.skipped = ("the car is asleep and was not watched for a while (the scheduler was down, or "
-                                  "Tesla's API failing): it may have been unplugged meanwhile, so it is not woken; "
-                                  "the commands go when it wakes by itself")
-                return report
-            if all(c.name == "set_charging_amps" for c in decision.commands):
-                report.skipped = ("the car is asleep, so not charging: the new amps are sent when it wakes to "
-                                  "charge, rather than waking it now")
-                return report
-            if self.usage.wakes_today >= self.wakes_per_day:
-                report.skipped = f"the car is asleep and today's {self.wakes_per_day} wakes are spent"
+            report.skipped = self._not_woken(now, decision)
+            if report.skipped:
                 return report
             try:
                 awake = self._counted(lambda: self.vehicle.wake(60.0))
@@ -245,12 +256,41 @@ class VehicleLink:
                 report.skipped = "the car did not wake up within 60 s"
                 return report
             self.online, self._summary_state = True, "online"  # woken by us: not a car that woke by itself
+            assert self.last is not None  # a read that succeeded leaves it
             report.decision = decide_again(self.last)  # the fresh data may already hold what we wanted
+            if not self.last.plugged_in:
+                report.skipped = "the car turned out not to be plugged in"
+                return report
+        elif self.last is not None and (self.last.read_at is None or now - self.last.read_at >= self.data_min_interval):
+            # read seldom while it charges by its own schedule: commands go on what the car holds now (it may have
+            # been unplugged, or be full), not on a reading from before
+            if not self._read_data(now):
+                report.skipped = "the car could not be read before sending commands; they wait for the next tick"
+                return report
+            report.decision = decide_again(self.last)
             if not self.last.plugged_in:
                 report.skipped = "the car turned out not to be plugged in"
                 return report
         report.sent = self._send_all(now, report.decision.commands)
         return report
+
+    def _not_woken(self, now: datetime, decision: Decision) -> str | None:
+        """Why a sleeping car is not woken for these commands (None: it is)."""
+        if not (self.last is not None and self.last.plugged_in):
+            return "the car is asleep and not known to be plugged in: not woken"
+        if self.plugged_unknown:
+            return ("the car is asleep and was not watched for a while (the scheduler was down, or Tesla's API "
+                    "failing): it may have been unplugged meanwhile, so it is not woken; the commands go when it "
+                    "wakes by itself")
+        if write_can_wait(self.last, decision.commands, now, self.zone, SCHEDULE_SOON):
+            return ("the car is asleep: its charge schedule is rewritten when it wakes by itself, or before either its "
+                    "old start or the new one comes, rather than waking it now")
+        if all(c.name == "set_charging_amps" for c in decision.commands):
+            return ("the car is asleep, so not charging: the new amps are sent when it wakes to charge, rather than "
+                    "waking it now")
+        if self.usage.wakes_today >= self.wakes_per_day:
+            return f"the car is asleep and today's {self.wakes_per_day} wakes are spent"
+        return None
 
     def _send_all(self, now: datetime, commands: Sequence[Command]) -> list[dict[str, Any]]:
         sent: list[dict[str, Any]] = []

@@ -778,7 +778,9 @@ def run_soak(  # noqa: C901 - the month's loop, its faults, restarts and outage 
              outage_after_days: float = 12) -> SoakReport:
     """`firmware` FIRMWARE_2026 (2024.26+): the car keeps charge schedules, two of them the owner's (a weekday one
     at work, a disabled one at home), and home's lat/lon are set; `outage_hours`: the daemon is down that long from
-    the first evening (21:00 or later) after `outage_after_days` on which the car is plugged in, then starts again."""
+    the first evening (21:00 or later) after `outage_after_days` on which the car is plugged in and waits to charge
+    (below its limit, not charging: a car already charging would show nothing about its schedule), then starts
+    again."""
     if state_dir is None:
         shm = Path("/dev/shm")  # tmpfs where there is one: the soak tests the daemon, not the disk's fsync
         with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
@@ -860,7 +862,9 @@ def run_soak(  # noqa: C901 - the month's loop, its faults, restarts and outage 
                 car.advance(max(now - car.now, timedelta(0)))
                 if now.astimezone(NY).hour == 3:
                     plugged_overnight = car.plugged
-                if outage_hours and outage_end is None and now >= outage_start and car.plugged \
+                # the daemon stops while the car waits for its schedule (plugged in, below its limit, not yet
+                # charging): the car has to start the night's charge by itself
+                if outage_hours and outage_end is None and now >= outage_start and car.charging_state == "Stopped" \
                         and now.astimezone(NY).hour >= 21:
                     outage_end = now + timedelta(hours=outage_hours)  # the daemon stops: only the car runs
                     report.outage_from = f"{now.astimezone(NY):%m-%d %H:%M}"

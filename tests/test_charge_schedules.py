@@ -4,13 +4,15 @@ real Fleet client against the fake car behind tesla-http-proxy's reply shapes, a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from charge_logic.charge_schedules import SCHEDULER_ID
+from charge_logic.charge_schedules import SCHEDULER_ID, Place, with_charge_schedule
+from charge_logic.models import ChargeWindow, Command, Decision
 from clients.tesla_fleet import FleetVehicle, save_token
 from service.coordinator import Coordinator
 from service.demo import DemoForecast, demo_trips
@@ -153,3 +155,62 @@ def test_the_fake_refuses_a_schedule_the_proxy_would(bad):
     args = {"days_of_week": "All", "enabled": True, "start_enabled": True, "start_time": 60, "end_enabled": True,
             "end_time": 300, "lat": 40.0, "lon": -75.0, **bad}
     assert car.command("add_charge_schedule", args)[0] is False
+
+
+# ---------------------------------------------------------------------- what a write costs (issue 15's budgets)
+def _snapshot(fake: FakeFleetApi, tmp_path: Path, clock: Clock):
+    token = tmp_path / "tesla_fleet_token.json"
+    save_token(token, fake.grant())
+    return FleetVehicle(fake.url, token_file=token, client_id=fake.client_id, token_url=fake.url, vin=fake.car.vin,
+                        clock=clock, sleep=lambda s: None).snapshot()
+
+
+def _charging_now(now: datetime, *windows: ChargeWindow) -> Decision:
+    return Decision(at=now, mode="plan_charging", charge_now=True, amps=None, charge_limit=None, departure=None,
+                    off_peak_end=None, needed_soc=None, reasons=(), commands=(Command("charge_start"),),
+                    windows=windows)
+
+
+def test_a_plan_that_charges_now_starts_the_car_at_the_next_quarter_hour_not_at_a_start_gone_by(tmp_path):
+    """The car starts a schedule when its clock reaches the start: written at 18:03 with the plan's 18:00 it would wait
+    until tomorrow's 18:00, and the charge_start the schedule replaces is not sent."""
+    clock = Clock(EVENING)  # 18:03
+    car = car_at_home(FIRMWARE_2026)
+    car.command("charge_stop", {})
+    with FakeFleetApi(car) as fake:
+        snap = _snapshot(fake, tmp_path, clock)
+    decision = _charging_now(EVENING, ChargeWindow(EVENING - timedelta(minutes=3), EVENING + timedelta(hours=4), 32))
+    d = with_charge_schedule(decision, snap, now=EVENING, zone=NY, place=Place(*HOME), enabled=True)
+    assert [c.name for c in d.commands] == ["add_charge_schedule"]
+    args = d.commands[0].args
+    assert args["start_time"] == 18 * 60 + 15
+    assert car.command("add_charge_schedule", args) == (True, "")
+    car.advance(timedelta(minutes=15))
+    assert car.charging_state == "Charging" and car.schedule_starts[-1][1] == SCHEDULER_ID
+
+
+def test_a_plan_that_charges_now_starts_a_car_whose_schedule_would_not_and_keeps_the_schedule(tmp_path):
+    """Stopped inside its schedule (its start is behind it: the car waits for tomorrow's), or holding one that starts
+    hours later: the plan's charge_start goes, one command like a rewrite, but the car charges at once and keeps the
+    schedule for the nights it was written for (a plan that charges now often waits again within the hour)."""
+    clock = Clock(EVENING + timedelta(minutes=10))  # 18:13
+    car = car_at_home(FIRMWARE_2026)
+    car.command("add_charge_schedule", {"id": SCHEDULER_ID, "days_of_week": "All", "enabled": True,
+                                        "start_enabled": True, "start_time": 18 * 60, "end_enabled": True,
+                                        "end_time": 7 * 60, "lat": HOME[0], "lon": HOME[1]})
+    car.command("charge_stop", {})
+    car.advance(clock.now - car.now)
+    with FakeFleetApi(car) as fake:
+        snap = _snapshot(fake, tmp_path, clock)
+    decision = _charging_now(clock.now, ChargeWindow(EVENING, EVENING + timedelta(hours=5), 32))
+    d = with_charge_schedule(decision, snap, now=clock.now, zone=NY, place=Place(*HOME), enabled=True)
+    assert [c.name for c in d.commands] == ["charge_start"]
+    car.command("charge_start", {})
+    assert car.charging_state == "Charging"
+    later = replace(snap, charge_schedules=(replace(snap.charge_schedules[-1], start_time=23 * 60),))
+    d = with_charge_schedule(decision, later, now=clock.now, zone=NY, place=Place(*HOME), enabled=True)
+    assert [c.name for c in d.commands] == ["charge_start"]
+    soon = replace(snap, charge_schedules=(replace(snap.charge_schedules[-1], start_time=18 * 60 + 15,
+                                                   end_time=23 * 60 + 15),))
+    d = with_charge_schedule(decision, soon, now=clock.now, zone=NY, place=Place(*HOME), enabled=True)
+    assert d.commands == ()  # it starts by itself in two minutes

@@ -73,3 +73,41 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     again = SimVehicle(clock, NY, path=tmp_path / "car.json")
     again.wake()
     assert again.snapshot().charge_limit_soc == 90
+
+
+def test_on_2026_firmware_it_keeps_charge_schedules_and_starts_itself_by_them() -> None:
+    """Issue 15: the simulated car does both firmwares. On 2024.26+ a schedule made out to where it is starts the
+    charge at its start minute and stops it at its end; the scheduled-departure fields read Off; each
+    set_scheduled_departure adds a schedule (vehicle-command issue 290)."""
+    clock = Clock(datetime(2026, 11, 27, 18, 0, tzinfo=NY))
+    v = car(clock, soc=40.0, limit=80, plugged_in=False, firmware="2026.38.4")
+    v.wake()
+    here = {"days_of_week": "All", "enabled": True, "start_enabled": True, "start_time": 23 * 60,
+            "end_enabled": True, "end_time": 23 * 60 + 30, "lat": v.s.latitude, "lon": v.s.longitude}
+    assert v.execute(Command("add_charge_schedule", {"id": 7, **here})).ok
+    assert v.execute(Command("add_charge_schedule", {"id": 7, **here, "start_time": 22 * 60})).ok  # replaced
+    v.plug(True)  # a schedule applies here and it is not inside it: it waits
+    snap = v.snapshot()
+    assert snap.charging_state == "Stopped" and snap.scheduled_charging_mode == "Off"
+    assert [(s.id, s.start_time) for s in snap.charge_schedules or ()] == [(7, 22 * 60)]
+    assert snap.car_version == "2026.38.4"
+    clock.advance(minutes=4 * 60 + 5)  # 22:05
+    v.wake()
+    assert v.snapshot().charging_state == "Charging"
+    clock.advance(minutes=90)  # 23:35: its end stopped the charge it started
+    v.wake()
+    assert v.snapshot().charging_state == "Stopped" and v.s.soc < 80
+    v.execute(Command("set_scheduled_departure", {"enable": True, "departure_time": 450, "end_off_peak_time": 420}))
+    v.execute(Command("set_scheduled_departure", {"enable": True, "departure_time": 450, "end_off_peak_time": 420}))
+    assert len(v.s.schedules) == 3
+    assert v.execute(Command("remove_charge_schedule", {"id": 7})).ok and len(v.s.schedules) == 2
+
+
+def test_an_older_firmware_refuses_charge_schedules() -> None:
+    clock = Clock(datetime(2026, 11, 27, 18, 0, tzinfo=NY))
+    v = car(clock)
+    v.wake()
+    result = v.execute(Command("add_charge_schedule", {"id": 7, "days_of_week": "All", "enabled": True,
+                                                       "start_enabled": True, "end_enabled": False, "lat": 0,
+                                                       "lon": 0}))
+    assert (result.ok, result.reason) == (False, "not_supported") and v.snapshot().charge_schedules is None

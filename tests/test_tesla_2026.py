@@ -288,3 +288,93 @@ def test_after_a_day_unwatched_a_car_holding_our_schedule_is_not_woken_on_an_old
         assert report.woke is woken and bool(fake.requests("POST", r"/wake_up$")) is woken
         if not woken:
             assert "not watched" in report.skipped
+
+
+# ---------------------------------------------------------------------- issue 15's budgets: wakes and data reads
+def _ours(car: FakeCar, start: int, end: int) -> dict:
+    from charge_logic.charge_schedules import SCHEDULER_ID
+
+    return {"id": SCHEDULER_ID, "days_of_week": "All", "enabled": True, "start_enabled": True, "start_time": start,
+            "end_enabled": True, "end_time": end, "lat": car.lat, "lon": car.lon}
+
+
+def test_a_sleeping_car_keeps_its_schedule_until_the_rewrite_matters_then_is_woken_once(tmp_path):
+    """Plugged in at 20:00 holding a schedule from 23:00, it falls asleep; the plan then wants 22:00. A sleeping car
+    does not charge: until 22:00 draws near both schedules do the same, so it is not woken ($0.02) at once, and the
+    moves the plan makes meanwhile cost one write. It is woken in time for the car to start at 22:00 by itself."""
+    from datetime import timedelta
+
+    from tests.fakes.tesla_car import FIRMWARE_2026
+
+    clock = Clock(T0)  # 20:00
+    car = FakeCar(now=T0, plugged=False, state="online", battery_level=50, firmware=FIRMWARE_2026)
+    assert car.command("add_charge_schedule", _ours(car, 23 * 60, 6 * 60)) == (True, "")
+    car.plug_in()
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        link.read(clock())
+        step(clock, car, 20)
+        assert car.state == "asleep"
+        reports = []
+        for start in (22 * 60 + 15, 22 * 60 + 30, 22 * 60, 22 * 60, 22 * 60, 22 * 60, 22 * 60, 22 * 60, 22 * 60,
+                      22 * 60, 22 * 60):
+            now = step(clock, car, 14)
+            link.read(now)
+            move = Command("add_charge_schedule", _ours(car, start, 6 * 60))
+            if any(x["start_time"] == start for x in car.schedules):
+                break
+            reports.append((now, link.send(now, wanting(now, move), lambda fresh, m=move, t=now: wanting(t, m))))
+        woken = [now for now, r in reports if r.woke]
+        assert len(woken) == 1 and len(fake.requests("POST", r"/wake_up$")) == 1
+        assert T0 + timedelta(hours=1, minutes=30) <= woken[0] < T0 + timedelta(hours=2)  # 21:30 to 22:00
+        assert all("wakes by itself" in r.skipped for now, r in reports if now < woken[0])
+        assert len(fake.requests("POST", r"/command/add_charge_schedule$")) == 1
+        car.advance(T0 + timedelta(hours=2, minutes=5) - car.now)
+        assert car.charging_state == "Charging"  # started at 22:00 by itself
+
+
+def test_a_car_charging_by_its_own_schedule_is_read_seldom_and_seen_full_before_it_sleeps(tmp_path):
+    """It starts and stops itself: reading it every 10 minutes (billed, $0.002 each) watched a charge the daemon has
+    nothing to do in. Read as seldom as an idle car, and once more when the car says it should be full."""
+    from datetime import timedelta
+
+    from tests.fakes.tesla_car import FIRMWARE_2026
+
+    clock = Clock(T0)  # 20:00
+    car = FakeCar(now=T0, plugged=False, state="online", battery_level=60, firmware=FIRMWARE_2026)
+    assert car.command("add_charge_schedule", _ours(car, 19 * 60 + 45, 6 * 60)) == (True, "")
+    car.plug_in()  # inside its schedule: it charges at once, 20 % in about two hours
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        seen = []
+        while clock.now < T0 + timedelta(hours=4):
+            link.read(clock())
+            seen.append(link.last.charging_state)
+            step(clock, car, 14)
+        reads = len(fake.requests("GET", r"/vehicle_data$"))
+        assert car.charging_state == "Complete" and car.state == "asleep"
+        assert "Complete" in seen and link.last.charging_state == "Complete"  # the end of the charge was seen
+        assert reads <= 6  # every tick while it charged would be 10
+
+
+def test_a_command_after_a_seldom_read_goes_on_a_fresh_reading(tmp_path):
+    """Read half an hour ago while charging by its schedule; meanwhile the owner unplugged and drove off (the car stays
+    awake). A schedule moved now would go to an unplugged car: the car is read first, and nothing is sent."""
+    from tests.fakes.tesla_car import FIRMWARE_2026
+
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=False, state="online", battery_level=40, firmware=FIRMWARE_2026)
+    assert car.command("add_charge_schedule", _ours(car, 19 * 60 + 45, 6 * 60)) == (True, "")
+    car.plug_in()
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        link.read(clock())
+        now = step(clock, car, 14)
+        car.unplug()
+        now = step(clock, car, 6)
+        link.read(now)  # not due: the last reading (20 minutes old) still says charging
+        assert link.last.plugged_in
+        move = Command("add_charge_schedule", _ours(car, 23 * 60, 6 * 60))
+        report = link.send(now, wanting(now, move), lambda fresh: wanting(now, move))
+        assert report.sent == [] and "not to be plugged in" in report.skipped
+        assert fake.requests("POST", r"/command/") == [] and link.last.plugged_in is False
