@@ -15,12 +15,14 @@ car's real SoC at plug-in instead.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from backtest.replay import MAX_AMPS, MIN_AMPS, VOLTS, Policy, PushedPlan
 from backtest.view import SessionView
 from charge_logic.config import RuleConfig
-from charge_logic.household_planner import HouseholdPlanner, Tuning
+from charge_logic.household import PastSession, wanted_kwh
+from charge_logic.household_planner import HouseholdPlanner, Tuning, session_key
 from charge_logic.models import CHARGING, COMPLETE, DriverEstimate, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.power import battery_pct
 from charge_logic.rules import decide
@@ -84,8 +86,31 @@ class _Daemon(Policy):
         return now, snapshot(view, self.config, soc), self.forecast(view), trips
 
 
+@dataclass
+class Seen:
+    """A plug-in as the daemon's session log (service/session_log.py) records it from the car's readings at its ticks:
+    the SoC it came with, its limit, whether it was ever seen full, and the kWh its counter added up."""
+
+    soc_start: float | None
+    limit: int | None
+    counter: float | None
+    taken: float = 0.0
+    full: bool = False
+
+    def observe(self, car: VehicleSnapshot) -> None:
+        counter = car.charge_energy_added
+        if counter is not None and self.counter is not None:
+            self.taken = round(self.taken + (counter - self.counter if counter >= self.counter else counter), 2)
+        self.counter = counter
+        if car.charge_limit_soc is not None:
+            self.limit = car.charge_limit_soc
+        self.full = self.full or car.charging_state == COMPLETE
+
+
 class DaemonPlanner(_Daemon):
-    """The daemon's planner (POLICY=planner)."""
+    """The daemon's planner (POLICY=planner). It learns each ended plug-in as the daemon does, from what the car
+    reported at the ticks (`Seen`), never from the file's energy: a car never seen full is taken to have wanted up to
+    its limit (charge_logic.household.wanted_kwh), as the daemon takes it."""
 
     name = "planner"
 
@@ -95,13 +120,30 @@ class DaemonPlanner(_Daemon):
         super().__init__(config, trips=trips, arrival_soc=arrival_soc)
         self.household = household or HouseholdPlanner(tuning=Tuning(target_short=self.config.short_risk_pct / 100))
         self.seen = 0  # sessions of the history handed to the household planner
+        self.plug_ins: dict[tuple[str, float], Seen] = {}  # open plug-ins, by station and arrival
+
+    def learned(self, history: Sequence[PastSession]) -> tuple[list[PastSession], dict[str, float]]:
+        """The ended sessions as the daemon would learn them, and the kWh each car had taken by its last tick."""
+        ended, taken = [], {}
+        for s in history:
+            seen = self.plug_ins.pop((s.station_id, s.arrival.timestamp()))
+            energy = wanted_kwh(seen.taken, full=seen.full, limit=seen.limit, soc_start=seen.soc_start,
+                                battery_kwh=self.config.battery_kwh)
+            ended.append(PastSession(s.station_id, s.arrival, s.departure, energy))
+            taken[session_key(s.station_id, s.arrival.timestamp())] = seen.taken
+        return ended, taken
 
     def on_tick(self, view: SessionView, memo: dict) -> PushedPlan | None:
         history = view.history
         if len(history) > self.seen:
-            self.household.learn(history[self.seen:len(history)])
+            self.household.learn(*self.learned(history[self.seen:len(history)]))
             self.seen = len(history)
         now, car, forecast, trips = self.inputs(view)
+        seen = self.plug_ins.get((view.station_id, view.arrival))
+        if seen is None:
+            seen = self.plug_ins[(view.station_id, view.arrival)] = Seen(car.battery_level, car.charge_limit_soc,
+                                                                         car.charge_energy_added)
+        seen.observe(car)
         plan: VehiclePlan = plan_for_vehicle(now, car, forecast, trips, self.config, view.zone,
                                              plugged_at=datetime.fromtimestamp(view.arrival, view.zone),
                                              household=self.household, station=view.station_id,
