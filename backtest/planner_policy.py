@@ -15,12 +15,14 @@ car's real SoC at plug-in instead.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from backtest.replay import MAX_AMPS, MIN_AMPS, VOLTS, Policy, PushedPlan
 from backtest.view import SessionView
 from charge_logic.config import RuleConfig
-from charge_logic.household_planner import HouseholdPlanner, Tuning
+from charge_logic.household import PastSession, wanted_kwh
+from charge_logic.household_planner import HouseholdPlanner, Tuning, session_key
 from charge_logic.models import CHARGING, COMPLETE, DriverEstimate, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.objective import Objective, planning_series
 from charge_logic.power import battery_pct
@@ -99,21 +101,63 @@ class _Daemon(Policy):
         return now, snapshot(view, self.config, soc), self.forecast(view), trips
 
 
+@dataclass
+class Seen:
+    """A plug-in as the daemon's session log (service/session_log.py) records it from the car's readings at its ticks:
+    the SoC it came with, its limit, whether it was ever seen full, and the kWh its counter added up."""
+
+    soc_start: float | None
+    limit: int | None
+    counter: float | None
+    taken: float = 0.0
+    full: bool = False
+
+    def observe(self, car: VehicleSnapshot) -> None:
+        counter = car.charge_energy_added
+        if counter is not None and self.counter is not None:
+            self.taken = round(self.taken + (counter - self.counter if counter >= self.counter else counter), 2)
+        self.counter = counter
+        if car.charge_limit_soc is not None:
+            self.limit = car.charge_limit_soc
+        self.full = self.full or car.charging_state == COMPLETE
+
+
 class DaemonPlanner(_Daemon):
-    """The daemon's planner (POLICY=planner)."""
+    """The daemon's planner (POLICY=planner). With `as_daemon` it learns each ended plug-in as the daemon does, from
+    what the car reported at the ticks (`Seen`): a car never seen full is taken to have wanted up to its limit
+    (charge_logic.household.wanted_kwh). Without it (the published figures, for now) it learns the file's energy,
+    which the daemon does not know for a car it never saw full (docs/benchmark.md)."""
 
     name = "planner"
 
     def __init__(self, config: RuleConfig | None = None, *, household: HouseholdPlanner | None = None,
                  trips: Callable[[datetime], Sequence[Trip]] | None = None,
-                 arrival_soc: dict[float, float] | None = None, per_station: bool = False) -> None:
+                 arrival_soc: dict[float, float] | None = None, per_station: bool = False,
+                 as_daemon: bool = False) -> None:
         super().__init__(config, trips=trips, arrival_soc=arrival_soc)
         self.household = household or self._new_household()
         self.seen = 0  # sessions of the history handed to the household planner
+        self.as_daemon = as_daemon
+        self.plug_ins: dict[tuple[str, float], Seen] = {}  # open plug-ins, by station and arrival
         # per_station: each charge point learns from its own sessions only, as one household's daemon does (it never
         # sees another household's plug-ins); else one planner learns from every session of the file
         self.per_station = per_station
         self.stations: dict[str, HouseholdPlanner] = {}
+
+    def learned(self, history: Sequence[PastSession]) -> tuple[list[PastSession], dict[str, float] | None]:
+        """The ended sessions as the daemon would learn them, and the kWh each car had taken by its last tick."""
+        ended: list[PastSession] = []
+        taken: dict[str, float] = {}
+        for s in history:
+            seen = self.plug_ins.pop((s.station_id, s.arrival.timestamp()))
+            energy = wanted_kwh(seen.taken, full=seen.full, limit=seen.limit, soc_start=seen.soc_start,
+                                battery_kwh=self.config.battery_kwh)
+            if not self.as_daemon:
+                ended.append(s)
+                continue
+            ended.append(PastSession(s.station_id, s.arrival, s.departure, energy))
+            taken[session_key(s.station_id, s.arrival.timestamp())] = seen.taken
+        return ended, taken if self.as_daemon else None
 
     def _new_household(self) -> HouseholdPlanner:
         return HouseholdPlanner(tuning=Tuning(target_short=self.config.short_risk_pct / 100))
@@ -128,14 +172,19 @@ class DaemonPlanner(_Daemon):
     def on_tick(self, view: SessionView, memo: dict) -> PushedPlan | None:
         history = view.history
         if len(history) > self.seen:
-            ended = history[self.seen:len(history)]
+            ended, taken = self.learned(history[self.seen:len(history)])
             if self.per_station:
                 for past in ended:
-                    self.household_of(past.station_id).learn([past])
+                    self.household_of(past.station_id).learn([past], taken)
             else:
-                self.household.learn(ended)
+                self.household.learn(ended, taken)
             self.seen = len(history)
         now, car, forecast, trips = self.inputs(view)
+        seen = self.plug_ins.get((view.station_id, view.arrival))
+        if seen is None:
+            seen = self.plug_ins[(view.station_id, view.arrival)] = Seen(car.battery_level, car.charge_limit_soc,
+                                                                         car.charge_energy_added)
+        seen.observe(car)
         plan: VehiclePlan = plan_for_vehicle(now, car, forecast, trips, self.config, view.zone,
                                              plugged_at=datetime.fromtimestamp(view.arrival, view.zone),
                                              household=self.household_of(view.station_id), station=view.station_id,

@@ -14,6 +14,8 @@ from datetime import datetime
 
 import numpy as np
 
+from charge_logic.power import wall_kwh
+
 DAY_S = 86400.0
 
 
@@ -25,6 +27,16 @@ class PastSession:
     arrival: datetime
     departure: datetime
     energy_kwh: float
+
+
+def wanted_kwh(taken: float, *, full: bool, limit: float | None, soc_start: float | None,
+               battery_kwh: float) -> float:
+    """What a plug-in would have taken charging at once, as the daemon learns it from what the car reported: what it
+    took when it was seen full, else up to its limit from the SoC it came with, at the wall (at least what it took).
+    One rule for the daemon's session log and the backtest's `planner`, so both learn the same."""
+    if full or limit is None or soc_start is None:
+        return taken
+    return max(taken, wall_kwh(limit - soc_start, battery_kwh))  # at the wall, as planned
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,10 @@ class Coordinator:
         windows = None
         # Without a forecast the planner has nothing to shift charging by and would charge at once, often in the
         # evening peak; the car's own off-peak schedule, finishing by the departure, is the better default.
-        if self.rules.policy == "planner" and snap is not None and forecast:
+        if snap is not None and snap.plugged_in is False:
+            self.planned = ()  # a new plug-in starts from no plan, as the backtest's does
+        # only a plugged-in car is planned: planning an unplugged one noted a plug-in in planner.json every tick
+        if self.rules.policy == "planner" and snap is not None and snap.plugged_in and forecast:
             session = self.session_log.open
             arrival = session.arrival_at if session else None
             plan = self.planner(now, snap, forecast, trips, self.rules, self.zone, plugged_at=arrival,

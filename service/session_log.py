@@ -13,8 +13,8 @@ from typing import Any
 
 from charge_logic.battery import Charge
 from charge_logic.consumption import Drive
+from charge_logic.household import wanted_kwh
 from charge_logic.models import COMPLETE, VehicleSnapshot
-from charge_logic.power import wall_kwh
 from clients.private_files import write_json_atomic
 from service.state_file import read_json_or_move_aside
 
@@ -43,10 +43,8 @@ class Session:
         """What charging at once would have given it: what it took when it was full, else up to its limit from the SoC
         it came with (at least what it took). A car that left short of its limit wanted more than it got; the
         planner learns from this."""
-        taken = self.taken_kwh()
-        if self.full or self.limit is None or self.soc_start is None:
-            return taken
-        return max(taken, wall_kwh(self.limit - self.soc_start, battery_kwh))  # at the wall, as planned
+        return wanted_kwh(self.taken_kwh(), full=self.full, limit=self.limit, soc_start=self.soc_start,
+                          battery_kwh=battery_kwh)
 
     @property
     def arrival_at(self) -> datetime:

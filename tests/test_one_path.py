@@ -14,6 +14,7 @@ from backtest.data import Grid, Session
 from backtest.planner_policy import DaemonPlanner, sessions_config
 from backtest.replay import replay, to_past
 from backtest.view import SessionView
+from charge_logic.household import PastSession
 from charge_logic.household_planner import HouseholdPlanner, LearnedRisk, Tuning
 from charge_logic.vehicle_plan import plan_for_vehicle
 
@@ -42,15 +43,18 @@ def test_a_restored_planner_plans_as_the_one_that_never_stopped():
     policy = DaemonPlanner(sessions_config(), household=HouseholdPlanner(tuning=Tuning(first_price=5.0)))
     checked = waits = 0
     on_tick = policy.on_tick
+    session_log: list[PastSession] = []  # the ended plug-ins as the daemon's session log keeps them
 
     def tick(view: SessionView, memo: dict):
         nonlocal checked, waits
         if len(view.history) > policy.seen:  # what the daemon learns before it plans
-            policy.household.learn(view.history[policy.seen:len(view.history)])
+            ended, taken = policy.learned(view.history[policy.seen:len(view.history)])
+            policy.household.learn(ended, taken)
+            session_log.extend(ended)
             policy.seen = len(view.history)
         saved = json.loads(json.dumps(policy.household.state.to_json()))
         restored = HouseholdPlanner(LearnedRisk.from_json(saved), policy.household.tuning)
-        restored.resume(list(view.history))
+        restored.resume(session_log)
         now, car, forecast, trips = policy.inputs(view)
         arrival = datetime.fromtimestamp(view.arrival, view.zone)
         kw = dict(plugged_at=arrival, station=view.station_id, held=memo.get("windows", ()))
