@@ -97,6 +97,31 @@ def summary(folder: Path) -> list[str]:
     return ["## Summary\n", *rows, ""] if len(rows) > 2 else []
 
 
+def per_household(folder: Path) -> list[str]:
+    """The planner learning each charge point from its own plug-ins only (`--learn station`), beside the whole file."""
+    rows = ["| sessions × grid | planner capture, own plug-ins only | ready | commands/session | "
+            "capture, every plug-in of the file | ready |", "|---" * 6 + "|"]
+    for key, _ in SETS[:2]:
+        for grid in GRIDS:
+            own, whole = folder / f"{grid}_{key}_station.json", folder / f"{grid}_{key}.json"
+            if not own.exists():
+                continue
+            p = json.loads(own.read_text())["policies"]["planner"]
+            w = json.loads(whole.read_text())["policies"]["planner"] if whole.exists() else None
+            tail = f"{w['capture']:.3f} | {w['ready_rate']:.4f}" if w else "– | –"
+            rows.append(f"| {key} × {grid} | **{p['capture']:.3f}** | **{p['ready_rate']:.4f}** | "
+                        f"{p['commands_per_session']:.2f} | {tail} |")
+    if len(rows) <= 2:
+        return []
+    return ["## One household's daemon: learning from its own plug-ins only\n",
+            "BENCHMARK.md lets a policy learn from every session of the file that has ended, and the tables above "
+            "do; a household's daemon sees only its own car. `--learn station` gives each charge point its own "
+            "planner, learning its habits and its risk price from its own plug-ins alone (one run: `python "
+            "scheduler.py backtest --policy planner --learn station …`). A new household starts with nothing: "
+            "until its own counts can vouch for a lower risk price, the stay model's own risk of each plan does "
+            "(charge_logic/household_planner.py).\n", *rows, ""]
+
+
 def cars(folder: Path) -> list[str]:
     """Two cars on one circuit (`--cars 2`), per car and for the site, where the runs exist."""
     out: list[str] = []
@@ -181,6 +206,7 @@ def report(folder: Path) -> str:
                        f"whole replay {data['runtime_s']:.1f} s\n")
             out.extend(table(data))
             out.append("")
+    out.extend(per_household(folder))
     out.extend(cars(folder))
     out.extend(money(folder))
     out.extend(runtime(folder))

@@ -66,6 +66,14 @@ for grid in PJM ERCO CISO NYIS; do
   "$PY" -m backtest --quiet --scenario calendar --seed 1 --grid "$DATA/grid/$grid.csv" --tz "${ZONE[$grid]}" \
     --json "$OUT/${grid}_calendar.json" > "$OUT/${grid}_calendar.txt"
 done
+for grid in PJM ERCO CISO NYIS; do  # one household's daemon: each charge point learns from its own plug-ins only
+  for sessions in acn_caltech home_norway; do
+    echo "$grid × $sessions, learning per charge point" >&2
+    "$PY" -m backtest --quiet --policy planner --learn station --grid "$DATA/grid/$grid.csv" \
+      --sessions "$DATA/sessions/$sessions.csv" --tz "${ZONE[$grid]}" --json "$OUT/${grid}_${sessions}_station.json" \
+      > "$OUT/${grid}_${sessions}_station.txt"
+  done
+done
 for sessions in acn_caltech home_norway; do  # two cars on one 48 A circuit (backtest/cars.py)
   echo "PJM × $sessions, 2 cars on 48 A" >&2
   "$PY" -m backtest --quiet --cars 2 --circuit-amps 48 --grid "$DATA/grid/PJM.csv" \
