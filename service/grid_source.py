@@ -28,6 +28,7 @@ from service.backoff import Backoff, retry_after_of
 from service.client_io import ClientIO
 from service.disk import MonthlyBudget
 from service.grid_usage import USAGE_EVERY, PlanUsage
+from service.reach import due, too_short
 from service.settings import Settings
 from service.sources import SourceStatus
 
@@ -168,21 +169,13 @@ class GridForecastProvider:
         return [] if short else points
 
     def _short(self, now: datetime, points: list[ForecastPoint]) -> str | None:
-        """Why a forecast that ends too soon is not used: the planner would shift charging into hours it cannot see.
-        A day-ahead product (CAISO's) holds tomorrow only once that report is out."""
-        ends = max((p.start + timedelta(hours=1) for p in points), default=None)
-        if ends is not None and ends >= now + MIN_AHEAD:
-            return None
-        until = f"ends at {ends.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if ends else "has no hour from now on"
-        return (f"GridStatus {self.dataset.dataset} {until}, less than {MIN_AHEAD.total_seconds() / 3600:g} h ahead "
-                "(a day-ahead forecast until its next report is out); not used until it reaches further")
+        """Why a forecast that ends too soon is not used. A day-ahead product (CAISO's) holds tomorrow only once that
+        report is out."""
+        return too_short(now, (p.start for p in points), MIN_AHEAD, f"GridStatus {self.dataset.dataset}",
+                         " (a day-ahead forecast until its next report is out)")
 
     def _due(self, now: datetime) -> bool:
-        if not self.backoff.ready(now):
-            return False
-        if self.fetched_at is None or now < self.fetched_at:
-            return True
-        return now - self.fetched_at >= self._interval(self.fetched_at)  # the pace set when it was fetched
+        return due(now, self.backoff, self.fetched_at, self._interval)  # the pace set when it was fetched
 
     def _interval(self, now: datetime) -> timedelta:
         """GRID_FETCH_HOURS, stretched when needed so what is left lasts to the period's end: the owner's cap to the

@@ -21,6 +21,7 @@ from pathlib import Path
 from clients.private_files import read_json, write_json
 from service.backoff import Backoff, retry_after_of
 from service.disk import MonthlyBudget
+from service.reach import due, too_short
 from service.sources import SourceStatus
 
 log = logging.getLogger(__name__)
@@ -143,19 +144,10 @@ class PolledSeries:
         return [] if short else points
 
     def _short(self, now: datetime, points: list[SeriesPoint]) -> str | None:
-        ends = max((p.start + timedelta(hours=1) for p in points), default=None)
-        if ends is not None and ends >= now + self.min_ahead:
-            return None
-        until = f"ends at {ends.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if ends else "has no hour from now on"
-        return (f"{self.label or self.name} {until}, less than {self.min_ahead.total_seconds() / 3600:g} h ahead; "
-                "not used until it reaches further")
+        return too_short(now, (p.start for p in points), self.min_ahead, self.label or self.name)
 
     def _due(self, now: datetime) -> bool:
-        if not self.backoff.ready(now):
-            return False
-        if self.fetched_at is None or now < self.fetched_at:
-            return True
-        return now - self.fetched_at >= self._interval(self.fetched_at)
+        return due(now, self.backoff, self.fetched_at, self._interval)
 
     def _interval(self, now: datetime) -> timedelta:
         """SIGNAL_FETCH_HOURS, stretched so what is left of the month's budget lasts to the month's end."""
