@@ -22,7 +22,9 @@ from typing import Any, Protocol
 from charge_logic.forecast_stats import forecast_stats
 from charge_logic.localtime import next_local
 from charge_logic.models import ChargeWindow, ForecastPoint, Mode
+from charge_logic.objective import Objective
 from charge_logic.power import wall_kw, wall_kwh
+from charge_logic.savings import plan_savings
 from charge_logic.site import CarNeed, CarShare, SitePlan, share_circuit
 from service.settings import Settings
 from service.signal_source import BuiltSignal, SignalSource, make_signal_source
@@ -160,6 +162,7 @@ class Site:
             share = own if binding else None  # the circuit is short: every car follows its share of it
             try:
                 result = car.act(t, share, _ready(t, own))
+                result.state["savings"] = self._savings(now, car, t, share)
                 if result.state.get("departure") is None and self.departures[i] is not None:
                     result.state["departure"] = _iso(self.departures[i])  # the driver's default departure
                 results.append(result)
@@ -209,6 +212,23 @@ class Site:
         ids = dict(zip(labels, (c.car_id for c in self.cars), strict=True))
         load = tuple((t.astimezone(self.zone), a) for t, a in plan.load)
         return SitePlan(tuple(_with_ids(c, ids, self.zone) for c in plan.cars), plan.max_amps, load), binding
+
+    def _savings(self, now: datetime, car: Car, t: CarTick, share: CarShare | None) -> dict[str, Any] | None:
+        """Tonight's bill of the plan against charging the same kWh at once, when the plan is on a price (OBJECTIVE
+        cost); None where the price does not cover the plan or the car does not say what it lacks."""
+        if self.signal is None or self.signal.kind.objective is not Objective.COST:
+            return None
+        lacks = _lacks_kwh(car, t)
+        kw_per_amp = wall_kw(t.snap, 1)
+        planned = share.windows if share is not None else t.decision.windows
+        windows = [(w.start, w.end, w.amps * kw_per_amp) for w in planned if w.amps > 0]
+        if not windows or not lacks:
+            return None
+        s = plan_savings(now, windows, lacks, self.signal.points)
+        if s.plan_cost is None or s.now_cost is None:
+            return None
+        return {"night": {"cost_usd": round(s.plan_cost, 2), "now_cost_usd": round(s.now_cost, 2), "co2_kg": None,
+                          "now_co2_kg": None}, "month": None}
 
     # ------------------------------------------------------------------ the state file
     def _state(self, now: datetime, forecast: Sequence[ForecastPoint], results: Sequence[TickResult | None],
