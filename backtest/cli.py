@@ -8,7 +8,7 @@ import sys
 import time
 from zoneinfo import ZoneInfo
 
-from backtest.data import DataError, Grid, load_grid, load_sessions, zone_of
+from backtest.data import DataError, Grid, load_grid, load_sessions, only_stations, zone_of
 from backtest.metrics import format_table, metrics
 from backtest.policies import POLICIES, make_policies
 from backtest.prices import Prices, price_series, tariff_prices
@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--short-risk-pct", type=float, default=RuleConfig.short_risk_pct, metavar="PCT",
                    help="the planner's SHORT_RISK_PCT, as the daemon's setting: the share of plug-ins its learned "
                         f"risk price aims to leave short, 0.1 to 20 (default {RuleConfig.short_risk_pct:g})")
+    p.add_argument("--stations", metavar="REGEX",
+                   help="replay only the sessions whose station_id matches REGEX (e.g. '^BER_' for one garage of the "
+                        "home file): a site on its own, as a daemon new to it would meet it")
     p.add_argument("--learn", choices=("all", "station"), default="all",
                    help="what the planner learns from: every session of the file that has ended (all, BENCHMARK.md's "
                         "rule), or only its own charge point's (station: what one household's daemon sees)")
@@ -79,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
             from backtest.replay import replay
 
             sessions, skipped = load_sessions(args.sessions, zone, grid)
+            if args.stations:
+                sessions = only_stations(sessions, args.stations)
             policies = make_policies(args.policy, args.short_risk_pct, objective, per_station=args.learn == "station")
             result = replay(grid, sessions, policies, zone,
                             tick_min=args.tick_min, skipped=skipped, progress=not args.quiet, prices=prices)

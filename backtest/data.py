@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -144,3 +145,17 @@ def load_sessions(path: str, zone: ZoneInfo, grid: Grid | None = None) -> tuple[
     sessions.sort(key=lambda s: (s.arrival, s.session_id))
     return [Session(i, *(getattr(s, f) for f in Session.__dataclass_fields__ if f != "index"))
             for i, s in enumerate(sessions)], skipped
+
+
+def only_stations(sessions: list[Session], pattern: str) -> list[Session]:
+    """The sessions of the stations whose id matches `pattern` (a regular expression), renumbered; DataError when the
+    pattern is not one or matches none."""
+    try:
+        rx = re.compile(pattern)
+    except re.error as exc:
+        raise DataError(f"--stations {pattern!r} is not a regular expression ({exc})") from None
+    kept = [s for s in sessions if rx.search(s.station_id)]
+    if not kept:
+        raise DataError(f"--stations {pattern!r} matches no station_id of the sessions file")
+    return [Session(i, *(getattr(s, f) for f in Session.__dataclass_fields__ if f != "index"))
+            for i, s in enumerate(kept)]

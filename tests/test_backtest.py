@@ -213,3 +213,17 @@ def test_scheduler_subcommand_is_registered(capsys):
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "| planner |" in out and "| oracle |" in out  # capture needs immediate and oracle: always run
+
+
+def test_stations_keeps_one_site_and_names_a_pattern_that_matches_none(tmp_path):
+    """`--stations REGEX`: one site of a file on its own (as a daemon new to it meets it); a pattern matching no
+    station is an error naming it, not an empty table."""
+    from backtest.data import DataError, Session, only_stations
+
+    rows = [Session(i, f"s{i}", st, 0.0, 3600.0, None, None, 1.0) for i, st in enumerate(["BER_1", "BAR_2", "BER_3"])]
+    kept = only_stations(rows, "^BER_")
+    assert [s.station_id for s in kept] == ["BER_1", "BER_3"] and [s.index for s in kept] == [0, 1]
+    with pytest.raises(DataError, match="matches no station_id"):
+        only_stations(rows, "^KRO_")
+    with pytest.raises(DataError, match="not a regular expression"):
+        only_stations(rows, "(")
