@@ -95,7 +95,7 @@ def test_on_a_tou_tariff_the_demo_plans_the_night_into_the_off_peak_hours_and_sa
     assert json.loads((tmp_path / "state.json").read_text())["signal"] == signal
     # what the dashboard shows: the night at 0.11 $/kWh against starting now, in the 0.45 $/kWh peak
     night = state["savings"]["night"]
-    assert 0 < night["cost_usd"] and night["now_cost_usd"] > 3 * night["cost_usd"], night
+    assert night["cost_usd"] > 0 and night["now_cost_usd"] > 3 * night["cost_usd"], night
 
 
 def test_the_plan_follows_the_tariff_not_the_grid_load(tmp_path: Path) -> None:
