@@ -44,16 +44,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=4000)
     ap.add_argument("--days", type=int, default=3)
+    ap.add_argument("--cars", type=int, default=1, choices=(1, 2), help="the demo's cars (the history is the first's)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         state_dir = Path(tmp)
         settings = load_settings({}, env_file=None, state_dir=str(state_dir), time_zone="America/New_York")
-        ns = argparse.Namespace(demo=True, demo_speed=1.0, interval=14.0)
+        ns = argparse.Namespace(demo=True, demo_speed=1.0, interval=14.0, demo_cars=args.cars)
         started = time.perf_counter()
-        coord, clock = make_coordinator(ns, settings)
+        site, clock = make_coordinator(ns, settings)
         write_history(state_dir, args.sessions, clock().astimezone(settings.zone))
-        coord, clock = make_coordinator(ns, settings)  # the daemon starts on that history
-        coord.trip_source = None  # no calendar: every tick plans from the household
+        site, clock = make_coordinator(ns, settings)  # the daemon starts on that history
+        coord = site.cars[0]
+        for each in site.cars:
+            each.trip_source = None  # no calendar: every tick plans from the household
         startup = time.perf_counter() - started
         car = coord.link.vehicle
         clock.speed = 0.0  # the demo's clock stands still; the bench moves it a tick at a time
@@ -72,7 +75,7 @@ def main() -> int:
                     car.s.soc, car.s.energy_added_kwh = 40.0, 0.0
             clock.start = now
             c0 = time.process_time()
-            coord.tick(now)
+            site.tick(now)
             cpu.append((time.process_time() - c0) * 1000)
             now += timedelta(minutes=14)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
