@@ -44,6 +44,22 @@ def day_ahead_rows(first_day: datetime, days: int, *, publish_hour_utc: int = 17
     return rows
 
 
+
+def select_page(rows: list[dict[str, Any]], q: dict[str, str], known: set[str], dataset: str, page_size: int
+                ) -> tuple[list[dict[str, Any]], bool, str | None] | Reply:
+    """The query's `columns` of the rows and the page at its `cursor`: (page, more to come, the next cursor), or the
+    service's 404 naming a column the dataset does not have."""
+    if q.get("columns"):
+        cols = q["columns"].split(",")
+        for c in cols:
+            if c not in known:
+                return Reply(404, {"detail": f"Column {c} not found in dataset {dataset}"})
+        rows = [{c: r.get(c) for c in cols} for r in rows]
+    offset = int(base64.b64decode(q["cursor"]).decode()) if q.get("cursor") else 0
+    more = offset + page_size < len(rows)
+    cursor = base64.b64encode(str(offset + page_size).encode()).decode() if more else None
+    return rows[offset:offset + page_size], more, cursor
+
 def metadata_columns(value_columns: list[str]) -> list[dict[str, Any]]:
     times = [{"name": n, "type": "TIMESTAMP", "is_datetime": True}
              for n in ("interval_start_utc", "interval_end_utc", "publish_time_utc")]
@@ -163,18 +179,11 @@ class FakeGridStatus(FakeServer):
             if dataset in self.no_publish_time:
                 return Reply(400, {"detail": f"Dataset {dataset} does not have a publish time column"})
             rows = self._by_publish_time(rows, q["publish_time"]) if rows else rows
-        if q.get("columns"):
-            cols = q["columns"].split(",")
-            known = {c["name"] for c in self.all_columns(dataset)}
-            for c in cols:
-                if c not in known:
-                    return Reply(404, {"detail": f"Column {c} not found in dataset {dataset}"})
-            rows = [{c: r.get(c) for c in cols} for r in rows]
-        offset = int(base64.b64decode(q["cursor"]).decode()) if q.get("cursor") else 0
-        page = rows[offset:offset + self.page_size]
+        paged = select_page(rows, q, {c["name"] for c in self.all_columns(dataset)}, dataset, self.page_size)
+        if isinstance(paged, Reply):
+            return paged
+        page, more, cursor = paged
         self.rows_used += len(page)
-        more = offset + self.page_size < len(rows)
-        cursor = base64.b64encode(str(offset + self.page_size).encode()).decode() if more else None
         data: list[Any] = page
         if (self.force_schema or q.get("json_schema", "array-of-objects")) == "array-of-arrays":
             header = list(page[0]) if page else []

@@ -13,7 +13,6 @@ it, so locations are averaged together).
 
 from __future__ import annotations
 
-import base64
 import math
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from clients.gridstatus import parse_time
-from tests.fakes.gridstatus import FakeGridStatus, metadata_columns
+from tests.fakes.gridstatus import FakeGridStatus, metadata_columns, select_page
 from tests.fakes.http import Reply, Request
 
 NY = ZoneInfo("America/New_York")
@@ -112,17 +111,11 @@ class FakeGridStatusMarket(FakeGridStatus):
                     if col in group[0]:
                         row[col] = sum(g[col] for g in group) / len(group)
                 rows.append(row)
-        if q.get("columns"):
-            cols = q["columns"].split(",")
-            for c in cols:
-                if c not in known:
-                    return Reply(404, {"detail": f"Column {c} not found in dataset {dataset}"})
-            rows = [{c: r.get(c) for c in cols} for r in rows]
-        offset = int(base64.b64decode(q["cursor"]).decode()) if q.get("cursor") else 0
-        page = rows[offset:offset + self.page_size]
+        paged = select_page(rows, q, known, dataset, self.page_size)
+        if isinstance(paged, Reply):
+            return paged
+        page, more, cursor = paged
         self.rows_used += len(page)
-        more = offset + self.page_size < len(rows)
-        cursor = base64.b64encode(str(offset + self.page_size).encode()).decode() if more else None
         return Reply(200, {"status_code": 200, "data": page,
                            "meta": {"page": 1, "limit": None, "page_size": self.page_size, "hasNextPage": more,
                                     "cursor": cursor}, "dataset_metadata": self._meta(dataset)})
