@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from charge_logic.models import ForecastPoint
-from charge_logic.tariff import Tariff
 
 
 class Objective(StrEnum):
@@ -44,20 +42,6 @@ KINDS = {
 TIE_WEIGHT = 1e-6
 
 
-@dataclass(frozen=True)
-class Signal:
-    """The series the planner minimises, hourly, and what it is."""
-
-    kind: SignalKind
-    points: tuple[ForecastPoint, ...]  # `load_mw` holds the series' value in `kind.unit`
-    known_until: datetime | None = None  # hours before this are known (a tariff, a published price), after: forecast
-
-
-def tariff_points(tariff: Tariff, start: datetime, end: datetime, zone: tzinfo) -> list[ForecastPoint]:
-    """The tariff's $/kWh for every hour from start's hour to end, read at the local wall-clock time."""
-    return [ForecastPoint(t, p) for t, p in tariff.hourly(start, end, zone)]
-
-
 def with_tie_breaks(primary: Sequence[ForecastPoint], *others: Sequence[ForecastPoint]) -> list[ForecastPoint]:
     """The primary series, its ties broken by the others in turn (each scaled far below the primary's steps)."""
     if not primary:
@@ -78,19 +62,14 @@ def with_tie_breaks(primary: Sequence[ForecastPoint], *others: Sequence[Forecast
     return [ForecastPoint(t, v) for t, v in sorted(out.items())]
 
 
-def hours(start: datetime, span_h: float) -> tuple[datetime, datetime]:
-    """The hour start of `start` and the end `span_h` later: the span a tariff series is built over."""
-    t = start.replace(minute=0, second=0, microsecond=0)
-    return t, t + timedelta(hours=span_h)
-
-
 def planning_series(objective: Objective, load: Sequence[ForecastPoint], price: Sequence[ForecastPoint] = (),
-                    co2: Sequence[ForecastPoint] = ()) -> list[ForecastPoint]:
-    """The series the planner and the amps bands are given for `objective`: its own series, ties broken by the others
-    (cost: by the grid's load, then CO₂; CO₂: by price, then load). LOAD is the load forecast alone, as before. An
-    objective whose series is empty (a price source down) falls back to the load forecast, so the car still plans."""
+                    co2: Sequence[ForecastPoint] = (), wholesale: Sequence[ForecastPoint] = ()) -> list[ForecastPoint]:
+    """The series the planner and the amps bands are given for `objective`, the daemon's (service/signal_source.py)
+    and the backtest's alike: its own series, ties broken by the others (cost: by the grid's load, then a wholesale
+    price the owner does not pay, then CO₂; CO₂: by price, then load; load: by price, then CO₂). An objective whose
+    series is empty (its source down) falls back to the load forecast, so the car still plans."""
     if objective is Objective.COST and price:
-        return with_tie_breaks(price, load, co2)
+        return with_tie_breaks(price, load, wholesale, co2)
     if objective is Objective.CO2 and co2:
-        return with_tie_breaks(co2, price, load)
-    return list(load)
+        return with_tie_breaks(co2, price, wholesale, load)
+    return with_tie_breaks(load, price, co2)

@@ -23,14 +23,15 @@ import requests
 
 from charge_logic.localtime import clock_text
 from charge_logic.models import ForecastPoint
-from charge_logic.objective import KINDS, Objective, Signal, SignalKind, with_tie_breaks
+from charge_logic.objective import KINDS, Objective, SignalKind, planning_series
 from charge_logic.tariff import Tariff, TariffError, parse_tou
 from clients import openei
-from service.backoff import Backoff, retry_after_of, retry_text
+from service.backoff import Backoff, retry_after_of
 from service.client_io import ClientIO
 from service.series_source import AHEAD, BEHIND, PolledSeries, SeriesPoint
 from service.settings import Settings, SettingsError
 from service.sources import SourceStatus
+from service.tick import ago, failing, next_try
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +81,6 @@ class BuiltSignal:
     known: dict[datetime, bool] = field(default_factory=dict)
     fallback: str | None = None
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def signal(self) -> Signal:
-        known_until = None
-        for p in self.points:
-            if not self.known.get(p.start, False):
-                break
-            known_until = p.start + timedelta(hours=1)
-        return Signal(self.kind, tuple(self.points), known_until)
 
     def to_json(self) -> dict[str, Any]:
         return {"objective": self.objective.value, "name": self.kind.name, "unit": self.kind.unit,
@@ -157,10 +149,8 @@ class SignalSource:
         """'ComEd hourly pricing is stale (from 3.1 h ago) (ComEd error 503: ...); using it until it is renewed; next
         try at 15:19.'"""
         st = source.status
-        ago = f"{(now - st.data_at).total_seconds() / 3600:.1f} h ago" if st.data_at else "an unknown time ago"
-        failing = f" ({st.last_error})" if not st.ok and st.last_error else ""
-        retry = f"; next try {retry_text(st.retry_at, now, self.zone)}" if st.retry_at else ""
-        return f"{source.label or source.name} is stale (from {ago}){failing}; using it until it is renewed{retry}."
+        return (f"{source.label or source.name} is stale (from {ago(now, st.data_at)}){failing(st)}; using it until it "
+                f"is renewed{next_try(st, now, self.zone)}.")
 
     def _compose(self, want: Objective, tariff: list[SeriesPoint], tariff_name: str | None,
                  price: list[SeriesPoint], co2: list[SeriesPoint], load: list[ForecastPoint], load_source: str,
@@ -184,18 +174,12 @@ class SignalSource:
         wholesale = [] if cost_source != "tariff" or not price else _fp(price)
         if want is Objective.CO2:
             primary, source, label = co2, (self.co2.name if self.co2 else ""), (self.co2.label if self.co2 else None)
-            ties = [_fp(cost), wholesale, load]
         elif want is Objective.COST:
             primary, source, label = cost, cost_source, cost_label
-            ties = [wholesale, _fp(co2), load]
         else:
             primary, source, label = [], load_source, load_label
-            ties = [_fp(cost), _fp(co2)]
-        if want is Objective.LOAD:
-            points = with_tie_breaks(load, *ties) if load else []
-        else:
-            known = {p.start: p.known for p in primary}
-            points = with_tie_breaks(_fp(primary), *ties)
+        known = {p.start: p.known for p in primary}
+        points = planning_series(want, load, _fp(cost), _fp(co2), wholesale)
         out = BuiltSignal(want, kind, source, label, points, known)
         if want is not Objective.LOAD and points:
             out.notes.append(self._describe(out, now, has_load=bool(load)))
