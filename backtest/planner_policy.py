@@ -123,28 +123,26 @@ class Seen:
 
 
 class DaemonPlanner(_Daemon):
-    """The daemon's planner (POLICY=planner). With `as_daemon` it learns each ended plug-in as the daemon does, from
-    what the car reported at the ticks (`Seen`): a car never seen full is taken to have wanted up to its limit
-    (charge_logic.household.wanted_kwh). Without it (the published figures, for now) it learns the file's energy,
-    which the daemon does not know for a car it never saw full (docs/benchmark.md)."""
+    """The daemon's planner (POLICY=planner). It learns each ended plug-in as the daemon does, from what the car
+    reported at the ticks (`Seen`): a car never seen full is taken to have wanted up to its limit
+    (charge_logic.household.wanted_kwh), and whether it was left short is judged on what it had taken when last seen,
+    never on the file's energy, which the daemon does not know."""
 
     name = "planner"
 
     def __init__(self, config: RuleConfig | None = None, *, household: HouseholdPlanner | None = None,
                  trips: Callable[[datetime], Sequence[Trip]] | None = None,
-                 arrival_soc: dict[float, float] | None = None, per_station: bool = False,
-                 as_daemon: bool = False) -> None:
+                 arrival_soc: dict[float, float] | None = None, per_station: bool = False) -> None:
         super().__init__(config, trips=trips, arrival_soc=arrival_soc)
         self.household = household or self._new_household()
         self.seen = 0  # sessions of the history handed to the household planner
-        self.as_daemon = as_daemon
         self.plug_ins: dict[tuple[str, float], Seen] = {}  # open plug-ins, by station and arrival
         # per_station: each charge point learns from its own sessions only, as one household's daemon does (it never
         # sees another household's plug-ins); else one planner learns from every session of the file
         self.per_station = per_station
         self.stations: dict[str, HouseholdPlanner] = {}
 
-    def learned(self, history: Sequence[PastSession]) -> tuple[list[PastSession], dict[str, float] | None]:
+    def learned(self, history: Sequence[PastSession]) -> tuple[list[PastSession], dict[str, float]]:
         """The ended sessions as the daemon would learn them, and the kWh each car had taken by its last tick."""
         ended: list[PastSession] = []
         taken: dict[str, float] = {}
@@ -152,12 +150,9 @@ class DaemonPlanner(_Daemon):
             seen = self.plug_ins.pop((s.station_id, s.arrival.timestamp()))
             energy = wanted_kwh(seen.taken, full=seen.full, limit=seen.limit, soc_start=seen.soc_start,
                                 battery_kwh=self.config.battery_kwh)
-            if not self.as_daemon:
-                ended.append(s)
-                continue
             ended.append(PastSession(s.station_id, s.arrival, s.departure, energy))
             taken[session_key(s.station_id, s.arrival.timestamp())] = seen.taken
-        return ended, taken if self.as_daemon else None
+        return ended, taken
 
     def _new_household(self) -> HouseholdPlanner:
         return HouseholdPlanner(tuning=Tuning(target_short=self.config.short_risk_pct / 100))

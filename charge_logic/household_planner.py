@@ -92,6 +92,7 @@ class PlugIn:
     plan: list[list[float]] = field(default_factory=list)  # windows the car holds: [start, end, kW]
     last_t: float = 0.0  # the last tick the car was seen plugged in
     last_delivered: float = 0.0  # kWh it had taken by then
+    read_t: float | None = None  # when a reading that showed it charging gave last_delivered (a tick may reuse it)
     would_t0: float | None = None  # when the would-be plans were noted
     would: list[list[float] | None] = field(default_factory=list)  # [must, start] per ladder rung (None: at once)
     pushed: list[float] | None = None  # the plan pushed at plug-in, as [must, start]
@@ -254,11 +255,16 @@ class HouseholdPlanner:
     def _score(self, notes: PlugIn, past: PastSession, delivered: float | None) -> None:
         """Was the car of this ended session ready? Steer the price toward the target."""
         st, t = self.state, self.tuning
-        dep = past.departure.timestamp()
+        dep = judged_until = past.departure.timestamp()
         got = notes.last_delivered
         kw = max((w[2] for w in notes.plan), default=0.0)  # the charger's full power, as planned with
         if delivered is not None:
+            # the caller counted what the car had taken when it was last seen plugged in: judge it on what charging
+            # at once would have given by then, since whatever came after that tick nobody saw (a car that charged
+            # at once until it left would otherwise look short by up to a tick's charge)
             got = delivered
+            seen = notes.last_t if notes.read_t is None else min(notes.read_t, notes.last_t)
+            judged_until = min(dep, max(seen, past.arrival.timestamp()))
         else:
             for a, b, window_kw in notes.plan:  # what the plan delivered after the last look, until the car left
                 lo, hi = max(a, notes.last_t), min(b, dep)
@@ -266,7 +272,7 @@ class HouseholdPlanner:
                     got += window_kw * (hi - lo) / 3600.0
         got = min(got, past.energy_kwh)
         deliverable = min(past.energy_kwh, kw * (dep - past.arrival.timestamp()) / 3600.0)
-        failed = _left_short(got, deliverable)
+        failed = _left_short(got, min(deliverable, kw * (judged_until - past.arrival.timestamp()) / 3600.0))
         st.log_scale += t.gain * (float(failed) - t.target_short)
         st.log_scale = min(math.log(1e4), max(math.log(1e-4), st.log_scale))
         if notes.would_t0 is not None and len(notes.would) == len(self.ladder):
@@ -321,17 +327,21 @@ class HouseholdPlanner:
     # ------------------------------------------------------------------ planning
     def plan(self, *, station: str, arrival: datetime, now: float, delivered: float, full: bool,
              signal: Callable[[], np.ndarray], kw: float, lacks_kwh: float | None = None,
-             estimated_departure: float | None = None, requested_kwh: float | None = None) -> HouseholdChoice:
+             estimated_departure: float | None = None, requested_kwh: float | None = None,
+             read_at: float | None = None) -> HouseholdChoice:
         """This tick's plan for the plug-in at `arrival` (aware, local: its hour and weekday matter). `signal`: the
         objective per slot from `now` (filled); `lacks_kwh`: what the car lacks to its limit at this tick, when it
         says. `signal` is asked only when a decision is due (most ticks keep the plan the car holds). A household
-        not known well enough yet (too few similar sessions) charges at once."""
+        not known well enough yet (too few similar sessions) charges at once. `read_at`: when the car reported
+        `delivered`, if it was charging then (it may have taken more since; a car seen not charging is taken to be so
+        until `now`)."""
         key = session_key(station, arrival.timestamp())
         notes = self.state.open.get(key)
         if notes is None:
             notes = self._note(station, arrival, now, delivered, lacks_kwh, estimated_departure, requested_kwh)
+            notes.read_t = read_at
             return self._decide(notes, now, delivered, signal, kw, first=True)
-        notes.last_t, notes.last_delivered = now, delivered
+        notes.last_t, notes.last_delivered, notes.read_t = now, delivered, read_at
         if full or notes.look_at is None or now < notes.look_at:
             return self._held(notes)
         return self._decide(notes, now, delivered, signal, kw, first=False)

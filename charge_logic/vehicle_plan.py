@@ -15,7 +15,7 @@ import numpy as np
 from charge_logic.config import RuleConfig
 from charge_logic.household_planner import HOME, HouseholdPlanner
 from charge_logic.localtime import next_local
-from charge_logic.models import COMPLETE, ChargeWindow, DriverEstimate, ForecastPoint, Trip, VehicleSnapshot
+from charge_logic.models import CHARGING, COMPLETE, ChargeWindow, DriverEstimate, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.objective import KINDS, Objective
 from charge_logic.planner import SLOT_MIN, Need, forecast_signal, plan_charging
 from charge_logic.power import Charger, battery_pct, charger_of, wall_kwh
@@ -119,10 +119,12 @@ def _household_plan(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[
 
     kw = charger.kw(charger.max_amps)
     delivered = max(0.0, vehicle.charge_energy_added or 0.0)
+    charging = vehicle.charging_state == CHARGING  # a car read while not charging stays so until it is read again
     choice = household.plan(station=station, arrival=arrival.astimezone(zone), now=t0, delivered=delivered,
                             full=vehicle.charging_state == COMPLETE, signal=signal, kw=kw, lacks_kwh=to_limit,
                             estimated_departure=estimate.departure.timestamp() if estimate and estimate.departure
-                            else None, requested_kwh=estimate.energy_kwh if estimate else None)
+                            else None, requested_kwh=estimate.energy_kwh if estimate else None,
+                            read_at=vehicle.read_at.timestamp() if vehicle.read_at and charging else None)
     tz = zone
 
     def at(ts: float) -> datetime:

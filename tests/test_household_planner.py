@@ -60,10 +60,31 @@ def test_what_the_car_really_took_decides_whether_it_was_short():
     t0 = ARRIVAL.timestamp()
     before = planner.price
     notes = _notes(t0, t0)  # a charge-at-once plan: on paper never short
+    notes.last_t = t0 + 4.75 * 3600  # its last tick plugged in
     planner.state.open[session_key("home", t0)] = notes
     planner.learn([PastSession("home", ARRIVAL, ARRIVAL + timedelta(hours=5), 20.0)],
                   {session_key("home", t0): 6.0})  # but the car took 6 of 20 kWh (a breaker, a full car?)
     assert planner.price > before
+
+
+@pytest.mark.parametrize("read_late_min,short", [(0, False), (30, True)])
+def test_a_car_that_charged_at_once_until_it_left_is_not_short_for_what_came_after_its_last_reading(read_late_min,
+                                                                                                      short):
+    """The daemon sees a car at its ticks: one that charged at once, was last read 10 minutes before it left and was
+    never seen full (so it is learned as wanting up to its limit) got all charging at once could give by that reading.
+    Judged on the departure instead, each short stay would count as a car left short and the price would climb until
+    the daemon never waits. A car that had taken half an hour's charge less than it could by its reading was short."""
+    planner = HouseholdPlanner(tuning=Tuning(target_short=0.01, ladder=False))
+    t0 = ARRIVAL.timestamp()
+    before = planner.price
+    notes = _notes(t0, t0)
+    last = t0 + 1.75 * 3600
+    notes.last_t = notes.read_t = last
+    planner.state.open[session_key("home", t0)] = notes
+    taken = KW * (1.75 - read_late_min / 60)
+    planner.learn([PastSession("home", ARRIVAL, ARRIVAL + timedelta(hours=1.75, minutes=10), 60.0)],
+                  {session_key("home", t0): taken})
+    assert (planner.price > before) is short
 
 
 def _evenings(n: int, early_every: int) -> list[PastSession]:

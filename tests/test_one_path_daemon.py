@@ -67,7 +67,7 @@ class Recorded(DaemonPlanner):
     """The backtest's planner, noting at each tick what it planned and pushed, and what the car had taken."""
 
     def __init__(self) -> None:
-        super().__init__(sessions_config(), household=HouseholdPlanner(tuning=TUNING), as_daemon=True)
+        super().__init__(sessions_config(), household=HouseholdPlanner(tuning=TUNING))
         self.ticks: dict[float, Tick] = {}
 
     def on_tick(self, view: SessionView, memo: dict) -> PushedPlan | None:
