@@ -27,7 +27,7 @@ from clients.private_files import read_json, write_json
 from service.backoff import Backoff, retry_after_of
 from service.client_io import ClientIO
 from service.disk import MonthlyBudget
-from service.grid_usage import USAGE_EVERY, PlanUsage
+from service.grid_usage import USAGE_EVERY, USAGE_FILE, PlanUsage
 from service.reach import due, too_short
 from service.settings import Settings
 from service.sources import SourceStatus
@@ -71,7 +71,7 @@ class GridForecastProvider:
         state = Path(state_dir)
         self.cache_path = state / "grid_forecast.json"
         self.info_path = state / "grid_dataset.json"
-        self.usage_path = state / "grid_usage.json"
+        self.usage_path = state / USAGE_FILE
         self.plan = PlanUsage.load(self.usage_path)
         self.budget = MonthlyBudget(state / "grid_budget.json", requests_per_month)
         self.status = SourceStatus("grid", budget_month=requests_per_month)
@@ -148,6 +148,7 @@ class GridForecastProvider:
     # ------------------------------------------------------------------ the protocol
     def get(self, now: datetime) -> list[ForecastPoint]:
         self._now = now
+        self.plan = PlanUsage.load(self.usage_path)  # the price and CO₂ sources on the same key add their rows there
         self.status.calls_month = self.budget.used(now)
         if self._due(now):
             self._fetch(now)

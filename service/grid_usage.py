@@ -17,6 +17,7 @@ from clients.gridstatus import ApiUsage
 from clients.private_files import read_json, write_json
 
 USAGE_EVERY = timedelta(days=2)
+USAGE_FILE = "grid_usage.json"  # in STATE_DIR: one file for every dataset read with the key
 
 
 @dataclass
@@ -56,6 +57,15 @@ class PlanUsage:
         if self.usage is not None:
             self.usage = ApiUsage(**{**asdict(self.usage), "rows_used": self.usage.rows_used + rows,
                                      "requests_used": self.usage.requests_used + requests})
+
+    @classmethod
+    def add(cls, path: str | Path, rows: int = 0, requests: int = 0) -> None:
+        """Rows and requests another source spent on the same key (the price or CO₂ datasets), into the file the
+        grid forecast reads its allowance from at each tick."""
+        plan = cls.load(path)
+        if plan.usage is not None:
+            plan.spent(rows=rows, requests=requests)
+            plan.save(path)
 
     def period_end(self, now: datetime) -> datetime | None:
         end = self.usage.period_end if self.usage else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from pathlib import Path
 from statistics import fmean
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from clients import comed, gridstatus, watttime
 from clients.grid_datasets import CO2_DATASET, GridDataset, price_dataset_for
 from service.backoff import Backoff
 from service.client_io import ClientIO
+from service.grid_usage import USAGE_FILE, PlanUsage
 from service.series_source import AHEAD, BEHIND, DAY_AHEAD_MIN, Fetch, PolledSeries, SeriesError, SeriesPoint, hourly
 from service.settings import Settings
 
@@ -42,15 +44,29 @@ def _gs_error(exc: gridstatus.GridStatusError, fix: str) -> SeriesError:
     return err
 
 
-def lmp_fetch(client: gridstatus.GridStatusClient, ds: GridDataset, location: str) -> Fetch:
-    """The adapter of PRICE_SOURCE=gridstatus_lmp."""
+def _plan_refuses(usage_path: Path | None) -> None:
+    """The key's plan has used up its rows or requests this period (as grid_usage.json last read it): not asked."""
+    why = PlanUsage.load(usage_path).refusal(1) if usage_path is not None else None
+    if why is not None:
+        err = SeriesError(f"{why}; using the last series until the period ends")
+        err.spent = True
+        raise err
+
+
+def lmp_fetch(client: gridstatus.GridStatusClient, ds: GridDataset, location: str,
+              usage_path: Path | None = None) -> Fetch:
+    """The adapter of PRICE_SOURCE=gridstatus_lmp. `usage_path`: the GridStatus plan's rows file (grid_usage.json),
+    where the rows this spends are added: the free plan counts rows a month over every dataset of the key."""
     def fetch(now: datetime) -> list[SeriesPoint]:
         start = (now - BEHIND).replace(minute=0, second=0, microsecond=0)
+        _plan_refuses(usage_path)
         try:
             rows = client.latest_forecast(ds.dataset, ds.value_column, start, now + AHEAD, time_column=ds.time_column,
                                           publish_time=None, where=("location", location))
         except gridstatus.GridStatusError as exc:
             raise _gs_error(exc, "check PRICE_DATASET, PRICE_LOCATION and PRICE_VALUE_COLUMN") from None
+        if usage_path is not None:
+            PlanUsage.add(usage_path, rows=len(rows))
         if not rows:
             raise SourceSettingError(f"GridStatus {ds.dataset} has no prices for PRICE_LOCATION={location!r}: check "
                                      "the name as the dataset spells it (e.g. PECO, COMED, WESTERN HUB)")
@@ -73,16 +89,21 @@ def comed_fetch(client: comed.ComEdClient) -> Fetch:
     return fetch
 
 
-def mer_fetch(client: gridstatus.GridStatusClient, ds: GridDataset, location: str, zone: ZoneInfo) -> Fetch:
-    """The adapter of CO2_SOURCE=pjm_mer: a week of hourly means (GridStatus averages server-side), one request."""
+def mer_fetch(client: gridstatus.GridStatusClient, ds: GridDataset, location: str, zone: ZoneInfo,
+              usage_path: Path | None = None) -> Fetch:
+    """The adapter of CO2_SOURCE=pjm_mer: a week of hourly means (GridStatus averages server-side), one request; its
+    rows are added to `usage_path` as `lmp_fetch`'s are."""
     def fetch(now: datetime) -> list[SeriesPoint]:
         hour = now.replace(minute=0, second=0, microsecond=0)
+        _plan_refuses(usage_path)
         try:
             rows = client.latest_forecast(ds.dataset, ds.value_column, hour - timedelta(days=MER_DAYS), hour,
                                           time_column=ds.time_column, publish_time=None,
                                           where=("location", location) if location else None, resample="1 hour")
         except gridstatus.GridStatusError as exc:
             raise _gs_error(exc, "check CO2_DATASET and CO2_LOCATION") from None
+        if usage_path is not None:
+            PlanUsage.add(usage_path, rows=len(rows))
         measured = hourly([(r.start, r.value * KG_PER_LB / 1000.0, True) for r in rows])  # lbs/MWh -> kg/kWh
         if not measured:
             raise SourceSettingError(f"GridStatus {ds.dataset} has no rates for the last week"
@@ -123,6 +144,10 @@ def watttime_fetch(client: watttime.WattTimeClient, region: str, latitude: float
     return fetch
 
 
+def _usage(settings: Settings) -> Path:
+    return Path(settings.state_dir) / USAGE_FILE
+
+
 def make_price_source(settings: Settings, *, session: requests.Session | None = None, io: ClientIO = ClientIO(),
                       interval_min: float = 14.0) -> PolledSeries | None:
     """PRICE_SOURCE as a series ($/kWh); None for none."""
@@ -140,9 +165,9 @@ def make_price_source(settings: Settings, *, session: requests.Session | None = 
         gc = gridstatus.GridStatusClient(settings.grid_status_api_key, settings.gridstatus_base_url, session=session,
                                          timeout=io.timeout(20.0), sleep=io.sleeper())
         location = settings.price_location.strip()
-        series = PolledSeries("gridstatus_lmp", f"{ds.dataset} {location}", lmp_fetch(gc, ds, location),
-                              settings.state_dir, errors=(gridstatus.GridStatusError,), min_ahead=DAY_AHEAD_MIN,
-                              **kw)  # type: ignore[arg-type]
+        series = PolledSeries("gridstatus_lmp", f"{ds.dataset} {location}",
+                              lmp_fetch(gc, ds, location, _usage(settings)), settings.state_dir,
+                              errors=(gridstatus.GridStatusError,), min_ahead=DAY_AHEAD_MIN, **kw)  # type: ignore[arg-type]
         gc.before_request = series.spend
         return series
     return None
@@ -160,8 +185,8 @@ def make_co2_source(settings: Settings, *, session: requests.Session | None = No
                                          timeout=io.timeout(20.0), sleep=io.sleeper())
         location = settings.co2_location.strip()
         label = f"PJM marginal emission rates{f' at {location}' if location else ''} (a week's hourly profile)"
-        series = PolledSeries("pjm_mer", label, mer_fetch(gc, ds, location, settings.zone), settings.state_dir,
-                              errors=(gridstatus.GridStatusError,), **kw)  # type: ignore[arg-type]
+        series = PolledSeries("pjm_mer", label, mer_fetch(gc, ds, location, settings.zone, _usage(settings)),
+                              settings.state_dir, errors=(gridstatus.GridStatusError,), **kw)  # type: ignore[arg-type]
         gc.before_request = series.spend
         return series
     if settings.co2_source == "watttime":

@@ -188,3 +188,27 @@ def test_co2_falls_back_to_the_tariff_when_watttime_refuses_the_region(tmp_path:
     assert down.fallback.endswith(": planning on price instead")
     assert (up.kind.unit, up.source, up.fallback) == ("kg/kWh", "watttime", None)
     assert not any(up.known.values())
+
+
+def test_gridstatus_price_rows_count_against_the_keys_plan_and_a_spent_plan_is_not_asked(tmp_path: Path) -> None:
+    """The free plan counts rows a month over every dataset read with the key: the prices' rows go into the file the
+    grid forecast paces itself by (grid_usage.json), and once /v1/api_usage said the rows are used up, the price
+    source asks nothing more."""
+    from clients.gridstatus import ApiUsage
+    from service.grid_usage import USAGE_FILE, PlanUsage
+
+    path = tmp_path / USAGE_FILE
+    PlanUsage(ApiUsage("Free", 1_000_000, None, 400_000, 90, None, None), NOW).save(path)
+    env = dict(PRICE_SOURCE="gridstatus_lmp", GRID_STATUS_API_KEY=fgs.KEY, PRICE_LOCATION="PECO")
+    with FakeGridStatusMarket() as gs:
+        gs.now = NOW.astimezone(UTC)
+        src = make_price_source(settings(tmp_path, GRIDSTATUS_BASE_URL=gs.url, **env))
+        assert src is not None
+        points = src.get(NOW)
+        used = PlanUsage.load(path).usage
+        assert used is not None and used.rows_used == 400_000 + len(points) > 400_000
+        PlanUsage(ApiUsage("Free", 1_000_000, None, 1_000_000, 95, None, None), NOW).save(path)
+        src.get(NOW + timedelta(hours=4))  # due again, but the plan is spent
+        asked = len(gs.queries())
+    assert asked == 1
+    assert src.status.last_error is not None and "1,000,000 rows this period are used up" in src.status.last_error
