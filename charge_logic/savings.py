@@ -158,15 +158,17 @@ def taken_span(before: datetime, now: datetime, kwh: float, kw: float, *, was_ch
 @dataclass(frozen=True)
 class PlugIn:
     """One measured plug-in: when it began, the charger's full power (what charging at once would have drawn) and
-    the wall kWh it took in each hour."""
+    the wall kWh it took in each hour; `unplaced_kwh`: energy it took in hours no reading says (a plug-in rebuilt
+    from the session log alone): it counts, but has no price."""
 
     arrival: datetime
     kw: float
     taken: Mapping[int, float] = field(default_factory=dict)
+    unplaced_kwh: float = 0.0
 
     @property
     def kwh(self) -> float:
-        return sum(self.taken.values())
+        return sum(self.taken.values()) + self.unplaced_kwh
 
 
 def plug_in_savings(p: PlugIn, price: HourValues, co2: HourValues | None = None) -> Savings:
@@ -181,7 +183,7 @@ def plug_in_savings(p: PlugIn, price: HourValues, co2: HourValues | None = None)
     at_once = [(a, a + got / p.kw * HOUR_S, p.kw)]
 
     def measured(by_hour: HourValues) -> float | None:
-        if not by_hour or any(h not in by_hour for h, kwh in p.taken.items() if kwh > 0):
+        if not by_hour or p.unplaced_kwh > 0 or any(h not in by_hour for h, kwh in p.taken.items() if kwh > 0):
             return None
         return sum(kwh * by_hour[h] for h, kwh in p.taken.items() if kwh > 0)
 

@@ -178,3 +178,10 @@ def test_when_between_two_readings_the_energy_was_taken(what, was, now_charging,
     span = taken_span(local(12, 3, 23 + 55 / 60), local(12, 4, 0.15), 1.2, KW, was_charging=was,
                       charging=now_charging)
     assert span == (start, end)
+
+
+def test_energy_no_reading_places_counts_but_has_no_price():
+    unplaced = PlugIn(local(12, 3, 18), KW, {}, unplaced_kwh=10.0)
+    m = month_savings(local(12, 6, 8), NY, [(unplaced, PRICES, {}), (AT_ONCE_DEC5, PRICES, {})], price_known=True)
+    assert (m.sessions, m.unpriced, m.kwh) == (2, 1, pytest.approx(24.4))
+    assert m.cost_usd == pytest.approx(4.608) and m.saved_usd == pytest.approx(0.0)
