@@ -163,7 +163,7 @@ def savings_block(state: dict[str, Any]) -> list[Any]:
         note = f"at once {now_co2:.1f} kg · saves {now_co2 - co2:.1f} kg" if now_co2 is not None else None
         tiles.append(_tile("Tonight's CO₂", f"{co2:.1f} kg", cid(state, "night-co2"), note=note))
     saved, saved_co2 = num(month.get("saved_usd")), num(month.get("saved_co2_kg"))
-    count = num(month.get("sessions", month.get("nights")))  # `nights` in files written before 0.14
+    count = num(month.get("sessions", month.get("nights")))  # `nights`: an earlier name of the count
     unpriced = num(month.get("unpriced"))
     if saved is not None or saved_co2 is not None:
         bits = ([f"{saved_co2:.0f} kg CO₂"] if saved is not None and saved_co2 is not None else []) + (
