@@ -169,8 +169,11 @@ def savings_block(state: dict[str, Any]) -> list[Any]:
         bits = ([f"{saved_co2:.0f} kg CO₂"] if saved is not None and saved_co2 is not None else []) + (
             [f"over {count:.0f} plug-in{'s' if count != 1 else ''}"] if count is not None else [])
         note = " ".join(bits) + (f" ({unpriced:.0f} without a price yet)" if unpriced else "")
-        value = f"${saved:.2f}" if saved is not None else f"{saved_co2:.0f} kg CO₂"
-        tiles.append(_tile("Saved this month", value, cid(state, "month-saved"), tone="good", note=note or None))
+        value = (f"${saved:.2f}" if saved >= 0 else f"−${-saved:.2f}") if saved is not None else \
+            f"{saved_co2:.0f} kg CO₂"
+        worse = (saved if saved is not None else saved_co2 or 0.0) < 0  # the hours taken cost more than at once
+        tiles.append(_tile("Saved this month", value, cid(state, "month-saved"), tone="bad" if worse else "good",
+                           note=note or None))
     if not tiles:
         if car.get("savings") is None and text(signal(state).get("unit")) == "MW":
             return [html.P("No tariff or price is known (TARIFF_TOU, TARIFF_FILE or PRICE_SOURCE): the night's cost "

@@ -86,6 +86,9 @@ class Record:
         if not isinstance(raw, dict):
             raise ValueError("a plug-in is not an object")
         try:
+            for key in ("departure", "last_at"):
+                if raw.get(key) is not None:
+                    datetime.fromisoformat(raw[key])
             datetime.fromisoformat(str(raw["arrival"]))
 
             def series(key: str) -> dict[int, tuple[float, bool]]:
@@ -221,10 +224,11 @@ class SavingsStore:
                     r.price.update({h: (v, True) for h, v in known.items() if h in missing})
 
     def _prune(self, now: datetime, zone: tzinfo) -> None:
-        """Keep this month's plug-ins and the last month's (for a plug-in still settling across the 1st)."""
+        """Keep this month's plug-ins, the last month's (for a plug-in still settling across the 1st) and the one
+        under way."""
         first = now.astimezone(zone).replace(day=1, hour=12)
         keep = {month_key(now, zone), month_key(first - timedelta(days=2), zone)}
-        self.records = [r for r in self.records if month_key(r.arrival_at, zone) in keep]
+        self.records = [r for r in self.records if r.departure is None or month_key(r.arrival_at, zone) in keep]
 
     # ------------------------------------------------------------------ rebuilding
     def _rebuild(self, now: datetime, zone: tzinfo, log: SessionLog, history: Sequence[dict[str, Any]],

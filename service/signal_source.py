@@ -184,7 +184,8 @@ class SignalSource:
             primary, source, label = [], load_source, load_label
         known = {p.start: p.known for p in primary}
         points = planning_series(want, load, _fp(cost), _fp(co2), wholesale)
-        out = BuiltSignal(want, kind, source, label, points, known, price=cost, co2=co2)
+        paid = [] if self.price_adds_tariff and not price else cost  # the tariff alone is not the bill of a ComEd
+        out = BuiltSignal(want, kind, source, label, points, known, price=paid, co2=co2)  # customer
         if want is not Objective.LOAD and points:
             out.notes.append(self._describe(out, now, has_load=bool(load)))
         return out

@@ -189,7 +189,8 @@ def test_the_months_plug_ins_without_a_price_and_a_rebuilt_month_are_said(tmp_pa
     notes = [c.children for c in walk([by_id(parts, "savings-car1")]) if c.className == "tile-note"]
     assert notes[-1] == "over 3 plug-ins (1 without a price yet)"
     assert by_id(parts, "month-note-car1").children == why
-    doc["vehicles"][0]["savings"]["month"] = {"saved_usd": 2.5, "saved_co2_kg": None, "nights": 1}  # its earlier name
+    doc["vehicles"][0]["savings"]["month"] = {"saved_usd": -1.2, "saved_co2_kg": None, "nights": 1}  # its earlier name
+    assert by_id(drawn(snap_of(tmp_path, doc)), "month-saved-car1").children == "−$1.20"  # cost more than at once
     notes = [c.children for c in walk([by_id(drawn(snap_of(tmp_path, doc)), "savings-car1")])
              if c.className == "tile-note"]
     assert notes[-1] == "over 1 plug-in"

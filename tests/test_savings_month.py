@@ -19,6 +19,8 @@ from charge_logic.tariff import parse_tou
 from service.coordinator import Coordinator
 from tests.clock import Clock
 from tests.fakes import watttime as fwt
+from tests.fakes.comed import FakeComEd
+from tests.fakes.http import Reply
 from tests.fakes.watttime import FakeWattTime
 from tests.test_signal_source import EVENING, NY, TOU, flat, make
 
@@ -150,3 +152,20 @@ def test_the_nights_co2_beside_its_cost_where_a_co2_series_is_set(tmp_path: Path
     rates = [fwt.moer_at(EVENING.astimezone(UTC) + timedelta(hours=h)) * KG_PER_LB / 1000 for h in range(24)]
     assert min(rates) - 0.01 <= n["co2_kg"] / kwh <= max(rates) + 0.01  # kg/kWh of the fake's hours, not $/kWh
     assert min(rates) - 0.01 <= n["now_co2_kg"] / kwh <= max(rates) + 0.01
+
+
+def test_a_comed_customers_bill_is_never_the_delivery_tariff_alone(tmp_path: Path) -> None:
+    """ComEd's hourly price is the supply part, TARIFF_TOU the delivery added to it: with ComEd down the plan falls
+    back to the tariff, but nothing is counted at a price the owner does not pay."""
+    clock = Clock(EVENING)
+    with FakeComEd() as comed:
+        comed.now = clock.now
+        env = {"PRICE_SOURCE": "comed", "COMED_BASE_URL": comed.url, "TARIFF_TOU": "0.08"}
+        up = flat(make(tmp_path / "up", clock, **env).tick(clock()).state)
+        comed.inject(Reply(503, "<html><body>Service Unavailable</body></html>", {"Content-Type": "text/html"}))
+        down = flat(make(tmp_path / "down", clock, **env).tick(clock()).state)
+    night = up["savings"]["night"]
+    assert night["cost_usd"] > 0 and night["now_cost_usd"] > 0
+    assert up["savings"]["month"] == {**up["savings"]["month"], "sessions": 0, "saved_usd": 0.0}
+    assert down["signal"]["source"] == "tariff"  # planned on the tariff alone, and says so
+    assert down["savings"] is None
