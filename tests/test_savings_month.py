@@ -16,12 +16,14 @@ import pytest
 
 from charge_logic.power import CHARGE_EFFICIENCY
 from charge_logic.tariff import parse_tou
+from dashboard.state import read_snapshot
 from service.coordinator import Coordinator
 from tests.clock import Clock
 from tests.fakes import watttime as fwt
 from tests.fakes.comed import FakeComEd
 from tests.fakes.http import Reply
 from tests.fakes.watttime import FakeWattTime
+from tests.test_dashboard_cars import by_id, drawn, walk
 from tests.test_signal_source import EVENING, NY, TOU, flat, make
 
 TICK = timedelta(minutes=14)
@@ -169,3 +171,13 @@ def test_a_comed_customers_bill_is_never_the_delivery_tariff_alone(tmp_path: Pat
     assert up["savings"]["month"] == {**up["savings"]["month"], "sessions": 0, "saved_usd": 0.0}
     assert down["signal"]["source"] == "tariff"  # planned on the tariff alone, and says so
     assert down["savings"] is None
+
+
+def test_the_dashboard_shows_the_months_figures_the_daemon_wrote(tmp_path: Path) -> None:
+    clock = Clock(EVENING)
+    car = night(tmp_path, clock, TARIFF_TOU=TOU)
+    month = month_of(car, clock)
+    parts = drawn(read_snapshot(tmp_path / "state.json"))
+    assert by_id(parts, "month-saved-car1").children == f"${month['saved_usd']:.2f}"
+    notes = [c.children for c in walk([by_id(parts, "savings-car1")]) if c.className == "tile-note"]
+    assert notes == ["over 1 plug-in"]  # the car has left: no night to show, the month stays
