@@ -1,16 +1,18 @@
 """What a plan saves against charging at once: the money (and CO₂) of the same kWh taken in the plan's windows versus
-from now at the same power — "waiting until 00:00 saves $2.10 and 6 kg CO₂ against charging now".
+from now at the same power — "waiting until 00:00 saves $2.10 and 6 kg CO₂ against charging now" — and what the
+month's plug-ins really saved: the energy each took, in the hours it took it, against the same energy taken at once
+from its plug-in at the charger's full power.
 
-Pure: `now`, the windows and the hourly series come in as values. An hour the series does not cover makes the
-figure unknown (None) rather than guessed.
+Pure: `now`, the windows, the measured energy and the hourly series come in as values. An hour the series does not
+cover makes the figure unknown (None) rather than guessed.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from charge_logic.models import ForecastPoint
 
@@ -54,8 +56,11 @@ def _spans(windows: Sequence[Window], now: datetime, kwh: float) -> list[tuple[f
 
 def _bill(spans: Sequence[tuple[float, float, float]], series: Sequence[ForecastPoint]) -> float | None:
     """Σ kWh × value of its hour; None when a charged hour has no value."""
-    by_hour = {math.floor(p.start.timestamp() / HOUR_S): p.load_mw for p in series
-               if p.load_mw is not None and math.isfinite(p.load_mw)}
+    return _bill_hours(spans, {epoch_hour(p.start): p.load_mw for p in series
+                               if p.load_mw is not None and math.isfinite(p.load_mw)})
+
+
+def _bill_hours(spans: Sequence[tuple[float, float, float]], by_hour: Mapping[int, float]) -> float | None:
     if not by_hour:
         return None
     total = 0.0
@@ -102,3 +107,143 @@ def savings_text(s: Savings, start: datetime) -> str | None:
     if worse:
         text += (" but " if saves else " ") + " and ".join(worse)
     return text + f" against charging now ({s.kwh:.1f} kWh)"
+
+
+# ---------------------------------------------------------------------- the month, measured
+HourValues = Mapping[int, float]  # an hourly series by epoch hour (UTC hours since 1970): $/kWh or kg/kWh
+
+
+def epoch_hour(t: datetime) -> int:
+    """The hour `t` falls in, as a key that no zone or daylight-saving change makes ambiguous."""
+    return math.floor(t.timestamp() / HOUR_S)
+
+
+def hour_start(h: int) -> datetime:
+    return datetime.fromtimestamp(h * HOUR_S, UTC)
+
+
+def spread(kwh_by_hour: Mapping[int, float], start: datetime, end: datetime, kwh: float) -> dict[int, float]:
+    """`kwh_by_hour` with `kwh` added evenly over [start, end] (all of it in start's hour when end <= start)."""
+    out = dict(kwh_by_hour)
+    a, b = start.timestamp(), end.timestamp()
+    if kwh <= 0:
+        return out
+    if b <= a:
+        h = epoch_hour(start)
+        out[h] = out.get(h, 0.0) + kwh
+        return out
+    t = a
+    while t < b - 1e-9:
+        h = math.floor(t / HOUR_S)
+        seg = min(b, (h + 1) * HOUR_S)
+        out[h] = out.get(h, 0.0) + kwh * (seg - t) / (b - a)
+        t = seg
+    return out
+
+
+def taken_span(before: datetime, now: datetime, kwh: float, kw: float, *, was_charging: bool,
+               charging: bool) -> tuple[datetime, datetime]:
+    """When, between two readings, the car most likely took `kwh`: over the whole gap while it charged at both;
+    at the end of the gap (at `kw`) when it started in between, at the start when it stopped in between; over the
+    whole gap when neither reading saw it charge. Why: a plan that starts at 00:00 between readings at 23:55 and 00:09
+    took that energy after midnight, at the off-peak price, not a third of it before."""
+    if was_charging == charging or kw <= 0:
+        return before, now
+    need = timedelta(hours=kwh / kw)
+    if charging:  # started in between
+        return max(before, now - need), now
+    return before, min(now, before + need)  # stopped in between
+
+
+@dataclass(frozen=True)
+class PlugIn:
+    """One measured plug-in: when it began, the charger's full power (what charging at once would have drawn) and
+    the wall kWh it took in each hour; `unplaced_kwh`: energy it took in hours no reading says (a plug-in rebuilt
+    from the session log alone): it counts, but has no price."""
+
+    arrival: datetime
+    kw: float
+    taken: Mapping[int, float] = field(default_factory=dict)
+    unplaced_kwh: float = 0.0
+
+    @property
+    def kwh(self) -> float:
+        return sum(self.taken.values()) + self.unplaced_kwh
+
+
+def plug_in_savings(p: PlugIn, price: HourValues, co2: HourValues | None = None) -> Savings:
+    """What the plug-in's energy cost in the hours it was taken against the same kWh from its arrival at `kw`; each
+    figure None when an hour it needs has no value."""
+    co2 = co2 or {}
+    got = p.kwh
+    if got <= 0 or p.kw <= 0:
+        return Savings(max(got, 0.0), 0.0 if price else None, 0.0 if price else None, 0.0 if co2 else None,
+                       0.0 if co2 else None)
+    a = p.arrival.timestamp()
+    at_once = [(a, a + got / p.kw * HOUR_S, p.kw)]
+
+    def measured(by_hour: HourValues) -> float | None:
+        if not by_hour or p.unplaced_kwh > 0 or any(h not in by_hour for h, kwh in p.taken.items() if kwh > 0):
+            return None
+        return sum(kwh * by_hour[h] for h, kwh in p.taken.items() if kwh > 0)
+
+    return Savings(got, measured(price), _bill_hours(at_once, price), measured(co2), _bill_hours(at_once, co2))
+
+
+@dataclass(frozen=True)
+class MonthSavings:
+    """The month's plug-ins (by the local month of their arrival) against charging each at once. The money sums the
+    plug-ins every hour of which has a price, CO₂ those every hour of which has a CO₂ value; `unpriced`: plug-ins
+    that took energy in hours no price covers (yet)."""
+
+    month: str  # "2026-12", local
+    sessions: int  # plug-ins of the month that took energy
+    kwh: float
+    cost_usd: float | None
+    now_cost_usd: float | None
+    co2_kg: float | None
+    now_co2_kg: float | None
+    unpriced: int = 0
+
+    @property
+    def saved_usd(self) -> float | None:
+        return None if self.cost_usd is None or self.now_cost_usd is None else self.now_cost_usd - self.cost_usd
+
+    @property
+    def saved_co2_kg(self) -> float | None:
+        return None if self.co2_kg is None or self.now_co2_kg is None else self.now_co2_kg - self.co2_kg
+
+
+def month_key(t: datetime, zone: tzinfo) -> str:
+    return t.astimezone(zone).strftime("%Y-%m")
+
+
+def month_savings(now: datetime, zone: tzinfo, plug_ins: Sequence[tuple[PlugIn, HourValues, HourValues]], *,
+                  price_known: bool = False, co2_known: bool = False) -> MonthSavings:
+    """The current local calendar month's plug-ins (each with the price and CO₂ of its hours), added up. A plug-in
+    belongs to the month it began in, whole: one that charges over midnight of the 1st is the old month's, and the
+    new month starts at 0. The money is None (unknown, not 0) when no plug-in of the month had a price and none is
+    known now (`price_known`: OBJECTIVE=load with no tariff or price); the CO₂ likewise."""
+    month = month_key(now, zone)
+    sessions = unpriced = 0
+    kwh = 0.0
+    cost = now_cost = kg = now_kg = 0.0
+    priced = with_co2 = 0
+    for p, price, co2 in plug_ins:
+        if month_key(p.arrival, zone) != month or p.kwh <= 1e-9:
+            continue
+        s = plug_in_savings(p, price, co2)
+        sessions += 1
+        kwh += s.kwh
+        if s.plan_cost is not None and s.now_cost is not None:
+            priced += 1
+            cost, now_cost = cost + s.plan_cost, now_cost + s.now_cost
+        else:
+            unpriced += 1
+        if s.plan_kg is not None and s.now_kg is not None:
+            with_co2 += 1
+            kg, now_kg = kg + s.plan_kg, now_kg + s.now_kg
+    has_price = priced > 0 or price_known
+    has_co2 = with_co2 > 0 or co2_known
+    return MonthSavings(month, sessions, kwh, cost if has_price else None, now_cost if has_price else None,
+                        kg if has_co2 else None, now_kg if has_co2 else None, unpriced)

@@ -148,8 +148,10 @@ def _readiness(state: dict[str, Any], dep: datetime | None, now: datetime, short
 
 
 def savings_block(state: dict[str, Any]) -> list[Any]:
-    """The night's cost and CO₂ against charging at once, and the month's savings; nothing the state leaves null."""
-    savings = obj(obj(state.get("car")).get("savings"))
+    """The night's cost and CO₂ against charging at once, and the month's savings (measured: its plug-ins against
+    charging each at once); nothing the state leaves null, and why when there is no price to count in."""
+    car = obj(state.get("car"))
+    savings = obj(car.get("savings"))
     night, month = obj(savings.get("night")), obj(savings.get("month"))
     tiles = []
     cost, now_cost = num(night.get("cost_usd")), num(night.get("now_cost_usd"))
@@ -160,17 +162,27 @@ def savings_block(state: dict[str, Any]) -> list[Any]:
     if co2 is not None:
         note = f"at once {now_co2:.1f} kg · saves {now_co2 - co2:.1f} kg" if now_co2 is not None else None
         tiles.append(_tile("Tonight's CO₂", f"{co2:.1f} kg", cid(state, "night-co2"), note=note))
-    saved, saved_co2, nights = num(month.get("saved_usd")), num(month.get("saved_co2_kg")), num(month.get("nights"))
+    saved, saved_co2 = num(month.get("saved_usd")), num(month.get("saved_co2_kg"))
+    count = num(month.get("sessions", month.get("nights")))  # `nights`: an earlier name of the count
+    unpriced = num(month.get("unpriced"))
     if saved is not None or saved_co2 is not None:
         bits = ([f"{saved_co2:.0f} kg CO₂"] if saved is not None and saved_co2 is not None else []) + (
-            [f"over {nights:.0f} night{'s' if nights != 1 else ''}"] if nights is not None else [])
-        value = f"${saved:.2f}" if saved is not None else f"{saved_co2:.0f} kg CO₂"
-        tiles.append(_tile("Saved this month", value, cid(state, "month-saved"), tone="good",
-                           note=" ".join(bits) or None))
+            [f"over {count:.0f} plug-in{'s' if count != 1 else ''}"] if count is not None else [])
+        note = " ".join(bits) + (f" ({unpriced:.0f} without a price yet)" if unpriced else "")
+        value = (f"${saved:.2f}" if saved >= 0 else f"−${-saved:.2f}") if saved is not None else \
+            f"{saved_co2:.0f} kg CO₂"
+        worse = (saved if saved is not None else saved_co2 or 0.0) < 0  # the hours taken cost more than at once
+        tiles.append(_tile("Saved this month", value, cid(state, "month-saved"), tone="bad" if worse else "good",
+                           note=note or None))
     if not tiles:
+        if car.get("savings") is None and text(signal(state).get("unit")) == "MW":
+            return [html.P("No tariff or price is known (TARIFF_TOU, TARIFF_FILE or PRICE_SOURCE): the night's cost "
+                           "and the month's savings are not counted.", id=cid(state, "no-price"), className="muted")]
         return []
+    why = text(month.get("note"))
     return [html.H3("Against charging at once"), html.Div(className="tiles savings", id=cid(state, "savings"),
-                                                          children=tiles)]
+                                                          children=tiles),
+            *([html.P(why, id=cid(state, "month-note"), className="muted")] if why else [])]
 
 
 def decision_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Section:

@@ -81,6 +81,10 @@ class BuiltSignal:
     known: dict[datetime, bool] = field(default_factory=dict)
     fallback: str | None = None
     notes: list[str] = field(default_factory=list)
+    # what the owner pays ($/kWh: the tariff, or the price source with the tariff added where it is only the supply
+    # part) and the CO₂ series (kg/kWh), whatever the objective: what state.json's `savings` is counted in
+    price: list[SeriesPoint] = field(default_factory=list)
+    co2: list[SeriesPoint] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"objective": self.objective.value, "name": self.kind.name, "unit": self.kind.unit,
@@ -180,7 +184,8 @@ class SignalSource:
             primary, source, label = [], load_source, load_label
         known = {p.start: p.known for p in primary}
         points = planning_series(want, load, _fp(cost), _fp(co2), wholesale)
-        out = BuiltSignal(want, kind, source, label, points, known)
+        paid = [] if self.price_adds_tariff and not price else cost  # the tariff alone is not the bill of a ComEd
+        out = BuiltSignal(want, kind, source, label, points, known, price=paid, co2=co2)  # customer
         if want is not Objective.LOAD and points:
             out.notes.append(self._describe(out, now, has_load=bool(load)))
         return out

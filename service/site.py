@@ -22,10 +22,11 @@ from typing import Any, Protocol
 from charge_logic.forecast_stats import forecast_stats
 from charge_logic.localtime import next_local
 from charge_logic.models import ChargeWindow, ForecastPoint, Mode
-from charge_logic.objective import Objective
 from charge_logic.power import wall_kw, wall_kwh
-from charge_logic.savings import plan_savings
+from charge_logic.savings import epoch_hour, plan_savings
 from charge_logic.site import CarNeed, CarShare, SitePlan, share_circuit
+from service.savings_store import SavingsStore, TariffPrices
+from service.session_log import SessionLog
 from service.settings import Settings
 from service.signal_source import BuiltSignal, SignalSource, make_signal_source
 from service.sources import ForecastProvider, SourceStatus
@@ -47,6 +48,7 @@ class Car(Protocol):
     settings: Settings
     rules: Any
     history: list[dict[str, Any]]
+    session_log: SessionLog
 
     def gather(self, now: datetime, forecast: Sequence[ForecastPoint], site_notes: Sequence[str]) -> CarTick: ...
 
@@ -87,6 +89,7 @@ class Site:
         self.signal: BuiltSignal | None = None
         self.max_amps = settings.circuit_max_amps or None
         self._entries: dict[str, dict[str, Any]] = {}  # each car's last whole entry, kept for a tick that fails
+        self._savings_stores: dict[str, SavingsStore] = {}  # each car's measured month (its savings.json)
         self.departures: list[datetime | None] = []  # when each car is wanted, as the site plan took it
 
     # ------------------------------------------------------------------ gathering
@@ -214,9 +217,21 @@ class Site:
         return SitePlan(tuple(_with_ids(c, ids, self.zone) for c in plan.cars), plan.max_amps, load), binding
 
     def _savings(self, now: datetime, car: Car, t: CarTick, share: CarShare | None) -> dict[str, Any] | None:
-        """Tonight's bill of the plan against charging the same kWh at once, when the plan is on a price (OBJECTIVE
-        cost); None where the price does not cover the plan or the car does not say what it lacks."""
-        if self.signal is None or self.signal.kind.objective is not Objective.COST:
+        """The car's `savings`: tonight's plan against charging the same kWh at once (planned), and this month's
+        plug-ins against charging each at once (measured); None when neither is known (no price nor CO₂)."""
+        night = self._night(now, car, t, share)
+        try:
+            month = self._month(now, car, t)
+        except Exception:  # a bug in the count must not stop the car's tick
+            log.exception("%s: the month's savings could not be counted", car.car_id)
+            month = None
+        return None if night is None and month is None else {"night": night, "month": month}
+
+    def _night(self, now: datetime, car: Car, t: CarTick, share: CarShare | None) -> dict[str, Any] | None:
+        """Tonight's bill (what the owner pays: the tariff or price, whatever the objective) and CO₂ (CO2_SOURCE) of
+        the plan against charging the same kWh at once; None where the series do not cover the plan or the car does
+        not say what it lacks."""
+        if self.signal is None or not (self.signal.price or self.signal.co2):
             return None
         lacks = _lacks_kwh(car, t)
         kw_per_amp = wall_kw(t.snap, 1)
@@ -224,11 +239,47 @@ class Site:
         windows = [(w.start, w.end, w.amps * kw_per_amp) for w in planned if w.amps > 0]
         if not windows or not lacks:
             return None
-        s = plan_savings(now, windows, lacks, self.signal.points)
-        if s.plan_cost is None or s.now_cost is None:
+        price = [ForecastPoint(p.start, p.value) for p in self.signal.price]
+        co2 = [ForecastPoint(p.start, p.value) for p in self.signal.co2]
+        s = plan_savings(now, windows, lacks, price, co2)
+        cost_known, co2_known = s.plan_cost is not None and s.now_cost is not None, s.plan_kg is not None \
+            and s.now_kg is not None
+        if not cost_known and not co2_known:
             return None
-        return {"night": {"cost_usd": round(s.plan_cost, 2), "now_cost_usd": round(s.now_cost, 2), "co2_kg": None,
-                          "now_co2_kg": None}, "month": None}
+        return {"cost_usd": _money(s.plan_cost) if cost_known else None,
+                "now_cost_usd": _money(s.now_cost) if cost_known else None,
+                "co2_kg": _money(s.plan_kg) if co2_known else None,
+                "now_co2_kg": _money(s.now_kg) if co2_known else None}
+
+    def _month(self, now: datetime, car: Car, t: CarTick) -> dict[str, Any] | None:
+        """This month's plug-ins, measured (service/savings_store.py, in the car's own folder): what the energy cost
+        against the same energy at once from each plug-in, at the charger's MAX_AMPS."""
+        store = self._savings_stores.get(car.car_id)
+        if store is None:
+            store = self._savings_stores[car.car_id] = SavingsStore(Path(car.settings.state_dir))
+        price = self.signal.price if self.signal is not None else []
+        co2 = self.signal.co2 if self.signal is not None else []
+        m = store.tick(now, self.zone, car.session_log, t.snap, car.settings.max_amps, car.history, price, co2,
+                       self._tariff_prices())
+        if m is None:
+            return None
+        return {"month": m.month, "sessions": m.sessions, "kwh": round(m.kwh, 1), "cost_usd": _money(m.cost_usd),
+                "now_cost_usd": _money(m.now_cost_usd), "saved_usd": _money(m.saved_usd), "co2_kg": _money(m.co2_kg),
+                "now_co2_kg": _money(m.now_co2_kg), "saved_co2_kg": _money(m.saved_co2_kg), "unpriced": m.unpriced,
+                "note": store.rebuilt_note(now, self.zone)}
+
+    def _tariff_prices(self) -> TariffPrices | None:
+        """The tariff's price for any hour, where the tariff alone is what the owner pays (not under an hourly price
+        it is added to): a plug-in's hours the ticks missed still get their price."""
+        source = self.signal_source.tariff
+        tariff = source.tariff if source is not None else None
+        if tariff is None or self.signal_source.price_adds_tariff:
+            return None
+        zone = self.zone
+
+        def prices(start: datetime, end: datetime) -> dict[int, float]:
+            return {epoch_hour(t): p for t, p in tariff.hourly(start, end, zone)}
+        return prices
 
     # ------------------------------------------------------------------ the state file
     def _state(self, now: datetime, forecast: Sequence[ForecastPoint], results: Sequence[TickResult | None],
@@ -383,3 +434,8 @@ def _iso(t: datetime | None) -> str | None:
 
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
+
+
+def _money(x: float | None) -> float | None:
+    """Dollars to the cent (kg CO₂ to 10 g)."""
+    return None if x is None else round(x, 2)

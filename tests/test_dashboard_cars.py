@@ -161,7 +161,7 @@ def test_the_nights_cost_and_co2_against_charging_at_once_and_the_months_savings
     assert by_id(parts, "night-co2-car1").children == "9.8 kg"
     assert by_id(parts, "month-saved-car1").children == "$18.40"
     notes = [c.children for c in walk([by_id(parts, "savings-car1")]) if c.className == "tile-note"]
-    assert notes == ["at once $3.05 · saves $1.43", "at once 12.9 kg · saves 3.1 kg", "41 kg CO₂ over 6 nights"]
+    assert notes == ["at once $3.05 · saves $1.43", "at once 12.9 kg · saves 3.1 kg", "41 kg CO₂ over 6 plug-ins"]
     every = ids(parts)
     assert "night-cost-car2" in every and "month-saved-car2" not in every  # car2's month is null: hidden
 
@@ -175,6 +175,35 @@ def test_unknown_savings_are_hidden_not_shown_as_zero(tmp_path: Path, savings: A
     parts = drawn(snap_of(tmp_path, doc))
     assert not [i for i in ids(parts) if i.endswith("-car1") and i.startswith(("savings", "night-", "month-"))]
     assert "Against charging at once" in text_of([by_id(parts, {"type": "car-detail", "car": "car2"})])
+
+
+def test_the_months_plug_ins_without_a_price_and_a_rebuilt_month_are_said(tmp_path: Path) -> None:
+    doc = v2_doc()
+    why = ("savings.json is not JSON (moved aside): this month was rebuilt from the session log and the last 7 days "
+           "of readings")
+    doc["vehicles"][0]["savings"]["month"] = {"month": "2026-12", "sessions": 3, "kwh": 61.2, "cost_usd": 4.4,
+                                              "now_cost_usd": 11.25, "saved_usd": 6.85, "co2_kg": None,
+                                              "now_co2_kg": None, "saved_co2_kg": None, "unpriced": 1, "note": why}
+    parts = drawn(snap_of(tmp_path, doc))
+    assert by_id(parts, "month-saved-car1").children == "$6.85"
+    notes = [c.children for c in walk([by_id(parts, "savings-car1")]) if c.className == "tile-note"]
+    assert notes[-1] == "over 3 plug-ins (1 without a price yet)"
+    assert by_id(parts, "month-note-car1").children == why
+    doc["vehicles"][0]["savings"]["month"] = {"saved_usd": -1.2, "saved_co2_kg": None, "nights": 1}  # its earlier name
+    assert by_id(drawn(snap_of(tmp_path, doc)), "month-saved-car1").children == "−$1.20"  # cost more than at once
+    notes = [c.children for c in walk([by_id(drawn(snap_of(tmp_path, doc)), "savings-car1")])
+             if c.className == "tile-note"]
+    assert notes[-1] == "over 1 plug-in"
+
+
+def test_planning_on_grid_load_without_a_price_says_why_there_are_no_savings(tmp_path: Path) -> None:
+    doc = v2_doc()
+    doc["vehicles"][0]["savings"] = None
+    assert "no-price-car1" not in ids(drawn(snap_of(tmp_path, doc)))  # a price is known, only not for this plan
+    doc["signal"] = None  # OBJECTIVE=load, no tariff: the grid forecast is the signal
+    parts = drawn(snap_of(tmp_path, doc))
+    assert "No tariff or price is known" in by_id(parts, "no-price-car1").children
+    assert "month-saved-car1" not in ids(parts)
 
 
 def test_a_car_id_that_is_no_html_id_still_gets_unique_ids(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""charge_logic.savings: the money and CO₂ of a plan against charging the same kWh at once, worked by hand.
+"""charge_logic.savings: the money and CO₂ of a plan against charging the same kWh at once, and of the month's
+measured plug-ins against charging each at once from its arrival, worked by hand.
 
 The clock is injected: NOW = 18:00 UTC. Prices: $0.40 from 18:00 to 21:00, $0.10 from 21:00 on. CO₂: 0.5 kg/kWh
 until 21:00, 0.2 after. The car charges at 7 kW.
@@ -7,11 +8,22 @@ until 21:00, 0.2 after. The car charges at 7 kW.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from charge_logic.models import ForecastPoint
-from charge_logic.savings import plan_savings, savings_text
+from charge_logic.savings import (
+    PlugIn,
+    epoch_hour,
+    hour_start,
+    month_savings,
+    plan_savings,
+    savings_text,
+    spread,
+    taken_span,
+)
+from charge_logic.tariff import parse_tou
 
 NOW = datetime(2024, 3, 5, 18, 0, tzinfo=UTC)
 
@@ -61,3 +73,115 @@ def test_a_plan_past_the_known_prices_has_no_figure():
     s = plan_savings(NOW, [(at(10), at(30), 7.0)], 28.0, PRICE)  # needs hours 10..13, prices stop at 11
     assert s.plan_cost is None and s.saved_usd is None and savings_text(s, at(10)) is None
     assert plan_savings(NOW, [(at(3), at(27), 7.0)], 7.0, []).saved_usd is None
+
+
+# ---------------------------------------------------------------------- the month, measured
+# New York, on a TOU tariff: 0.32 $/kWh, 0.11 from 00:00 to 07:00 local. The charger gives 7.2 kW. Figures by hand.
+NY = ZoneInfo("America/New_York")
+TOU = parse_tou("0.32, 0-7 0.11")
+KW = 7.2
+
+
+def local(month: int, day: int, hour: float, year: int = 2026) -> datetime:
+    h = int(hour)
+    return datetime(year, month, day, h, round((hour - h) * 60), tzinfo=NY)
+
+
+def tariff_hours(start: datetime, end: datetime) -> dict[int, float]:
+    return {epoch_hour(t): p for t, p in TOU.hourly(start, end, NY)}
+
+
+def plug_in(arrival: datetime, *charged: tuple[datetime, datetime, float]) -> PlugIn:
+    taken: dict[int, float] = {}
+    for a, b, kwh in charged:
+        taken = spread(taken, a, b, kwh)
+    return PlugIn(arrival, KW, taken)
+
+
+PRICES = tariff_hours(local(11, 25, 0), local(1, 5, 0, 2027))
+EVENING_DEC3 = plug_in(local(12, 3, 18), (local(12, 4, 0), local(12, 4, 2), 14.4))  # waited for 00:00
+AT_ONCE_DEC5 = plug_in(local(12, 5, 18), (local(12, 5, 18), local(12, 5, 20), 14.4))  # charged at once
+LATE_DEC7 = plug_in(local(12, 7, 23), (local(12, 7, 23), local(12, 8, 1), 14.4))  # plugged in at 23:00, over midnight
+OVER_THE_1ST = plug_in(local(11, 30, 23), (local(12, 1, 1), local(12, 1, 3), 14.4))  # November's, charged in December
+NEW_YEAR = plug_in(local(12, 31, 22), (local(1, 1, 0, 2027), local(1, 1, 2, 2027), 14.4))
+
+MONTH_CASES = [
+    # (what, now, plug-ins, sessions, $ measured, $ at once)
+    ("waits for 00:00: 14.4 kWh @0.11 against 18:00-20:00 @0.32", local(12, 4, 8), [EVENING_DEC3], 1, 1.584, 4.608),
+    ("charging at once saves nothing", local(12, 6, 8), [AT_ONCE_DEC5], 1, 4.608, 4.608),
+    ("two plug-ins add up", local(12, 6, 8), [EVENING_DEC3, AT_ONCE_DEC5], 2, 6.192, 9.216),
+    ("over midnight at once: 23:00 @0.32 then 00:00 @0.11", local(12, 8, 8), [LATE_DEC7], 1, 7.2 * 0.32 + 7.2 * 0.11,
+     7.2 * 0.32 + 7.2 * 0.11),
+    ("a plug-in of November 30 charged on December 1 is November's", local(12, 1, 8), [OVER_THE_1ST], 0, 0.0, 0.0),
+    ("... and counts whole in November", local(11, 30, 23.5), [OVER_THE_1ST], 1, 1.584, 7.2 * 0.32 + 7.2 * 0.11),
+    ("a new month starts at 0", local(1, 1, 8, 2027), [EVENING_DEC3, AT_ONCE_DEC5, NEW_YEAR], 0, 0.0, 0.0),
+    ("New Year's Eve's plug-in is December's", local(12, 31, 23), [EVENING_DEC3, NEW_YEAR], 2, 1.584 * 2,
+     4.608 + 7.2 * 0.32 + 7.2 * 0.32),
+]
+
+
+@pytest.mark.parametrize("what,now,plug_ins,sessions,usd,now_usd", MONTH_CASES, ids=[c[0] for c in MONTH_CASES])
+def test_the_months_plug_ins_against_charging_each_at_once(what, now, plug_ins, sessions, usd, now_usd):
+    m = month_savings(now, NY, [(p, PRICES, {}) for p in plug_ins], price_known=True)
+    assert m.month == f"{now:%Y-%m}"
+    assert (m.sessions, m.unpriced) == (sessions, 0)
+    assert (m.cost_usd, m.now_cost_usd) == (pytest.approx(usd), pytest.approx(now_usd))
+    assert m.saved_usd == pytest.approx(now_usd - usd)
+    assert m.co2_kg is None and m.saved_co2_kg is None  # no CO₂ series: unknown, not 0
+
+
+def test_an_hour_without_a_price_leaves_that_plug_in_out_and_says_so():
+    only_evening = {h: v for h, v in PRICES.items() if hour_start(h) < local(12, 4, 1)}  # 01:00 on not published
+    m = month_savings(local(12, 6, 8), NY, [(EVENING_DEC3, only_evening, {}), (AT_ONCE_DEC5, PRICES, {})])
+    assert (m.sessions, m.unpriced) == (2, 1)
+    assert (m.cost_usd, m.now_cost_usd) == (pytest.approx(4.608), pytest.approx(4.608))
+    assert m.kwh == pytest.approx(28.8)
+
+
+def test_without_any_price_the_month_is_unknown_not_zero():
+    m = month_savings(local(12, 6, 8), NY, [(EVENING_DEC3, {}, {})])
+    assert m.sessions == 1 and m.cost_usd is None and m.saved_usd is None
+    empty = month_savings(local(12, 6, 8), NY, [], price_known=True)
+    assert (empty.sessions, empty.saved_usd) == (0, 0.0)
+
+
+def test_the_months_co2_beside_its_money():
+    co2 = {h: (0.6 if hour_start(h).astimezone(NY).hour >= 7 else 0.3) for h in PRICES}
+    m = month_savings(local(12, 4, 8), NY, [(EVENING_DEC3, PRICES, co2)], price_known=True)
+    assert (m.co2_kg, m.now_co2_kg) == (pytest.approx(14.4 * 0.3), pytest.approx(14.4 * 0.6))
+    assert m.saved_co2_kg == pytest.approx(14.4 * 0.3)
+
+
+def test_a_plug_in_that_took_nothing_is_no_session():
+    m = month_savings(local(12, 4, 8), NY, [(PlugIn(local(12, 3, 18), KW, {}), PRICES, {})], price_known=True)
+    assert (m.sessions, m.saved_usd) == (0, 0.0)
+
+
+def test_energy_spread_over_the_hours_it_was_taken_in():
+    taken = spread({}, local(12, 3, 23.5), local(12, 4, 0.5), 6.0)
+    assert {hour_start(h).astimezone(NY).hour: kwh for h, kwh in taken.items()} == {23: pytest.approx(3.0),
+                                                                                  0: pytest.approx(3.0)}
+    assert sum(spread(taken, local(12, 4, 0.5), local(12, 4, 0.5), 1.0).values()) == pytest.approx(7.0)
+
+
+SPAN_CASES = [
+    # (what, was charging, charging now, span start, span end): readings at 23:55 and 00:09, 1.2 kWh at 7.2 kW
+    ("charging at both readings: over the gap", True, True, local(12, 3, 23 + 55 / 60), local(12, 4, 0.15)),
+    ("started in between: the last 10 min", False, True, local(12, 3, 23 + 59 / 60), local(12, 4, 0.15)),
+    ("stopped in between: the first 10 min", True, False, local(12, 3, 23 + 55 / 60), local(12, 4, 0 + 5 / 60)),
+    ("neither reading saw it: over the gap", False, False, local(12, 3, 23 + 55 / 60), local(12, 4, 0.15)),
+]
+
+
+@pytest.mark.parametrize("what,was,now_charging,start,end", SPAN_CASES, ids=[c[0] for c in SPAN_CASES])
+def test_when_between_two_readings_the_energy_was_taken(what, was, now_charging, start, end):
+    span = taken_span(local(12, 3, 23 + 55 / 60), local(12, 4, 0.15), 1.2, KW, was_charging=was,
+                      charging=now_charging)
+    assert span == (start, end)
+
+
+def test_energy_no_reading_places_counts_but_has_no_price():
+    unplaced = PlugIn(local(12, 3, 18), KW, {}, unplaced_kwh=10.0)
+    m = month_savings(local(12, 6, 8), NY, [(unplaced, PRICES, {}), (AT_ONCE_DEC5, PRICES, {})], price_known=True)
+    assert (m.sessions, m.unpriced, m.kwh) == (2, 1, pytest.approx(24.4))
+    assert m.cost_usd == pytest.approx(4.608) and m.saved_usd == pytest.approx(0.0)
