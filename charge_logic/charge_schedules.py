@@ -234,12 +234,17 @@ def _schedule_does_it(have: ChargeSchedule, want: ChargeSchedule, decision: Deci
 def _must_write(have: ChargeSchedule | None, want: ChargeSchedule, decision: Decision, vehicle: VehicleSnapshot,
                 now: datetime, minute: int) -> bool:
     """Whether the car's schedule has to be rewritten for the plan (a billed command)."""
-    if vehicle.charging and decision.mode == "plan_charging":
+    # full at the old limit inside its schedule, the car resumes by itself when the plan raises the limit: as good as
+    # a charge under way
+    resumes = vehicle.charging_state == "Complete" and have is not None and _inside(have, minute) and \
+        not _full(decision, vehicle)
+    if (vehicle.charging or resumes) and decision.mode == "plan_charging":
         # the charge the plan wants is under way: a write changes nothing tonight, unless the car's own schedule
         # started it and would end it before the car is full
         if have is None or not _inside(have, minute):
             return False
-        done_in = None if vehicle.time_to_full_charge is None else round(vehicle.time_to_full_charge * 60)
+        done_in = round(vehicle.time_to_full_charge * 60) if vehicle.time_to_full_charge is not None and \
+            vehicle.charging else _plan_done_in(decision, now)
         return not close_enough(have, want, CarNow(minute, True, done_in))
     if have is None:
         return True

@@ -276,3 +276,28 @@ def test_a_car_whose_own_schedule_starts_a_little_later_and_fills_it_in_time_is_
     d = with_charge_schedule(charging(datetime(2026, 11, 25, 2, 45, tzinfo=NY)), snap, now=clock.now, zone=NY,
                              place=Place(*HOME), enabled=True)
     assert "charge_start" in [c.name for c in d.commands]
+
+
+def test_a_full_car_inside_its_schedule_gets_the_raised_limit_alone_not_a_rewrite(tmp_path):
+    """Seed 11 of the 2026 soak: full at 80 % inside its 22:00-10:00 schedule, the car is to reach 90 % for a 10:00
+    departure. Raised, the limit alone restarts it (it resumes inside its schedule); rewriting the schedule to start at
+    the next quarter hour was a second command, and stopped the car until then."""
+    clock = Clock(datetime(2026, 11, 25, 4, 7, tzinfo=NY))
+    car = car_at_home(FIRMWARE_2026)
+    car.command("charge_stop", {})
+    assert car.command("add_charge_schedule", _ours(22 * 60, 10 * 60)) == (True, "")
+    car.advance(datetime(2026, 11, 24, 22, 0, tzinfo=NY) - car.now)
+    car.advance(clock.now - car.now)
+    car.state = "online"
+    assert car.charging_state == "Complete"
+    with FakeFleetApi(car) as fake:
+        snap = _snapshot(fake, tmp_path, clock)
+    departure = datetime(2026, 11, 25, 10, 0, tzinfo=NY)
+    decision = replace(_charging_now(clock.now, ChargeWindow(clock.now, clock.now + timedelta(hours=17), 32)),
+                       charge_limit=90, departure=departure,
+                       commands=(Command("set_charge_limit", {"percent": 90}), Command("charge_start")),
+                       expected_soc=((clock.now, 80.0), (clock.now + timedelta(hours=1), 90.0)))
+    d = with_charge_schedule(decision, snap, now=clock.now, zone=NY, place=Place(*HOME), enabled=True)
+    assert [c.name for c in d.commands] == ["set_charge_limit"]
+    assert car.command("set_charge_limit", {"percent": 90}) == (True, "")
+    assert car.charging_state == "Charging"
