@@ -288,6 +288,9 @@ class VehicleLink:
         if all(c.name == "set_charging_amps" for c in decision.commands):
             return ("the car is asleep, so not charging: the new amps are sent when it wakes to charge, rather than "
                     "waking it now")
+        if all(_lowers_limit(c, self.last) for c in decision.commands):
+            return ("the car is asleep, so not charging: the lower charge limit (never needed for a trip) is sent "
+                    "when it wakes by itself, rather than waking it now")
         if self.usage.wakes_today >= self.wakes_per_day:
             return f"the car is asleep and today's {self.wakes_per_day} wakes are spent"
         return None
@@ -325,6 +328,13 @@ class VehicleLink:
         if done and self.last is not None:  # what the car now holds, without paying for another read
             self.last = apply_commands(self.last, done)
         return sent
+
+
+def _lowers_limit(command: Command, last: VehicleSnapshot) -> bool:
+    """set_charge_limit below what the car holds (the limit goes back down after a trip that needed more)."""
+    percent = command.args.get("percent")
+    return command.name == "set_charge_limit" and isinstance(percent, int) and last.charge_limit_soc is not None \
+        and percent < last.charge_limit_soc
 
 
 # Settings a reply sometimes leaves null (seen after firmware updates, and from cars half asleep) that Tesla otherwise
