@@ -60,7 +60,12 @@ class AccountCar:
 
     def summary(self) -> VehicleSummary:
         backend = self.account.backend
-        item = pick_vehicle(self.account.listed(), self.vin)
+        before = backend.calls.listed
+        try:
+            listed = self.account.listed()
+        finally:  # the car whose summary lists the account this tick pays for the list (billed on the Fleet API)
+            self.calls.listed += backend.calls.listed - before
+        item = pick_vehicle(listed, self.vin)
         self.calls.summaries += 1
         if item is None:
             with self._as_this_car():
@@ -89,7 +94,7 @@ class AccountCar:
                 return fn()
             finally:
                 after = backend.calls
-                for f in ("data", "commands", "wakes", "summaries"):
+                for f in ("data", "commands", "wakes", "summaries", "listed"):
                     setattr(self.calls, f, getattr(self.calls, f) + getattr(after, f) - getattr(before, f))
 
     def _as_this_car(self) -> _Pointed:

@@ -145,7 +145,8 @@ class FleetVehicle(TeslaVehicle):
 
     # ------------------------------------------------------------------ what TeslaVehicle asks
     def _list_cars(self) -> list[dict[str, Any]]:
-        return list(self._call("GET", "/api/1/vehicles", what="the vehicle list").get("response") or [])
+        return list(self._call("GET", "/api/1/vehicles", what="the vehicle list", billed="listed").get("response")
+                    or [])
 
     def _no_car(self) -> VehicleError:
         which = f"the car with VIN {short_vin(self.vin)}" if self.vin else "any car"

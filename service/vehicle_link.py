@@ -55,22 +55,24 @@ class Usage:
     wakes: int = 0
     commands_today: int = 0
     wakes_today: int = 0
+    listed: int = 0  # Fleet API vehicle-list requests: billed as data (clients/vehicle.py, CallCounter.listed)
 
     def roll(self, local_now: datetime) -> None:
         month, day = local_now.strftime("%Y-%m"), local_now.strftime("%Y-%m-%d")
         if month != self.month:
-            self.month, self.data, self.commands, self.wakes = month, 0, 0, 0
+            self.month, self.data, self.commands, self.wakes, self.listed = month, 0, 0, 0, 0
         if day != self.day:
             self.day, self.commands_today, self.wakes_today = day, 0, 0
 
     def add(self, before: CallCounter, after: CallCounter) -> None:
         d, c, w = after.data - before.data, after.commands - before.commands, after.wakes - before.wakes
         self.data, self.commands, self.wakes = self.data + d, self.commands + c, self.wakes + w
+        self.listed += after.listed - before.listed
         self.commands_today += c
         self.wakes_today += w
 
     def cost_usd(self) -> float:
-        return round(CallCounter(self.data, self.commands, self.wakes).cost_usd(), 4)
+        return round(CallCounter(self.data, self.commands, self.wakes, listed=self.listed).cost_usd(), 4)
 
     @classmethod
     def from_json(cls, data: Any) -> Usage:
@@ -165,7 +167,7 @@ class VehicleLink:
             self.status.stale = self.last is not None
             return self.last
         try:
-            summary = self.vehicle.summary()
+            summary = self._counted(self.vehicle.summary)  # the Fleet API's vehicle list is billed
         except Exception as exc:  # VehicleError, or a backend surprise: the tick goes on with the last known car
             self.online = False
             self._error(now, _as_vehicle_error(exc))

@@ -217,3 +217,20 @@ def test_a_sleeping_car_is_not_woken_to_lower_its_limit(tmp_path):
         assert fake.requests("POST", r"/wake_up$") == [] and car.limit == 90
         report = link.send(clock.now, wanting(95), lambda fresh: wanting(95))
         assert report.woke and car.limit == 95
+
+
+def test_the_vehicle_list_is_counted_in_the_month_s_bill_as_a_data_request(tmp_path):
+    """Tesla bills every Fleet API reply below 500 and shows no free pricing category for GET /api/1/vehicles: the
+    tick's list is billed as data in the month's cost (state.json's tesla.est_cost_usd), and a 500 is not."""
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="asleep", battery_level=80, charge_limit=80)
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        link.read(clock())
+        link.read(step(clock, car, 14))
+        fake.fail("500", path="/api/1/vehicles$")
+        link.read(step(clock, car, 14))
+        assert (link.usage.listed, link.usage.data) == (2, 0) and link.usage.cost_usd() == 0.004
+        link.save()
+        assert VehicleLink(link.vehicle, tmp_path, data_min_interval_min=10, wakes_per_day=4, commands_per_day=40,
+                           zone=NY).usage.listed == 2  # kept across a restart
