@@ -198,30 +198,53 @@ def _full(decision: Decision, vehicle: VehicleSnapshot) -> bool:
         vehicle.battery_level >= limit
 
 
-def _start_now(have: ChargeSchedule | None, decision: Decision, vehicle: VehicleSnapshot, minute: int) -> bool:
+def _start_now(have: ChargeSchedule | None, want: ChargeSchedule, decision: Decision, vehicle: VehicleSnapshot,
+               now: datetime, minute: int) -> bool:
     """The plan charges now and the car, plugged in, does not (its schedule starts later, or it missed the start): the
     plan's charge_start goes, one command like a rewrite, but it starts at once and leaves the car's schedule to the
     nights it was written for (a plan that charges now at plug-in, as before a departure that is due, often waits
-    again within the hour). A car without the scheduler's schedule gets one written instead."""
+    again within the hour). Not when the car's own schedule starts soon, or starts later by no more than the schedule
+    check lets it (`close_enough`: still full well before the schedule's end and the departure): a start the car's
+    schedule was kept for would cost a command, and a wake, for the same night. A car without the scheduler's
+    schedule gets one written instead."""
     if decision.mode != "plan_charging" or vehicle.charging or not vehicle.plugged_in or have is None:
         return False
     if _full(decision, vehicle) or not any(c.name == "charge_start" for c in decision.commands):
         return False
     if vehicle.charging_state == "Complete" and _inside(have, minute):
         return False  # full at the old limit inside its schedule: it resumes by itself when the limit is raised
-    return not (have.enabled and have.start_enabled and not _inside(have, minute)
-                and _ahead(minute, have.start_time or 0) <= SOON_START_MIN)
+    if have.enabled and have.start_enabled and not _inside(have, minute) and \
+            _ahead(minute, have.start_time or 0) <= SOON_START_MIN:
+        return False
+    return not _schedule_does_it(have, want, decision, now, minute)
+
+
+def _schedule_does_it(have: ChargeSchedule, want: ChargeSchedule, decision: Decision, now: datetime,
+                      minute: int) -> bool:
+    """The car's schedule, starting later than the plan, still has it full DONE_MARGIN_MIN before the departure and
+    before its own end (the tolerance `close_enough` keeps it by)."""
+    done_in = _plan_done_in(decision, now)
+    if done_in is None or decision.departure is None or not close_enough(have, want, CarNow(minute, False, done_in)):
+        return False
+    start_in = _span(have, minute)[0]
+    to_departure = (decision.departure - now).total_seconds() / 60
+    return start_in >= 0 and start_in + done_in + DONE_MARGIN_MIN <= to_departure
 
 
 def _must_write(have: ChargeSchedule | None, want: ChargeSchedule, decision: Decision, vehicle: VehicleSnapshot,
                 now: datetime, minute: int) -> bool:
     """Whether the car's schedule has to be rewritten for the plan (a billed command)."""
-    if vehicle.charging and decision.mode == "plan_charging":
+    # full at the old limit inside its schedule, the car resumes by itself when the plan raises the limit: as good as
+    # a charge under way
+    resumes = vehicle.charging_state == "Complete" and have is not None and _inside(have, minute) and \
+        not _full(decision, vehicle)
+    if (vehicle.charging or resumes) and decision.mode == "plan_charging":
         # the charge the plan wants is under way: a write changes nothing tonight, unless the car's own schedule
         # started it and would end it before the car is full
         if have is None or not _inside(have, minute):
             return False
-        done_in = None if vehicle.time_to_full_charge is None else round(vehicle.time_to_full_charge * 60)
+        done_in = round(vehicle.time_to_full_charge * 60) if vehicle.time_to_full_charge is not None and \
+            vehicle.charging else _plan_done_in(decision, now)
         return not close_enough(have, want, CarNow(minute, True, done_in))
     if have is None:
         return True
@@ -264,19 +287,28 @@ def with_charge_schedule(decision: Decision, vehicle: VehicleSnapshot | None, *,
     if want is not None:
         have = next((s for s in mine if s.id == want.id), None)
         minute = minutes_after_midnight(now, zone)
-        start_now = _start_now(have, decision, vehicle, minute)
-        if not start_now and _must_write(have, want, decision, vehicle, now, minute):
+        start_now = _start_now(have, want, decision, vehicle, now, minute)
+        wrote = not start_now and _must_write(have, want, decision, vehicle, now, minute)
+        if wrote:
             first.append(add_command(want))
             have = want
         first += [Command(CommandName.REMOVE_CHARGE_SCHEDULE, {"id": s.id}) for s in mine if s.id != want.id]
         inside = have is not None and _inside(have, minute)
+        # a car charging outside every schedule of its place stops by itself when one is rewritten: no charge_stop
+        stops_itself = wrote and not inside and not _owner_inside(vehicle.charge_schedules, want, minute)
         rest = [c for c in rest if (c.name != "charge_start" or start_now) and
-                not (c.name == "charge_stop" and inside)]
+                not (c.name == "charge_stop" and (inside or stops_itself))]
         if have is not None:
             start, end = have.start_time or 0, have.end_time or 0
             reasons.append(f"The car's own charge schedule charges the plan from {start // 60:02d}:{start % 60:02d} "
                            f"to {end // 60:02d}:{end % 60:02d}, also if the scheduler is down")
     return replace(decision, commands=(*first, *rest), reasons=tuple(reasons))
+
+
+def _owner_inside(schedules: Sequence[ChargeSchedule], place: ChargeSchedule, minute: int) -> bool:
+    """One of the owner's schedules at this place is under way: the car charges by it whatever ours says."""
+    return any(not is_ours(s) and s.enabled and s.start_enabled and close_place(s, place) and _inside(s, minute)
+               for s in schedules)
 
 
 def own_schedules(schedules: Sequence[ChargeSchedule] | None) -> list[ChargeSchedule]:

@@ -1,13 +1,13 @@
 """Several cars of one Tesla account through one backend (Owner or Fleet API): one vehicle-list call a tick for all.
 
-Why: the list (GET /api/1/vehicles, or the Owner API's product list) is how each car's summary is read, free and
-without waking it; asked once a car it would be N calls a tick for the same answer, and N sign-ins would race to
-refresh one token (Tesla's refresh tokens are single-use). So the account keeps one backend, its token and session,
-and lists once a tick (`new_cycle`); each car is an `AccountCar`, a Vehicle (clients/vehicle.py) of its own with its
-own call counts (its own budgets), that reads its summary from that list and points the backend at its VIN for the
-billed calls (vehicle data, wake, commands). A car's wake still polls the list until the car is online, as one car's
-does. Not thread-safe: the daemon's tick runs the cars one after another.
-"""
+Why: the list (GET /api/1/vehicles, or the Owner API's product list) is how each car's summary is read without
+waking it (on the Fleet API a billed data request: the car whose summary lists the account that tick counts it);
+asked once a car it would be N calls a tick for the same answer, and N sign-ins would race to refresh one token
+(Tesla's refresh tokens are single-use). So the account keeps one backend, its token and session, and lists once a
+tick (`new_cycle`); each car is an `AccountCar`, a Vehicle (clients/vehicle.py) of its own with its own call counts
+(its own budgets), that reads its summary from that list and points the backend at its VIN for the billed calls
+(vehicle data, wake, commands). A car's wake still polls the list until the car is online, as one car's does. Not
+thread-safe: the daemon's tick runs the cars one after another."""
 
 from __future__ import annotations
 
@@ -60,7 +60,12 @@ class AccountCar:
 
     def summary(self) -> VehicleSummary:
         backend = self.account.backend
-        item = pick_vehicle(self.account.listed(), self.vin)
+        before = backend.calls.listed
+        try:
+            listed = self.account.listed()
+        finally:  # the car whose summary lists the account this tick pays for the list (billed on the Fleet API)
+            self.calls.listed += backend.calls.listed - before
+        item = pick_vehicle(listed, self.vin)
         self.calls.summaries += 1
         if item is None:
             with self._as_this_car():
@@ -89,7 +94,7 @@ class AccountCar:
                 return fn()
             finally:
                 after = backend.calls
-                for f in ("data", "commands", "wakes", "summaries"):
+                for f in ("data", "commands", "wakes", "summaries", "listed"):
                     setattr(self.calls, f, getattr(self.calls, f) + getattr(after, f) - getattr(before, f))
 
     def _as_this_car(self) -> _Pointed:

@@ -253,7 +253,8 @@ class TeslaVehicle(ABC):
     # ------------------------------------------------------------------ what a backend says
     @abstractmethod
     def _list_cars(self) -> list[dict[str, Any]]:
-        """The account's cars (free, never wakes one), each with its vin, display_name and state."""
+        """The account's cars (never wakes one; on the Fleet API billed as data), each with its vin, display_name and
+        state."""
 
     @abstractmethod
     def _no_car(self) -> VehicleError:
@@ -303,7 +304,7 @@ class TeslaVehicle(ABC):
         return snapshot_from_vehicle_data(data, self.clock)
 
     def wake(self, timeout_s: float = WAKE_MAX_S) -> bool:
-        """Wake once (billed) and poll the free list until online; bounded by timeout_s (at most 60 s: teslapy's own
+        """Wake once (billed) and poll the list until online; bounded by timeout_s (at most 60 s: teslapy's own
         sync_wake_up would sleep that long with time.sleep)."""
         timeout_s = max(0.0, min(timeout_s, WAKE_MAX_S))
         if self._fresh_summary(max_age_s=0).state == "online":

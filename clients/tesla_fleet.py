@@ -1,17 +1,17 @@
 """Backend `fleet`: the Tesla Fleet API over requests, directly or through Tesla's tesla-http-proxy.
 
 Paths, per Tesla's Fleet API docs (developer.tesla.com/docs/fleet-api/endpoints/vehicle-endpoints) and the proxy's
-README (github.com/teslamotors/vehicle-command): GET /api/1/vehicles (the list: free, never wakes the car),
-GET /api/1/vehicles/{vin}/vehicle_data (billed; 408 when asleep), POST /api/1/vehicles/{vin}/wake_up (billed),
-POST /api/1/vehicles/{vin}/command/{name} (billed; the proxy signs it; the proxy wants the VIN, not the id).
-Errors come as {"response": null, "error": "...", "error_description": ""} (pkg/proxy/proxy.go, writeJSONError);
-a 429 carries Retry-After (developer.tesla.com/docs/fleet-api/support/faq). Tokens: third-party OAuth tokens
-exchanged and refreshed at TESLA_TOKEN_URL/oauth2/v3/token (fleet-auth.prd.vn.cloud.tesla.com, the host Tesla
-dedicates to token exchange; the authorize page stays at TESLA_AUTH_URL) with grant_type=refresh_token and client_id
-(developer.tesla.com/docs/fleet-api/authentication/third-party-tokens); Tesla rotates the refresh token.
-Billing: every reply below 500 is billed (developer.tesla.com/docs/fleet-api/billing-and-limits), so each is counted,
-and the replies that need the owner to act (402, 412, 451, 401 mobile_access_disabled) stop the calls for a day.
-"""
+README (github.com/teslamotors/vehicle-command): GET /api/1/vehicles (the list: never wakes the car; counted as a
+billed data request, not documented free), GET /api/1/vehicles/{vin}/vehicle_data (billed; 408 when asleep), POST
+/api/1/vehicles/{vin}/wake_up (billed), POST /api/1/vehicles/{vin}/command/{name} (billed; the proxy signs it; the
+proxy wants the VIN, not the id). Errors come as {"response": null, "error": "...", "error_description": ""}
+(pkg/proxy/proxy.go, writeJSONError); a 429 carries Retry-After (developer.tesla.com/docs/fleet-api/support/faq).
+Tokens: third-party OAuth tokens exchanged and refreshed at TESLA_TOKEN_URL/oauth2/v3/token
+(fleet-auth.prd.vn.cloud.tesla.com, the host Tesla dedicates to token exchange; the authorize page stays at
+TESLA_AUTH_URL) with grant_type=refresh_token and client_id
+(developer.tesla.com/docs/fleet-api/authentication/third-party-tokens); Tesla rotates the refresh token. Billing:
+every reply below 500 is billed (developer.tesla.com/docs/fleet-api/billing-and-limits), so each is counted, and the
+replies that need the owner to act (402, 412, 451, 401 mobile_access_disabled) stop the calls for a day."""
 
 from __future__ import annotations
 
@@ -145,7 +145,8 @@ class FleetVehicle(TeslaVehicle):
 
     # ------------------------------------------------------------------ what TeslaVehicle asks
     def _list_cars(self) -> list[dict[str, Any]]:
-        return list(self._call("GET", "/api/1/vehicles", what="the vehicle list").get("response") or [])
+        return list(self._call("GET", "/api/1/vehicles", what="the vehicle list", billed="listed").get("response")
+                    or [])
 
     def _no_car(self) -> VehicleError:
         which = f"the car with VIN {short_vin(self.vin)}" if self.vin else "any car"

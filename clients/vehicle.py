@@ -48,10 +48,14 @@ class CallCounter:
     data: int = 0
     commands: int = 0
     wakes: int = 0
-    summaries: int = 0  # free, counted for the record
+    summaries: int = 0  # the cars' summaries read (one a tick), counted for the record
+    # Fleet API vehicle-list requests answered below 500. Tesla bills every such reply and names each endpoint's
+    # pricing category on its own page, where the list's is not shown (developer.tesla.com/docs/fleet-api/
+    # billing-and-limits): billed as a data request until Tesla documents it free. The Owner API's list is free.
+    listed: int = 0
 
     def cost_usd(self) -> float:
-        return self.data * PRICE_DATA + self.commands * PRICE_COMMAND + self.wakes * PRICE_WAKE
+        return (self.data + self.listed) * PRICE_DATA + self.commands * PRICE_COMMAND + self.wakes * PRICE_WAKE
 
 
 @dataclass(frozen=True)

@@ -220,7 +220,16 @@ class SimVehicle:
             self.s.schedules.append(item)
         else:
             self.s.schedules[old] = item
+        self._schedules_changed()
         return CommandResult(True)
+
+    def _schedules_changed(self) -> None:
+        """Charging outside every schedule made out to where it is, the car stops when its schedules change and waits
+        for them, as when plugged in there (tests/fakes/tesla_car.py has the same rule and its source)."""
+        now = self._now()
+        here = [x for x in self.s.schedules if self._here(x) and x.get("start_enabled")]
+        if self.s.plugged_in and self.s.charging and here and not any(self._inside(x, now) for x in here):
+            self.s.charging = self.s.by_schedule = False
 
     def _awake(self) -> bool:
         return self.s.charging or self._now() < datetime.fromisoformat(self.s.awake_until)

@@ -332,7 +332,7 @@ class Coordinator:
             "departure": _iso(d.departure), "ready": ready,
             "waits_for": share.waits_for[0] if share is not None and share.waits_for else None,
             "savings": None,
-            "tesla": {"month": u.month, "data": u.data, "commands": u.commands, "wakes": u.wakes,
+            "tesla": {"month": u.month, "data": u.data, "list": u.listed, "commands": u.commands, "wakes": u.wakes,
                       "est_cost_usd": u.cost_usd(), "wakes_today": u.wakes_today,
                       "commands_today": u.commands_today, "budget_wakes_day": self.settings.tesla_wakes_per_day,
                       "budget_commands_day": self.settings.tesla_commands_per_day},

@@ -55,22 +55,24 @@ class Usage:
     wakes: int = 0
     commands_today: int = 0
     wakes_today: int = 0
+    listed: int = 0  # Fleet API vehicle-list requests: billed as data (clients/vehicle.py, CallCounter.listed)
 
     def roll(self, local_now: datetime) -> None:
         month, day = local_now.strftime("%Y-%m"), local_now.strftime("%Y-%m-%d")
         if month != self.month:
-            self.month, self.data, self.commands, self.wakes = month, 0, 0, 0
+            self.month, self.data, self.commands, self.wakes, self.listed = month, 0, 0, 0, 0
         if day != self.day:
             self.day, self.commands_today, self.wakes_today = day, 0, 0
 
     def add(self, before: CallCounter, after: CallCounter) -> None:
         d, c, w = after.data - before.data, after.commands - before.commands, after.wakes - before.wakes
         self.data, self.commands, self.wakes = self.data + d, self.commands + c, self.wakes + w
+        self.listed += after.listed - before.listed
         self.commands_today += c
         self.wakes_today += w
 
     def cost_usd(self) -> float:
-        return round(CallCounter(self.data, self.commands, self.wakes).cost_usd(), 4)
+        return round(CallCounter(self.data, self.commands, self.wakes, listed=self.listed).cost_usd(), 4)
 
     @classmethod
     def from_json(cls, data: Any) -> Usage:
@@ -165,7 +167,7 @@ class VehicleLink:
             self.status.stale = self.last is not None
             return self.last
         try:
-            summary = self.vehicle.summary()
+            summary = self._counted(self.vehicle.summary)  # the Fleet API's vehicle list is billed
         except Exception as exc:  # VehicleError, or a backend surprise: the tick goes on with the last known car
             self.online = False
             self._error(now, _as_vehicle_error(exc))
@@ -288,6 +290,9 @@ class VehicleLink:
         if all(c.name == "set_charging_amps" for c in decision.commands):
             return ("the car is asleep, so not charging: the new amps are sent when it wakes to charge, rather than "
                     "waking it now")
+        if all(_lowers_limit(c, self.last) for c in decision.commands):
+            return ("the car is asleep, so not charging: the lower charge limit (never needed for a trip) is sent "
+                    "when it wakes by itself, rather than waking it now")
         if self.usage.wakes_today >= self.wakes_per_day:
             return f"the car is asleep and today's {self.wakes_per_day} wakes are spent"
         return None
@@ -325,6 +330,13 @@ class VehicleLink:
         if done and self.last is not None:  # what the car now holds, without paying for another read
             self.last = apply_commands(self.last, done)
         return sent
+
+
+def _lowers_limit(command: Command, last: VehicleSnapshot) -> bool:
+    """set_charge_limit below what the car holds (the limit goes back down after a trip that needed more)."""
+    percent = command.args.get("percent")
+    return command.name == "set_charge_limit" and isinstance(percent, int) and last.charge_limit_soc is not None \
+        and percent < last.charge_limit_soc
 
 
 # Settings a reply sometimes leaves null (seen after firmware updates, and from cars half asleep) that Tesla otherwise

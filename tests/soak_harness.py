@@ -447,7 +447,8 @@ class SoakReport:
     duplicate_commands: list[str] = field(default_factory=list)
     starts_after_raise: int = 0
     tesla: dict[str, int] = field(default_factory=dict)
-    tesla_cost_usd: float = 0.0
+    tesla_cost_usd: float = 0.0  # every billed reply: vehicle lists and data ($0.002), commands, wakes
+    tesla_list_cost_usd: float = 0.0  # ...of which the vehicle lists (Fleet API)
     wakes_max_day: int = 0
     commands_max_day: int = 0
     wakes_budget_day: int = 0
@@ -485,6 +486,11 @@ class SoakReport:
     commands_per_session: list[int] = field(default_factory=list)  # billed commands (status < 500) per session
     car_calls: list[CarCall] = field(default_factory=list, repr=False)  # every wake and command, as the car saw it
     tesla_cost_month_usd: float = 0.0  # the month's Fleet API bill for this car, scaled to 30 days
+
+    @property
+    def tesla_cost_month_besides_list_usd(self) -> float:
+        """The month's bill without the vehicle lists: what the daemon's reads, wakes and commands cost."""
+        return round((self.tesla_cost_usd - self.tesla_list_cost_usd) * 30 / self.days, 2)
     # the daemon down for outage_hours from an evening the car is plugged in; only the car's clock runs
     outage_hours: float = 0.0
     outage_from: str = ""
@@ -492,6 +498,8 @@ class SoakReport:
     outage_schedule_starts: int = 0  # the car's own starts by the scheduler's schedule meanwhile
     outage_charged_pct: float = 0.0  # what charging put into the battery meanwhile
     outage_departures: list[int] = field(default_factory=list)  # battery % at each morning's unplug meanwhile
+    plug_times: list[datetime] = field(default_factory=list, repr=False)  # each session's start
+    trace: list[TraceRow] = field(default_factory=list, repr=False)  # every tick of a 2026 car, for over_budget()
 
     @property
     def takes_schedules(self) -> bool:
@@ -545,12 +553,35 @@ class SoakReport:
             out.append(f"{sum(n > COMMANDS_PER_SESSION_MAX for n in self.commands_per_session)} of {self.sessions} "
                        f"sessions had more than {COMMANDS_PER_SESSION_MAX} billed commands (most "
                        f"{self.commands_per_session_max})")
+            out += [self.session_trace(i) for i, n in enumerate(self.commands_per_session)
+                    if n > COMMANDS_PER_SESSION_MAX]
         if self.tesla_cost_month_usd > FLEET_USD_PER_CAR_MONTH_MAX:
             t = self.tesla
             out.append(f"Fleet API billing ${self.tesla_cost_month_usd:.2f} a car-month, more than "
-                       f"${FLEET_USD_PER_CAR_MONTH_MAX:.2f} ({t.get('data', 0)} data, {t.get('wakes', 0)} wakes, "
+                       f"${FLEET_USD_PER_CAR_MONTH_MAX:.2f} ({t.get('summaries', 0)} vehicle lists and "
+                       f"{t.get('data', 0)} vehicle data, billed as data; {t.get('wakes', 0)} wakes, "
                        f"{t.get('commands', 0)} commands)")
         return out
+
+    def session_trace(self, i: int) -> str:
+        """One plug-in session, tick by tick (the car as it was, the decision, what went) and its billed commands as
+        the car got them: what to look at when it cost more than COMMANDS_PER_SESSION_MAX."""
+        start = self.plug_times[i] if i < len(self.plug_times) else None
+        end = self.plug_times[i + 1] if i + 1 < len(self.plug_times) else None
+        if start is None:
+            return f"session {i}: no such session"
+        inside = [r for r in self.trace if r.at >= start and (end is None or r.at < end)]
+        calls = [c for c in self.car_calls if c.at >= start and (end is None or c.at < end) and c.plugged]
+        lines = [f"session {i} plugged in {start.astimezone(NY):%m-%d %H:%M} (ticks that decided or sent something "
+                 "new):"]
+        before = None
+        for r in inside:  # a quiet tick like the one before it says nothing new
+            if r.sent != "-" or r.decision != before:
+                lines.append(f"  tick {r}")
+            before = r.decision
+        lines += [f"  car got {c.at.astimezone(NY):%m-%d %H:%M} {c.kind} {c.status}"
+                  + (f" {_brief(c.args)}" if c.args else "") for c in calls]
+        return "\n".join(lines)
 
     def table(self) -> str:
         t = self.tesla
@@ -566,9 +597,9 @@ class SoakReport:
             ("wakes / commands while unplugged", f"{self.wakes_unplugged} / {self.commands_unplugged}"),
             ("duplicate commands", f"{len(self.duplicate_commands)} (and {self.starts_after_raise} charge_start "
                                    "sent with a limit raise the car acted on by itself: deliberate)"),
-            ("Tesla calls", f"{t.get('summaries', 0)} summaries, {t.get('data', 0)} data, {t.get('wakes', 0)} wakes, "
-                            f"{t.get('commands', 0)} commands, {t.get('token', 0)} token refreshes; "
-                            f"est. ${self.tesla_cost_usd:.2f}"),
+            ("Tesla calls", f"{t.get('summaries', 0)} vehicle lists, {t.get('data', 0)} data, "
+                            f"{t.get('wakes', 0)} wakes, {t.get('commands', 0)} commands, "
+                            f"{t.get('token', 0)} token refreshes; est. ${self.tesla_cost_usd:.2f}"),
             ("Tesla wakes / day", f"max {self.wakes_max_day} (budget {self.wakes_budget_day})"),
             ("Tesla commands / day", f"max {self.commands_max_day} (budget {self.commands_budget_day})"),
             ("GridStatus requests / month", f"{_months(self.grid_by_month)} (budget {self.grid_budget_month})"),
@@ -590,7 +621,8 @@ class SoakReport:
         rows.insert(2, ("car firmware", f"{self.firmware}" + (" (charge schedules)" if self.takes_schedules else "")))
         rows.insert(9, ("billed commands / plug-in session",
                         f"max {self.commands_per_session_max}, mean {sum(self.commands_per_session) / max(n, 1):.2f} "
-                        f"over {self.sessions} sessions; Fleet API ${self.tesla_cost_month_usd:.2f} a car-month"))
+                        f"over {self.sessions} sessions; Fleet API ${self.tesla_cost_month_usd:.2f} a car-month "
+                        f"(${self.tesla_cost_month_besides_list_usd:.2f} besides the vehicle lists)"))
         if self.refusals:
             rows.insert(10, ("the car's refusals (harmless)", _kinds(self.refusals)))
         if self.takes_schedules:
@@ -614,6 +646,50 @@ def _kinds(counts: dict[str, int]) -> str:
 
 def _months(by_month: dict[str, int]) -> str:
     return ", ".join(f"{m}: {n}" for m, n in sorted(by_month.items())) or "0"
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    """One tick of a 2026 car: the car (from its own side) and what the daemon decided and sent."""
+
+    at: datetime
+    car: str  # battery, limit, charging state, plugged, its scheduler schedule
+    decision: str  # mode, charge_now, the decision's commands
+    sent: str  # the commands that went, ok or not; a wake
+
+    def __str__(self) -> str:
+        return f"{self.at.astimezone(NY):%m-%d %H:%M} car[{self.car}] decided[{self.decision}] sent[{self.sent}]"
+
+
+def _hm(minutes: Any) -> str:
+    return "--:--" if minutes is None else f"{int(minutes) // 60:02d}:{int(minutes) % 60:02d}"
+
+
+def _brief(args: dict[str, Any]) -> str:
+    if "start_time" in args:
+        return f"{_hm(args.get('start_time'))}-{_hm(args.get('end_time'))}"
+    return ",".join(f"{k}={v}" for k, v in args.items())
+
+
+def _trace_row(now: datetime, car: FakeCar, result: Any) -> TraceRow:
+    ours = [x for x in car.schedules if x["id"] not in car.owner_ids]
+    sched = ",".join(f"{_hm(x['start_time'])}-{_hm(x['end_time'])}" for x in ours) or "none"
+    state = (f"{car.battery:.0f}%/{car.limit} {car.charging_state} {car.state}"
+             f"{'' if car.plugged else ' unplugged'} sched {sched}")
+    if result is None:
+        return TraceRow(now, state, "tick failed", "")
+    d = result.decision
+    windows = " ".join(f"{w.start.astimezone(NY):%d %H:%M}-{w.end.astimezone(NY):%H:%M}" for w in d.windows[:3])
+    decided = (f"{d.mode} now={d.charge_now} dep={d.departure.astimezone(NY):%d %H:%M}" if d.departure else
+               f"{d.mode} now={d.charge_now}") + f" win {windows or '-'}" + \
+        f" cmds {','.join(c.name + (' ' + _brief(c.args) if c.args else '') for c in d.commands) or '-'}"
+    sent = ",".join(f"{s['name']}{'' if s['ok'] else ' FAILED ' + str(s.get('reason'))[:40]}"
+                    for s in result.report.sent)
+    if result.report.woke:
+        sent = "WAKE " + sent
+    if result.report.skipped:
+        sent += f" (skipped: {result.report.skipped[:60]})"
+    return TraceRow(now, state, decided, sent or "-")
 
 
 # ---------------------------------------------------------------------- the daemon, as scheduler.py wires it
@@ -880,7 +956,9 @@ def run_soak(  # noqa: C901 - the month's loop, its faults, restarts and outage 
                         stack = build_stack(settings, clock, sleeps)
                     continue
                 try:
-                    stack.coordinator.tick(now)
+                    result = stack.coordinator.tick(now)
+                    if car.takes_schedules:
+                        report.trace.append(_trace_row(now, car, result.cars[0]))
                 except Exception:
                     report.crashes.append(traceback.format_exc(limit=3).strip().splitlines()[-1])
                 tick_times.append((now.timestamp(), now.isoformat()))
@@ -960,6 +1038,7 @@ def _count_sessions(report: SoakReport, tesla: CarCalls, plug_times: list[dateti
         if c.plugged:
             per_session[bisect_right(plug_times, c.at) - 1] += 1
     report.sessions, report.commands_per_session, report.refusals = len(plug_times), per_session, dict(refusals)
+    report.plug_times = list(plug_times)
     report.car_calls = list(tesla.car_calls)
     report.tesla_cost_month_usd = round(report.tesla_cost_usd * 30 / report.days, 2)
 
@@ -985,7 +1064,12 @@ def _count_calls(report: SoakReport, tesla: CarCalls, grid: SoakGrid, calendar: 
     billed = tesla.billed()
     billed["token"] = len(tesla.requests("POST", r"/oauth2/v3/token$"))
     report.tesla = billed
-    report.tesla_cost_usd = round(billed["data"] * 0.002 + billed["commands"] * 0.001 + billed["wakes"] * 0.02, 2)
+    # the vehicle list is billed as a data request: Tesla bills every reply below 500 and its docs do not show the
+    # list's pricing category as free (docs/tesla.md); the Owner API (teslapy) is not billed at all
+    listed = billed["summaries"] if isinstance(tesla, FakeFleetApi) else 0
+    report.tesla_cost_usd = round((billed["data"] + listed) * 0.002 + billed["commands"] * 0.001
+                                  + billed["wakes"] * 0.02, 2)
+    report.tesla_list_cost_usd = round(listed * 0.002, 2)
     report.grid_by_month = _by_month(grid.times)
     report.maps_by_month = _by_month(maps.times)
     report.calendar_requests = len(calendar.times)

@@ -214,3 +214,90 @@ def test_a_plan_that_charges_now_starts_a_car_whose_schedule_would_not_and_keeps
                                                    end_time=23 * 60 + 15),))
     d = with_charge_schedule(decision, soon, now=clock.now, zone=NY, place=Place(*HOME), enabled=True)
     assert d.commands == ()  # it starts by itself in two minutes
+
+
+def _ours(start: int, end: int) -> dict:
+    return {"id": SCHEDULER_ID, "days_of_week": "All", "enabled": True, "start_enabled": True, "start_time": start,
+            "end_enabled": True, "end_time": end, "lat": HOME[0], "lon": HOME[1]}
+
+
+def test_a_charge_started_at_plug_in_that_the_plan_then_defers_is_stopped_by_the_rewrite_alone(tmp_path):
+    """Issue 15's third command (seeds 7 and 11 of the 2026 soak): the plan charged at plug-in for a trip that was due
+    (charge_start), then the trip went by without the car and the plan waits for midnight, while the car still holds
+    last night's schedule two hours early. The schedule is rewritten, and that alone stops the car (it charges outside
+    every schedule of its place, and waits for them as when plugged in): no charge_stop beside it."""
+    clock = Clock(EVENING + timedelta(minutes=32))  # 18:35
+    car = car_at_home(FIRMWARE_2026)
+    car.command("charge_stop", {})
+    assert car.command("add_charge_schedule", _ours(22 * 60, 10 * 60)) == (True, "")
+    assert car.command("charge_start", {}) == (True, "")  # the plug-in's start, for the trip that was due
+    car.advance(clock.now - car.now)
+    with FakeFleetApi(car) as fake:
+        snap = _snapshot(fake, tmp_path, clock)
+        assert snap.charging
+        midnight = datetime(2026, 11, 25, 0, 0, tzinfo=NY)
+        waiting = Decision(at=clock.now, mode="plan_waiting", charge_now=False, amps=None, charge_limit=None,
+                           departure=midnight + timedelta(hours=4, minutes=55), off_peak_end=None, needed_soc=None,
+                           reasons=(), commands=(Command("charge_stop"),),
+                           windows=(ChargeWindow(midnight, midnight + timedelta(hours=16), 32),))
+        d = with_charge_schedule(waiting, snap, now=clock.now, zone=NY, place=Place(*HOME), enabled=True)
+        assert [c.name for c in d.commands] == ["add_charge_schedule"]
+        assert (d.commands[0].args["start_time"], d.commands[0].args["end_time"]) == (0, 5 * 60)
+        assert car.command("add_charge_schedule", d.commands[0].args) == (True, "")
+        assert car.charging_state == "Stopped"  # it waits for its new schedule
+        after = _snapshot(fake, tmp_path, clock)  # the rules send no stop to a car that is not charging
+        assert not after.charging and with_charge_schedule(replace(waiting, commands=()), after, now=clock.now,
+                                                           zone=NY, place=Place(*HOME), enabled=True).commands == ()
+        car.advance(datetime(2026, 11, 25, 0, 1, tzinfo=NY) - car.now)
+        assert car.charging_state == "Charging" and car.schedule_starts[-1][1] == SCHEDULER_ID
+
+
+def test_a_car_whose_own_schedule_starts_a_little_later_and_fills_it_in_time_is_not_started(tmp_path):
+    """The plan charges from 23:00; the car's schedule was kept at midnight because, starting then, it is still full
+    hours before the schedule's end and the 07:30 departure. At 23:07 the plan's charge_start (and a wake for it) would
+    buy nothing the schedule does not. With the departure close, it is sent."""
+    clock = Clock(datetime(2026, 11, 24, 23, 7, tzinfo=NY))
+    car = car_at_home(FIRMWARE_2026)
+    car.command("charge_stop", {})
+    assert car.command("add_charge_schedule", _ours(0, 5 * 60)) == (True, "")
+    car.advance(clock.now - car.now)
+    car.state = "online"
+    with FakeFleetApi(car) as fake:
+        snap = _snapshot(fake, tmp_path, clock)
+    eleven = datetime(2026, 11, 24, 23, 0, tzinfo=NY)
+
+    def charging(departure: datetime) -> Decision:
+        return replace(_charging_now(clock.now, ChargeWindow(eleven, eleven + timedelta(hours=5), 32)),
+                       departure=departure, expected_soc=((clock.now, 40.0), (eleven + timedelta(hours=3), 80.0)))
+
+    d = with_charge_schedule(charging(datetime(2026, 11, 25, 7, 30, tzinfo=NY)), snap, now=clock.now, zone=NY,
+                             place=Place(*HOME), enabled=True)
+    assert d.commands == ()
+    d = with_charge_schedule(charging(datetime(2026, 11, 25, 2, 45, tzinfo=NY)), snap, now=clock.now, zone=NY,
+                             place=Place(*HOME), enabled=True)
+    assert "charge_start" in [c.name for c in d.commands]
+
+
+def test_a_full_car_inside_its_schedule_gets_the_raised_limit_alone_not_a_rewrite(tmp_path):
+    """Seed 11 of the 2026 soak: full at 80 % inside its 22:00-10:00 schedule, the car is to reach 90 % for a 10:00
+    departure. Raised, the limit alone restarts it (it resumes inside its schedule); rewriting the schedule to start at
+    the next quarter hour was a second command, and stopped the car until then."""
+    clock = Clock(datetime(2026, 11, 25, 4, 7, tzinfo=NY))
+    car = car_at_home(FIRMWARE_2026)
+    car.command("charge_stop", {})
+    assert car.command("add_charge_schedule", _ours(22 * 60, 10 * 60)) == (True, "")
+    car.advance(datetime(2026, 11, 24, 22, 0, tzinfo=NY) - car.now)
+    car.advance(clock.now - car.now)
+    car.state = "online"
+    assert car.charging_state == "Complete"
+    with FakeFleetApi(car) as fake:
+        snap = _snapshot(fake, tmp_path, clock)
+    departure = datetime(2026, 11, 25, 10, 0, tzinfo=NY)
+    decision = replace(_charging_now(clock.now, ChargeWindow(clock.now, clock.now + timedelta(hours=17), 32)),
+                       charge_limit=90, departure=departure,
+                       commands=(Command("set_charge_limit", {"percent": 90}), Command("charge_start")),
+                       expected_soc=((clock.now, 80.0), (clock.now + timedelta(hours=1), 90.0)))
+    d = with_charge_schedule(decision, snap, now=clock.now, zone=NY, place=Place(*HOME), enabled=True)
+    assert [c.name for c in d.commands] == ["set_charge_limit"]
+    assert car.command("set_charge_limit", {"percent": 90}) == (True, "")
+    assert car.charging_state == "Charging"

@@ -281,8 +281,9 @@ def test_after_a_day_unwatched_a_car_holding_our_schedule_is_not_woken_on_an_old
         link = link_for(fake, tmp_path, clock)  # a new process
         link.read(clock())
         assert car.state == "asleep" and link.last.plugged_in  # what it last knew
+        # a new start within half an hour: a car known to be plugged in would be woken for it
         move = Command("add_charge_schedule", {"id": SCHEDULER_ID, "days_of_week": "All", "enabled": True,
-                                               "start_enabled": True, "start_time": 120, "end_enabled": True,
+                                               "start_enabled": True, "start_time": 21 * 60, "end_enabled": True,
                                                "end_time": 360, "lat": car.lat, "lon": car.lon})
         report = link.send(clock(), wanting(clock(), move), lambda fresh: wanting(clock(), move))
         assert report.woke is woken and bool(fake.requests("POST", r"/wake_up$")) is woken

@@ -55,14 +55,15 @@ def assert_clean(message: str, fake: FakeFleetApi, car: FleetVehicle) -> None:
             assert secret not in message, f"secret leaked into {message!r}"
 
 
-def test_summary_is_free_and_does_not_wake(fake, tmp_path):
+def test_summary_does_not_wake_and_is_billed_as_a_data_request(fake, tmp_path):
+    """Tesla bills every reply below 500 and shows no free pricing category for the list: counted as data."""
     car = make(fake, tmp_path)
     s = car.summary()
     assert (s.state, s.vin_short, s.display_name) == ("asleep", "…3456", "Fakey")
     assert [r.path for r in fake.log] == ["/api/1/vehicles"]
     assert fake.billed() == {"data": 0, "commands": 0, "wakes": 0, "summaries": 1}
     assert fake.car.state == "asleep"
-    assert car.calls.cost_usd() == 0 and car.calls.summaries == 1
+    assert car.calls.summaries == 1 and car.calls.listed == 1 and car.calls.cost_usd() == pytest.approx(0.002)
 
 
 def test_snapshot_of_a_sleeping_car_reads_nothing_billed(fake, tmp_path):
@@ -88,7 +89,7 @@ def test_snapshot_of_an_online_car(fake, tmp_path):
     assert req.path == f"/api/1/vehicles/{VIN}/vehicle_data"  # the proxy wants the VIN in the path
     assert req.query["endpoints"] == ["charge_state;charge_schedule_data;location_data;vehicle_state"]
     assert req.headers["Authorization"].startswith("Bearer at-")
-    assert car.calls.data == 1 and car.calls.cost_usd() == pytest.approx(0.002)
+    assert car.calls.data == 1 and car.calls.listed == 1 and car.calls.cost_usd() == pytest.approx(0.004)
 
 
 def test_a_408_between_summary_and_read_is_asleep_and_billed(fake, tmp_path):
@@ -121,11 +122,11 @@ def test_wake_gives_up_within_its_bound(fake, tmp_path):
     assert len(fake.requests("POST", "wake_up")) == 1
 
 
-def test_wake_of_an_online_car_costs_nothing(fake, tmp_path):
+def test_wake_of_an_online_car_costs_only_the_list(fake, tmp_path):
     fake.car.state = "online"
     car = make(fake, tmp_path)
     assert car.wake() is True
-    assert fake.requests("POST") == [] and car.calls.cost_usd() == 0
+    assert fake.requests("POST") == [] and car.calls.wakes == 0 and car.calls.cost_usd() == pytest.approx(0.002)
 
 
 @pytest.mark.parametrize("command, check", [

@@ -191,3 +191,46 @@ def test_a_sim_car_saved_by_an_older_version_carries_on(tmp_path):
     assert SimVehicle(lambda: T0, NY, path=path).s.soc == 61.5
     path.write_text("[]")
     assert SimVehicle(lambda: T0, NY, path=path).s.soc == 45.0, "not a state: started afresh"
+
+
+def test_a_sleeping_car_is_not_woken_to_lower_its_limit(tmp_path):
+    """Issue 15's budgets (seed 3 of the 2026 soak): after a trip that needed 90 % went by, the limit goes back to 80 %.
+    The car is asleep, so not charging: a wake ($0.02) and a command then buy nothing; the lower limit goes when the
+    car wakes by itself. A higher limit still wakes it (a trip may need it)."""
+    from charge_logic.models import Command, Decision
+
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="online", battery_level=90, charge_limit=90)
+
+    def wanting(percent: int) -> Decision:
+        return Decision(at=clock.now, mode="plan_waiting", charge_now=None, amps=None, charge_limit=percent,
+                        departure=None, off_peak_end=None, needed_soc=None, reasons=(),
+                        commands=(Command("set_charge_limit", {"percent": percent}),))
+
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        link.read(clock())
+        link.read(step(clock, car, 30))
+        assert car.state == "asleep" and not link.online
+        report = link.send(clock.now, wanting(80), lambda fresh: wanting(80))
+        assert not report.woke and report.sent == [] and "lower charge limit" in (report.skipped or "")
+        assert fake.requests("POST", r"/wake_up$") == [] and car.limit == 90
+        report = link.send(clock.now, wanting(95), lambda fresh: wanting(95))
+        assert report.woke and car.limit == 95
+
+
+def test_the_vehicle_list_is_counted_in_the_month_s_bill_as_a_data_request(tmp_path):
+    """Tesla bills every Fleet API reply below 500 and shows no free pricing category for GET /api/1/vehicles: the
+    tick's list is billed as data in the month's cost (state.json's tesla.est_cost_usd), and a 500 is not."""
+    clock = Clock(T0)
+    car = FakeCar(now=T0, plugged=True, state="asleep", battery_level=80, charge_limit=80)
+    with FakeFleetApi(car) as fake:
+        link = link_for(fake, tmp_path, clock)
+        link.read(clock())
+        link.read(step(clock, car, 14))
+        fake.fail("500", path="/api/1/vehicles$")
+        link.read(step(clock, car, 14))
+        assert (link.usage.listed, link.usage.data) == (2, 0) and link.usage.cost_usd() == 0.004
+        link.save()
+        assert VehicleLink(link.vehicle, tmp_path, data_min_interval_min=10, wakes_per_day=4, commands_per_day=40,
+                           zone=NY).usage.listed == 2  # kept across a restart

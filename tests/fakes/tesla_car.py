@@ -406,7 +406,16 @@ class FakeCar:
             self.schedules.append(item)
         else:
             self.schedules[old] = item
+        self._schedules_changed()
         return True, ""
+
+    def _schedules_changed(self) -> None:
+        """A car charging outside every schedule made out to where it is stops when its schedules change, and waits
+        for them, as it does when plugged in there (our reading: TeslaSolarCharger issue 714, a charge under way stopped
+        by the car when a scheduled start later than now was set; the 2024.26+ schedules are taken to do the same)."""
+        here = [x for x in self.schedules if x["enabled"] and x["start_enabled"] and self._here(x)]
+        if self.plugged and self.want_charge and here and not any(self._inside(x) for x in here):
+            self.want_charge = self.by_schedule = False
 
 
 @dataclass
