@@ -25,7 +25,7 @@ from charge_logic.household import PastSession, wanted_kwh
 from charge_logic.household_planner import HouseholdPlanner, Tuning, session_key
 from charge_logic.models import CHARGING, COMPLETE, DriverEstimate, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.objective import Objective, planning_series
-from charge_logic.power import battery_pct
+from charge_logic.power import CHARGE_EFFICIENCY, battery_pct, counted_wall_kwh
 from charge_logic.rules import decide
 from charge_logic.vehicle_plan import VehiclePlan, plan_for_vehicle
 
@@ -43,14 +43,16 @@ def sessions_config(short_risk_pct: float = RuleConfig.short_risk_pct,
 
 
 def snapshot(view: SessionView, config: RuleConfig, arrival_soc: float) -> VehicleSnapshot:
-    """What the car would report now: plugged in, its SoC from the energy taken since plug-in."""
+    """What the car would report now: plugged in, its SoC from the energy taken since plug-in, and its own count of
+    it, which (as a Tesla's `charge_energy_added`) is what reached the battery."""
     now = datetime.fromtimestamp(view.now, view.zone)
+    counted = round(view.delivered_kwh * CHARGE_EFFICIENCY, 3)
     soc = arrival_soc + battery_pct(view.delivered_kwh, config.battery_kwh)
     return VehicleSnapshot("…0001", "replay", "online", read_at=now, battery_level=int(soc),
                            charge_limit_soc=config.base_charge_limit,
                            charging_state=COMPLETE if view.full else CHARGING if view.delivered_kwh else "Stopped",
                            charge_current_request_max=MAX_AMPS, charger_voltage=int(VOLTS), charger_phases=1,
-                           conn_charge_cable="IEC", charge_energy_added=round(view.delivered_kwh, 3))
+                           conn_charge_cable="IEC", charge_energy_added=counted)
 
 
 def forecast_points(view: SessionView) -> list[ForecastPoint]:
@@ -109,13 +111,18 @@ class Seen:
     soc_start: float | None
     limit: int | None
     counter: float | None
-    taken: float = 0.0
+    counted: float = 0.0  # what the car's counter added up (the battery's side)
     full: bool = False
+
+    @property
+    def taken(self) -> float:
+        """At the wall, as the session log gives it (service.session_log.Session.taken_kwh)."""
+        return counted_wall_kwh(self.counted)
 
     def observe(self, car: VehicleSnapshot) -> None:
         counter = car.charge_energy_added
         if counter is not None and self.counter is not None:
-            self.taken = round(self.taken + (counter - self.counter if counter >= self.counter else counter), 2)
+            self.counted = round(self.counted + (counter - self.counter if counter >= self.counter else counter), 2)
         self.counter = counter
         if car.charge_limit_soc is not None:
             self.limit = car.charge_limit_soc

@@ -41,6 +41,12 @@ def wall_kwh(pct: float, battery_kwh: float) -> float:
     return pct / 100.0 * battery_kwh / CHARGE_EFFICIENCY
 
 
+def counted_wall_kwh(counted_kwh: float) -> float:
+    """Wall energy behind what the car counts as added (`charge_energy_added`, and the SoC it gained): the car counts
+    what reached the battery, the planner and the benchmark what left the wall."""
+    return counted_kwh / CHARGE_EFFICIENCY
+
+
 def taper_factor(soc: float, taper_from: float = TAPER_FROM) -> float:
     """Share of full power the car takes at this SoC: full below `taper_from`, then falling linearly (floor 25 %)."""
     if soc < taper_from or taper_from >= 100:

@@ -18,7 +18,7 @@ from charge_logic.localtime import next_local
 from charge_logic.models import CHARGING, COMPLETE, ChargeWindow, DriverEstimate, ForecastPoint, Trip, VehicleSnapshot
 from charge_logic.objective import KINDS, Objective
 from charge_logic.planner import SLOT_MIN, Need, forecast_signal, plan_charging
-from charge_logic.power import Charger, battery_pct, charger_of, wall_kwh
+from charge_logic.power import Charger, battery_pct, charger_of, counted_wall_kwh, wall_kwh
 from charge_logic.savings import plan_savings, savings_text
 from charge_logic.trip_energy import trip_need
 
@@ -118,7 +118,7 @@ def _household_plan(now: datetime, vehicle: VehicleSnapshot, forecast: Sequence[
         return values if len(values) else np.zeros(int(36 * 60 / SLOT_MIN))  # no forecast: all hours alike
 
     kw = charger.kw(charger.max_amps)
-    delivered = max(0.0, vehicle.charge_energy_added or 0.0)
+    delivered = counted_wall_kwh(max(0.0, vehicle.charge_energy_added or 0.0))  # at the wall, as planned
     charging = vehicle.charging_state == CHARGING  # a car read while not charging stays so until it is read again
     choice = household.plan(station=station, arrival=arrival.astimezone(zone), now=t0, delivered=delivered,
                             full=vehicle.charging_state == COMPLETE, signal=signal, kw=kw, lacks_kwh=to_limit,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from charge_logic.models import VehicleSnapshot
-from charge_logic.power import CHARGE_EFFICIENCY, wall_kw
+from charge_logic.power import wall_kw
 from charge_logic.savings import (
     MonthSavings,
     PlugIn,
@@ -263,7 +263,7 @@ class SavingsStore:
 
 def _wall_kwh(s: Session) -> float:
     """The plug-in's energy at the wall (the car counts what reached the battery)."""
-    return s.taken_kwh() / CHARGE_EFFICIENCY
+    return s.taken_kwh()
 
 
 def _readings(history: Sequence[dict[str, Any]]) -> list[tuple[datetime, float]]:

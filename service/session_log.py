@@ -15,6 +15,7 @@ from charge_logic.battery import Charge
 from charge_logic.consumption import Drive
 from charge_logic.household import wanted_kwh
 from charge_logic.models import COMPLETE, VehicleSnapshot
+from charge_logic.power import counted_wall_kwh
 from clients.private_files import write_json_atomic
 from service.state_file import read_json_or_move_aside
 
@@ -36,8 +37,9 @@ class Session:
     full: bool = False  # the car stopped taking energy by itself (Complete) before it left
 
     def taken_kwh(self) -> float:
-        """What the car took this plug-in: its own count where it sends one, else from the SoC it gained."""
-        return self.delivered_kwh if self.energy_added_kwh is None else self.energy_added_kwh
+        """What this plug-in took at the wall: the car's own count where it sends one, else the SoC it gained (both
+        what reached the battery), over CHARGE_EFFICIENCY, so that it compares with what the plan's kW give."""
+        return counted_wall_kwh(self.delivered_kwh if self.energy_added_kwh is None else self.energy_added_kwh)
 
     def wanted_kwh(self, battery_kwh: float) -> float:
         """What charging at once would have given it: what it took when it was full, else up to its limit from the SoC

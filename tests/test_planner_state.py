@@ -148,6 +148,21 @@ def test_what_a_plug_in_wanted_is_what_charging_at_once_would_have_given():
     assert left_early.wanted_kwh(75.0) == pytest.approx(30.0 / 0.9)  # 40 % of 75 kWh, at the wall: it took 7.5
     full = Session(arrival="2026-11-02T18:00:00-05:00", departure="2026-11-03T07:00:00-05:00", soc_start=40,
                    soc_end=78, delivered_kwh=28.5, energy_added_kwh=29.0, limit=80, full=True)
-    assert full.wanted_kwh(75.0) == 29.0  # Complete at 78 %: its own count is what it wanted
+    # Complete at 78 %: its own count is what it wanted, and that count is what reached the battery
+    assert full.wanted_kwh(75.0) == pytest.approx(29.0 / 0.9)
     unknown = Session(arrival="2026-11-02T18:00:00-05:00", delivered_kwh=5.0)
-    assert unknown.wanted_kwh(75.0) == 5.0
+    assert unknown.wanted_kwh(75.0) == pytest.approx(5.0 / 0.9)
+
+
+def test_a_car_that_charged_at_once_all_its_stay_took_what_the_plan_s_kw_give():
+    """A Tesla counts what reached its battery (charge_energy_added): two hours at 32 A × 240 V leave 15.4 kWh at the
+    wall and 13.8 in the counter. Taken as it is, every car that charged at once until it left, never full, would
+    look 10 % short of what the planner's kW promised (and the learned risk price would climb); at the wall it is
+    not."""
+    from charge_logic.planner import READY_SHARE
+    from service.session_log import Session
+
+    wall = 7.68 * 2
+    left = Session(arrival="2026-11-02T18:00:00-05:00", departure="2026-11-02T20:00:00-05:00", soc_start=40,
+                   soc_end=58, energy_added_kwh=round(wall * 0.9, 2), limit=80)
+    assert left.taken_kwh() >= READY_SHARE * wall > left.energy_added_kwh

@@ -61,7 +61,8 @@ def test_a_night_on_a_tou_tariff_is_counted_at_what_it_cost_against_charging_at_
     car = night(tmp_path, clock, TARIFF_TOU=TOU)
     session = car.session_log.sessions[-1]
     assert session.departure is not None
-    kwh = session.taken_kwh() / CHARGE_EFFICIENCY  # at the wall
+    kwh = session.taken_kwh()  # at the wall (the car counted CHARGE_EFFICIENCY of it)
+    assert kwh == pytest.approx(session.energy_added_kwh / CHARGE_EFFICIENCY)
     month = month_of(car, clock)
     assert (month["month"], month["sessions"], month["unpriced"], month["note"]) == ("2026-11", 1, 0, None)
     assert month["kwh"] == pytest.approx(kwh, abs=0.05)
@@ -122,7 +123,7 @@ def test_a_file_of_another_shape_is_rebuilt_too_and_a_plug_in_no_reading_covers_
     restarted.link.vehicle.plug(False)
     month = month_of(restarted, clock)
     assert (month["sessions"], month["unpriced"], month["saved_usd"]) == (1, 1, 0.0)
-    assert month["kwh"] == pytest.approx(car.session_log.sessions[-1].taken_kwh() / CHARGE_EFFICIENCY, abs=0.05)
+    assert month["kwh"] == pytest.approx(car.session_log.sessions[-1].taken_kwh(), abs=0.05)
     assert "could not be used (a plug-in cannot be read" in month["note"]
     assert "1 plug-in from before" in month["note"] and "could not be re-measured" in month["note"]
 
