@@ -148,8 +148,12 @@ class HouseholdModel:
         n = len(self)
         if n < min_sessions:
             return [(np.zeros(0), np.zeros(0)) for _ in readings]
-        lo = max(0, n - recent)
-        c = {f: col.view()[lo:] for f, col in self._cols.items()}
+        # the last `recent` sessions of every station, and all of this one's own: a household's habits are its own,
+        # and with many charge points learned together the last `recent` may hold few of them
+        own = self._stations.get(station_id, -1)
+        keep = np.arange(n) >= n - recent
+        keep |= self._cols["station"].view() == own
+        c = {f: col.view()[keep] for f, col in self._cols.items()}
         dh = np.abs(c["hour"] - _hour(arrival))
         base = np.minimum(dh, 24.0 - dh) / 2.0
         base += np.abs(c["weekend"] - float(arrival.weekday() >= 5))
