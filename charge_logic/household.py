@@ -129,7 +129,8 @@ class HouseholdModel:
                 requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10,
                 recent: int = 4000, other_station: float | None = None, other_weekday: float | None = None,
                 per_year: float | None = None, previous: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-        """(stay hours, energy kWh) of the k most similar of the last `recent` sessions, nearest first; empty
+        """(stay hours, energy kWh) of the k most similar of the last `recent` sessions and all of this station's
+        own, nearest first; empty
         arrays when fewer than `min_sessions` are known. `other_station`, `other_weekday`, `per_year` override the
         model's distance for this query. `previous`: weight of how long the station's previous session lasted (per
         e-fold of its ratio; the car that stayed only two hours last time may be out again soon)."""
