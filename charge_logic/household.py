@@ -130,10 +130,10 @@ class HouseholdModel:
                 recent: int = 4000, other_station: float | None = None, other_weekday: float | None = None,
                 per_year: float | None = None, previous: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """(stay hours, energy kWh) of the k most similar of the last `recent` sessions and all of this station's
-        own, nearest first; empty
-        arrays when fewer than `min_sessions` are known. `other_station`, `other_weekday`, `per_year` override the
-        model's distance for this query. `previous`: weight of how long the station's previous session lasted (per
-        e-fold of its ratio; the car that stayed only two hours last time may be out again soon)."""
+        own, nearest first; empty arrays when fewer than `min_sessions` are known. `other_station`, `other_weekday`,
+        `per_year` override the model's distance for this query. `previous`: weight of how long the station's
+        previous session lasted (per e-fold of its ratio; the car that stayed only two hours last time may be out
+        again soon)."""
         reading = {k: v for k, v in (("other_station", other_station), ("other_weekday", other_weekday),
                                      ("per_year", per_year), ("previous", previous)) if v is not None}
         return self.nearest_readings(station_id, arrival, [reading], estimated_stay_h=estimated_stay_h,
