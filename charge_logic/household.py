@@ -129,10 +129,11 @@ class HouseholdModel:
                 requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10,
                 recent: int = 4000, other_station: float | None = None, other_weekday: float | None = None,
                 per_year: float | None = None, previous: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-        """(stay hours, energy kWh) of the k most similar of the last `recent` sessions, nearest first; empty
-        arrays when fewer than `min_sessions` are known. `other_station`, `other_weekday`, `per_year` override the
-        model's distance for this query. `previous`: weight of how long the station's previous session lasted (per
-        e-fold of its ratio; the car that stayed only two hours last time may be out again soon)."""
+        """(stay hours, energy kWh) of the k most similar of the last `recent` sessions and all of this station's
+        own, nearest first; empty arrays when fewer than `min_sessions` are known. `other_station`, `other_weekday`,
+        `per_year` override the model's distance for this query. `previous`: weight of how long the station's
+        previous session lasted (per e-fold of its ratio; the car that stayed only two hours last time may be out
+        again soon)."""
         reading = {k: v for k, v in (("other_station", other_station), ("other_weekday", other_weekday),
                                      ("per_year", per_year), ("previous", previous)) if v is not None}
         return self.nearest_readings(station_id, arrival, [reading], estimated_stay_h=estimated_stay_h,
@@ -148,8 +149,12 @@ class HouseholdModel:
         n = len(self)
         if n < min_sessions:
             return [(np.zeros(0), np.zeros(0)) for _ in readings]
-        lo = max(0, n - recent)
-        c = {f: col.view()[lo:] for f, col in self._cols.items()}
+        # the last `recent` sessions of every station, and all of this one's own: a household's habits are its own,
+        # and with many charge points learned together the last `recent` may hold few of them
+        own = self._stations.get(station_id, -1)
+        keep = np.arange(n) >= n - recent
+        keep |= self._cols["station"].view() == own
+        c = {f: col.view()[keep] for f, col in self._cols.items()}
         dh = np.abs(c["hour"] - _hour(arrival))
         base = np.minimum(dh, 24.0 - dh) / 2.0
         base += np.abs(c["weekend"] - float(arrival.weekday() >= 5))

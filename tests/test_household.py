@@ -56,6 +56,20 @@ def test_own_household_comes_before_the_neighbours():
     assert all(s.energy_kwh == 12.0 for s in scen)
 
 
+def test_a_household_keeps_its_own_history_when_many_charge_points_are_learned_together():
+    """The model looks at the last `recent` sessions of every charge point, and at all of this one's own: a busy
+    garage's other plug-ins must not push a household's own evenings out of its memory."""
+    model = HouseholdModel(other_station=10.0)
+    for s in weeks(4):
+        model.add(s)
+    later = datetime(2024, 2, 1, tzinfo=OSLO)
+    for i in range(300):  # a neighbour's plug-ins since: short evening stays
+        arrival = later + timedelta(hours=3 * i)
+        model.add(PastSession("neighbour", arrival, arrival + timedelta(hours=1), 30.0))
+    stay, energy = model.nearest("home", datetime(2024, 3, 5, 17, 30, tzinfo=OSLO), k=10, recent=100)
+    assert len(stay) == 10 and set(energy) == {12.0} and stay.min() >= 13.5
+
+
 def test_too_little_history_gives_no_scenarios():
     model = learn(weeks()[:5])
     assert model.scenarios("home", datetime(2024, 3, 5, 17, 30, tzinfo=OSLO)) == []
