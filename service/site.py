@@ -185,7 +185,7 @@ class Site:
         return SiteResult(now, results, plan, state)
 
     def _plan_lists(self, now: datetime) -> None:
-        """Each car's arrival hours from its own session log, and whether the account is listed this tick
+        """Each car's arrival and departure hours from its own session log, and whether the account is listed this tick
         (service/vehicle_link.py, list_due): one list answers for every car of the account, so when one car needs it
         the others read their summary from it too."""
         links = []
@@ -193,7 +193,9 @@ class Site:
             link = getattr(car, "link", None)
             if not isinstance(link, VehicleLink):
                 continue
-            link.learn_arrivals([s.arrival_at for s in car.session_log.sessions])
+            sessions = car.session_log.sessions
+            link.learn_hours([s.arrival_at for s in sessions],
+                             [d for d in (s.departure_at for s in sessions) if d is not None])
             links.append(link)
         if self.account is None or len(links) < 2:
             return

@@ -132,6 +132,7 @@ class VehicleLink:
         self.list_idle = timedelta(minutes=max(list_idle_min, 0.0))
         self.tick = timedelta(minutes=tick_min)
         self.arrival_hours: frozenset[int] | None = None  # local hours plug-ins begin in (None: not learned yet)
+        self.departure_hours: frozenset[int] | None = None  # ...and end in
         self.listed = False  # this tick's summary came from a list asked this tick
         self.list_why: str | None = None  # why the account was (or was not) listed this tick, for the state file
         self.also_list: str | None = None  # the site lists the account this tick for another car: read it too
@@ -178,16 +179,19 @@ class VehicleLink:
             self.usage.add(before, self.vehicle.calls)
 
     # ------------------------------------------------------------------ reading
-    def learn_arrivals(self, arrivals: Sequence[datetime]) -> None:
-        """The household's arrival hours from the car's own session log (its plug-ins' starts, oldest first)."""
-        self.arrival_hours = arrival_hours(arrivals[-ARRIVALS_KEPT:], self.zone, self.tick)
+    def learn_hours(self, arrivals: Sequence[datetime], departures: Sequence[datetime]) -> None:
+        """The household's arrival and departure hours from the car's own session log (its plug-ins' starts and
+        ends, oldest first)."""
+        self.arrival_hours = learned_hours(arrivals[-ARRIVALS_KEPT:], self.zone, self.tick)
+        self.departure_hours = learned_hours(departures[-ARRIVALS_KEPT:], self.zone, self.tick)
 
     def list_due(self, now: datetime) -> str | None:
         """Why the account's vehicle list is asked this tick; None: nothing it could say would change what the daemon
         does before the next look. On firmware 2024.26+ a car holding the scheduler's schedule charges the plan by
         itself (also while the daemon is down), so it is listed every tick only while it is plugged in and awake (a
         command then needs no wake) or charges by the daemon's commands, while a command waits or a read is due, and
-        in the hours the household comes home (a plug-in is then seen in the car's 15 awake minutes); otherwise at
+        in the hours the household comes home (a plug-in is then seen in the car's 15 awake minutes) or, plugged in,
+        leaves (an unplug unseen would merge two plug-ins in the session log the planner learns from); otherwise at
         most every VEHICLE_LIST_IDLE_MIN. An older car, or one without the scheduler's schedule, every tick."""
         last = self.last
         if self.list_idle <= timedelta(0):
@@ -205,11 +209,16 @@ class VehicleLink:
                 return "plugged in and awake"
             if self._data_due(now):
                 return "a read is due"
-        if not last.plugged_in:
-            if self.arrival_hours is None:
-                return "the household's arrival hours are not learned yet"
-            if now.astimezone(self.zone).hour in self.arrival_hours:
-                return "the household's arrival hours"
+        # plugged in: it may be unplugged; not: plugged in; not watched for a while (UNWATCHED): either
+        kinds = [("departure", self.departure_hours)] if last.plugged_in else []
+        if not last.plugged_in or self.plugged_unknown:
+            kinds.append(("arrival", self.arrival_hours))
+        hour = now.astimezone(self.zone).hour
+        for what, hours in kinds:
+            if hours is None:
+                return f"the household's {what} hours are not learned yet"
+            if hour in hours:
+                return f"the household's {what} hours"
         return None
 
     def _waiting_can_wait(self, now: datetime) -> bool:
@@ -331,20 +340,9 @@ class VehicleLink:
             report.skipped = f"the car's API failed ({self.status.last_error}); commands wait for the next try {when}"
             return report
         if not self.listed:  # the account was not listed this tick (list_due): look now, unless the write can wait
-            if self._waiting_can_wait(now):
-                seen = self.looked_at.astimezone(self.zone).strftime("%H:%M") if self.looked_at else "?"
-                report.skipped = (f"the car was asleep at the last look ({seen}): the commands go when it wakes by "
-                                  "itself, or a charge schedule's rewrite before its old start or the new one comes")
+            if not self._look_before_sending(now, report, decide_again):
                 return report
-            read_before = self.last.read_at if self.last is not None else None
-            self._look(now)
-            if not self.backoff.ready(now):
-                report.skipped = f"the car's API failed ({self.status.last_error}); commands wait for the next try"
-                return report
-            if self.last is not None and self.last.read_at != read_before:  # read just now: decide on what it holds
-                report.decision = decision = decide_again(self.last)
-                if not decision.commands:
-                    return report
+            decision = report.decision
         if not self.online:
             report.skipped = self._not_woken(now, decision)
             if report.skipped:
@@ -376,6 +374,24 @@ class VehicleLink:
                 return report
         report.sent = self._send_all(now, report.decision.commands)
         return report
+
+    def _look_before_sending(self, now: datetime, report: SendReport,
+                             decide_again: Callable[[VehicleSnapshot], Decision]) -> bool:
+        """List the account before commands on a tick that did not (False: they wait, `report` says why, or a fresh
+        reading left nothing to send)."""
+        if self._waiting_can_wait(now):
+            seen = self.looked_at.astimezone(self.zone).strftime("%H:%M") if self.looked_at else "?"
+            report.skipped = (f"the car was asleep at the last look ({seen}): the commands go when it wakes by "
+                              "itself, or a charge schedule's rewrite before its old start or the new one comes")
+            return False
+        read_before = self.last.read_at if self.last is not None else None
+        self._look(now)
+        if not self.backoff.ready(now):
+            report.skipped = f"the car's API failed ({self.status.last_error}); commands wait for the next try"
+            return False
+        if self.last is not None and self.last.read_at != read_before:  # read just now: decide on what it holds
+            report.decision = decide_again(self.last)
+        return bool(report.decision.commands)
 
     def _not_woken(self, now: datetime, decision: Decision) -> str | None:
         """Why a sleeping car is not woken for these commands (None: it is)."""
@@ -433,14 +449,14 @@ class VehicleLink:
         return sent
 
 
-def arrival_hours(arrivals: Sequence[datetime], zone: Any, widen: timedelta) -> frozenset[int] | None:
-    """The local hours in which the household's plug-ins began, each widened by `widen` either side (a plug-in is seen
-    a tick late, and a minute early is the same evening); None: fewer than ARRIVALS_TO_LEARN to tell from."""
-    if len(arrivals) < ARRIVALS_TO_LEARN:
+def learned_hours(times: Sequence[datetime], zone: Any, widen: timedelta) -> frozenset[int] | None:
+    """The local hours in which the household's plug-ins began (or ended), each widened by `widen` either side (one is
+    seen a tick late, and a minute early is the same evening); None: fewer than ARRIVALS_TO_LEARN to tell from."""
+    if len(times) < ARRIVALS_TO_LEARN:
         return None
     hours: set[int] = set()
     step = timedelta(minutes=15)
-    for at in arrivals:
+    for at in times:
         t = at - widen
         while t < at + widen:
             hours.add(t.astimezone(zone).hour)

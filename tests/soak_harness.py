@@ -353,6 +353,7 @@ class CarCalls(Faulty):
     car: FakeCar
     car_calls: list[CarCall]
     data_reads: list[datetime]  # when each vehicle_data request came, on the car's clock
+    list_times: list[datetime]  # ...and each vehicle-list request
 
     def start(self) -> CarCalls:
         super().start()
@@ -375,6 +376,8 @@ class CarCalls(Faulty):
         car = self.car
         if req.path.endswith("/vehicle_data"):
             self.data_reads.append(car.now)
+        elif req.path in ("/api/1/vehicles", "/api/1/products"):
+            self.list_times.append(car.now)
         if req.path.endswith("/wake_up"):
             self.car_calls.append(CarCall(car.now, "wake", car.plugged, False, {}))
         elif "/command/" in req.path:
@@ -505,6 +508,7 @@ class SoakReport:
     # minutes from each plug-in (after the start) to the daemon's first vehicle_data request: how late it noticed
     plug_seen_min: list[float] = field(default_factory=list)
     plug_unseen: int = 0  # plug-ins whose session ended (or the month did) before any read
+    lists_month_learned: int = 0  # vehicle lists a month, counted from day 10 on (the household's hours learned)
     trace: list[TraceRow] = field(default_factory=list, repr=False)  # every tick of a 2026 car, for over_budget()
 
     @property
@@ -636,7 +640,8 @@ class SoakReport:
                                             f"{self.mornings_plugged} mornings left with >= 50 %"),
             ("plug-in to first read", f"median {self.plug_seen_median_max_min[0]:g} min, max "
                                       f"{self.plug_seen_median_max_min[1]:g} min; {self.plug_unseen} never read "
-                                      f"while plugged in; {self.lists_month} vehicle lists a month"),
+                                      f"while plugged in; {self.lists_month} vehicle lists a month "
+                                      f"({self.lists_month_learned} from day 10 on)"),
             ("ticks with a known place unmeasured", f"{self.trips_without_distance} (Maps failing, retried hourly); "
                                                     f"shown as not found: {self.known_place_not_found}"),
             ("CPU", f"{self.cpu_s:.1f} s (this process: daemon, fakes and checks)"),
@@ -909,7 +914,7 @@ def run_soak(  # noqa: C901 - the month's loop, its faults, restarts and outage 
     tesla_fake: CarCalls = SoakFleet(car) if backends.tesla == "fleet" else SoakOwner(car)
     calendar_fake: SoakICal | SoakGoogle = SoakICal(ics) if backends.calendar == "ical" else SoakGoogle(page_size=4)
     with tesla_fake as tesla, SoakGrid() as grid, calendar_fake as calendar, SoakMaps() as maps:
-        tesla.car_calls, tesla.data_reads = [], []
+        tesla.car_calls, tesla.data_reads, tesla.list_times = [], [], []
         env = _wire_fakes(state_dir, backends, car, tesla, grid, calendar, maps, rng, fault_rate, clock, days)
         env.update(env_extra or {})  # settings a run compares (e.g. VEHICLE_LIST_IDLE_MIN=0: a list every tick)
         settings = load_settings(env, env_file=None)
@@ -1065,13 +1070,20 @@ def _count_sessions(report: SoakReport, tesla: CarCalls, plug_times: list[dateti
             per_session[bisect_right(plug_times, c.at) - 1] += 1
     report.sessions, report.commands_per_session, report.refusals = len(plug_times), per_session, dict(refusals)
     report.plug_times = list(plug_times)
+    # the month after the first ten days (what the daemon learns from the session log is learned by then)
+    later = [t for t in tesla.list_times if t >= plug_times[0] + timedelta(days=10)]
+    report.lists_month_learned = round(len(later) * 30 / max(report.days - 10, 1))
     for i, start in enumerate(plug_times[1:], 1):  # the first session was under way at the start
         end = plug_times[i + 1] if i + 1 < len(plug_times) else None
         first = next((t for t in tesla.data_reads if t >= start and (end is None or t < end)), None)
         if first is None:
             report.plug_unseen += 1
+            report.notes.append(f"plug-in {start.astimezone(NY):%m-%d %H:%M} never read")
         else:
             report.plug_seen_min.append((first - start).total_seconds() / 60)
+            if (first - start).total_seconds() > 1800:
+                report.notes.append(f"plug-in {start.astimezone(NY):%m-%d %H:%M} first read "
+                                    f"{first.astimezone(NY):%m-%d %H:%M}")
     report.car_calls = list(tesla.car_calls)
     report.tesla_cost_month_usd = round(report.tesla_cost_usd * 30 / report.days, 2)
 
