@@ -168,7 +168,7 @@ class Site:
             try:
                 result = car.act(t, share, _ready(t, own))
                 result.state["savings"] = self._savings(now, car, t, share)
-                _listed(result.state, getattr(car, "link", None))
+                _listed(result.state, getattr(car, "link", None), self.zone)
                 if result.state.get("departure") is None and self.departures[i] is not None:
                     result.state["departure"] = _iso(self.departures[i])  # the driver's default departure
                 results.append(result)
@@ -438,12 +438,12 @@ def _ready(t: CarTick, share: CarShare | None) -> bool | None:
     return None
 
 
-def _listed(entry: dict[str, Any], link: Any) -> None:
+def _listed(entry: dict[str, Any], link: Any, zone: Any) -> None:
     """The car's `tesla.listed_at`: when the account was last listed for it (a car shown asleep since then may have
     woken), and `list_why`, why this tick listed it (None: it was not)."""
     tesla = entry.get("tesla")
     if isinstance(tesla, dict) and isinstance(link, VehicleLink):
-        tesla["listed_at"] = _iso(link.looked_at)
+        tesla["listed_at"] = _iso(link.looked_at.astimezone(zone)) if link.looked_at else None
         tesla["list_why"] = link.list_why if link.listed else None
 
 
