@@ -119,7 +119,7 @@ class VehicleLink:
         self.usage = Usage()
         self.last: VehicleSnapshot | None = None
         self.online = False
-        self._saved: tuple[Usage, VehicleSnapshot | None, datetime | None] | None = None
+        self._saved: tuple[Usage, VehicleSnapshot | None, datetime | None, int] | None = None
         self.hands_off = False  # the last decision changes nothing wherever the car is (HANDS_OFF)
         self._reread = False  # a command was refused or failed: read the car next tick, whatever the interval
         self._summary_state: str | None = None  # what the last summary that came through said
@@ -137,6 +137,10 @@ class VehicleLink:
         self.list_why: str | None = None  # why the account was (or was not) listed this tick, for the state file
         self.also_list: str | None = None  # the site lists the account this tick for another car: read it too
         self._waiting: tuple[Command, ...] = ()  # the last decision's commands that did not go (or failed)
+        self._look_before: datetime | None = None  # the look before this tick's
+        # readings that found the cable changed after a gap without a look: when it changed is not known, so these
+        # plug-ins and unplugs (the session log's times) do not teach the household's hours (kept in vehicle.json)
+        self.seen_late: list[datetime] = []
         self._load()
 
     @classmethod
@@ -153,6 +157,7 @@ class VehicleLink:
         try:
             self.usage = Usage.from_json(saved.get("usage", {}))
             self.looked_at = datetime.fromisoformat(saved["looked_at"]) if saved.get("looked_at") else None
+            self.seen_late = [datetime.fromisoformat(t) for t in saved.get("seen_late") or []]
             snap = saved.get("last")
             if snap:
                 snap["read_at"] = datetime.fromisoformat(snap["read_at"]) if snap.get("read_at") else None
@@ -164,11 +169,13 @@ class VehicleLink:
             self.usage, self.last = Usage(), None
 
     def save(self) -> None:
-        now = (dataclasses.replace(self.usage), self.last, self.looked_at)  # the snapshot is frozen; usage is copied
+        # the snapshot is frozen; usage is copied
+        now = (dataclasses.replace(self.usage), self.last, self.looked_at, len(self.seen_late))
         if now != self._saved:  # unchanged ticks write nothing
             write_json_atomic(self.path, {"usage": dataclasses.asdict(self.usage),
                                           "last": dataclasses.asdict(self.last) if self.last else None,
-                                          "looked_at": self.looked_at.isoformat() if self.looked_at else None})
+                                          "looked_at": self.looked_at.isoformat() if self.looked_at else None,
+                                          "seen_late": [t.isoformat() for t in self.seen_late]})
             self._saved = now
 
     def _counted(self, fn: Callable[[], Any]) -> Any:
@@ -182,8 +189,11 @@ class VehicleLink:
     def learn_hours(self, arrivals: Sequence[datetime], departures: Sequence[datetime]) -> None:
         """The household's arrival and departure hours from the car's own session log (its plug-ins' starts and
         ends, oldest first)."""
-        self.arrival_hours = learned_hours(arrivals[-ARRIVALS_KEPT:], self.zone, self.tick)
-        self.departure_hours = learned_hours(departures[-ARRIVALS_KEPT:], self.zone, self.tick)
+        late = set(self.seen_late)
+        self.arrival_hours = learned_hours([t for t in arrivals if t not in late][-ARRIVALS_KEPT:], self.zone,
+                                           self.tick)
+        self.departure_hours = learned_hours([t for t in departures if t not in late][-ARRIVALS_KEPT:], self.zone,
+                                             self.tick)
 
     def list_due(self, now: datetime) -> str | None:
         """Why the account's vehicle list is asked this tick; None: nothing it could say would change what the daemon
@@ -263,7 +273,7 @@ class VehicleLink:
         if self.looked_at is not None and now - self.looked_at > UNWATCHED and self.last is not None \
                 and self.last.plugged_in and own_schedules(self.last.charge_schedules):
             self.plugged_unknown = True  # until the car is read again
-        self.looked_at = now
+        self._look_before, self.looked_at = self.looked_at, now
         came_online = summary.state == "online" and self._summary_state != "online"
         self._summary_state = summary.state
         self.online = summary.state == "online"
@@ -299,6 +309,7 @@ class VehicleLink:
     def _read_data(self, now: datetime) -> bool:
         try:
             fresh = self._counted(self.vehicle.snapshot)
+            self._cable_seen(now, fresh)
             self.last = _fill_gaps(fresh, self.last)
         except VehicleAsleep:
             self.online = False
@@ -309,6 +320,14 @@ class VehicleLink:
         self.status.succeeded(now, data_at=self.last.read_at or now)  # a fresh read: not stale
         self.plugged_unknown = False
         return True
+
+    def _cable_seen(self, now: datetime, fresh: VehicleSnapshot) -> None:
+        """Note a plug-in or unplug found after more than a tick and a half without a look (seen_late)."""
+        before = self.last.plugged_in if self.last is not None else None
+        gap = now - self._look_before if self._look_before is not None else None
+        if before is not None and fresh.plugged_in is not None and fresh.plugged_in != before and gap is not None \
+                and gap > self.tick * 1.5:
+            self.seen_late = [*self.seen_late, now][-2 * ARRIVALS_KEPT:]
 
     def _error(self, now: datetime, exc: Exception) -> None:
         self.status.failed(exc, now, stale=self.last is not None)
@@ -450,18 +469,16 @@ class VehicleLink:
 
 
 def learned_hours(times: Sequence[datetime], zone: Any, widen: timedelta) -> frozenset[int] | None:
-    """The local hours in which the household's plug-ins began (or ended), each widened by `widen` either side (one is
-    seen a tick late, and a minute early is the same evening); None: fewer than ARRIVALS_TO_LEARN to tell from."""
+    """The local hours in which the household's plug-ins began (or ended), each widened by `widen` (a tick) either
+    side, and an hour between two such hours with it: a week of evenings leaves gaps (17:40 and 20:10 say nothing
+    against 19:00), and a plug-in missed in a gap is seen late, when nobody knows when it came, so it cannot teach the
+    hour itself. None: fewer than ARRIVALS_TO_LEARN to tell from."""
     if len(times) < ARRIVALS_TO_LEARN:
         return None
     hours: set[int] = set()
-    step = timedelta(minutes=15)
     for at in times:
-        t = at - widen
-        while t < at + widen:
-            hours.add(t.astimezone(zone).hour)
-            t += step
-        hours.add((at + widen).astimezone(zone).hour)
+        hours.update(t.astimezone(zone).hour for t in (at - widen, at, at + widen))
+    hours.update([h for h in range(24) if (h - 1) % 24 in hours and (h + 1) % 24 in hours])
     return frozenset(hours)
 
 
