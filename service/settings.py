@@ -79,8 +79,8 @@ class Settings:
                                                "...and this often while it is not charging (so it can sleep), "
                                                "or charges by its own schedule", low=1, high=1440)
     vehicle_list_idle_min: float = _s("VEHICLE_LIST_IDLE_MIN", 60.0,
-                                      "on firmware 2024.26+, list the account's cars (billed as data on the Fleet "
-                                      "API) at most this often while nothing waits on the answer: the car asleep "
+                                      "Fleet API, firmware 2024.26+: list the account's cars (billed as data) at "
+                                      "most this often while nothing waits on the answer: the car asleep "
                                       "with the scheduler's schedule, or away outside the hours you come home "
                                       "(0 = every tick)", low=0, high=1440)
     # --- the grid

@@ -149,7 +149,9 @@ class VehicleLink:
                    data_idle_interval_min=settings.vehicle_data_idle_interval_min,
                    wakes_per_day=settings.tesla_wakes_per_day, commands_per_day=settings.tesla_commands_per_day,
                    zone=settings.zone, backoff=Backoff(timedelta(minutes=interval_min)),
-                   list_idle_min=settings.vehicle_list_idle_min, tick_min=interval_min)
+                   # the Owner API's list is free: only the Fleet API's is worth asking less often
+                   list_idle_min=settings.vehicle_list_idle_min if settings.tesla_backend == "fleet" else 0.0,
+                   tick_min=interval_min)
 
     # ------------------------------------------------------------------ persistence
     def _load(self) -> None:
