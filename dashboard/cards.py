@@ -410,6 +410,7 @@ def health_card(state: dict[str, Any], zone: ZoneInfo, now: datetime) -> html.Se
 
 def tesla_usage(tesla: dict[str, Any], who: str) -> str:
     return (f"{who} {text(tesla.get('month')) or 'this month'}: {fmt(tesla.get('data'))} data reads, "
+            f"{fmt(tesla.get('list'))} vehicle lists (the last at {str(tesla.get('listed_at') or '?')[11:16]}), "
             f"{fmt(tesla.get('commands'))} commands, {fmt(tesla.get('wakes'))} wakes "
             f"(≈ ${num(tesla.get('est_cost_usd')) or 0:.3f}); today "
             f"{_of(tesla.get('commands_today'), tesla.get('budget_commands_day'))} commands, "

@@ -78,6 +78,11 @@ class Settings:
     vehicle_data_idle_interval_min: float = _s("VEHICLE_DATA_IDLE_INTERVAL_MIN", 30.0,
                                                "...and this often while it is not charging (so it can sleep), "
                                                "or charges by its own schedule", low=1, high=1440)
+    vehicle_list_idle_min: float = _s("VEHICLE_LIST_IDLE_MIN", 60.0,
+                                      "Fleet API, firmware 2024.26+: list the account's cars (billed as data) at "
+                                      "most this often while nothing waits on the answer: the car asleep "
+                                      "with the scheduler's schedule, or away outside the hours you come home "
+                                      "(0 = every tick)", low=0, high=1440)
     # --- the grid
     grid_status_api_key: str = _s("GRID_STATUS_API_KEY", "", "GridStatus.io API key", secret=True,
                                   aliases=("GRIDSTATUS_API_KEY",))

@@ -34,6 +34,7 @@ from service.state_file import write_json_atomic
 from service.state_schema import SCHEMA_VERSION, load_signal
 from service.tick import CarTick, TickResult, failing, next_try
 from service.tick import ago as _ago
+from service.vehicle_link import VehicleLink
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ class Site:
         forecast = self._signal(now, load, notes)  # what the planners and the rules minimise
         if self.account is not None:
             self.account.new_cycle()
+        self._plan_lists(now)
         alone = len(self.cars) == 1  # one car: a failure is the tick's, as it always was
         ticks: list[CarTick | None] = []
         for car in self.cars:
@@ -166,6 +168,7 @@ class Site:
             try:
                 result = car.act(t, share, _ready(t, own))
                 result.state["savings"] = self._savings(now, car, t, share)
+                _listed(result.state, getattr(car, "link", None), self.zone)
                 if result.state.get("departure") is None and self.departures[i] is not None:
                     result.state["departure"] = _iso(self.departures[i])  # the driver's default departure
                 results.append(result)
@@ -180,6 +183,27 @@ class Site:
             if r is not None:
                 r.state = state
         return SiteResult(now, results, plan, state)
+
+    def _plan_lists(self, now: datetime) -> None:
+        """Each car's arrival and departure hours from its own session log, and whether the account is listed this tick
+        (service/vehicle_link.py, list_due): one list answers for every car of the account, so when one car needs it
+        the others read their summary from it too."""
+        links = []
+        for car in self.cars:
+            link = getattr(car, "link", None)
+            if not isinstance(link, VehicleLink):
+                continue
+            sessions = car.session_log.sessions
+            link.learn_hours([s.arrival_at for s in sessions],
+                             [d for d in (s.departure_at for s in sessions) if d is not None])
+            links.append(link)
+        if self.account is None or len(links) < 2:
+            return
+        due = [link.list_due(now) for link in links]
+        if any(why is not None for why in due):
+            for link, why in zip(links, due, strict=True):
+                if why is None:
+                    link.also_list = "another car of the account is listed this tick"
 
     def _share(self, now: datetime, ticks: Sequence[CarTick | None],
                forecast: Sequence[ForecastPoint]) -> tuple[SitePlan | None, bool]:
@@ -414,18 +438,30 @@ def _ready(t: CarTick, share: CarShare | None) -> bool | None:
     return None
 
 
+def _listed(entry: dict[str, Any], link: Any, zone: Any) -> None:
+    """The car's `tesla.listed_at`: when the account was last listed for it (a car shown asleep since then may have
+    woken), and `list_why`, why this tick listed it (None: it was not)."""
+    tesla = entry.get("tesla")
+    if isinstance(tesla, dict) and isinstance(link, VehicleLink):
+        tesla["listed_at"] = _iso(link.looked_at.astimezone(zone)) if link.looked_at else None
+        tesla["list_why"] = link.list_why if link.listed else None
+
+
 def _account_usage(vehicles: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """The account's month and day: every car's billed calls and budgets added up."""
+    """The account's month and day: every car's billed calls (vehicle lists too) and budgets added up; when the
+    account was last listed."""
     cars = [v["tesla"] for v in vehicles if isinstance(v.get("tesla"), dict)]
     if not cars:
         return None
     total: dict[str, Any] = {"month": cars[0].get("month")}
-    for key in ("data", "commands", "wakes", "wakes_today", "commands_today", "budget_wakes_day",
+    for key in ("data", "list", "commands", "wakes", "wakes_today", "commands_today", "budget_wakes_day",
                 "budget_commands_day"):
         total[key] = sum(int(c.get(key) or 0) for c in cars)
     total["est_cost_usd"] = round(sum(float(c.get("est_cost_usd") or 0) for c in cars), 4)
-    return {k: total[k] for k in ("month", "data", "commands", "wakes", "est_cost_usd", "wakes_today",
-                                  "commands_today", "budget_wakes_day", "budget_commands_day")}
+    listed = [str(c["listed_at"]) for c in cars if c.get("listed_at")]
+    total["listed_at"] = max(listed, key=datetime.fromisoformat) if listed else None
+    return {k: total[k] for k in ("month", "data", "list", "commands", "wakes", "est_cost_usd", "wakes_today",
+                                  "commands_today", "budget_wakes_day", "budget_commands_day", "listed_at")}
 
 
 def _iso(t: datetime | None) -> str | None:

@@ -19,7 +19,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from charge_logic.charge_schedules import charging_by_own_schedule, own_schedules, write_can_wait
+from charge_logic.charge_schedules import (
+    charging_by_own_schedule,
+    own_schedules,
+    takes_charge_schedules,
+    write_can_wait,
+)
 from charge_logic.commands import apply_commands
 from charge_logic.models import ChargeSchedule, Command, Decision, Mode, VehicleSnapshot
 from clients.vehicle import CallCounter, CommandProtocolRequired, Vehicle, VehicleAsleep, VehicleError
@@ -40,6 +45,11 @@ UNWATCHED = timedelta(minutes=45)
 # this (two 14-minute ticks: the write then lands before the start); until then it keeps the old one, and the plan's
 # moves meanwhile cost one write when it wakes by itself, not a wake each.
 SCHEDULE_SOON = timedelta(minutes=30)
+# The account's vehicle list (billed as data on the Fleet API) is asked every tick only while its answer can change
+# what the daemon does (VEHICLE_LIST_IDLE_MIN otherwise, see list_due): the hours the household comes home are
+# learned from the last ARRIVALS_KEPT plug-ins, and until ARRIVALS_TO_LEARN are logged every hour counts as one.
+ARRIVALS_TO_LEARN = 7
+ARRIVALS_KEPT = 60
 # The daemon changes nothing while the car is elsewhere, or where it is cannot be told: its charge is not watched.
 HANDS_OFF = (Mode.NOT_AT_HOME, Mode.LOCATION_UNKNOWN, Mode.SUPERCHARGING)
 
@@ -95,7 +105,7 @@ class SendReport:
 class VehicleLink:
     def __init__(self, vehicle: Vehicle, state_dir: Path, *, data_min_interval_min: float, wakes_per_day: int,
                  commands_per_day: int, zone: Any, data_idle_interval_min: float | None = None,
-                 backoff: Backoff | None = None):
+                 backoff: Backoff | None = None, list_idle_min: float = 0.0, tick_min: float = 14.0):
         self.vehicle = vehicle
         self.zone = zone
         self.data_min_interval = timedelta(minutes=data_min_interval_min)
@@ -109,7 +119,7 @@ class VehicleLink:
         self.usage = Usage()
         self.last: VehicleSnapshot | None = None
         self.online = False
-        self._saved: tuple[Usage, VehicleSnapshot | None, datetime | None] | None = None
+        self._saved: tuple[Usage, VehicleSnapshot | None, datetime | None, int] | None = None
         self.hands_off = False  # the last decision changes nothing wherever the car is (HANDS_OFF)
         self._reread = False  # a command was refused or failed: read the car next tick, whatever the interval
         self._summary_state: str | None = None  # what the last summary that came through said
@@ -118,6 +128,19 @@ class VehicleLink:
         # The car refused unsigned commands: none is sent (nor the car woken for one) until then; said once.
         self.commands_refused_until: datetime | None = None
         self.commands_refused_why = ""
+        # the vehicle list's cadence (VEHICLE_LIST_IDLE_MIN; 0: every tick)
+        self.list_idle = timedelta(minutes=max(list_idle_min, 0.0))
+        self.tick = timedelta(minutes=tick_min)
+        self.arrival_hours: frozenset[int] | None = None  # local hours plug-ins begin in (None: not learned yet)
+        self.departure_hours: frozenset[int] | None = None  # ...and end in
+        self.listed = False  # this tick's summary came from a list asked this tick
+        self.list_why: str | None = None  # why the account was (or was not) listed this tick, for the state file
+        self.also_list: str | None = None  # the site lists the account this tick for another car: read it too
+        self._waiting: tuple[Command, ...] = ()  # the last decision's commands that did not go (or failed)
+        self._look_before: datetime | None = None  # the look before this tick's
+        # readings that found the cable changed after a gap without a look: when it changed is not known, so these
+        # plug-ins and unplugs (the session log's times) do not teach the household's hours (kept in vehicle.json)
+        self.seen_late: list[datetime] = []
         self._load()
 
     @classmethod
@@ -125,7 +148,10 @@ class VehicleLink:
         return cls(vehicle, Path(settings.state_dir), data_min_interval_min=settings.vehicle_data_min_interval_min,
                    data_idle_interval_min=settings.vehicle_data_idle_interval_min,
                    wakes_per_day=settings.tesla_wakes_per_day, commands_per_day=settings.tesla_commands_per_day,
-                   zone=settings.zone, backoff=Backoff(timedelta(minutes=interval_min)))
+                   zone=settings.zone, backoff=Backoff(timedelta(minutes=interval_min)),
+                   # the Owner API's list is free: only the Fleet API's is worth asking less often
+                   list_idle_min=settings.vehicle_list_idle_min if settings.tesla_backend == "fleet" else 0.0,
+                   tick_min=interval_min)
 
     # ------------------------------------------------------------------ persistence
     def _load(self) -> None:
@@ -133,6 +159,7 @@ class VehicleLink:
         try:
             self.usage = Usage.from_json(saved.get("usage", {}))
             self.looked_at = datetime.fromisoformat(saved["looked_at"]) if saved.get("looked_at") else None
+            self.seen_late = [datetime.fromisoformat(t) for t in saved.get("seen_late") or []]
             snap = saved.get("last")
             if snap:
                 snap["read_at"] = datetime.fromisoformat(snap["read_at"]) if snap.get("read_at") else None
@@ -144,11 +171,13 @@ class VehicleLink:
             self.usage, self.last = Usage(), None
 
     def save(self) -> None:
-        now = (dataclasses.replace(self.usage), self.last, self.looked_at)  # the snapshot is frozen; usage is copied
+        # the snapshot is frozen; usage is copied
+        now = (dataclasses.replace(self.usage), self.last, self.looked_at, len(self.seen_late))
         if now != self._saved:  # unchanged ticks write nothing
             write_json_atomic(self.path, {"usage": dataclasses.asdict(self.usage),
                                           "last": dataclasses.asdict(self.last) if self.last else None,
-                                          "looked_at": self.looked_at.isoformat() if self.looked_at else None})
+                                          "looked_at": self.looked_at.isoformat() if self.looked_at else None,
+                                          "seen_late": [t.isoformat() for t in self.seen_late]})
             self._saved = now
 
     def _counted(self, fn: Callable[[], Any]) -> Any:
@@ -159,13 +188,81 @@ class VehicleLink:
             self.usage.add(before, self.vehicle.calls)
 
     # ------------------------------------------------------------------ reading
+    def learn_hours(self, arrivals: Sequence[datetime], departures: Sequence[datetime]) -> None:
+        """The household's arrival and departure hours from the car's own session log (its plug-ins' starts and
+        ends, oldest first)."""
+        late = set(self.seen_late)
+        self.arrival_hours = learned_hours([t for t in arrivals if t not in late][-ARRIVALS_KEPT:], self.zone,
+                                           self.tick)
+        self.departure_hours = learned_hours([t for t in departures if t not in late][-ARRIVALS_KEPT:], self.zone,
+                                             self.tick)
+
+    def list_due(self, now: datetime) -> str | None:
+        """Why the account's vehicle list is asked this tick; None: nothing it could say would change what the daemon
+        does before the next look. On firmware 2024.26+ a car holding the scheduler's schedule charges the plan by
+        itself (also while the daemon is down), so it is listed every tick only while it is plugged in and awake (a
+        command then needs no wake) or charges by the daemon's commands, while a command waits or a read is due, and
+        in the hours the household comes home (a plug-in is then seen in the car's 15 awake minutes) or, plugged in,
+        leaves (an unplug unseen would merge two plug-ins in the session log the planner learns from); otherwise at
+        most every VEHICLE_LIST_IDLE_MIN. An older car, or one without the scheduler's schedule, every tick."""
+        last = self.last
+        if self.list_idle <= timedelta(0):
+            return "every tick (VEHICLE_LIST_IDLE_MIN=0)"
+        if last is None or self.looked_at is None or last.read_at is None:
+            return "the car is not known yet"
+        if not (takes_charge_schedules(last) and own_schedules(last.charge_schedules)):
+            return "the car does not hold the scheduler's charge schedule: it charges by the daemon's commands"
+        if self._reread or not self._waiting_can_wait(now):
+            return "a command waits"
+        if now - self.looked_at + self.tick / 2 >= self.list_idle:
+            return f"VEHICLE_LIST_IDLE_MIN ({self.list_idle.total_seconds() / 60:g} min) since the last look"
+        if last.plugged_in and last.state == "online":
+            if not charging_by_own_schedule(last, now, self.zone):
+                return "plugged in and awake"
+            if self._data_due(now):
+                return "a read is due"
+        # plugged in: it may be unplugged; not: plugged in; not watched for a while (UNWATCHED): either
+        kinds = [("departure", self.departure_hours)] if last.plugged_in else []
+        if not last.plugged_in or self.plugged_unknown:
+            kinds.append(("arrival", self.arrival_hours))
+        hour = now.astimezone(self.zone).hour
+        for what, hours in kinds:
+            if hours is None:
+                return f"the household's {what} hours are not learned yet"
+            if hour in hours:
+                return f"the household's {what} hours"
+        return None
+
+    def _waiting_can_wait(self, now: datetime) -> bool:
+        """No command waits, or only the scheduler's schedule for a sleeping car, whose old and new start are both
+        further off than a wake for it could come (SCHEDULE_SOON, after UNWATCHED without a look)."""
+        if not self._waiting:
+            return True
+        last = self.last
+        if last is not None and last.state != "online" and self.plugged_unknown:
+            return True  # not woken anyway (UNWATCHED): the commands go when the car wakes by itself, and is listed
+        return last is not None and last.state != "online" and write_can_wait(
+            last, self._waiting, now, self.zone, SCHEDULE_SOON + UNWATCHED + self.tick)
+
     def read(self, now: datetime) -> VehicleSnapshot | None:
-        """The freshest snapshot this tick may have: billed data only if online and the last read is old enough."""
+        """The freshest snapshot this tick may have: billed data only if online and the last read is old enough; the
+        account listed only when `list_due`."""
         self.usage.roll(now.astimezone(self.zone))
+        self.listed = False
         if not self.backoff.ready(now):
             self.online = False
             self.status.stale = self.last is not None
             return self.last
+        self.list_why = self.list_due(now) or self.also_list
+        self.also_list = None
+        if self.list_why is None:
+            self.online = False  # not known this tick: send() lists first if a command has to go
+            return self.last
+        return self._look(now)
+
+    def _look(self, now: datetime) -> VehicleSnapshot | None:
+        """List the account (the car's summary), and read the car's data when due."""
+        self.listed = True
         try:
             summary = self._counted(self.vehicle.summary)  # the Fleet API's vehicle list is billed
         except Exception as exc:  # VehicleError, or a backend surprise: the tick goes on with the last known car
@@ -178,7 +275,7 @@ class VehicleLink:
         if self.looked_at is not None and now - self.looked_at > UNWATCHED and self.last is not None \
                 and self.last.plugged_in and own_schedules(self.last.charge_schedules):
             self.plugged_unknown = True  # until the car is read again
-        self.looked_at = now
+        self._look_before, self.looked_at = self.looked_at, now
         came_online = summary.state == "online" and self._summary_state != "online"
         self._summary_state = summary.state
         self.online = summary.state == "online"
@@ -214,6 +311,7 @@ class VehicleLink:
     def _read_data(self, now: datetime) -> bool:
         try:
             fresh = self._counted(self.vehicle.snapshot)
+            self._cable_seen(now, fresh)
             self.last = _fill_gaps(fresh, self.last)
         except VehicleAsleep:
             self.online = False
@@ -225,6 +323,14 @@ class VehicleLink:
         self.plugged_unknown = False
         return True
 
+    def _cable_seen(self, now: datetime, fresh: VehicleSnapshot) -> None:
+        """Note a plug-in or unplug found after more than a tick and a half without a look (seen_late)."""
+        before = self.last.plugged_in if self.last is not None else None
+        gap = now - self._look_before if self._look_before is not None else None
+        if before is not None and fresh.plugged_in is not None and fresh.plugged_in != before and gap is not None \
+                and gap > self.tick * 1.5:
+            self.seen_late = [*self.seen_late, now][-2 * ARRIVALS_KEPT:]
+
     def _error(self, now: datetime, exc: Exception) -> None:
         self.status.failed(exc, now, stale=self.last is not None)
         self.status.retry_at = self.backoff.failed(now, retry_after_s=retry_after_of(exc))
@@ -235,6 +341,16 @@ class VehicleLink:
         """Send the decision's commands; wake first only if the car was last seen plugged in."""
         report = SendReport(decision)
         self.hands_off = decision.mode in HANDS_OFF
+        self._waiting = tuple(decision.commands)
+        report = self._send(now, report, decide_again)
+        sent_ok = sum(1 for s in report.sent if s["ok"])
+        if not report.decision.commands or (not report.skipped and sent_ok == len(report.decision.commands)):
+            self._waiting = ()
+        return report
+
+    def _send(self, now: datetime, report: SendReport,
+              decide_again: Callable[[VehicleSnapshot], Decision]) -> SendReport:
+        decision = report.decision
         if not decision.commands:
             return report
         if self.commands_refused_until is not None and now < self.commands_refused_until:
@@ -244,6 +360,10 @@ class VehicleLink:
             when = retry_text(self.backoff.retry_at, now, self.zone) if self.backoff.retry_at else "later"
             report.skipped = f"the car's API failed ({self.status.last_error}); commands wait for the next try {when}"
             return report
+        if not self.listed:  # the account was not listed this tick (list_due): look now, unless the write can wait
+            if not self._look_before_sending(now, report, decide_again):
+                return report
+            decision = report.decision
         if not self.online:
             report.skipped = self._not_woken(now, decision)
             if report.skipped:
@@ -275,6 +395,24 @@ class VehicleLink:
                 return report
         report.sent = self._send_all(now, report.decision.commands)
         return report
+
+    def _look_before_sending(self, now: datetime, report: SendReport,
+                             decide_again: Callable[[VehicleSnapshot], Decision]) -> bool:
+        """List the account before commands on a tick that did not (False: they wait, `report` says why, or a fresh
+        reading left nothing to send)."""
+        if self._waiting_can_wait(now):
+            seen = self.looked_at.astimezone(self.zone).strftime("%H:%M") if self.looked_at else "?"
+            report.skipped = (f"the car was asleep at the last look ({seen}): the commands go when it wakes by "
+                              "itself, or a charge schedule's rewrite before its old start or the new one comes")
+            return False
+        read_before = self.last.read_at if self.last is not None else None
+        self._look(now)
+        if not self.backoff.ready(now):
+            report.skipped = f"the car's API failed ({self.status.last_error}); commands wait for the next try"
+            return False
+        if self.last is not None and self.last.read_at != read_before:  # read just now: decide on what it holds
+            report.decision = decide_again(self.last)
+        return bool(report.decision.commands)
 
     def _not_woken(self, now: datetime, decision: Decision) -> str | None:
         """Why a sleeping car is not woken for these commands (None: it is)."""
@@ -330,6 +468,20 @@ class VehicleLink:
         if done and self.last is not None:  # what the car now holds, without paying for another read
             self.last = apply_commands(self.last, done)
         return sent
+
+
+def learned_hours(times: Sequence[datetime], zone: Any, widen: timedelta) -> frozenset[int] | None:
+    """The local hours in which the household's plug-ins began (or ended), each widened by `widen` (a tick) either
+    side, and an hour between two such hours with it: a week of evenings leaves gaps (17:40 and 20:10 say nothing
+    against 19:00), and a plug-in missed in a gap is seen late, when nobody knows when it came, so it cannot teach the
+    hour itself. None: fewer than ARRIVALS_TO_LEARN to tell from."""
+    if len(times) < ARRIVALS_TO_LEARN:
+        return None
+    hours: set[int] = set()
+    for at in times:
+        hours.update(t.astimezone(zone).hour for t in (at - widen, at, at + widen))
+    hours.update([h for h in range(24) if (h - 1) % 24 in hours and (h + 1) % 24 in hours])
+    return frozenset(hours)
 
 
 def _lowers_limit(command: Command, last: VehicleSnapshot) -> bool:

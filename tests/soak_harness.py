@@ -352,6 +352,8 @@ class CarCalls(Faulty):
 
     car: FakeCar
     car_calls: list[CarCall]
+    data_reads: list[datetime]  # when each vehicle_data request came, on the car's clock
+    list_times: list[datetime]  # ...and each vehicle-list request
 
     def start(self) -> CarCalls:
         super().start()
@@ -372,6 +374,10 @@ class CarCalls(Faulty):
 
     def before(self, req: Request) -> None:
         car = self.car
+        if req.path.endswith("/vehicle_data"):
+            self.data_reads.append(car.now)
+        elif req.path in ("/api/1/vehicles", "/api/1/products"):
+            self.list_times.append(car.now)
         if req.path.endswith("/wake_up"):
             self.car_calls.append(CarCall(car.now, "wake", car.plugged, False, {}))
         elif "/command/" in req.path:
@@ -499,7 +505,26 @@ class SoakReport:
     outage_charged_pct: float = 0.0  # what charging put into the battery meanwhile
     outage_departures: list[int] = field(default_factory=list)  # battery % at each morning's unplug meanwhile
     plug_times: list[datetime] = field(default_factory=list, repr=False)  # each session's start
+    # minutes from each plug-in (after the start) to the daemon's first vehicle_data request: how late it noticed
+    plug_seen_min: list[float] = field(default_factory=list)
+    plug_unseen: int = 0  # plug-ins whose session ended (or the month did) before any read
+    lists_month_learned: int = 0  # vehicle lists a month, counted from day 10 on (the household's hours learned)
     trace: list[TraceRow] = field(default_factory=list, repr=False)  # every tick of a 2026 car, for over_budget()
+
+    @property
+    def lists_month(self) -> int:
+        """Vehicle-list requests (billed or not) scaled to 30 days."""
+        return round(self.tesla.get("summaries", 0) * 30 / self.days)
+
+    @property
+    def plug_seen_median_max_min(self) -> tuple[float, float]:
+        """Minutes from a plug-in to the first read of the car: median and max."""
+        seen = sorted(self.plug_seen_min)
+        if not seen:
+            return 0.0, 0.0
+        mid = len(seen) // 2
+        median = seen[mid] if len(seen) % 2 else (seen[mid - 1] + seen[mid]) / 2
+        return round(median, 1), round(seen[-1], 1)
 
     @property
     def takes_schedules(self) -> bool:
@@ -613,6 +638,10 @@ class SoakReport:
                                                     f"{self.retry_after_max_s:g} s, none slept"),
             ("plug-ins / mornings charged", f"{self.plug_ins} plug-ins; {self.charged_by_departure} of "
                                             f"{self.mornings_plugged} mornings left with >= 50 %"),
+            ("plug-in to first read", f"median {self.plug_seen_median_max_min[0]:g} min, max "
+                                      f"{self.plug_seen_median_max_min[1]:g} min; {self.plug_unseen} never read "
+                                      f"while plugged in; {self.lists_month} vehicle lists a month "
+                                      f"({self.lists_month_learned} from day 10 on)"),
             ("ticks with a known place unmeasured", f"{self.trips_without_distance} (Maps failing, retried hourly); "
                                                     f"shown as not found: {self.known_place_not_found}"),
             ("CPU", f"{self.cpu_s:.1f} s (this process: daemon, fakes and checks)"),
@@ -851,7 +880,7 @@ def run_soak(  # noqa: C901 - the month's loop, its faults, restarts and outage 
         state_dir: Path | None = None, *, days: int = 30, seed: int = 7, fault_rate: float = 0.05,
              restart_every_days: int = 10, reader_on: bool = True, backends: Backends = FLEET_ICAL_ROUTES,
              firmware: str = LEGACY_FIRMWARE, outage_hours: float = 0.0,
-             outage_after_days: float = 12) -> SoakReport:
+             outage_after_days: float = 12, env_extra: dict[str, str] | None = None) -> SoakReport:
     """`firmware` FIRMWARE_2026 (2024.26+): the car keeps charge schedules, two of them the owner's (a weekday one
     at work, a disabled one at home), and home's lat/lon are set; `outage_hours`: the daemon is down that long from
     the first evening (21:00 or later) after `outage_after_days` on which the car is plugged in and waits to charge
@@ -862,7 +891,8 @@ def run_soak(  # noqa: C901 - the month's loop, its faults, restarts and outage 
         with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
             return run_soak(Path(tmp), days=days, seed=seed, fault_rate=fault_rate,
                             restart_every_days=restart_every_days, reader_on=reader_on, backends=backends,
-                            firmware=firmware, outage_hours=outage_hours, outage_after_days=outage_after_days)
+                            firmware=firmware, outage_hours=outage_hours, outage_after_days=outage_after_days,
+                            env_extra=env_extra)
     started, cpu = time.monotonic(), time.process_time()
     rng = random.Random(seed)
     report = SoakReport(days, seed, backends, firmware=firmware, outage_hours=outage_hours)
@@ -884,8 +914,9 @@ def run_soak(  # noqa: C901 - the month's loop, its faults, restarts and outage 
     tesla_fake: CarCalls = SoakFleet(car) if backends.tesla == "fleet" else SoakOwner(car)
     calendar_fake: SoakICal | SoakGoogle = SoakICal(ics) if backends.calendar == "ical" else SoakGoogle(page_size=4)
     with tesla_fake as tesla, SoakGrid() as grid, calendar_fake as calendar, SoakMaps() as maps:
-        tesla.car_calls = []
+        tesla.car_calls, tesla.data_reads, tesla.list_times = [], [], []
         env = _wire_fakes(state_dir, backends, car, tesla, grid, calendar, maps, rng, fault_rate, clock, days)
+        env.update(env_extra or {})  # settings a run compares (e.g. VEHICLE_LIST_IDLE_MIN=0: a list every tick)
         settings = load_settings(env, env_file=None)
         if isinstance(calendar, SoakGoogle):
             _write_google_token(settings.google_token_path, calendar)
@@ -1039,6 +1070,20 @@ def _count_sessions(report: SoakReport, tesla: CarCalls, plug_times: list[dateti
             per_session[bisect_right(plug_times, c.at) - 1] += 1
     report.sessions, report.commands_per_session, report.refusals = len(plug_times), per_session, dict(refusals)
     report.plug_times = list(plug_times)
+    # the month after the first ten days (what the daemon learns from the session log is learned by then)
+    later = [t for t in tesla.list_times if t >= plug_times[0] + timedelta(days=10)]
+    report.lists_month_learned = round(len(later) * 30 / max(report.days - 10, 1))
+    for i, start in enumerate(plug_times[1:], 1):  # the first session was under way at the start
+        end = plug_times[i + 1] if i + 1 < len(plug_times) else None
+        first = next((t for t in tesla.data_reads if t >= start and (end is None or t < end)), None)
+        if first is None:
+            report.plug_unseen += 1
+            report.notes.append(f"plug-in {start.astimezone(NY):%m-%d %H:%M} never read")
+        else:
+            report.plug_seen_min.append((first - start).total_seconds() / 60)
+            if (first - start).total_seconds() > 1800:
+                report.notes.append(f"plug-in {start.astimezone(NY):%m-%d %H:%M} first read "
+                                    f"{first.astimezone(NY):%m-%d %H:%M}")
     report.car_calls = list(tesla.car_calls)
     report.tesla_cost_month_usd = round(report.tesla_cost_usd * 30 / report.days, 2)
 

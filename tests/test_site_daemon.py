@@ -110,6 +110,17 @@ def test_the_account_is_listed_once_a_tick_for_both_cars(two_cars_night: dict[st
     assert len(lists) >= two_cars_night["ticks"] - 4 and set(lists) == {1}, Counter(lists)
 
 
+def test_the_account_s_total_counts_the_vehicle_lists_and_says_when_it_was_last_listed(
+        two_cars_night: dict[str, Any]) -> None:
+    """The list is billed as data on the Fleet API: the all-cars total shows it (it showed it per car only), and when
+    the account was last listed, so a car shown asleep is not taken as seen just now."""
+    state = two_cars_night["state"]
+    total, cars = state["health"]["tesla"], [v["tesla"] for v in state["vehicles"]]
+    assert total["list"] == sum(c["list"] for c in cars) >= two_cars_night["ticks"] - 4
+    assert total["listed_at"] == max(c["listed_at"] for c in cars)
+    assert datetime.fromisoformat(total["listed_at"]) == datetime.fromisoformat(state["generated_at"])
+
+
 def test_each_car_holds_what_was_decided_for_it(two_cars_night: dict[str, Any]) -> None:
     assert two_cars_night["wrong"] == []
 

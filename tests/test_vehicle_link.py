@@ -234,3 +234,98 @@ def test_the_vehicle_list_is_counted_in_the_month_s_bill_as_a_data_request(tmp_p
         link.save()
         assert VehicleLink(link.vehicle, tmp_path, data_min_interval_min=10, wakes_per_day=4, commands_per_day=40,
                            zone=NY).usage.listed == 2  # kept across a restart
+
+
+# ---------------------------------------------------------------------- the vehicle list's cadence (issue 15)
+def scheduled_car(now: datetime, **kw: Any) -> FakeCar:
+    """A car on 2026 firmware holding the scheduler's own daily schedule for home (01:00-05:00): it charges the plan
+    by itself."""
+    from charge_logic.charge_schedules import SCHEDULER_ID
+    from tests.fakes.tesla_car import FIRMWARE_2026
+
+    car = FakeCar(now=now, firmware=FIRMWARE_2026, **kw)
+    car.schedules.append({"id": SCHEDULER_ID, "name": "Charge scheduler", "days_of_week": 127, "start_enabled": True,
+                          "start_time": 60, "end_enabled": True, "end_time": 300, "one_time": False, "enabled": True,
+                          "latitude": car.lat, "longitude": car.lon})
+    return car
+
+
+def idle_link(fake: FakeFleetApi, tmp_path, clock: Clock, learned: bool = True) -> VehicleLink:
+    """A link with VEHICLE_LIST_IDLE_MIN 60 and 14-minute ticks; `learned`: a week of plug-ins at about 18:00 and
+    unplugs at about 07:30 in its session log."""
+    link = link_for(fake, tmp_path, clock)
+    link.list_idle, link.tick = timedelta(minutes=60), timedelta(minutes=14)
+    days = range(1, 8 if learned else 3)
+    link.learn_hours([T0.replace(hour=18, minute=5) - timedelta(days=d) for d in days],
+                     [T0.replace(hour=7, minute=30) - timedelta(days=d) for d in days])
+    return link
+
+
+def lists(fake: FakeFleetApi) -> int:
+    return len(fake.requests("GET", r"^/api/1/vehicles$"))
+
+
+def test_a_car_asleep_and_plugged_in_with_the_scheduler_s_schedule_is_not_listed_every_tick(tmp_path):
+    """Each list is billed as a data request ($0.002): at a tick every 14 minutes that was $5.80 a car-month. A car
+    that charges the plan by itself, asleep at home, is looked at hourly, not every tick."""
+    start = T0.replace(hour=21, minute=0)
+    clock = Clock(start)
+    car = scheduled_car(start, plugged=True, state="online", battery_level=60)
+    with FakeFleetApi(car) as fake:
+        link = idle_link(fake, tmp_path, clock)
+        snap = link.read(clock())
+        assert snap.plugged_in is True and snap.charge_schedules  # read once, schedule and all
+        for _ in range(15):  # 21:14 ... 00:30: the car falls asleep at 21:15 and waits for its 01:00 start
+            link.read(step(clock, car, 14))
+        assert car.state == "asleep" and car.charging_state == "Stopped"
+        assert lists(fake) <= 6, f"{lists(fake)} lists in 16 ticks of a sleeping car that charges by itself"
+        assert link.list_why is None or "VEHICLE_LIST_IDLE_MIN" in link.list_why
+
+
+def test_a_plug_in_inside_the_arrival_hours_is_read_within_one_tick(tmp_path):
+    """Away (unplugged, asleep) the car is listed hourly; in the hours the household comes home, every tick, so the
+    plug-in is seen in the car's 15 awake minutes: the plan goes to it without a wake."""
+    start = T0.replace(hour=12, minute=0)
+    clock = Clock(start)
+    car = scheduled_car(start, plugged=False, state="online", battery_level=50)
+    with FakeFleetApi(car) as fake:
+        link = idle_link(fake, tmp_path, clock)
+        assert link.read(clock()).plugged_in is False
+        while clock.now < start.replace(hour=16, minute=50):  # the afternoon: asleep away from home
+            link.read(step(clock, car, 14))
+        afternoon = lists(fake)
+        assert afternoon <= 7, f"{afternoon} lists in a 5-hour afternoon asleep away"
+        while clock.now < start.replace(hour=18, minute=30):
+            link.read(step(clock, car, 14))
+        car.plug_in()  # 18:30, in the learned arrival hours: the car wakes for 15 minutes
+        plugged_at = car.now
+        snap = link.read(step(clock, car, 14))
+        assert snap.plugged_in is True and snap.read_at is not None and snap.read_at - plugged_at <= timedelta(
+            minutes=14)
+        assert not car.woken_times
+
+
+def test_before_the_household_s_hours_are_learned_every_tick_is_listed(tmp_path):
+    """Two plug-ins say nothing of when the household comes home: a plug-in at any hour must still be seen."""
+    start = T0.replace(hour=12, minute=0)
+    clock = Clock(start)
+    car = scheduled_car(start, plugged=False, state="online", battery_level=50)
+    with FakeFleetApi(car) as fake:
+        link = idle_link(fake, tmp_path, clock, learned=False)
+        link.read(clock())
+        for _ in range(10):
+            link.read(step(clock, car, 14))
+        assert lists(fake) == 11
+
+
+def test_a_car_without_the_scheduler_s_schedule_is_listed_every_tick(tmp_path):
+    """An older car (or one whose owner opted out) charges by the daemon's commands: it is watched every tick."""
+    start = T0.replace(hour=21, minute=0)
+    clock = Clock(start)
+    car = FakeCar(now=start, plugged=True, state="online", battery_level=60)
+    with FakeFleetApi(car) as fake:
+        link = idle_link(fake, tmp_path, clock)
+        link.read(clock())
+        for _ in range(10):
+            link.read(step(clock, car, 14))
+        assert lists(fake) == 11
