@@ -80,6 +80,21 @@ def _without_comments(fh: Iterable[str], numbers: list[int]) -> Iterator[str]:
             yield text
 
 
+def hour_index(stamp: str, path: str, line: int) -> int:
+    """The hour (since the epoch) an `interval_start_utc` stamp starts; DataError naming the line when it is not an
+    ISO 8601 time or not the start of an hour (a zone-less stamp is UTC)."""
+    try:
+        start = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        raise DataError(f"{path}:{line}: interval_start_utc {stamp!r} is not an ISO 8601 time") from None
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    ts = start.timestamp()
+    if ts % HOUR:
+        raise DataError(f"{path}:{line}: interval_start_utc {stamp!r} is not the start of an hour")
+    return int(ts // HOUR)
+
+
 def load_grid(path: str) -> Grid:
     rows: dict[int, tuple[float | None, float | None]] = {}
     with open(path, newline="") as fh:
@@ -88,17 +103,7 @@ def load_grid(path: str) -> Grid:
         _columns(reader, path, ("interval_start_utc", "load_mw", "load_forecast_mw"))
         for row in reader:
             line = numbers[reader.line_num - 1]
-            stamp = row["interval_start_utc"].strip()
-            try:
-                start = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-            except ValueError as exc:
-                raise DataError(f"{path}:{line}: interval_start_utc {stamp!r} is not an ISO 8601 time") from exc
-            if start.tzinfo is None:
-                start = start.replace(tzinfo=UTC)
-            ts = start.timestamp()
-            if ts % HOUR:
-                raise DataError(f"{path}:{line}: interval_start_utc {stamp!r} is not the start of an hour")
-            rows[int(ts // HOUR)] = (
+            rows[hour_index(row["interval_start_utc"].strip(), path, line)] = (
                 _number(row["load_mw"], path, line, "load_mw"),
                 _number(row["load_forecast_mw"], path, line, "load_forecast_mw"),
             )

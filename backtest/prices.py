@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from backtest.data import HOUR, DataError, Grid, _number, _without_comments
+from backtest.data import HOUR, DataError, Grid, _number, _without_comments, hour_index
 from charge_logic.tariff import TariffError, parse_tou
 from clients.openei import tariff_from_file
 
@@ -64,20 +64,11 @@ def price_series(path: str, grid: Grid) -> Prices:
                             "interval_start_utc,price ($/kWh)")
         for row in reader:
             line = numbers[reader.line_num - 1]
-            stamp = (row["interval_start_utc"] or "").strip()
-            try:
-                start = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-            except ValueError:
-                raise DataError(f"{path}:{line}: interval_start_utc {stamp!r} is not an ISO 8601 time") from None
-            if start.tzinfo is None:
-                start = start.replace(tzinfo=UTC)
-            ts = start.timestamp()
-            if ts % HOUR:
-                raise DataError(f"{path}:{line}: interval_start_utc {stamp!r} is not the start of an hour")
+            hour = hour_index((row["interval_start_utc"] or "").strip(), path, line)
             value = _number(row["price"] or "", path, line, "price")
             if value is not None and abs(value) > 10:
                 raise DataError(f"{path}:{line}: price {value:g} is not in $/kWh (a $/MWh price divided by 1000 is)")
-            rows[int(ts // HOUR)] = value
+            rows[hour] = value
     if not rows:
         raise DataError(f"--price {path}: no rows")
     first = int(grid.hour0 // HOUR)

@@ -36,7 +36,7 @@ from charge_logic.savings import (
 )
 from clients.private_files import write_json_atomic
 from service.series_source import SeriesPoint
-from service.session_log import Session, SessionLog
+from service.session_log import SessionLog
 from service.state_file import move_aside, read_json_or_move_aside
 
 FILE = "savings.json"
@@ -185,7 +185,7 @@ class SavingsStore:
         if session is None or snap is None:
             return
         charging = bool(snap.plugged_in and snap.charging)
-        wall = _wall_kwh(session)
+        wall = session.taken_kwh()  # at the wall
         rec = self._find(session.arrival)
         if rec is None:
             rec = Record(session.arrival, wall_kw(snap, max_amps), last_at=now.isoformat(), last_kwh=wall,
@@ -242,7 +242,7 @@ class SavingsStore:
         for s in log.sessions:
             if month_key(s.arrival_at, zone) != month:
                 continue
-            wall = _wall_kwh(s)
+            wall = s.taken_kwh()
             end = s.departure_at or now
             rec = Record(s.arrival, kw, departure=s.departure, last_at=now.isoformat(), last_kwh=wall)
             placed = _place(s.arrival_at, end, wall, readings) if wall > 1e-6 else {}
@@ -259,11 +259,6 @@ class SavingsStore:
             text += (f"; {len(lost)} plug-in{'s' if len(lost) > 1 else ''} from before "
                      f"{max(lost).astimezone(zone):%-d %b %H:%M} could not be re-measured and count without a price")
         self.note = (now.isoformat(), text)
-
-
-def _wall_kwh(s: Session) -> float:
-    """The plug-in's energy at the wall (the car counts what reached the battery)."""
-    return s.taken_kwh()
 
 
 def _readings(history: Sequence[dict[str, Any]]) -> list[tuple[datetime, float]]:

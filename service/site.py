@@ -34,7 +34,7 @@ from service.state_file import write_json_atomic
 from service.state_schema import SCHEMA_VERSION, load_signal
 from service.tick import CarTick, TickResult, failing, next_try
 from service.tick import ago as _ago
-from service.vehicle_link import VehicleLink
+from service.vehicle_link import ARRIVALS_KEPT, VehicleLink
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,8 @@ class Site:
             link = getattr(car, "link", None)
             if not isinstance(link, VehicleLink):
                 continue
-            sessions = car.session_log.sessions
+            # the hours come from the last ARRIVALS_KEPT plug-ins not seen late: the log's tail, not its years
+            sessions = car.session_log.sessions[-(ARRIVALS_KEPT + len(link.seen_late) + 1):]
             link.learn_hours([s.arrival_at for s in sessions],
                              [d for d in (s.departure_at for s in sessions) if d is not None])
             links.append(link)
