@@ -163,10 +163,7 @@ class GridForecastProvider:
         lo, hi = now - BEHIND, now + AHEAD
         points = [p for p in self.points if lo - timedelta(hours=1) < p.start <= hi]  # the hour holding now-6h too
         short = self._short(now, points)
-        if short and self._fetch_error is None:
-            self.status.failed(short, now, stale=True)
-        elif self._fetch_error is None:  # the forecast reaches far enough again: no longer failing, as stale as it is
-            self.status.succeeded(stale=self.status.stale, forget_error=True)
+        self.status.reached(short, now, self._fetch_error)
         return [] if short else points
 
     def _short(self, now: datetime, points: list[ForecastPoint]) -> str | None:

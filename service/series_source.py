@@ -137,10 +137,7 @@ class PolledSeries:
         lo, hi = now - BEHIND - timedelta(hours=1), now + AHEAD
         points = [p for p in self.points if lo < p.start <= hi]
         short = self._short(now, points)
-        if short and self._fetch_error is None:
-            self.status.failed(short, now, stale=True)
-        elif self._fetch_error is None:
-            self.status.succeeded(stale=self.status.stale, forget_error=True)
+        self.status.reached(short, now, self._fetch_error)
         return [] if short else points
 
     def _short(self, now: datetime, points: list[SeriesPoint]) -> str | None:

@@ -50,6 +50,7 @@ class Car(Protocol):
     rules: Any
     history: list[dict[str, Any]]
     session_log: SessionLog
+    link: VehicleLink
 
     def gather(self, now: datetime, forecast: Sequence[ForecastPoint], site_notes: Sequence[str]) -> CarTick: ...
 
@@ -168,7 +169,7 @@ class Site:
             try:
                 result = car.act(t, share, _ready(t, own))
                 result.state["savings"] = self._savings(now, car, t, share)
-                _listed(result.state, getattr(car, "link", None), self.zone)
+                _listed(result.state, car.link, self.zone)
                 if result.state.get("departure") is None and self.departures[i] is not None:
                     result.state["departure"] = _iso(self.departures[i])  # the driver's default departure
                 results.append(result)
@@ -190,9 +191,7 @@ class Site:
         the others read their summary from it too."""
         links = []
         for car in self.cars:
-            link = getattr(car, "link", None)
-            if not isinstance(link, VehicleLink):
-                continue
+            link = car.link
             # the hours come from the last ARRIVALS_KEPT plug-ins not seen late: the log's tail, not its years
             sessions = car.session_log.sessions[-(ARRIVALS_KEPT + len(link.seen_late) + 1):]
             link.learn_hours([s.arrival_at for s in sessions],
@@ -439,11 +438,11 @@ def _ready(t: CarTick, share: CarShare | None) -> bool | None:
     return None
 
 
-def _listed(entry: dict[str, Any], link: Any, zone: Any) -> None:
+def _listed(entry: dict[str, Any], link: VehicleLink, zone: Any) -> None:
     """The car's `tesla.listed_at`: when the account was last listed for it (a car shown asleep since then may have
     woken), and `list_why`, why this tick listed it (None: it was not)."""
     tesla = entry.get("tesla")
-    if isinstance(tesla, dict) and isinstance(link, VehicleLink):
+    if isinstance(tesla, dict):
         tesla["listed_at"] = _iso(link.looked_at.astimezone(zone)) if link.looked_at else None
         tesla["list_why"] = link.list_why if link.listed else None
 

@@ -47,6 +47,16 @@ class SourceStatus:
         if stale is not None:
             self.stale = stale
 
+    def reached(self, short: str | None, now: datetime, fetch_error: object | None) -> None:
+        """After a read that did not fail: the series in hand ends too soon (`short` says why: failing, stale), or it
+        reaches far enough again (no longer failing, as stale as it is). A failed fetch already said so."""
+        if fetch_error is not None:
+            return
+        if short:
+            self.failed(short, now, stale=True)
+        else:
+            self.succeeded(stale=self.stale, forget_error=True)
+
     def noted(self, error: object, now: datetime | None = None) -> None:
         """An error on record that does not make the source fail (the car reads, but refuses commands)."""
         self.last_error = (str(error).splitlines() or [""])[0][:300]
