@@ -192,8 +192,9 @@ def plug_in_shares(p: PlugIn, key: Callable[[int], K], price: HourValues,
     energy taken in its hours and what it cost, against the energy charging at once from arrival would have taken in
     *its* hours and what that cost; a share's `kwh` is the measured energy. Why: a plug-in that charges over midnight
     of the 1st is billed partly in each month, and the shares add up to the whole plug-in exactly. Energy with no
-    known hour (`unplaced_kwh`) goes to the arrival's share and leaves its measured figures unknown. A key appears
-    when its hours took energy on either side; a figure is None when an hour of its share has no value."""
+    known hour (`unplaced_kwh`) goes to the arrival's share, and leaves every share's measured figures unknown: which
+    of charging at once's hours stand for it is not known, so no share's saving is either. A key appears when its
+    hours took energy on either side; a figure is None when an hour of its share has no value."""
     got = p.kwh
     if got <= 1e-9:
         return {}
@@ -214,12 +215,11 @@ def plug_in_shares(p: PlugIn, key: Callable[[int], K], price: HourValues,
     for k in dict.fromkeys([arrival, *(key(h) for h in sorted(taken.keys() | at_once.keys()))]):
         mine = {h: v for h, v in taken.items() if key(h) == k}
         once = {h: v for h, v in at_once.items() if key(h) == k}
-        unplaced = p.unplaced_kwh if k == arrival else 0.0
-        kwh = sum(mine.values()) + unplaced
+        kwh = sum(mine.values()) + (p.unplaced_kwh if k == arrival else 0.0)
         if kwh <= SLIVER_KWH and sum(once.values()) <= SLIVER_KWH:
             continue
-        out[k] = Savings(kwh, bill(mine, price, unplaced), bill(once, price, 0.0), bill(mine, co2, unplaced),
-                         bill(once, co2, 0.0))
+        out[k] = Savings(kwh, bill(mine, price, p.unplaced_kwh), bill(once, price, 0.0),
+                         bill(mine, co2, p.unplaced_kwh), bill(once, co2, 0.0))
     return out
 
 

@@ -252,13 +252,18 @@ def test_split_by_any_key_of_the_hour_the_shares_add_up_to_the_whole():
     assert sum(s.now_cost for s in by_local_day.values()) == pytest.approx(whole.now_cost)
 
 
-def test_energy_no_hour_is_known_for_stays_in_the_month_of_the_arrival():
+def test_energy_no_hour_is_known_for_stays_in_the_month_of_the_arrival_and_no_month_prices_the_plug_in():
+    """Which of charging at once's hours stand for the unplaced kWh is not known, so neither month's saving is: a
+    rebuilt plug-in of the 30th whose at-once hours ran past midnight must not show December a saving of nothing."""
     p = PlugIn(local(11, 30, 21), KW, WAITED_PAST_THE_1ST.taken, unplaced_kwh=3.6)  # 18 kWh: at once 21:00-23:30
     nov = month_savings(local(11, 30, 23.9), NY, [(p, PRICES, {})], price_known=True)
     assert (nov.sessions, nov.unpriced, nov.kwh, nov.saved_usd) == (1, 1, pytest.approx(3.6), 0.0)
     dec = month_savings(local(12, 1, 8), NY, [(p, PRICES, {})], price_known=True)
-    assert (dec.sessions, dec.unpriced, dec.kwh) == (1, 0, pytest.approx(14.4))
-    assert (dec.cost_usd, dec.now_cost_usd) == (pytest.approx(1.584), pytest.approx(0.0))
+    assert (dec.sessions, dec.unpriced, dec.kwh, dec.saved_usd) == (1, 1, pytest.approx(14.4), 0.0)
+    rebuilt = PlugIn(local(11, 30, 23), KW, {}, unplaced_kwh=21.6)  # at once 23:00-02:00: no energy placed at all
+    dec = month_savings(local(12, 1, 8), NY, [(rebuilt, PRICES, {}), (EVENING_DEC3, PRICES, {})], price_known=True)
+    assert (dec.sessions, dec.unpriced, dec.kwh) == (2, 1, pytest.approx(14.4))
+    assert dec.saved_usd == pytest.approx(4.608 - 1.584)  # December 3's alone
 
 
 def test_a_month_whose_hours_have_no_price_yet_is_unpriced_the_other_month_is_not():
