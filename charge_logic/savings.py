@@ -24,7 +24,7 @@ HOUR_S = 3600.0
 class Savings:
     """The plan's bill and the bill of charging at once, for the same kWh; None where a series does not cover them."""
 
-    kwh: float  # what both take
+    kwh: float  # what both take (a plug-in's share of a month: what it took in the month's hours)
     plan_cost: float | None  # $
     now_cost: float | None
     plan_kg: float | None  # kg CO₂
