@@ -1,7 +1,7 @@
 """What a plan saves against charging at once: the money (and CO₂) of the same kWh taken in the plan's windows versus
 from now at the same power — "waiting until 00:00 saves $2.10 and 6 kg CO₂ against charging now" — and what the
 month's plug-ins really saved: the energy each took, in the hours it took it, against the same energy taken at once
-from its plug-in at the charger's full power.
+from its plug-in at the charger's full power; each month counting the hours that fell in it, as a utility bill does.
 
 Pure: `now`, the windows, the measured energy and the hourly series come in as values. An hour the series does not
 cover makes the figure unknown (None) rather than guessed.
@@ -10,9 +10,10 @@ cover makes the figure unknown (None) rather than guessed.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TypeVar
 
 from charge_logic.models import ForecastPoint
 
@@ -23,7 +24,7 @@ HOUR_S = 3600.0
 class Savings:
     """The plan's bill and the bill of charging at once, for the same kWh; None where a series does not cover them."""
 
-    kwh: float  # what both take
+    kwh: float  # what both take (a plug-in's share of a month: what it took in the month's hours)
     plan_cost: float | None  # $
     now_cost: float | None
     plan_kg: float | None  # kg CO₂
@@ -173,32 +174,65 @@ class PlugIn:
 
 def plug_in_savings(p: PlugIn, price: HourValues, co2: HourValues | None = None) -> Savings:
     """What the plug-in's energy cost in the hours it was taken against the same kWh from its arrival at `kw`; each
-    figure None when an hour it needs has no value."""
-    co2 = co2 or {}
-    got = p.kwh
-    if got <= 0 or p.kw <= 0:
-        return Savings(max(got, 0.0), 0.0 if price else None, 0.0 if price else None, 0.0 if co2 else None,
+    figure None when an hour it needs has no value. The whole plug-in: its shares of every month added up."""
+    whole = plug_in_shares(p, lambda _h: 0, price, co2).get(0)
+    if whole is None:
+        return Savings(max(p.kwh, 0.0), 0.0 if price else None, 0.0 if price else None, 0.0 if co2 else None,
                        0.0 if co2 else None)
-    a = p.arrival.timestamp()
-    at_once = [(a, a + got / p.kw * HOUR_S, p.kw)]
+    return whole
 
-    def measured(by_hour: HourValues) -> float | None:
-        if not by_hour or p.unplaced_kwh > 0 or any(h not in by_hour for h, kwh in p.taken.items() if kwh > 0):
+
+K = TypeVar("K", bound=Hashable)
+SLIVER_KWH = 1e-6  # a share smaller than this on both sides (a float's rounding at an hour's edge) is no share
+
+
+def plug_in_shares(p: PlugIn, key: Callable[[int], K], price: HourValues,
+                   co2: HourValues | None = None) -> dict[K, Savings]:
+    """The plug-in split as a utility bill splits it: by `key` of the epoch hour (the local month), each share the
+    energy taken in its hours and what it cost, against the energy charging at once from arrival would have taken in
+    *its* hours and what that cost; a share's `kwh` is the measured energy. Why: a plug-in that charges over midnight
+    of the 1st is billed partly in each month, and the shares add up to the whole plug-in exactly. Energy with no
+    known hour (`unplaced_kwh`) goes to the arrival's share, and leaves every share's measured figures unknown: which
+    of charging at once's hours stand for it is not known, so no share's saving is either. A key appears when its
+    hours took energy on either side; a figure is None when an hour of its share has no value."""
+    got = p.kwh
+    if got <= 1e-9:
+        return {}
+    arrival = key(epoch_hour(p.arrival))
+    if p.kw <= 0:  # no charger power known: no counterfactual, nothing saved
+        return {arrival: Savings(got, 0.0 if price else None, 0.0 if price else None, 0.0 if co2 else None,
+                                 0.0 if co2 else None)}
+    taken = {h: kwh for h, kwh in p.taken.items() if kwh > 0}
+    start = p.arrival.astimezone(UTC)  # in real hours: a zone's wall clock adds one on the autumn's clock change
+    at_once = spread({}, start, start + timedelta(hours=got / p.kw), got)
+
+    def bill(kwh_by_hour: Mapping[int, float], by_hour: HourValues | None, unplaced: float) -> float | None:
+        if not by_hour or unplaced > 0 or any(h not in by_hour for h in kwh_by_hour):
             return None
-        return sum(kwh * by_hour[h] for h, kwh in p.taken.items() if kwh > 0)
+        return sum(kwh * by_hour[h] for h, kwh in kwh_by_hour.items())
 
-    return Savings(got, measured(price), _bill_hours(at_once, price), measured(co2), _bill_hours(at_once, co2))
+    out: dict[K, Savings] = {}
+    for k in dict.fromkeys([arrival, *(key(h) for h in sorted(taken.keys() | at_once.keys()))]):
+        mine = {h: v for h, v in taken.items() if key(h) == k}
+        once = {h: v for h, v in at_once.items() if key(h) == k}
+        kwh = sum(mine.values()) + (p.unplaced_kwh if k == arrival else 0.0)
+        if kwh <= SLIVER_KWH and sum(once.values()) <= SLIVER_KWH:
+            continue
+        out[k] = Savings(kwh, bill(mine, price, p.unplaced_kwh), bill(once, price, 0.0),
+                         bill(mine, co2, p.unplaced_kwh), bill(once, co2, 0.0))
+    return out
 
 
 @dataclass(frozen=True)
 class MonthSavings:
-    """The month's plug-ins (by the local month of their arrival) against charging each at once. The money sums the
-    plug-ins every hour of which has a price, CO₂ those every hour of which has a CO₂ value; `unpriced`: plug-ins
-    that took energy in hours no price covers (yet)."""
+    """The month's shares of plug-ins (by the local month of the hours the energy was taken in, and of the hours
+    charging at once would have taken it in) against charging each at once. The money sums the shares every hour of
+    which has a price, CO₂ those every hour of which has a CO₂ value; `unpriced`: plug-ins whose share took energy in
+    hours no price covers (yet)."""
 
     month: str  # "2026-12", local
-    sessions: int  # plug-ins of the month that took energy
-    kwh: float
+    sessions: int  # plug-ins that took energy in the month (or would have, charged at once)
+    kwh: float  # what they took in the month's hours
     cost_usd: float | None
     now_cost_usd: float | None
     co2_kg: float | None
@@ -220,19 +254,25 @@ def month_key(t: datetime, zone: tzinfo) -> str:
 
 def month_savings(now: datetime, zone: tzinfo, plug_ins: Sequence[tuple[PlugIn, HourValues, HourValues]], *,
                   price_known: bool = False, co2_known: bool = False) -> MonthSavings:
-    """The current local calendar month's plug-ins (each with the price and CO₂ of its hours), added up. A plug-in
-    belongs to the month it began in, whole: one that charges over midnight of the 1st is the old month's, and the
-    new month starts at 0. The money is None (unknown, not 0) when no plug-in of the month had a price and none is
-    known now (`price_known`: OBJECTIVE=load with no tariff or price); the CO₂ likewise."""
+    """The current local calendar month's shares of the plug-ins (each with the price and CO₂ of its hours), added
+    up, as the owner's bill counts them: the energy and its cost in the month of each hour it was taken, the at-once
+    energy and cost in the month of each of its own hours (plug_in_shares). A plug-in that charges over midnight of
+    the 1st counts in both months, and the two months' savings add up to its whole saving; energy no hour is known
+    for stays in the month of the arrival. The money is None (unknown, not 0) when no share of the month had a price
+    and none is known now (`price_known`: OBJECTIVE=load with no tariff or price); the CO₂ likewise."""
     month = month_key(now, zone)
+
+    def month_of(h: int) -> str:
+        return month_key(hour_start(h), zone)
+
     sessions = unpriced = 0
     kwh = 0.0
     cost = now_cost = kg = now_kg = 0.0
     priced = with_co2 = 0
     for p, price, co2 in plug_ins:
-        if month_key(p.arrival, zone) != month or p.kwh <= 1e-9:
+        s = plug_in_shares(p, month_of, price, co2).get(month)
+        if s is None:
             continue
-        s = plug_in_savings(p, price, co2)
         sessions += 1
         kwh += s.kwh
         if s.plan_cost is not None and s.now_cost is not None:

@@ -1,5 +1,6 @@
-"""Each car's measured plug-ins of this month and the last, in the car's own folder (STATE_DIR/savings.json for the
-first car, STATE_DIR/cars/<id>/savings.json for the others): what state.json's `savings.month` adds up.
+"""Each car's measured plug-ins with a share of this month or the last, in the car's own folder (STATE_DIR/savings.json
+for the first car, STATE_DIR/cars/<id>/savings.json for the others): what state.json's `savings.month` adds up (each
+month the hours that fell in it: a plug-in that charged over midnight of the 1st counts in both).
 
 Why a file of its own: the month is measured tick by tick (the energy the car took between two readings, in the hours
 it took it, and the price and CO₂ of those hours as they were published), and a restart must keep it. Written
@@ -70,6 +71,16 @@ class Record:
 
     def plug_in(self) -> PlugIn:
         return PlugIn(self.arrival_at, self.kw, self.taken, self.unplaced_kwh)
+
+    @property
+    def last_energy_at(self) -> datetime:
+        """The end of the last hour it took energy in, or charging at once would have: no later month has a share."""
+        ends = [self.arrival_at]
+        if self.taken:
+            ends.append(hour_start(max(self.taken) + 1))
+        if self.kw > 0:
+            ends.append(self.arrival_at + timedelta(hours=self.plug_in().kwh / self.kw))
+        return max(ends)
 
     def to_json(self) -> dict[str, Any]:
         return {"arrival": self.arrival, "kw": round(self.kw, 3),
@@ -224,31 +235,35 @@ class SavingsStore:
                     r.price.update({h: (v, True) for h, v in known.items() if h in missing})
 
     def _prune(self, now: datetime, zone: tzinfo) -> None:
-        """Keep this month's plug-ins, the last month's (for a plug-in still settling across the 1st) and the one
-        under way."""
+        """Keep the one under way and every plug-in with a share of this month or the last (a month counts the hours
+        that fell in it: one that began on the 30th and charged past midnight of the 1st is the new month's too, and
+        may still be settling its prices); one that began two months ago counts until its last hour is too old."""
         first = now.astimezone(zone).replace(day=1, hour=12)
         keep = {month_key(now, zone), month_key(first - timedelta(days=2), zone)}
-        self.records = [r for r in self.records if r.departure is None or month_key(r.arrival_at, zone) in keep]
+        self.records = [r for r in self.records if r.departure is None or month_key(r.arrival_at, zone) in keep
+                        or month_key(r.last_energy_at, zone) in keep]
 
     # ------------------------------------------------------------------ rebuilding
     def _rebuild(self, now: datetime, zone: tzinfo, log: SessionLog, history: Sequence[dict[str, Any]],
                  snap: VehicleSnapshot | None, max_amps: int, why: str | None) -> None:
-        """This month's plug-ins from the session log, each placed in its hours by the car's readings where they
-        cover it; said (with `why`) when a file was there and could not be used."""
+        """This month's plug-ins from the session log (those begun last month and still plugged in on the 1st too),
+        each placed in its hours by the car's readings where they cover it; said (with `why`) when a file was there
+        and could not be used."""
         month = month_key(now, zone)
         readings = _readings(history)
         kw = wall_kw(snap, max_amps)
         self.records, lost = [], []
         for s in log.sessions:
-            if month_key(s.arrival_at, zone) != month:
+            end = s.departure_at or now
+            if month_key(s.arrival_at, zone) != month and month_key(end, zone) != month:
                 continue
             wall = s.taken_kwh()
-            end = s.departure_at or now
             rec = Record(s.arrival, kw, departure=s.departure, last_at=now.isoformat(), last_kwh=wall)
             placed = _place(s.arrival_at, end, wall, readings) if wall > 1e-6 else {}
             if placed is None:
-                rec.unplaced_kwh = wall
-                lost.append(s.arrival_at)
+                rec.unplaced_kwh = wall  # counts in its arrival's month: last month's has no share of this one
+                if month_key(s.arrival_at, zone) == month:
+                    lost.append(s.arrival_at)
             else:
                 rec.taken = placed
             self.records.append(rec)

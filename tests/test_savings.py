@@ -19,6 +19,8 @@ from charge_logic.savings import (
     hour_start,
     month_savings,
     plan_savings,
+    plug_in_savings,
+    plug_in_shares,
     savings_text,
     spread,
     taken_span,
@@ -88,7 +90,8 @@ def local(month: int, day: int, hour: float, year: int = 2026) -> datetime:
 
 
 def tariff_hours(start: datetime, end: datetime) -> dict[int, float]:
-    return {epoch_hour(t): p for t, p in TOU.hourly(start, end, NY)}
+    """Every real hour (stepped in UTC: the autumn's repeated 1 a.m. is two hours), priced at its local time."""
+    return {epoch_hour(t): p for t, p in TOU.hourly(start.astimezone(UTC), end, NY)}
 
 
 def plug_in(arrival: datetime, *charged: tuple[datetime, datetime, float]) -> PlugIn:
@@ -98,7 +101,7 @@ def plug_in(arrival: datetime, *charged: tuple[datetime, datetime, float]) -> Pl
     return PlugIn(arrival, KW, taken)
 
 
-PRICES = tariff_hours(local(11, 25, 0), local(1, 5, 0, 2027))
+PRICES = tariff_hours(local(10, 25, 0), local(1, 5, 0, 2027))
 EVENING_DEC3 = plug_in(local(12, 3, 18), (local(12, 4, 0), local(12, 4, 2), 14.4))  # waited for 00:00
 AT_ONCE_DEC5 = plug_in(local(12, 5, 18), (local(12, 5, 18), local(12, 5, 20), 14.4))  # charged at once
 LATE_DEC7 = plug_in(local(12, 7, 23), (local(12, 7, 23), local(12, 8, 1), 14.4))  # plugged in at 23:00, over midnight
@@ -112,10 +115,14 @@ MONTH_CASES = [
     ("two plug-ins add up", local(12, 6, 8), [EVENING_DEC3, AT_ONCE_DEC5], 2, 6.192, 9.216),
     ("over midnight at once: 23:00 @0.32 then 00:00 @0.11", local(12, 8, 8), [LATE_DEC7], 1, 7.2 * 0.32 + 7.2 * 0.11,
      7.2 * 0.32 + 7.2 * 0.11),
-    ("a plug-in of November 30 charged on December 1 is November's", local(12, 1, 8), [OVER_THE_1ST], 0, 0.0, 0.0),
-    ("... and counts whole in November", local(11, 30, 23.5), [OVER_THE_1ST], 1, 1.584, 7.2 * 0.32 + 7.2 * 0.11),
-    ("a new month starts at 0", local(1, 1, 8, 2027), [EVENING_DEC3, AT_ONCE_DEC5, NEW_YEAR], 0, 0.0, 0.0),
-    ("New Year's Eve's plug-in is December's", local(12, 31, 23), [EVENING_DEC3, NEW_YEAR], 2, 1.584 * 2,
+    ("a plug-in of November 30 charged on December 1: its energy is December's, and at once's 00:00 hour",
+     local(12, 1, 8), [OVER_THE_1ST], 1, 1.584, 7.2 * 0.11),
+    ("... November keeps at once's 23:00 hour, its plan took nothing then", local(11, 30, 23.5), [OVER_THE_1ST], 1,
+     0.0, 7.2 * 0.32),
+    ("a new month starts at 0", local(1, 1, 8, 2027), [EVENING_DEC3, AT_ONCE_DEC5], 0, 0.0, 0.0),
+    ("New Year's Eve's plug-in, charged after midnight, is January's cost", local(1, 1, 8, 2027),
+     [EVENING_DEC3, AT_ONCE_DEC5, NEW_YEAR], 1, 1.584, 0.0),
+    ("... and December's at-once cost", local(12, 31, 23), [EVENING_DEC3, NEW_YEAR], 2, 1.584,
      4.608 + 7.2 * 0.32 + 7.2 * 0.32),
 ]
 
@@ -185,3 +192,83 @@ def test_energy_no_reading_places_counts_but_has_no_price():
     m = month_savings(local(12, 6, 8), NY, [(unplaced, PRICES, {}), (AT_ONCE_DEC5, PRICES, {})], price_known=True)
     assert (m.sessions, m.unpriced, m.kwh) == (2, 1, pytest.approx(24.4))
     assert m.cost_usd == pytest.approx(4.608) and m.saved_usd == pytest.approx(0.0)
+
+
+# ---------------------------------------------------------------------- a plug-in over midnight of the 1st
+# Counted as the owner's bill counts it: each month the energy taken in its hours and what that cost, against what
+# charging at once from the plug-in would have taken and cost in its hours. Figures by hand, TOU above, 7.2 kW.
+NIGHT_OVER_THE_1ST = plug_in(local(11, 30, 21), (local(11, 30, 23), local(12, 1, 3), 28.8))  # 23:00-03:00
+WAITED_PAST_THE_1ST = plug_in(local(11, 30, 21), (local(12, 1, 0), local(12, 1, 2), 14.4))  # at once: 21:00-23:00
+OVER_THE_CLOCK_CHANGE = plug_in(local(10, 31, 22), (local(10, 31, 23), local(11, 1, 3), 36.0))  # 5 h: 1 a.m. twice
+
+ACROSS_CASES = [
+    # (what, plug-in, (old month: now, kWh, $ measured, $ at once), (new month: …), whole $ saved)
+    ("23:00-03:00 from a 21:00 plug-in: November the 23:00 hour, December the rest", NIGHT_OVER_THE_1ST,
+     (local(11, 30, 23.9), 7.2, 7.2 * 0.32, 21.6 * 0.32), (local(12, 1, 8), 21.6, 21.6 * 0.11, 7.2 * 0.11),
+     (21.6 * 0.32 + 7.2 * 0.11) - (7.2 * 0.32 + 21.6 * 0.11)),
+    ("at once would have ended at 23:00, the plan charged after midnight", WAITED_PAST_THE_1ST,
+     (local(11, 30, 23.9), 0.0, 0.0, 14.4 * 0.32), (local(12, 1, 8), 14.4, 14.4 * 0.11, 0.0),
+     14.4 * 0.32 - 14.4 * 0.11),
+    ("November 1st 2026 turns the clocks back at 2 a.m.: November has 4 hours, October 1", OVER_THE_CLOCK_CHANGE,
+     (local(10, 31, 23.9), 7.2, 7.2 * 0.32, 14.4 * 0.32), (local(11, 1, 8), 28.8, 28.8 * 0.11, 21.6 * 0.11),
+     (14.4 * 0.32 + 21.6 * 0.11) - (7.2 * 0.32 + 28.8 * 0.11)),
+]
+CO2_NIGHT = {h: (0.6 if hour_start(h).astimezone(NY).hour >= 7 else 0.3) for h in PRICES}  # kg/kWh
+
+
+@pytest.mark.parametrize("what,p,old,new,whole", ACROSS_CASES, ids=[c[0] for c in ACROSS_CASES])
+def test_a_plug_in_over_midnight_of_the_1st_counts_in_each_month_by_its_hours(what, p, old, new, whole):
+    months = []
+    for now, kwh, usd, now_usd in (old, new):
+        m = month_savings(now, NY, [(p, PRICES, CO2_NIGHT)], price_known=True)
+        assert m.month == f"{now:%Y-%m}"
+        assert (m.sessions, m.unpriced) == (1, 0)
+        assert m.kwh == pytest.approx(kwh, abs=1e-6)
+        assert (m.cost_usd, m.now_cost_usd) == (pytest.approx(usd, abs=1e-6), pytest.approx(now_usd, abs=1e-6))
+        assert m.saved_usd == pytest.approx(now_usd - usd, abs=1e-6)
+        months.append(m)
+    assert sum(m.kwh for m in months) == pytest.approx(p.kwh)  # no hour lost nor counted twice
+    assert sum(m.saved_usd for m in months) == pytest.approx(whole)  # the two months: the plug-in's whole saving
+    s = plug_in_savings(p, PRICES, CO2_NIGHT)
+    assert s.saved_usd == pytest.approx(whole)
+    assert sum(m.saved_co2_kg for m in months) == pytest.approx(s.saved_kg)  # the CO₂ split the same way
+    assert sum(m.co2_kg for m in months) == pytest.approx(s.plan_kg)
+    assert sum(m.now_co2_kg for m in months) == pytest.approx(s.now_kg)
+
+
+def test_the_waiting_saves_in_the_old_month_and_costs_in_the_new_co2_alike():
+    nov = month_savings(local(11, 30, 23.9), NY, [(WAITED_PAST_THE_1ST, PRICES, CO2_NIGHT)], price_known=True)
+    dec = month_savings(local(12, 1, 8), NY, [(WAITED_PAST_THE_1ST, PRICES, CO2_NIGHT)], price_known=True)
+    assert (nov.saved_usd, dec.saved_usd) == (pytest.approx(4.608), pytest.approx(-1.584))
+    assert (nov.co2_kg, nov.now_co2_kg) == (pytest.approx(0.0), pytest.approx(14.4 * 0.6))
+    assert (dec.co2_kg, dec.now_co2_kg) == (pytest.approx(14.4 * 0.3), pytest.approx(0.0))
+
+
+def test_split_by_any_key_of_the_hour_the_shares_add_up_to_the_whole():
+    by_local_day = plug_in_shares(NIGHT_OVER_THE_1ST, lambda h: f"{hour_start(h).astimezone(NY):%d}", PRICES)
+    assert {d: round(s.kwh, 6) for d, s in by_local_day.items()} == {"30": 7.2, "01": 21.6}
+    whole = plug_in_savings(NIGHT_OVER_THE_1ST, PRICES)
+    assert sum(s.plan_cost for s in by_local_day.values()) == pytest.approx(whole.plan_cost)
+    assert sum(s.now_cost for s in by_local_day.values()) == pytest.approx(whole.now_cost)
+
+
+def test_energy_no_hour_is_known_for_stays_in_the_month_of_the_arrival_and_no_month_prices_the_plug_in():
+    """Which of charging at once's hours stand for the unplaced kWh is not known, so neither month's saving is: a
+    rebuilt plug-in of the 30th whose at-once hours ran past midnight must not show December a saving of nothing."""
+    p = PlugIn(local(11, 30, 21), KW, WAITED_PAST_THE_1ST.taken, unplaced_kwh=3.6)  # 18 kWh: at once 21:00-23:30
+    nov = month_savings(local(11, 30, 23.9), NY, [(p, PRICES, {})], price_known=True)
+    assert (nov.sessions, nov.unpriced, nov.kwh, nov.saved_usd) == (1, 1, pytest.approx(3.6), 0.0)
+    dec = month_savings(local(12, 1, 8), NY, [(p, PRICES, {})], price_known=True)
+    assert (dec.sessions, dec.unpriced, dec.kwh, dec.saved_usd) == (1, 1, pytest.approx(14.4), 0.0)
+    rebuilt = PlugIn(local(11, 30, 23), KW, {}, unplaced_kwh=21.6)  # at once 23:00-02:00: no energy placed at all
+    dec = month_savings(local(12, 1, 8), NY, [(rebuilt, PRICES, {}), (EVENING_DEC3, PRICES, {})], price_known=True)
+    assert (dec.sessions, dec.unpriced, dec.kwh) == (2, 1, pytest.approx(14.4))
+    assert dec.saved_usd == pytest.approx(4.608 - 1.584)  # December 3's alone
+
+
+def test_a_month_whose_hours_have_no_price_yet_is_unpriced_the_other_month_is_not():
+    nov_only = {h: v for h, v in PRICES.items() if hour_start(h) < local(12, 1, 0)}  # December not published yet
+    nov = month_savings(local(11, 30, 23.9), NY, [(NIGHT_OVER_THE_1ST, nov_only, {})])
+    dec = month_savings(local(12, 1, 8), NY, [(NIGHT_OVER_THE_1ST, nov_only, {})])
+    assert (nov.sessions, nov.unpriced, nov.saved_usd) == (1, 0, pytest.approx(21.6 * 0.32 - 7.2 * 0.32))
+    assert (dec.sessions, dec.unpriced, dec.kwh, dec.saved_usd) == (1, 1, pytest.approx(21.6), None)

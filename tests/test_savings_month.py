@@ -8,6 +8,7 @@ series is set (CO2_SOURCE)."""
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from charge_logic.power import CHARGE_EFFICIENCY
 from charge_logic.tariff import parse_tou
 from dashboard.state import read_snapshot
 from service.coordinator import Coordinator
+from service.savings_store import SavingsStore
+from service.session_log import SessionLog
 from tests.clock import Clock
 from tests.fakes import watttime as fwt
 from tests.fakes.comed import FakeComEd
@@ -182,3 +185,80 @@ def test_the_dashboard_shows_the_months_figures_the_daemon_wrote(tmp_path: Path)
     assert by_id(parts, "month-saved-car1").children == f"${month['saved_usd']:.2f}"
     notes = [c.children for c in walk([by_id(parts, "savings-car1")]) if c.className == "tile-note"]
     assert notes == ["over 1 plug-in"]  # the car has left: no night to show, the month stays
+
+
+def at_once_cost_in(start: datetime, kwh: float, kw: float, since: datetime, until: datetime) -> float:
+    """The part of at_once_cost's bill whose minutes fall in [since, until): worked out apart, minute by minute."""
+    tariff, cost, t, left = parse_tou(TOU), 0.0, start, kwh
+    while left > 1e-9:
+        step = min(left, kw / 60)
+        if since <= t < until:
+            cost += step * tariff.price_at(t.astimezone(NY))
+        left -= step
+        t += timedelta(minutes=1)
+    return cost
+
+
+def test_a_plug_in_of_the_30th_charged_over_midnight_counts_in_each_month_by_the_hours_it_took(
+        tmp_path: Path) -> None:
+    """Plugged in on Monday, November 30 at 21:00 and planned into the off-peak from 00:00: December shows the energy
+    (all taken after midnight, at 0.11) against charging at once's hours after midnight; November keeps at once's
+    hours before it; the two months' savings are the night's."""
+    start, first = datetime(2026, 11, 30, 21, 0, tzinfo=NY), datetime(2026, 12, 1, 0, 0, tzinfo=NY)
+    clock = Clock(start)
+    car = make(tmp_path, clock, TARIFF_TOU=TOU)
+    while clock() < start + timedelta(hours=11):
+        car.tick(clock())
+        clock.advance(minutes=14)
+    car.link.vehicle.plug(False)
+    kwh = car.session_log.sessions[-1].taken_kwh()
+    kw = 32 * 240 / 1000
+    december = month_of(car, clock)  # what the owner sees on the morning of the 1st
+    assert (december["month"], december["sessions"], december["unpriced"]) == ("2026-12", 1, 0)
+    assert december["kwh"] == pytest.approx(kwh, abs=0.05)  # nothing taken before midnight: all December's
+    assert december["cost_usd"] == pytest.approx(kwh * 0.11, abs=0.01)
+    dec_at_once = at_once_cost_in(start, kwh, kw, first, first + timedelta(days=1))
+    assert dec_at_once > 0.5  # charging at once from 21:00 would have run past 01:00
+    assert december["now_cost_usd"] == pytest.approx(dec_at_once, abs=0.02)
+    assert december["saved_usd"] == pytest.approx(dec_at_once - kwh * 0.11, abs=0.02) and december["saved_usd"] < 0
+    parts = drawn(read_snapshot(tmp_path / "state.json"))
+    assert by_id(parts, "month-saved-car1").children == f"−${-december['saved_usd']:.2f}"  # waiting cost, this month
+
+    kept = SavingsStore(tmp_path)  # November's share, from the file the daemon keeps
+    assert kept.load(clock())[0]
+    november = kept.month(datetime(2026, 11, 30, 23, 59, tzinfo=NY), NY, price_known=True, co2_known=False)
+    assert november is not None and (november.month, november.sessions, november.unpriced) == ("2026-11", 1, 0)
+    assert (november.kwh, november.cost_usd) == (pytest.approx(0.0), pytest.approx(0.0))
+    nov_at_once = at_once_cost_in(start, kwh, kw, start, first)
+    assert nov_at_once == pytest.approx(3 * kw * 0.32)  # 21:00-24:00 at full power, off the 16-21 peak
+    assert november.now_cost_usd == pytest.approx(nov_at_once, abs=0.02)
+    whole = at_once_cost(start, kwh, kw) - kwh * 0.11
+    assert november.saved_usd is not None
+    assert november.saved_usd + december["saved_usd"] == pytest.approx(whole, abs=0.02)  # no loss, no double count
+
+
+def test_a_plug_in_that_began_two_months_ago_is_kept_while_it_has_a_share_of_the_month(tmp_path: Path) -> None:
+    """Parked on October 28 and plugged in until December 2: its energy of December 1 counts in December, and the
+    store keeps it; a plug-in that ended in October is let go."""
+    tou = parse_tou(TOU)
+
+    def record(arrival: datetime, departure: datetime, hours: list[datetime]) -> dict[str, Any]:
+        taken = {str(math.floor(h.timestamp() / 3600)): 7.2 for h in hours}
+        price = {h: [tou.price_at(datetime.fromtimestamp(int(h) * 3600, UTC).astimezone(NY)), True] for h in taken}
+        return {"arrival": arrival.isoformat(), "kw": 7.2, "taken": taken, "price": price,
+                "departure": departure.isoformat()}
+
+    long_stay = record(datetime(2026, 10, 28, 18, 0, tzinfo=NY), datetime(2026, 12, 2, 7, 0, tzinfo=NY),
+                       [datetime(2026, 12, 1, h, 0, tzinfo=NY) for h in (1, 2)])
+    october = record(datetime(2026, 10, 5, 18, 0, tzinfo=NY), datetime(2026, 10, 6, 7, 0, tzinfo=NY),
+                     [datetime(2026, 10, 6, 1, 0, tzinfo=NY)])
+    (tmp_path / "savings.json").write_text(json.dumps({"version": 1, "plug_ins": [long_stay, october]}))
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=NY)
+    store = SavingsStore(tmp_path)
+    december = store.tick(now, NY, SessionLog(tmp_path, 75.0, now), None, 32, [], [], [])
+    kept = json.loads((tmp_path / "savings.json").read_text())["plug_ins"]
+    assert [p["arrival"] for p in kept] == [long_stay["arrival"]]
+    assert december is not None and (december.month, december.sessions) == ("2026-12", 1)
+    assert december.kwh == pytest.approx(14.4)
+    # charging at once from October 28 would have been done that evening: December has the cost, not the at-once
+    assert (december.cost_usd, december.now_cost_usd) == (pytest.approx(14.4 * 0.11), pytest.approx(0.0))
