@@ -174,52 +174,58 @@ class PlugIn:
 
 def plug_in_savings(p: PlugIn, price: HourValues, co2: HourValues | None = None) -> Savings:
     """What the plug-in's energy cost in the hours it was taken against the same kWh from its arrival at `kw`; each
-    figure None when an hour it needs has no value. The whole plug-in: its shares of every month added up."""
-    whole = plug_in_shares(p, lambda _h: 0, price, co2).get(0)
-    if whole is None:
-        return Savings(max(p.kwh, 0.0), 0.0 if price else None, 0.0 if price else None, 0.0 if co2 else None,
+    figure None when an hour it needs has no value."""
+    co2 = co2 or {}
+    got = p.kwh
+    if got <= 0 or p.kw <= 0:  # nothing taken, or no charger power known: no counterfactual, nothing saved
+        return Savings(max(got, 0.0), 0.0 if price else None, 0.0 if price else None, 0.0 if co2 else None,
                        0.0 if co2 else None)
-    return whole
+    start = p.arrival.astimezone(UTC)  # in real hours: a zone's wall clock adds one on the autumn's clock change
+    at_once = spread({}, start, start + timedelta(hours=got / p.kw), got)
+    return Savings(got, _billed(p.taken, price, p.unplaced_kwh), _billed(at_once, price, 0.0),
+                   _billed(p.taken, co2, p.unplaced_kwh), _billed(at_once, co2, 0.0))
+
+
+def _billed(kwh_by_hour: Mapping[int, float], by_hour: HourValues, unplaced: float) -> float | None:
+    """Σ kWh × value of its hour; None when an hour that took energy has no value, or some energy has no hour."""
+    taken = {h: kwh for h, kwh in kwh_by_hour.items() if kwh > 0}
+    if not by_hour or unplaced > 0 or any(h not in by_hour for h in taken):
+        return None
+    return sum(kwh * by_hour[h] for h, kwh in taken.items())
+
+
+def _share(measured: float | None, saved: float | None, share: float) -> tuple[float | None, float | None]:
+    """A share's (cost, at-once cost): what its energy cost, and that plus its share of the whole saving."""
+    return (None, None) if measured is None or saved is None else (measured, measured + saved * share)
 
 
 K = TypeVar("K", bound=Hashable)
-SLIVER_KWH = 1e-6  # a share smaller than this on both sides (a float's rounding at an hour's edge) is no share
+SLIVER_KWH = 1e-6  # a share smaller than this (a float's rounding at an hour's edge) is no share
 
 
 def plug_in_shares(p: PlugIn, key: Callable[[int], K], price: HourValues,
                    co2: HourValues | None = None) -> dict[K, Savings]:
-    """The plug-in split as a utility bill splits it: by `key` of the epoch hour (the local month), each share the
-    energy taken in its hours and what it cost, against the energy charging at once from arrival would have taken in
-    *its* hours and what that cost; a share's `kwh` is the measured energy. Why: a plug-in that charges over midnight
-    of the 1st is billed partly in each month, and the shares add up to the whole plug-in exactly. Energy with no
-    known hour (`unplaced_kwh`) goes to the arrival's share, and leaves every share's measured figures unknown: which
-    of charging at once's hours stand for it is not known, so no share's saving is either. A key appears when its
-    hours took energy on either side; a figure is None when an hour of its share has no value."""
+    """The plug-in split by `key` of the epoch hour (the local month): each share the energy taken in its hours and
+    what that cost, as the bill counts it, and the plug-in's whole saving in proportion to that energy (its at-once
+    figure is the share's cost plus that). Why: a plug-in that charges over midnight of the 1st is billed partly in
+    each month, and the shares add up to the whole plug-in exactly; splitting the at-once counterfactual by its own
+    hours instead would show the new month a "cost" for the very night that saved money. Energy with no known hour
+    (`unplaced_kwh`) goes to the arrival's share and leaves every share's money unknown, as the whole plug-in's is."""
     got = p.kwh
     if got <= 1e-9:
         return {}
+    co2 = co2 or {}
+    whole = plug_in_savings(p, price, co2)
     arrival = key(epoch_hour(p.arrival))
-    if p.kw <= 0:  # no charger power known: no counterfactual, nothing saved
-        return {arrival: Savings(got, 0.0 if price else None, 0.0 if price else None, 0.0 if co2 else None,
-                                 0.0 if co2 else None)}
-    taken = {h: kwh for h, kwh in p.taken.items() if kwh > 0}
-    start = p.arrival.astimezone(UTC)  # in real hours: a zone's wall clock adds one on the autumn's clock change
-    at_once = spread({}, start, start + timedelta(hours=got / p.kw), got)
-
-    def bill(kwh_by_hour: Mapping[int, float], by_hour: HourValues | None, unplaced: float) -> float | None:
-        if not by_hour or unplaced > 0 or any(h not in by_hour for h in kwh_by_hour):
-            return None
-        return sum(kwh * by_hour[h] for h, kwh in kwh_by_hour.items())
-
     out: dict[K, Savings] = {}
-    for k in dict.fromkeys([arrival, *(key(h) for h in sorted(taken.keys() | at_once.keys()))]):
-        mine = {h: v for h, v in taken.items() if key(h) == k}
-        once = {h: v for h, v in at_once.items() if key(h) == k}
-        kwh = sum(mine.values()) + (p.unplaced_kwh if k == arrival else 0.0)
-        if kwh <= SLIVER_KWH and sum(once.values()) <= SLIVER_KWH:
+    for k in dict.fromkeys([arrival, *(key(h) for h in sorted(p.taken))]):
+        mine = {h: v for h, v in p.taken.items() if key(h) == k}
+        kwh = sum(v for v in mine.values() if v > 0) + (p.unplaced_kwh if k == arrival else 0.0)
+        if kwh <= SLIVER_KWH:
             continue
-        out[k] = Savings(kwh, bill(mine, price, p.unplaced_kwh), bill(once, price, 0.0),
-                         bill(mine, co2, p.unplaced_kwh), bill(once, co2, 0.0))
+        cost, now_cost = _share(_billed(mine, price, p.unplaced_kwh), whole.saved_usd, kwh / got)
+        kg, now_kg = _share(_billed(mine, co2, p.unplaced_kwh), whole.saved_kg, kwh / got)
+        out[k] = Savings(kwh, cost, now_cost, kg, now_kg)
     return out
 
 
@@ -255,10 +261,10 @@ def month_key(t: datetime, zone: tzinfo) -> str:
 def month_savings(now: datetime, zone: tzinfo, plug_ins: Sequence[tuple[PlugIn, HourValues, HourValues]], *,
                   price_known: bool = False, co2_known: bool = False) -> MonthSavings:
     """The current local calendar month's shares of the plug-ins (each with the price and CO₂ of its hours), added
-    up, as the owner's bill counts them: the energy and its cost in the month of each hour it was taken, the at-once
-    energy and cost in the month of each of its own hours (plug_in_shares). A plug-in that charges over midnight of
-    the 1st counts in both months, and the two months' savings add up to its whole saving; energy no hour is known
-    for stays in the month of the arrival. The money is None (unknown, not 0) when no share of the month had a price
+    up: the energy and its cost in the month of each hour it was taken, as the owner's bill counts them, and each
+    plug-in's saving in proportion to that energy (plug_in_shares). A plug-in that charges over midnight of the 1st
+    counts in both months, and the two months' savings add up to its whole saving; energy no hour is known for stays
+    in the month of the arrival. The money is None (unknown, not 0) when no share of the month had a price
     and none is known now (`price_known`: OBJECTIVE=load with no tariff or price); the CO₂ likewise."""
     month = month_key(now, zone)
 

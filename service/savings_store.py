@@ -74,7 +74,8 @@ class Record:
 
     @property
     def last_energy_at(self) -> datetime:
-        """The end of the last hour it took energy in, or charging at once would have: no later month has a share."""
+        """The end of the last hour it took energy in, or charging at once would have (the saving needs those hours'
+        prices): no later month has a share."""
         ends = [self.arrival_at]
         if self.taken:
             ends.append(hour_start(max(self.taken) + 1))

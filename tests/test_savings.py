@@ -115,15 +115,13 @@ MONTH_CASES = [
     ("two plug-ins add up", local(12, 6, 8), [EVENING_DEC3, AT_ONCE_DEC5], 2, 6.192, 9.216),
     ("over midnight at once: 23:00 @0.32 then 00:00 @0.11", local(12, 8, 8), [LATE_DEC7], 1, 7.2 * 0.32 + 7.2 * 0.11,
      7.2 * 0.32 + 7.2 * 0.11),
-    ("a plug-in of November 30 charged on December 1: its energy is December's, and at once's 00:00 hour",
-     local(12, 1, 8), [OVER_THE_1ST], 1, 1.584, 7.2 * 0.11),
-    ("... November keeps at once's 23:00 hour, its plan took nothing then", local(11, 30, 23.5), [OVER_THE_1ST], 1,
-     0.0, 7.2 * 0.32),
+    ("a plug-in of November 30 charged on December 1: all its energy, and so its saving, is December's",
+     local(12, 1, 8), [OVER_THE_1ST], 1, 1.584, 7.2 * 0.32 + 7.2 * 0.11),
+    ("... November has nothing of it: its plan took nothing then", local(11, 30, 23.5), [OVER_THE_1ST], 0, 0.0, 0.0),
     ("a new month starts at 0", local(1, 1, 8, 2027), [EVENING_DEC3, AT_ONCE_DEC5], 0, 0.0, 0.0),
-    ("New Year's Eve's plug-in, charged after midnight, is January's cost", local(1, 1, 8, 2027),
-     [EVENING_DEC3, AT_ONCE_DEC5, NEW_YEAR], 1, 1.584, 0.0),
-    ("... and December's at-once cost", local(12, 31, 23), [EVENING_DEC3, NEW_YEAR], 2, 1.584,
-     4.608 + 7.2 * 0.32 + 7.2 * 0.32),
+    ("New Year's Eve's plug-in, charged after midnight, is January's", local(1, 1, 8, 2027),
+     [EVENING_DEC3, AT_ONCE_DEC5, NEW_YEAR], 1, 1.584, 4.608),
+    ("... and not December's", local(12, 31, 23), [EVENING_DEC3, NEW_YEAR], 1, 1.584, 4.608),
 ]
 
 
@@ -195,53 +193,56 @@ def test_energy_no_reading_places_counts_but_has_no_price():
 
 
 # ---------------------------------------------------------------------- a plug-in over midnight of the 1st
-# Counted as the owner's bill counts it: each month the energy taken in its hours and what that cost, against what
-# charging at once from the plug-in would have taken and cost in its hours. Figures by hand, TOU above, 7.2 kW.
+# Each month: the energy taken in its hours and what that cost, as the owner's bill counts it, and the plug-in's saving
+# in proportion to that energy. Figures by hand, TOU above (0.32; 0.11 from 00:00 to 07:00), 7.2 kW.
 NIGHT_OVER_THE_1ST = plug_in(local(11, 30, 21), (local(11, 30, 23), local(12, 1, 3), 28.8))  # 23:00-03:00
 WAITED_PAST_THE_1ST = plug_in(local(11, 30, 21), (local(12, 1, 0), local(12, 1, 2), 14.4))  # at once: 21:00-23:00
 OVER_THE_CLOCK_CHANGE = plug_in(local(10, 31, 22), (local(10, 31, 23), local(11, 1, 3), 36.0))  # 5 h: 1 a.m. twice
 
+NIGHT_SAVED = (21.6 * 0.32 + 7.2 * 0.11) - (7.2 * 0.32 + 21.6 * 0.11)  # at once 21:00-01:00, taken 23:00-03:00
+WAITED_SAVED = 14.4 * 0.32 - 14.4 * 0.11
+CLOCK_SAVED = (14.4 * 0.32 + 21.6 * 0.11) - (7.2 * 0.32 + 28.8 * 0.11)  # at once 22:00-02:00 EST, 5 real hours
 ACROSS_CASES = [
-    # (what, plug-in, (old month: now, kWh, $ measured, $ at once), (new month: …), whole $ saved)
-    ("23:00-03:00 from a 21:00 plug-in: November the 23:00 hour, December the rest", NIGHT_OVER_THE_1ST,
-     (local(11, 30, 23.9), 7.2, 7.2 * 0.32, 21.6 * 0.32), (local(12, 1, 8), 21.6, 21.6 * 0.11, 7.2 * 0.11),
-     (21.6 * 0.32 + 7.2 * 0.11) - (7.2 * 0.32 + 21.6 * 0.11)),
-    ("at once would have ended at 23:00, the plan charged after midnight", WAITED_PAST_THE_1ST,
-     (local(11, 30, 23.9), 0.0, 0.0, 14.4 * 0.32), (local(12, 1, 8), 14.4, 14.4 * 0.11, 0.0),
-     14.4 * 0.32 - 14.4 * 0.11),
+    # (what, plug-in, (old month: now, plug-ins, kWh, $ measured, $ saved), (new month: …), whole $ saved)
+    ("23:00-03:00 from a 21:00 plug-in: November a quarter of it, December three", NIGHT_OVER_THE_1ST,
+     (local(11, 30, 23.9), 1, 7.2, 7.2 * 0.32, NIGHT_SAVED / 4), (local(12, 1, 8), 1, 21.6, 21.6 * 0.11,
+                                                                   NIGHT_SAVED * 3 / 4), NIGHT_SAVED),
+    ("at once would have ended at 23:00, the plan charged after midnight: all December's", WAITED_PAST_THE_1ST,
+     (local(11, 30, 23.9), 0, 0.0, 0.0, 0.0), (local(12, 1, 8), 1, 14.4, 14.4 * 0.11, WAITED_SAVED), WAITED_SAVED),
     ("November 1st 2026 turns the clocks back at 2 a.m.: November has 4 hours, October 1", OVER_THE_CLOCK_CHANGE,
-     (local(10, 31, 23.9), 7.2, 7.2 * 0.32, 14.4 * 0.32), (local(11, 1, 8), 28.8, 28.8 * 0.11, 21.6 * 0.11),
-     (14.4 * 0.32 + 21.6 * 0.11) - (7.2 * 0.32 + 28.8 * 0.11)),
+     (local(10, 31, 23.9), 1, 7.2, 7.2 * 0.32, CLOCK_SAVED / 5), (local(11, 1, 8), 1, 28.8, 28.8 * 0.11,
+                                                                  CLOCK_SAVED * 4 / 5), CLOCK_SAVED),
 ]
 CO2_NIGHT = {h: (0.6 if hour_start(h).astimezone(NY).hour >= 7 else 0.3) for h in PRICES}  # kg/kWh
 
 
 @pytest.mark.parametrize("what,p,old,new,whole", ACROSS_CASES, ids=[c[0] for c in ACROSS_CASES])
-def test_a_plug_in_over_midnight_of_the_1st_counts_in_each_month_by_its_hours(what, p, old, new, whole):
+def test_a_plug_in_over_midnight_of_the_1st_counts_in_each_month_by_its_energy(what, p, old, new, whole):
     months = []
-    for now, kwh, usd, now_usd in (old, new):
-        m = month_savings(now, NY, [(p, PRICES, CO2_NIGHT)], price_known=True)
+    for now, sessions, kwh, usd, saved in (old, new):
+        m = month_savings(now, NY, [(p, PRICES, CO2_NIGHT)], price_known=True, co2_known=True)
         assert m.month == f"{now:%Y-%m}"
-        assert (m.sessions, m.unpriced) == (1, 0)
+        assert (m.sessions, m.unpriced) == (sessions, 0)
         assert m.kwh == pytest.approx(kwh, abs=1e-6)
-        assert (m.cost_usd, m.now_cost_usd) == (pytest.approx(usd, abs=1e-6), pytest.approx(now_usd, abs=1e-6))
-        assert m.saved_usd == pytest.approx(now_usd - usd, abs=1e-6)
+        assert m.cost_usd == pytest.approx(usd, abs=1e-6)
+        assert m.saved_usd == pytest.approx(saved, abs=1e-6)
+        assert m.saved_usd >= 0  # a night that saved money never shows either month a cost
         months.append(m)
     assert sum(m.kwh for m in months) == pytest.approx(p.kwh)  # no hour lost nor counted twice
     assert sum(m.saved_usd for m in months) == pytest.approx(whole)  # the two months: the plug-in's whole saving
     s = plug_in_savings(p, PRICES, CO2_NIGHT)
     assert s.saved_usd == pytest.approx(whole)
+    assert sum(m.cost_usd for m in months) == pytest.approx(s.plan_cost)  # the bills add up to the plug-in's
     assert sum(m.saved_co2_kg for m in months) == pytest.approx(s.saved_kg)  # the CO₂ split the same way
     assert sum(m.co2_kg for m in months) == pytest.approx(s.plan_kg)
-    assert sum(m.now_co2_kg for m in months) == pytest.approx(s.now_kg)
 
 
-def test_the_waiting_saves_in_the_old_month_and_costs_in_the_new_co2_alike():
+def test_a_night_that_waited_past_midnight_of_the_1st_shows_its_saving_in_the_new_month_co2_alike():
     nov = month_savings(local(11, 30, 23.9), NY, [(WAITED_PAST_THE_1ST, PRICES, CO2_NIGHT)], price_known=True)
     dec = month_savings(local(12, 1, 8), NY, [(WAITED_PAST_THE_1ST, PRICES, CO2_NIGHT)], price_known=True)
-    assert (nov.saved_usd, dec.saved_usd) == (pytest.approx(4.608), pytest.approx(-1.584))
-    assert (nov.co2_kg, nov.now_co2_kg) == (pytest.approx(0.0), pytest.approx(14.4 * 0.6))
-    assert (dec.co2_kg, dec.now_co2_kg) == (pytest.approx(14.4 * 0.3), pytest.approx(0.0))
+    assert (nov.sessions, nov.saved_usd) == (0, pytest.approx(0.0))
+    assert dec.saved_usd == pytest.approx(4.608 - 1.584)
+    assert (dec.co2_kg, dec.saved_co2_kg) == (pytest.approx(14.4 * 0.3), pytest.approx(14.4 * 0.6 - 14.4 * 0.3))
 
 
 def test_split_by_any_key_of_the_hour_the_shares_add_up_to_the_whole():
@@ -260,15 +261,17 @@ def test_energy_no_hour_is_known_for_stays_in_the_month_of_the_arrival_and_no_mo
     assert (nov.sessions, nov.unpriced, nov.kwh, nov.saved_usd) == (1, 1, pytest.approx(3.6), 0.0)
     dec = month_savings(local(12, 1, 8), NY, [(p, PRICES, {})], price_known=True)
     assert (dec.sessions, dec.unpriced, dec.kwh, dec.saved_usd) == (1, 1, pytest.approx(14.4), 0.0)
-    rebuilt = PlugIn(local(11, 30, 23), KW, {}, unplaced_kwh=21.6)  # at once 23:00-02:00: no energy placed at all
+    rebuilt = PlugIn(local(11, 30, 23), KW, {}, unplaced_kwh=21.6)  # no energy placed at all: November's
     dec = month_savings(local(12, 1, 8), NY, [(rebuilt, PRICES, {}), (EVENING_DEC3, PRICES, {})], price_known=True)
-    assert (dec.sessions, dec.unpriced, dec.kwh) == (2, 1, pytest.approx(14.4))
+    assert (dec.sessions, dec.unpriced, dec.kwh) == (1, 0, pytest.approx(14.4))
     assert dec.saved_usd == pytest.approx(4.608 - 1.584)  # December 3's alone
 
 
-def test_a_month_whose_hours_have_no_price_yet_is_unpriced_the_other_month_is_not():
+def test_a_months_share_waits_until_every_hour_of_its_plug_in_is_priced():
+    """The saving is the whole plug-in's, so November's share of a night over the 1st is known once December's
+    hours have a price too (ComEd publishes each hour's after it)."""
     nov_only = {h: v for h, v in PRICES.items() if hour_start(h) < local(12, 1, 0)}  # December not published yet
     nov = month_savings(local(11, 30, 23.9), NY, [(NIGHT_OVER_THE_1ST, nov_only, {})])
-    dec = month_savings(local(12, 1, 8), NY, [(NIGHT_OVER_THE_1ST, nov_only, {})])
-    assert (nov.sessions, nov.unpriced, nov.saved_usd) == (1, 0, pytest.approx(21.6 * 0.32 - 7.2 * 0.32))
-    assert (dec.sessions, dec.unpriced, dec.kwh, dec.saved_usd) == (1, 1, pytest.approx(21.6), None)
+    assert (nov.sessions, nov.unpriced, nov.kwh, nov.saved_usd) == (1, 1, pytest.approx(7.2), None)
+    nov = month_savings(local(11, 30, 23.9), NY, [(NIGHT_OVER_THE_1ST, PRICES, {})])
+    assert (nov.sessions, nov.unpriced, nov.saved_usd) == (1, 0, pytest.approx(NIGHT_SAVED / 4))

@@ -187,24 +187,12 @@ def test_the_dashboard_shows_the_months_figures_the_daemon_wrote(tmp_path: Path)
     assert notes == ["over 1 plug-in"]  # the car has left: no night to show, the month stays
 
 
-def at_once_cost_in(start: datetime, kwh: float, kw: float, since: datetime, until: datetime) -> float:
-    """The part of at_once_cost's bill whose minutes fall in [since, until): worked out apart, minute by minute."""
-    tariff, cost, t, left = parse_tou(TOU), 0.0, start, kwh
-    while left > 1e-9:
-        step = min(left, kw / 60)
-        if since <= t < until:
-            cost += step * tariff.price_at(t.astimezone(NY))
-        left -= step
-        t += timedelta(minutes=1)
-    return cost
-
-
 def test_a_plug_in_of_the_30th_charged_over_midnight_counts_in_each_month_by_the_hours_it_took(
         tmp_path: Path) -> None:
     """Plugged in on Monday, November 30 at 21:00 and planned into the off-peak from 00:00: December shows the energy
-    (all taken after midnight, at 0.11) against charging at once's hours after midnight; November keeps at once's
-    hours before it; the two months' savings are the night's."""
-    start, first = datetime(2026, 11, 30, 21, 0, tzinfo=NY), datetime(2026, 12, 1, 0, 0, tzinfo=NY)
+    (all taken after midnight, at 0.11) and the night's whole saving against charging at once from 21:00; November,
+    whose hours the plan took nothing in, shows none of it."""
+    start = datetime(2026, 11, 30, 21, 0, tzinfo=NY)
     clock = Clock(start)
     car = make(tmp_path, clock, TARIFF_TOU=TOU)
     while clock() < start + timedelta(hours=11):
@@ -217,24 +205,16 @@ def test_a_plug_in_of_the_30th_charged_over_midnight_counts_in_each_month_by_the
     assert (december["month"], december["sessions"], december["unpriced"]) == ("2026-12", 1, 0)
     assert december["kwh"] == pytest.approx(kwh, abs=0.05)  # nothing taken before midnight: all December's
     assert december["cost_usd"] == pytest.approx(kwh * 0.11, abs=0.01)
-    dec_at_once = at_once_cost_in(start, kwh, kw, first, first + timedelta(days=1))
-    assert dec_at_once > 0.5  # charging at once from 21:00 would have run past 01:00
-    assert december["now_cost_usd"] == pytest.approx(dec_at_once, abs=0.02)
-    assert december["saved_usd"] == pytest.approx(dec_at_once - kwh * 0.11, abs=0.02) and december["saved_usd"] < 0
+    whole = at_once_cost(start, kwh, kw) - kwh * 0.11  # 21:00 on at full power: three hours at 0.32 first
+    assert whole > 1.0
+    assert december["saved_usd"] == pytest.approx(whole, abs=0.02)
     parts = drawn(read_snapshot(tmp_path / "state.json"))
-    assert by_id(parts, "month-saved-car1").children == f"−${-december['saved_usd']:.2f}"  # waiting cost, this month
+    assert by_id(parts, "month-saved-car1").children == f"${whole:.2f}"
 
-    kept = SavingsStore(tmp_path)  # November's share, from the file the daemon keeps
+    kept = SavingsStore(tmp_path)  # November, from the file the daemon keeps: nothing of this night
     assert kept.load(clock())[0]
     november = kept.month(datetime(2026, 11, 30, 23, 59, tzinfo=NY), NY, price_known=True, co2_known=False)
-    assert november is not None and (november.month, november.sessions, november.unpriced) == ("2026-11", 1, 0)
-    assert (november.kwh, november.cost_usd) == (pytest.approx(0.0), pytest.approx(0.0))
-    nov_at_once = at_once_cost_in(start, kwh, kw, start, first)
-    assert nov_at_once == pytest.approx(3 * kw * 0.32)  # 21:00-24:00 at full power, off the 16-21 peak
-    assert november.now_cost_usd == pytest.approx(nov_at_once, abs=0.02)
-    whole = at_once_cost(start, kwh, kw) - kwh * 0.11
-    assert november.saved_usd is not None
-    assert november.saved_usd + december["saved_usd"] == pytest.approx(whole, abs=0.02)  # no loss, no double count
+    assert november is not None and (november.month, november.sessions, november.kwh) == ("2026-11", 0, 0.0)
 
 
 def test_a_plug_in_that_began_two_months_ago_is_kept_while_it_has_a_share_of_the_month(tmp_path: Path) -> None:
@@ -255,10 +235,13 @@ def test_a_plug_in_that_began_two_months_ago_is_kept_while_it_has_a_share_of_the
     (tmp_path / "savings.json").write_text(json.dumps({"version": 1, "plug_ins": [long_stay, october]}))
     now = datetime(2026, 12, 2, 12, 0, tzinfo=NY)
     store = SavingsStore(tmp_path)
-    december = store.tick(now, NY, SessionLog(tmp_path, 75.0, now), None, 32, [], [], [])
+    december = store.tick(now, NY, SessionLog(tmp_path, 75.0, now), None, 32, [], [], [],
+                          lambda a, b: {math.floor(t.timestamp() / 3600): p for t, p in tou.hourly(a, b, NY)})
     kept = json.loads((tmp_path / "savings.json").read_text())["plug_ins"]
     assert [p["arrival"] for p in kept] == [long_stay["arrival"]]
     assert december is not None and (december.month, december.sessions) == ("2026-12", 1)
     assert december.kwh == pytest.approx(14.4)
-    # charging at once from October 28 would have been done that evening: December has the cost, not the at-once
-    assert (december.cost_usd, december.now_cost_usd) == (pytest.approx(14.4 * 0.11), pytest.approx(0.0))
+    # charging at once from October 28 would have been done that evening: December has the energy, its cost and the
+    # whole saving against it
+    at_once = 14.4 * tou.price_at(datetime(2026, 10, 28, 18, 0, tzinfo=NY))
+    assert (december.cost_usd, december.saved_usd) == (pytest.approx(14.4 * 0.11), pytest.approx(at_once - 14.4 * 0.11))
