@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -56,8 +56,9 @@ class Tariff:
         return self.periods[self.period_at(local)][-1].price
 
     def hourly(self, start: datetime, end: datetime, zone: tzinfo) -> list[tuple[datetime, float]]:
-        """(hour start, $/kWh) for every hour from start's hour to end, read at the local wall-clock time."""
-        out, t = [], start.replace(minute=0, second=0, microsecond=0)
+        """(hour start, UTC, $/kWh) for every real hour from start's hour to end, read at the local wall-clock time.
+        Stepped in UTC: a local clock would skip the autumn's repeated hour."""
+        out, t = [], start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         while t < end:
             out.append((t, self.price_at(t.astimezone(zone))))
             t += timedelta(hours=1)

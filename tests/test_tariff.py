@@ -61,6 +61,17 @@ def test_hourly_prices_follow_the_local_clock_across_a_dst_change():
     assert [s for s, _ in series] == [start + timedelta(hours=i) for i in range(3)]
 
 
+def test_the_autumn_night_has_25_hours_of_prices_from_a_local_start():
+    """A start given in the local zone: the repeated 1 a.m. of November 1 2026 is priced twice, none is skipped (a
+    month of savings priced its hours with this)."""
+    t = parse_urdb(SAMPLE_RATE)
+    start = datetime(2026, 10, 31, 23, tzinfo=NY)
+    series = t.hourly(start, start.astimezone(UTC) + timedelta(hours=25), NY)
+    assert len(series) == 25
+    assert [s - start for s, _ in series] == [timedelta(hours=i) for i in range(25)]  # real hours, none lost
+    assert [s.astimezone(NY).hour for s, _ in series[:4]] == [23, 0, 1, 1]
+
+
 def _bad(**change):
     rate = copy.deepcopy(SAMPLE_RATE)
     for k, v in change.items():
