@@ -334,7 +334,7 @@ class HouseholdPlanner:
         says. `signal` is asked only when a decision is due (most ticks keep the plan the car holds). A household
         not known well enough yet (too few similar sessions) charges at once. `read_at`: when the car reported
         `delivered`, if it was charging then (it may have taken more since; a car seen not charging is taken to be so
-        until `now`)."""
+        until `now`); a look that came due after it waits for a fresher reading."""
         key = session_key(station, arrival.timestamp())
         notes = self.state.open.get(key)
         if notes is None:
@@ -343,6 +343,11 @@ class HouseholdPlanner:
             return self._decide(notes, now, delivered, signal, kw, first=True)
         notes.last_t, notes.last_delivered, notes.read_t = now, delivered, read_at
         if full or notes.look_at is None or now < notes.look_at:
+            return self._held(notes)
+        if read_at is not None and read_at < notes.look_at:
+            # the last reading that showed it charging is older than the look: nothing says the car is still here and
+            # still wants energy (a car that filled up and fell asleep keeps its last "charging" reading), so the look
+            # waits for a fresh one rather than move the plan of a car that may be full
             return self._held(notes)
         return self._decide(notes, now, delivered, signal, kw, first=False)
 

@@ -129,6 +129,29 @@ def test_between_looks_the_plan_the_car_holds_stands():
     assert not later.reasons and later.start == first.start and not asked  # no decision, no forecast asked
 
 
+def test_a_look_waits_for_a_reading_taken_since_it_came_due():
+    """A car that filled up and fell asleep keeps its last reading, which showed it charging: a look taken on it would
+    move the plan of a car that may be full or gone (a command, perhaps a wake, for nothing)."""
+    planner = HouseholdPlanner(tuning=Tuning(first_price=1e4))
+    _first_plan(planner, _evenings(200, 20))
+    t0 = ARRIVAL.timestamp()
+    planner.state.open[session_key("home", t0)].look_at = t0 + 3600  # a must-have's look, due in an hour
+    asked = []
+
+    def signal():
+        asked.append(1)
+        return EVENING_THEN_NIGHT
+
+    def tick(now: float, read_at: float):
+        return planner.plan(station="home", arrival=ARRIVAL, now=now, delivered=7.0, full=False, signal=signal, kw=KW,
+                            read_at=read_at)
+
+    stale = tick(t0 + 4500, t0 + 2700)  # last read charging 15 minutes before the look came due
+    assert not stale.reasons and stale.start == t0 and not asked  # the plan stands, nothing decided
+    tick(t0 + 5400, t0 + 5400)  # a fresh reading: the car is still here, still charging
+    assert asked
+
+
 def test_a_household_not_known_yet_charges_at_once():
     choice = _first_plan(HouseholdPlanner(), _evenings(5, 20))
     assert choice.start == ARRIVAL.timestamp() and "fewer than" in choice.reasons[0]
