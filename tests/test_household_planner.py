@@ -129,6 +129,29 @@ def test_between_looks_the_plan_the_car_holds_stands():
     assert not later.reasons and later.start == first.start and not asked  # no decision, no forecast asked
 
 
+def test_a_look_waits_for_a_reading_taken_since_it_came_due():
+    """A car that filled up and fell asleep keeps its last reading, which showed it charging: a look taken on it would
+    move the plan of a car that may be full or gone (a command, perhaps a wake, for nothing)."""
+    planner = HouseholdPlanner(tuning=Tuning(first_price=1e4))
+    _first_plan(planner, _evenings(200, 20))
+    t0 = ARRIVAL.timestamp()
+    planner.state.open[session_key("home", t0)].look_at = t0 + 3600  # a must-have's look, due in an hour
+    asked = []
+
+    def signal():
+        asked.append(1)
+        return EVENING_THEN_NIGHT
+
+    def tick(now: float, read_at: float):
+        return planner.plan(station="home", arrival=ARRIVAL, now=now, delivered=7.0, full=False, signal=signal, kw=KW,
+                            read_at=read_at)
+
+    stale = tick(t0 + 4500, t0 + 2700)  # last read charging 15 minutes before the look came due
+    assert not stale.reasons and stale.start == t0 and not asked  # the plan stands, nothing decided
+    tick(t0 + 5400, t0 + 5400)  # a fresh reading: the car is still here, still charging
+    assert asked
+
+
 def test_a_household_not_known_yet_charges_at_once():
     choice = _first_plan(HouseholdPlanner(), _evenings(5, 20))
     assert choice.start == ARRIVAL.timestamp() and "fewer than" in choice.reasons[0]
@@ -192,7 +215,9 @@ def test_the_price_comes_down_as_soon_as_the_ended_sessions_show_a_lower_one_was
 @pytest.mark.parametrize("risk,real_short,rung", [
     (0.0005, 0, 32),  # the model put each waiting plan's risk at 0.05 %: 50 plug-ins vouch for every rung
     (0.05, 0, 9),  # at 5 % a plan, 2.5 expected shorts in 50 are over the 0.5 the target allows: not vouched
-    (0.0005, 2, None),  # two cars really left short where the model foretold 0.025: it is not trusted
+    (0.0005, 6, None),  # six cars really left short where the model foretold 0.025: it is not trusted
+    # two where the target allows 0.5 is what it gives one time in ten: within a count's noise, the model still vouches
+    (0.0005, 2, 32),
 ])
 def test_before_the_counts_can_vouch_the_models_own_risk_of_each_rung_can(risk, real_short, rung):
     """A household new to the planner: 50 plug-ins are too few for the would-be counts to vouch for 1 %, but the risk
@@ -215,18 +240,40 @@ def test_real_shorts_beyond_what_the_plug_in_plans_foretold_keep_the_price_up():
     foretold, worse = (HouseholdPlanner(tuning=Tuning(target_short=0.01)) for _ in range(2))
     _ended_with_would_be_plans(foretold, 400, 20, 100)
     _ended_with_would_be_plans(worse, 400, 20, 100)
-    worse.state.real_short += 5  # five more cars really left short than the plans pushed at plug-in foretold
+    worse.state.real_short += 12  # twelve more cars really left short than the plans pushed at plug-in foretold
     assert foretold.price == pytest.approx(foretold.ladder[19])
     assert worse.price > 10 * foretold.price
 
 
-def test_while_more_cars_were_left_short_than_the_target_allows_the_ladder_does_not_lower_the_price():
+@pytest.mark.parametrize("real_short,held_up", [
+    (12, True),  # 12 cars short in 300 at a 1 % target (3 expected): more than a count's noise over it
+    (5, False),  # 5 in 300: what a 1 % target gives about one time in five (within 2 sd of 3)
+])
+def test_while_more_cars_were_left_short_than_the_target_allows_the_ladder_does_not_lower_the_price(real_short,
+                                                                                                    held_up):
     planner = HouseholdPlanner(tuning=Tuning(target_short=0.01))
     _ended_with_would_be_plans(planner, 300, 10, 1000)
     steered = _steered(planner)
     assert planner.price == pytest.approx(planner.ladder[-1])  # the ledger vouches for the lowest rung
-    planner.state.real_short = planner.state.pushed_short = 4  # 4 cars short in 300: over 1 %
-    assert planner.price == pytest.approx(steered)
+    planner.state.real_short = planner.state.pushed_short = real_short
+    assert planner.price == pytest.approx(steered if held_up else planner.ladder[-1])
+
+
+def test_a_new_households_first_plug_ins_charged_at_once_for_want_of_history_vouch_for_no_lower_price():
+    """Until enough similar plug-ins are known the planner charges at once whatever the price: those plug-ins say
+    nothing of what a lower price would do. Counted as plans of every rung that were never short, they brought the
+    price down to the lowest rung before the first plan was weighed, and the household's first weighed plug-ins were
+    planned at up to `max_risk` each (in the home file's one-household replay, 2.8 % of them left short)."""
+    planner = HouseholdPlanner(tuning=Tuning(target_short=0.01))
+    for day in range(14):
+        arrival = ARRIVAL + timedelta(days=day)
+        t0 = arrival.timestamp()
+        choice = planner.plan(station="home", arrival=arrival, now=t0, delivered=0.0, full=False,
+                              signal=lambda: EVENING_THEN_NIGHT, kw=KW)
+        assert choice.start == t0  # charged at once: too little known
+        planner.learn([PastSession("home", arrival, arrival + timedelta(hours=13), 20.0)])
+    assert planner.state.learned == 14 and planner.state.would_n == 0  # learned, but vouching for nothing
+    assert planner.price == pytest.approx(_steered(planner)) and planner.price > 0.9 * planner.tuning.first_price
 
 
 def test_the_learned_state_survives_json_and_a_restart_plans_the_same():
