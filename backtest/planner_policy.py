@@ -210,6 +210,9 @@ class DaemonSeed(_Daemon):
 
     name = "seed"
 
+    def idle(self, memo: dict, full: bool) -> bool:
+        return full  # a full car is left alone
+
     def on_tick(self, view: SessionView, memo: dict) -> PushedPlan | None:
         if view.full:
             return None
