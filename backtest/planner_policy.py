@@ -42,10 +42,11 @@ def sessions_config(short_risk_pct: float = RuleConfig.short_risk_pct,
                       short_risk_pct=short_risk_pct, objective=objective)
 
 
-def snapshot(view: SessionView, config: RuleConfig, arrival_soc: float) -> VehicleSnapshot:
+def snapshot(view: SessionView, config: RuleConfig, arrival_soc: float, now: datetime | None = None) -> VehicleSnapshot:
     """What the car would report now: plugged in, its SoC from the energy taken since plug-in, and its own count of
-    it, which (as a Tesla's `charge_energy_added`) is what reached the battery."""
-    now = datetime.fromtimestamp(view.now, view.zone)
+    it, which (as a Tesla's `charge_energy_added`) is what reached the battery. `now`: view.now as local time, when
+    the caller has it."""
+    now = datetime.fromtimestamp(view.now, view.zone) if now is None else now
     counted = round(view.delivered_kwh * CHARGE_EFFICIENCY, 3)
     soc = arrival_soc + battery_pct(view.delivered_kwh, config.battery_kwh)
     return VehicleSnapshot("…0001", "replay", "online", read_at=now, battery_level=int(soc),
@@ -100,7 +101,7 @@ class _Daemon(Policy):
         now = datetime.fromtimestamp(view.now, view.zone)
         soc = ARRIVAL_SOC if self.arrival_soc is None else self.arrival_soc[view.arrival]
         trips = self.trips(now) if self.trips is not None else ()
-        return now, snapshot(view, self.config, soc), self.forecast(view), trips
+        return now, snapshot(view, self.config, soc, now), self.forecast(view), trips
 
 
 @dataclass

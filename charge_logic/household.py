@@ -216,13 +216,13 @@ def _nearest_first(dist: np.ndarray, k: int) -> np.ndarray:
     out = np.empty((rows, k), dtype=np.intp)
     q = -(-3 * (k + 1) // step)  # about three times k + 1 of a row lie at or below its sample's q-th smallest
     cut = np.partition(dist[:, ::step], q, axis=1)[:, q]
-    below = dist <= cut[:, None]  # never NaN, which the partition counts as the largest
-    count = np.count_nonzero(below, axis=1)
+    flat = np.flatnonzero(dist <= cut[:, None])  # row by row, columns ascending; never NaN (the partition's largest)
+    bounds = np.searchsorted(flat, np.arange(rows + 1) * m)
+    count = np.diff(bounds)
     width = int(count.max())
     if width <= 16 * (k + 1):
-        flat = np.flatnonzero(below)  # row by row, columns ascending
         r = flat // m
-        pos = np.arange(len(flat)) - (np.cumsum(count) - count)[r]
+        pos = np.arange(len(flat)) - bounds[r]
         vals = np.full((rows, width), np.inf)
         cols = np.zeros((rows, width), dtype=np.intp)
         vals[r, pos], cols[r, pos] = dist.ravel()[flat], flat - r * m

@@ -185,6 +185,7 @@ class HouseholdPlanner:
         self.state = state or LearnedRisk()
         self.ladder = self.tuning.rungs()
         self._price: tuple[tuple[float, ...], float] | None = None
+        self._reason: tuple[tuple[float, ...], str] | None = None
         # each open plug-in's reading_stays as the array they were listed from (by key), so that scoring them when
         # the session ends does not parse the lists back; a note loaded from the saved state has none
         self._stays: dict[str, tuple[list[list[float]], np.ndarray]] = {}
@@ -324,11 +325,18 @@ class HouseholdPlanner:
         return max(steered, rung) if behind else min(steered, rung)
 
     def price_reason(self) -> str:
-        st = self.state
+        """Said at every tick a plan is held: made again only when what it says has changed."""
+        st, price = self.state, self.price
+        key = (price, st.learned, st.real_short, st.would_n, self.tuning.target_short)
+        if self._reason is not None and self._reason[0] == key:
+            return self._reason[1]
         if not st.learned:
-            return f"risk price {self.price:.3g} (nothing learned yet: cautious)"
-        return (f"risk price {self.price:.3g}, learned from {st.learned} ended plug-ins ({st.real_short} of the "
-                f"{st.would_n} planned left short, target {100 * self.tuning.target_short:.1f} %)")
+            text = f"risk price {price:.3g} (nothing learned yet: cautious)"
+        else:
+            text = (f"risk price {price:.3g}, learned from {st.learned} ended plug-ins ({st.real_short} of the "
+                    f"{st.would_n} planned left short, target {100 * self.tuning.target_short:.1f} %)")
+        self._reason = (key, text)
+        return text
 
     # ------------------------------------------------------------------ planning
     def plan(self, *, station: str, arrival: datetime, now: float, delivered: float, full: bool,
