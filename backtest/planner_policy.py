@@ -188,10 +188,12 @@ class DaemonPlanner(_Daemon):
             seen = self.plug_ins[(view.station_id, view.arrival)] = Seen(car.battery_level, car.charge_limit_soc,
                                                                          car.charge_energy_added)
         seen.observe(car)
+        if "plugged_at" not in memo:  # what the car and the driver said at plug-in, the same at every tick
+            memo["plugged_at"], memo["estimate"] = datetime.fromtimestamp(view.arrival, view.zone), _estimate(view)
         plan: VehiclePlan = plan_for_vehicle(now, car, forecast, trips, self.config, view.zone,
-                                             plugged_at=datetime.fromtimestamp(view.arrival, view.zone),
+                                             plugged_at=memo["plugged_at"],
                                              household=self.household_of(view.station_id), station=view.station_id,
-                                             estimate=_estimate(view), held=memo.get("windows", ()))
+                                             estimate=memo["estimate"], held=memo.get("windows", ()))
         memo["windows"] = plan.windows
         memo["reasons"] = plan.reasons
         memo["plan"] = plan  # the whole plan, for the site plan of the two-car replay (backtest.cars)
