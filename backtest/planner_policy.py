@@ -42,10 +42,11 @@ def sessions_config(short_risk_pct: float = RuleConfig.short_risk_pct,
                       short_risk_pct=short_risk_pct, objective=objective)
 
 
-def snapshot(view: SessionView, config: RuleConfig, arrival_soc: float) -> VehicleSnapshot:
+def snapshot(view: SessionView, config: RuleConfig, arrival_soc: float, now: datetime | None = None) -> VehicleSnapshot:
     """What the car would report now: plugged in, its SoC from the energy taken since plug-in, and its own count of
-    it, which (as a Tesla's `charge_energy_added`) is what reached the battery."""
-    now = datetime.fromtimestamp(view.now, view.zone)
+    it, which (as a Tesla's `charge_energy_added`) is what reached the battery. `now`: view.now as local time, when
+    the caller has it."""
+    now = datetime.fromtimestamp(view.now, view.zone) if now is None else now
     counted = round(view.delivered_kwh * CHARGE_EFFICIENCY, 3)
     soc = arrival_soc + battery_pct(view.delivered_kwh, config.battery_kwh)
     return VehicleSnapshot("…0001", "replay", "online", read_at=now, battery_level=int(soc),
@@ -100,7 +101,7 @@ class _Daemon(Policy):
         now = datetime.fromtimestamp(view.now, view.zone)
         soc = ARRIVAL_SOC if self.arrival_soc is None else self.arrival_soc[view.arrival]
         trips = self.trips(now) if self.trips is not None else ()
-        return now, snapshot(view, self.config, soc), self.forecast(view), trips
+        return now, snapshot(view, self.config, soc, now), self.forecast(view), trips
 
 
 @dataclass
@@ -187,10 +188,12 @@ class DaemonPlanner(_Daemon):
             seen = self.plug_ins[(view.station_id, view.arrival)] = Seen(car.battery_level, car.charge_limit_soc,
                                                                          car.charge_energy_added)
         seen.observe(car)
+        if "plugged_at" not in memo:  # what the car and the driver said at plug-in, the same at every tick
+            memo["plugged_at"], memo["estimate"] = datetime.fromtimestamp(view.arrival, view.zone), _estimate(view)
         plan: VehiclePlan = plan_for_vehicle(now, car, forecast, trips, self.config, view.zone,
-                                             plugged_at=datetime.fromtimestamp(view.arrival, view.zone),
+                                             plugged_at=memo["plugged_at"],
                                              household=self.household_of(view.station_id), station=view.station_id,
-                                             estimate=_estimate(view), held=memo.get("windows", ()))
+                                             estimate=memo["estimate"], held=memo.get("windows", ()))
         memo["windows"] = plan.windows
         memo["reasons"] = plan.reasons
         memo["plan"] = plan  # the whole plan, for the site plan of the two-car replay (backtest.cars)
@@ -209,6 +212,9 @@ class DaemonSeed(_Daemon):
     change."""
 
     name = "seed"
+
+    def idle(self, memo: dict, full: bool) -> bool:
+        return full  # a full car is left alone
 
     def on_tick(self, view: SessionView, memo: dict) -> PushedPlan | None:
         if view.full:

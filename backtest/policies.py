@@ -61,6 +61,9 @@ def fill_cheapest(now: float, end: float, energy: float, values: dict[int, float
 class Immediate(Policy):
     name = "immediate"
 
+    def idle(self, memo: dict, full: bool) -> bool:
+        return bool(memo)  # pushed once, at plug-in
+
     def on_tick(self, view: SessionView, memo: dict) -> PushedPlan | None:
         if memo:
             return None
@@ -77,6 +80,9 @@ class Cheapest(Policy):
         self.objective = objective  # cost: the lowest-price hours, ties broken by the load forecast
         self.seen = 0
         self.energies: dict[str, list[float]] = {}  # per station, learned as sessions end
+
+    def idle(self, memo: dict, full: bool) -> bool:
+        return bool(memo)  # pushed once, at plug-in
 
     def median(self, view: SessionView) -> float:
         history = view.history
@@ -117,6 +123,9 @@ class Oracle(Policy):
 
     def __init__(self, objective: Objective = Objective.LOAD) -> None:
         self.objective = objective  # cost: the cheapest hours (ties: the lower load), else the lowest load
+
+    def idle(self, memo: dict, full: bool) -> bool:
+        return bool(memo)  # pushed once, at plug-in
 
     def on_tick_with_truth(self, view: SessionView, memo: dict, truth: Truth) -> PushedPlan | None:
         if memo:

@@ -122,6 +122,12 @@ class Policy:
     def on_tick(self, view: SessionView, memo: dict) -> PushedPlan | None:
         raise NotImplementedError
 
+    def idle(self, memo: dict, full: bool) -> bool:
+        """True when on_tick would surely return None and change nothing now (a policy that acts once has acted):
+        the replay then skips the tick's view for this car. Only a policy whose answer never depends on the tick may
+        say so; the daemon's planner follows every tick."""
+        return False
+
 
 @dataclass
 class Outcome:
@@ -180,6 +186,20 @@ class Progress:
         self.stream.flush()
 
 
+def _depart(s: Session, cars: list[Car], policies: Sequence[Policy], outcomes: dict[str, Outcome],
+            seconds: list[float], grid: Grid, price: Sequence[float | None]) -> None:
+    """Each policy's car follows its plan to the departure; its figures go into the outcome."""
+    i = s.index
+    for p_i, policy in enumerate(policies):
+        c0 = time.perf_counter()
+        car = cars[p_i]
+        car.advance(s.departure, grid, price)
+        out = outcomes[policy.name]
+        out.delivered[i], out.lw[i], out.commands[i], out.wakes[i] = car.delivered, car.lw, car.commands, car.wakes
+        out.cost[i], out.priced[i] = car.cost, car.priced
+        seconds[p_i] += time.perf_counter() - c0
+
+
 def replay(grid: Grid, sessions: Sequence[Session], policies: Sequence[Policy], zone: ZoneInfo, *,
            tick_min: float = 15.0, skipped: int = 0, progress: bool = True,
            label: str = "replay", on_push: Callable | None = None, prices: Prices | None = None) -> Result:
@@ -216,16 +236,7 @@ def replay(grid: Grid, sessions: Sequence[Session], policies: Sequence[Policy], 
             bar.update(done)
         s = by_index[i]
         if kind == 1:
-            for p_i, policy in enumerate(policies):
-                c0 = time.perf_counter()
-                car = cars[i][p_i]
-                car.advance(s.departure, grid, price)
-                out = outcomes[policy.name]
-                out.delivered[i], out.lw[i], out.commands[i], out.wakes[i] = car.delivered, car.lw, car.commands, \
-                    car.wakes
-                out.cost[i], out.priced[i] = car.cost, car.priced
-                seconds[p_i] += time.perf_counter() - c0
-            del cars[i]
+            _depart(s, cars.pop(i), policies, outcomes, seconds, grid, price)
             deliverable[i] = deliverable_kwh(s, grid)
             finished.append(to_past(s, zone))
             continue
@@ -244,6 +255,9 @@ def replay(grid: Grid, sessions: Sequence[Session], policies: Sequence[Policy], 
             c0 = time.perf_counter()
             car = cars[i][p_i]
             car.advance(t, grid, price)
+            if policy.idle(car.memo, car.full):
+                seconds[p_i] += time.perf_counter() - c0
+                continue
             view = SessionView(t, zone, s.arrival, s.station_id, s.estimated_departure, s.requested_energy_kwh,
                                car.delivered, car.full, fstart, forecast, recent_end, recent, history, price_ahead)
             if policy.needs_truth:

@@ -44,6 +44,6 @@ def forecast_stats(now: datetime, forecast: Sequence[ForecastPoint], days: float
     if current is None:
         return None
     mean = math.fsum(loads) / len(loads)
-    std = math.sqrt(math.fsum((x - mean) ** 2 for x in loads) / len(loads))
+    std = math.sqrt(math.fsum([(x - mean) ** 2 for x in loads]) / len(loads))
     return ForecastStats(mean_mw=mean, std_mw=std, current_mw=current.load_mw, current_start=current.start,
                          points=len(loads), covers_now=current.start <= now)

@@ -152,9 +152,13 @@ class HouseholdModel:
         # the last `recent` sessions of every station, and all of this one's own: a household's habits are its own,
         # and with many charge points learned together the last `recent` may hold few of them
         own = self._stations.get(station_id, -1)
-        keep = np.arange(n) >= n - recent
-        keep |= self._cols["station"].view() == own
-        c = {f: col.view()[keep] for f, col in self._cols.items()}
+        station = self._cols["station"].view()
+        if n > recent:
+            keep = np.flatnonzero((np.arange(n) >= n - recent) | (station == own))
+            c = {f: col.view()[keep] for f, col in self._cols.items() if f not in ("stay", "energy")}
+        else:  # all of them: the columns themselves, no copy
+            keep = None
+            c = {f: col.view() for f, col in self._cols.items() if f not in ("stay", "energy")}
         dh = np.abs(c["hour"] - _hour(arrival))
         base = np.minimum(dh, 24.0 - dh) / 2.0
         base += np.abs(c["weekend"] - float(arrival.weekday() >= 5))
@@ -165,7 +169,7 @@ class HouseholdModel:
         if requested_energy_kwh is not None:
             d = np.abs(c["requested"] - requested_energy_kwh) / 10.0
             base += np.where(np.isnan(d), 1.0, d)
-        other_station = (c["station"] != self._stations.get(station_id, -1)).astype(float)
+        other_station = (c["station"] != own).astype(float)
         other_weekday = (c["weekday"] != arrival.weekday()).astype(float)
         age = np.maximum(0.0, arrival.timestamp() - c["arrival"]) / (365.0 * DAY_S)
         d = np.abs(c["prev_stay"] - self._previous(station_id, arrival.timestamp()))
@@ -177,11 +181,11 @@ class HouseholdModel:
                           _or(r.get("other_weekday"), self.other_weekday), _or(r.get("per_year"), self.per_year),
                           r.get("previous") or 0.0, r.get("estimate", 1.0)] for r in readings])
         dist = base[None, :] + coef @ features  # one row per reading
-        idx = np.argpartition(dist, k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (len(readings), 1))
-        idx = np.take_along_axis(idx, np.argsort(np.take_along_axis(dist, idx, axis=1), axis=1, kind="stable"),
-                                 axis=1)
-        out = [(c["stay"][row].copy(), c["energy"][row].copy()) for row in idx]
-        return out
+        idx = _nearest_first(dist, k)
+        if keep is not None:
+            idx = keep[idx]
+        stay, energy = self._cols["stay"].view()[idx], self._cols["energy"].view()[idx]
+        return list(zip(stay, energy, strict=True))
 
     def scenarios(self, station_id: str, arrival: datetime, *, estimated_departure: datetime | None = None,
                   requested_energy_kwh: float | None = None, k: int = 60, min_sessions: int = 10) -> list[Scenario]:
@@ -192,6 +196,45 @@ class HouseholdModel:
         stay, energy = self.nearest(station_id, arrival, estimated_stay_h=est,
                                     requested_energy_kwh=requested_energy_kwh, k=k, min_sessions=min_sessions)
         return [Scenario(float(a), float(b)) for a, b in zip(stay, energy, strict=True)]
+
+
+def _nearest_first(dist: np.ndarray, k: int) -> np.ndarray:
+    """Per row of `dist`, the columns of its k smallest values, nearest first: exactly what
+    `np.argpartition(dist, k - 1, axis=1)[:, :k]` reordered by a stable argsort of their values gives, ties included.
+
+    Asked at every plug-in for every reading over thousands of sessions, a full partition of each row is most of the
+    query's time. A row's k + 1 smallest lie at or below a threshold read off a sample of the row; when they are all
+    distinct, they are the only possible answer and are sorted among the few candidates. A row with a tie among them
+    (whose order is the partition's own), or whose threshold caught too few, is partitioned whole, as before."""
+    rows, m = dist.shape
+    step = m // (2 * (k + 1))
+    if k >= m or k < 1 or step < 2:  # few sessions: the whole rows, as ever
+        idx = np.argpartition(dist, k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (rows, 1))
+        return np.take_along_axis(idx, np.argsort(np.take_along_axis(dist, idx, axis=1), axis=1, kind="stable"),
+                                  axis=1)
+    done = np.zeros(rows, dtype=bool)
+    out = np.empty((rows, k), dtype=np.intp)
+    q = -(-3 * (k + 1) // step)  # about three times k + 1 of a row lie at or below its sample's q-th smallest
+    cut = np.partition(dist[:, ::step], q, axis=1)[:, q]
+    flat = np.flatnonzero(dist <= cut[:, None])  # row by row, columns ascending; never NaN (the partition's largest)
+    bounds = np.searchsorted(flat, np.arange(rows + 1) * m)
+    count = np.diff(bounds)
+    width = int(count.max())
+    if width <= 16 * (k + 1):
+        r = flat // m
+        pos = np.arange(len(flat)) - bounds[r]
+        vals = np.full((rows, width), np.inf)
+        cols = np.zeros((rows, width), dtype=np.intp)
+        vals[r, pos], cols[r, pos] = dist.ravel()[flat], flat - r * m
+        # any sort will do: a row is taken only if its k + 1 smallest are distinct, so their order is theirs alone
+        order = np.argsort(vals, axis=1)[:, :k + 1]
+        v = np.take_along_axis(vals, order, axis=1)
+        done = (count > k) & np.all(v[:, 1:] > v[:, :-1], axis=1)
+        out[done] = np.take_along_axis(cols, order[:, :k], axis=1)[done]
+    for i in np.flatnonzero(~done):
+        part = np.argpartition(dist[i], k - 1)[:k]
+        out[i] = part[np.argsort(dist[i][part], kind="stable")]
+    return out
 
 
 def crps(samples: np.ndarray, weight: np.ndarray, actual: float) -> float | np.ndarray:

@@ -185,6 +185,10 @@ class HouseholdPlanner:
         self.state = state or LearnedRisk()
         self.ladder = self.tuning.rungs()
         self._price: tuple[tuple[float, ...], float] | None = None
+        self._reason: tuple[tuple[float, ...], str] | None = None
+        # each open plug-in's reading_stays as the array they were listed from (by key), so that scoring them when
+        # the session ends does not parse the lists back; a note loaded from the saved state has none
+        self._stays: dict[str, tuple[list[list[float]], np.ndarray]] = {}
         if len(self.state.would_short) != len(self.ladder):
             self.state.would_short = [0.0] * len(self.ladder)
             self.state.would_n = 0
@@ -214,6 +218,7 @@ class HouseholdPlanner:
         """Notes of plug-ins that began before `before` and never ended in the log (it was lost or cut)."""
         for key in [k for k, n in self.state.open.items() if n.arrival < before]:
             del self.state.open[key]
+            self._stays.pop(key, None)
 
     def learn(self, ended: Sequence[PastSession], delivered: dict[str, float] | None = None) -> None:
         """Sessions that ended since the last call, in the order they ended: score what was noted of each, steer
@@ -225,8 +230,9 @@ class HouseholdPlanner:
             notes = st.open.pop(key, None)
             actual = math.log(max((past.departure - past.arrival).total_seconds() / 3600.0, 1e-3))
             est_dt = req = None
+            listed = self._stays.pop(key, None)
             if notes is not None:
-                self._score_readings(notes, actual)
+                self._score_readings(notes, actual, listed[1] if listed and listed[0] is notes.reading_stays else None)
                 if notes.estimated_departure is not None:
                     est_dt = datetime.fromtimestamp(notes.estimated_departure, past.arrival.tzinfo)
                 req = notes.requested_kwh
@@ -235,13 +241,14 @@ class HouseholdPlanner:
             st.learned += 1
             st.learned_until = max(st.learned_until or -math.inf, past.departure.timestamp())
 
-    def _score_readings(self, notes: PlugIn, actual: float) -> None:
+    def _score_readings(self, notes: PlugIn, actual: float, array: np.ndarray | None = None) -> None:
+        """`array`: notes.reading_stays as the array they were listed from, when the planner still has it."""
         st = self.state
         stays = notes.reading_stays
         if stays and len(stays[0]) and all(len(x) == len(stays[0]) for x in stays):
             w = np.exp(-np.arange(len(stays[0])) / self.tuning.k)
-            st.reading_score = list(np.asarray(st.reading_score) + crps(np.log(np.maximum(np.array(stays), 1e-3)),
-                                                                        w, actual))
+            x = np.array(stays) if array is None else array
+            st.reading_score = list(np.asarray(st.reading_score) + crps(np.log(np.maximum(x, 1e-3)), w, actual))
         if notes.kernel and notes.stay:
             log_stay = np.log(np.maximum(np.array(notes.stay), 1e-3))
             w = np.exp(-np.arange(len(log_stay)) / self.tuning.k)
@@ -321,11 +328,18 @@ class HouseholdPlanner:
         return max(steered, rung) if behind else min(steered, rung)
 
     def price_reason(self) -> str:
-        st = self.state
+        """Said at every tick a plan is held: made again only when what it says has changed."""
+        st, price = self.state, self.price
+        key = (price, st.learned, st.real_short, st.would_n, self.tuning.target_short)
+        if self._reason is not None and self._reason[0] == key:
+            return self._reason[1]
         if not st.learned:
-            return f"risk price {self.price:.3g} (nothing learned yet: cautious)"
-        return (f"risk price {self.price:.3g}, learned from {st.learned} ended plug-ins ({st.real_short} of the "
-                f"{st.would_n} planned left short, target {100 * self.tuning.target_short:.1f} %)")
+            text = f"risk price {price:.3g} (nothing learned yet: cautious)"
+        else:
+            text = (f"risk price {price:.3g}, learned from {st.learned} ended plug-ins ({st.real_short} of the "
+                    f"{st.would_n} planned left short, target {100 * self.tuning.target_short:.1f} %)")
+        self._reason = (key, text)
+        return text
 
     # ------------------------------------------------------------------ planning
     def plan(self, *, station: str, arrival: datetime, now: float, delivered: float, full: bool,
@@ -365,10 +379,14 @@ class HouseholdPlanner:
         if lacks_kwh is not None:  # what the car says it lacks caps what a similar session took
             energy = np.minimum(energy, delivered + lacks_kwh)
         sigma = SIGMAS[0 if self.state.sigma_n < SIGMA_WARM else int(np.argmin(self.state.sigma_score))]
+        stays = [np.asarray(f[0], float) for f in found]
+        listed = [x.tolist() for x in stays]
         notes = PlugIn(station, a, est, req, np.asarray(stay, float).tolist(), np.asarray(energy, float).tolist(),
-                       sigma, [np.asarray(f[0], float).tolist() for f in found], kernel=t.bumps and len(stay) > 0,
-                       last_t=now, last_delivered=delivered)
-        self.state.open[session_key(station, a)] = notes
+                       sigma, listed, kernel=t.bumps and len(stay) > 0, last_t=now, last_delivered=delivered)
+        key = session_key(station, a)
+        self.state.open[key] = notes
+        if stays and all(len(x) == len(stays[0]) for x in stays):
+            self._stays[key] = (listed, np.array(stays))
         return notes
 
     def _held(self, notes: PlugIn) -> HouseholdChoice:

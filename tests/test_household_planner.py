@@ -316,3 +316,31 @@ def test_a_year_of_plug_ins_keeps_the_state_small():
         planner.learn([PastSession("home", arrival, arrival + timedelta(hours=13), 15.0)])
     assert planner.state.learned == 365 and not planner.state.open
     assert len(json.dumps(planner.state.to_json())) < 4000  # the model is rebuilt from the log, not kept here
+
+
+def test_a_restart_scores_the_readings_exactly_as_an_unbroken_run() -> None:
+    """The planner keeps each open plug-in's similar stays as an array to score them fast when it ends; a planner
+    restarted from its saved state (and its model from the session log) has only the lists, and must learn the very
+    same reading and bump scores."""
+    rng = random.Random(3)
+    kept = HouseholdPlanner(tuning=Tuning(target_short=0.01))
+    restarted = HouseholdPlanner(tuning=Tuning(target_short=0.01))
+    log: list[PastSession] = []
+    t = ARRIVAL
+    for i in range(60):
+        stay = rng.choice([2.0, 9.5, 11.0, 13.25, 14.0]) + rng.random()
+        arrival = t + timedelta(minutes=rng.randrange(0, 120))
+        for planner in (kept, restarted):
+            planner.plan(station="home", arrival=arrival, now=arrival.timestamp(), delivered=0.0, full=False,
+                         signal=lambda: EVENING_THEN_NIGHT, kw=KW, lacks_kwh=30.0)
+        restarted = HouseholdPlanner(LearnedRisk.from_json(json.loads(json.dumps(restarted.state.to_json()))),
+                                     restarted.tuning)
+        restarted.resume(log)
+        ended = PastSession("home", arrival, arrival + timedelta(hours=stay), rng.uniform(5, 30))
+        log.append(ended)
+        for planner in (kept, restarted):
+            planner.learn([ended])
+        assert kept.state.reading_score == restarted.state.reading_score, i
+        assert kept.state.sigma_score == restarted.state.sigma_score, i
+        t += timedelta(days=1)
+    assert len(set(kept.state.reading_score)) > 1  # the readings were really scored, differently
