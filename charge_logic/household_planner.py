@@ -321,10 +321,10 @@ class HouseholdPlanner:
         if not ok.any():
             return steered
         rung = float(self.ladder[ok][-1])
-        # behind the target only when the cars really left short exceed what it allows by more than a count's own
-        # noise (LADDER_MARGIN standard deviations, the mirror of how a rung is vouched for): one car short in a new
-        # household's first 50 plug-ins is what a 0.8 % target gives a third of the time, not proof the price is low
-        behind = st.real_short - LADDER_MARGIN * math.sqrt(st.real_short + 1.0) > t.target_short * st.would_n
+        # behind as soon as the cars really left short exceed the target: ready is what the owner notices (a
+        # noise margin here, the mirror of the rungs' vouching, took more at the workplace but left two-car sites at
+        # 0.9900 ready: docs/benchmark.md)
+        behind = st.real_short > t.target_short * st.would_n
         return max(steered, rung) if behind else min(steered, rung)
 
     def price_reason(self) -> str:
