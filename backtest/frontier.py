@@ -21,11 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from backtest.report import GRIDS, TARIFFS, ZONES
+from backtest.report import GRIDS, SETS, TARIFFS, ZONES
 from charge_logic.config import RuleConfig
+from clients.private_files import write_text_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
-SESSIONS = (("acn_caltech", "Caltech workplace (acn_caltech)"), ("home_norway", "Norwegian homes (home_norway)"))
+SESSIONS = tuple(s for s in SETS if s[0] != "calendar")  # the real sessions files, as the results name them
 HOME_RATE = TARIFFS[0]  # PG&E BEV-2-S on CISO: issue 17's money row at home
 DEFAULT_PCTS = (0.5, RuleConfig.short_risk_pct, 0.9, 1.0, 1.5)
 READY_TARGET = 0.99
@@ -150,11 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         text = report(out, pcts)
     a.results.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=a.results.parent, prefix=f".{a.results.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp_name, 0o644)
-    os.replace(tmp_name, a.results)
+    write_text_atomic(a.results, text, mode=0o644)  # a published doc, not a secret
     print(f"wrote {a.results}", file=sys.stderr)
     return 0
 

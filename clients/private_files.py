@@ -13,12 +13,18 @@ from typing import Any
 
 
 def write_json_atomic(path: Path, data: Any, mode: int = 0o600) -> None:
-    """Write to a temp file beside `path` (created 0600), fsync, then rename over it. One line of JSON: the C encoder
-    only serves unindented output, and state.json with a week of history is written every tick (5x faster)."""
+    """One line of JSON, written whole or not at all: the C encoder only serves unindented output, and state.json
+    with a week of history is written every tick (5x faster)."""
+    write_text_atomic(path, json.dumps(data, default=_default), mode)
+
+
+def write_text_atomic(path: Path, text: str, mode: int = 0o600) -> None:
+    """Write to a temp file beside `path` (created 0600), fsync, then rename over it: a reader sees the old file or
+    the new one, never half of one."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(data, default=_default))
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)

@@ -64,11 +64,41 @@ def test_a_missing_data_folder_runs_nothing_and_writes_nothing(tmp_path: Path,
 
 def test_a_setting_the_daemon_refuses_is_refused_before_anything_runs(tmp_path: Path,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        frontier.main([str(_data(tmp_path)), str(tmp_path / "f.md"), "--pct", "25"])
+    assert "between 0.1 and 20" in capsys.readouterr().err
+    assert not (tmp_path / "f.md").exists()
+
+
+def _data(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     for name in [f"grid/{g}.csv" for g in GRIDS] + ["sessions/acn_caltech.csv", "sessions/home_norway.csv"]:
         (data / name).parent.mkdir(parents=True, exist_ok=True)
         (data / name).write_text("")
-    with pytest.raises(SystemExit):
-        frontier.main([str(data), str(tmp_path / "f.md"), "--pct", "25"])
-    assert "between 0.1 and 20" in capsys.readouterr().err
-    assert not (tmp_path / "f.md").exists()
+    return data
+
+
+def test_the_doc_is_replaced_only_when_every_replay_succeeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The replays themselves are the backtest's (tests/test_backtest*.py); here one of them fails, then none."""
+    results = tmp_path / "docs" / "frontier.md"
+    results.parent.mkdir()
+    results.write_text("what was published\n")
+    runs = tmp_path / "runs"
+
+    def replay(run: Run, data: Path, out: Path) -> tuple[Run, str]:
+        if run.grid == "ERCO" and fail:
+            return run, "error: grid file ERCO.csv: row 3 is not a number"
+        _write(out, run, 0.2, 0.992, cost_capture=0.27)
+        return run, ""
+
+    monkeypatch.setattr(frontier, "_run", replay)
+    fail = True
+    assert frontier.main([str(_data(tmp_path)), str(results), "--pct", "0.8", "--runs", str(runs)]) == 1
+    assert "ERCO.csv: row 3" in capsys.readouterr().err
+    assert results.read_text() == "what was published\n"
+    fail = False
+    assert frontier.main([str(_data(tmp_path)), str(results), "--pct", "0.8", "--runs", str(runs)]) == 0
+    assert "| **0.8** (default) | 0.200 / 0.9920 |" in results.read_text()
+    assert results.stat().st_mode & 0o777 == 0o644  # a doc to publish, readable by all
+    assert [p.name for p in results.parent.iterdir()] == ["frontier.md"]  # no temp file left beside it
