@@ -124,9 +124,11 @@ def _run(run: Run, data: Path, out: Path) -> tuple[Run, str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m backtest.frontier", description=__doc__.split("\n")[0])
-    p.add_argument("data", type=Path, help="the data folder (grid/{PJM,ERCO,CISO,NYIS}.csv, sessions/*.csv)")
+    p.add_argument("data", type=Path,
+                   help="the data folder: grid/{PJM,ERCO,CISO,NYIS}.csv, sessions/{acn_caltech,home_norway}.csv")
     p.add_argument("results", type=Path, help="the markdown file to write, e.g. docs/frontier.md")
-    p.add_argument("--pct", type=float, nargs="+", default=list(DEFAULT_PCTS), help="the settings to replay")
+    p.add_argument("--pct", type=float, nargs="+", default=list(DEFAULT_PCTS),
+                   help=f"the SHORT_RISK_PCTs to replay (default: {' '.join(f'{x:g}' for x in sorted(DEFAULT_PCTS))})")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="replays at a time (default: the cores)")
     p.add_argument("--runs", type=Path, help="keep each replay's JSON here (default: a temporary folder)")
     a = p.parse_args(argv)
